@@ -1,0 +1,88 @@
+import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import { validateSync } from 'class-validator';
+import yaml from 'js-yaml';
+import { SETTING_SOURCES, SettingKey, WesSettings } from './settings';
+
+/** A setting with a bad value; the message names the setting and where it came from. */
+export class InvalidSettingError extends Error {
+  override name = 'InvalidSettingError';
+}
+
+const CONFIG_FILE_ENV = 'WES_CONFIG_FILE';
+
+function parseText(key: SettingKey, text: string, origin: string): unknown {
+  const { kind } = SETTING_SOURCES[key];
+  if (kind === 'int') {
+    if (!/^-?\d+$/.test(text.trim())) {
+      throw new InvalidSettingError(`${origin}: "${text}" is not a whole number`);
+    }
+    return Number(text);
+  }
+  if (kind === 'bool') {
+    const t = text.trim().toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(t)) return true;
+    if (['0', 'false', 'no', 'off', ''].includes(t)) return false;
+    throw new InvalidSettingError(`${origin}: "${text}" is not true or false`);
+  }
+  return text;
+}
+
+function readFile(path: string): Record<string, unknown> {
+  let doc: unknown;
+  try {
+    doc = yaml.load(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new InvalidSettingError(`${CONFIG_FILE_ENV}=${path}: cannot be read as YAML: ${(err as Error).message}`);
+  }
+  if (doc == null) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new InvalidSettingError(`${CONFIG_FILE_ENV}=${path}: must hold a mapping of setting names to values`);
+  }
+  const known = new Set(Object.keys(SETTING_SOURCES));
+  for (const key of Object.keys(doc)) {
+    if (!known.has(key)) {
+      throw new InvalidSettingError(`${CONFIG_FILE_ENV}=${path}: unknown setting "${key}" (known: ${[...known].join(', ')})`);
+    }
+  }
+  return doc as Record<string, unknown>;
+}
+
+/**
+ * Reads the settings once at start-up: defaults, then the YAML file named by WES_CONFIG_FILE,
+ * then the environment. Throws InvalidSettingError naming the first bad setting.
+ */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): WesSettings {
+  const settings = new WesSettings();
+  const origins = new Map<string, string>();
+  const file = env[CONFIG_FILE_ENV];
+  if (file) {
+    for (const [key, value] of Object.entries(readFile(file))) {
+      const k = key as SettingKey;
+      const origin = `${file}: ${key}`;
+      (settings as unknown as Record<string, unknown>)[k] =
+        typeof value === 'string' && SETTING_SOURCES[k].kind !== 'string' ? parseText(k, value, origin) : value;
+      origins.set(k, origin);
+    }
+  }
+  for (const key of Object.keys(SETTING_SOURCES) as SettingKey[]) {
+    const name = SETTING_SOURCES[key].env;
+    const text = env[name];
+    if (text === undefined || (text === '' && key === 'publicUrl')) continue;
+    (settings as unknown as Record<string, unknown>)[key] = parseText(key, text, name);
+    origins.set(key, name);
+  }
+  const errors = validateSync(settings, { forbidUnknownValues: false });
+  if (errors.length > 0) {
+    const e = errors[0];
+    const origin = origins.get(e.property) ?? `${SETTING_SOURCES[e.property as SettingKey]?.env ?? e.property} (default)`;
+    const why = Object.values(e.constraints ?? {}).join('; ');
+    throw new InvalidSettingError(`invalid setting ${origin}=${JSON.stringify(e.value)}: ${why}`);
+  }
+  if (settings.defaultPageSize > settings.maxPageSize) {
+    throw new InvalidSettingError(
+      `invalid setting WES_DEFAULT_PAGE_SIZE=${settings.defaultPageSize}: larger than WES_MAX_PAGE_SIZE=${settings.maxPageSize}`,
+    );
+  }
+  return settings;
+}

@@ -1,0 +1,146 @@
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength } from 'class-validator';
+
+/**
+ * Every setting of the API and the workers. Each is read from its environment variable
+ * (see SETTING_SOURCES), or from the optional YAML file named by WES_CONFIG_FILE (keys are
+ * the property names below); the environment wins over the file, the file over the default.
+ */
+export class WesSettings {
+  /** Redis holding run records, the state machine and the BullMQ queue. */
+  @Matches(/^rediss?:\/\//, { message: 'must be a redis:// or rediss:// URL' })
+  redisUrl = 'redis://127.0.0.1:6379';
+
+  /** Prefix of every Redis key this server writes (several deployments may share a Redis). */
+  @Matches(/^[A-Za-z0-9_.-]+$/, { message: 'may hold only letters, digits, _ . -' })
+  keyPrefix = 'wes';
+
+  /** BullMQ queue carrying run ids from the API to the workers. */
+  @Matches(/^[A-Za-z0-9_.-]+$/, { message: 'may hold only letters, digits, _ . -' })
+  queueName = 'wes-runs';
+
+  /** Address and port the API listens on. */
+  @IsString()
+  host = '0.0.0.0';
+
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  port = 8080;
+
+  /** Public base URL of the API (e.g. https://wes.example.org); derived from each request's Host when empty. */
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true }, { message: 'must be an absolute http(s) URL' })
+  publicUrl?: string;
+
+  /** Folder of the local object store: attachments, logs and outputs of every run. */
+  @IsString()
+  @MinLength(1)
+  dataDir = './data/store';
+
+  /** Folder in which each worker makes one private scratch folder per run. */
+  @IsString()
+  @MinLength(1)
+  workDir = './data/work';
+
+  /** Keep a run's scratch folder after it ends (for debugging); removed otherwise. */
+  @IsBoolean()
+  keepWorkDirs = false;
+
+  /** Runs one worker process executes at once. */
+  @IsInt()
+  @Min(1)
+  @Max(256)
+  workerConcurrency = 2;
+
+  /** Milliseconds between the engine's stop signal and SIGKILL when a run is cancelled. */
+  @IsInt()
+  @Min(0)
+  cancelGraceMs = 20_000;
+
+  /** Signal sent first to the engine's process group on cancel. */
+  @IsIn(['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGKILL'])
+  cancelSignal: NodeJS.Signals = 'SIGTERM';
+
+  /** Milliseconds between a worker's checks of the durable cancel mark of the runs it holds. */
+  @IsInt()
+  @Min(100)
+  cancelPollMs = 5_000;
+
+  /** cwltool executable (a name on PATH or a path). */
+  @IsString()
+  @MinLength(1)
+  cwltoolPath = 'cwltool';
+
+  /** Largest accepted workflow_attachment part, in bytes. */
+  @IsInt()
+  @Min(1)
+  maxAttachmentBytes = 512 * 1024 * 1024;
+
+  /** Most workflow_attachment parts in one request. */
+  @IsInt()
+  @Min(1)
+  maxAttachments = 1000;
+
+  /** Largest accepted text field (workflow_params, tags, ...), in bytes. */
+  @IsInt()
+  @Min(1024)
+  maxFieldBytes = 4 * 1024 * 1024;
+
+  /** Page size of GET /runs and /tasks when the client names none, and the largest allowed. */
+  @IsInt()
+  @Min(1)
+  defaultPageSize = 50;
+
+  @IsInt()
+  @Min(1)
+  maxPageSize = 1000;
+
+  /** pino level: fatal, error, warn, info, debug, trace or silent. */
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  logLevel = 'info';
+
+  /** Organization named in service-info. */
+  @IsString()
+  organizationName = 'WES server';
+
+  @IsUrl({ require_tld: false, require_protocol: true })
+  organizationUrl = 'https://github.com/ga4gh/workflow-execution-service-schemas';
+
+  /** Where a client learns how to get credentials (service-info auth_instructions_url). */
+  @IsString()
+  authInstructionsUrl = '';
+}
+
+export type SettingKey = keyof WesSettings;
+
+interface SettingSource {
+  env: string;
+  kind: 'string' | 'int' | 'bool';
+}
+
+/** Environment variable of each setting, and how its text is read. */
+export const SETTING_SOURCES: { [K in SettingKey]-?: SettingSource } = {
+  redisUrl: { env: 'REDIS_URL', kind: 'string' },
+  keyPrefix: { env: 'WES_KEY_PREFIX', kind: 'string' },
+  queueName: { env: 'WES_QUEUE_NAME', kind: 'string' },
+  host: { env: 'WES_HOST', kind: 'string' },
+  port: { env: 'WES_PORT', kind: 'int' },
+  publicUrl: { env: 'WES_PUBLIC_URL', kind: 'string' },
+  dataDir: { env: 'WES_DATA_DIR', kind: 'string' },
+  workDir: { env: 'WES_WORK_DIR', kind: 'string' },
+  keepWorkDirs: { env: 'WES_KEEP_WORK_DIRS', kind: 'bool' },
+  workerConcurrency: { env: 'WES_WORKER_CONCURRENCY', kind: 'int' },
+  cancelGraceMs: { env: 'WES_CANCEL_GRACE_MS', kind: 'int' },
+  cancelSignal: { env: 'WES_CANCEL_SIGNAL', kind: 'string' },
+  cancelPollMs: { env: 'WES_CANCEL_POLL_MS', kind: 'int' },
+  cwltoolPath: { env: 'WES_CWLTOOL_PATH', kind: 'string' },
+  maxAttachmentBytes: { env: 'WES_MAX_ATTACHMENT_BYTES', kind: 'int' },
+  maxAttachments: { env: 'WES_MAX_ATTACHMENTS', kind: 'int' },
+  maxFieldBytes: { env: 'WES_MAX_FIELD_BYTES', kind: 'int' },
+  defaultPageSize: { env: 'WES_DEFAULT_PAGE_SIZE', kind: 'int' },
+  maxPageSize: { env: 'WES_MAX_PAGE_SIZE', kind: 'int' },
+  logLevel: { env: 'LOG_LEVEL', kind: 'string' },
+  organizationName: { env: 'WES_ORGANIZATION_NAME', kind: 'string' },
+  organizationUrl: { env: 'WES_ORGANIZATION_URL', kind: 'string' },
+  authInstructionsUrl: { env: 'WES_AUTH_INSTRUCTIONS_URL', kind: 'string' },
+};

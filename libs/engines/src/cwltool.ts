@@ -1,0 +1,43 @@
+import { EngineCommandInput, EngineDefinition } from './engine-definition';
+
+/**
+ * cwltool, the CWL reference runner. It prints the output object on stdout (and `{}` even
+ * when it fails: the exit code decides). SIGTERM takes it ~10 s to honour; see the settings.
+ */
+export const CWLTOOL: EngineDefinition = {
+  name: 'cwltool',
+  workflowTypes: { CWL: ['v1.0', 'v1.1', 'v1.2'] },
+  stopSignal: 'SIGTERM',
+  parameters: [
+    { name: '--parallel', type: 'boolean', default_value: 'false', description: 'Run independent steps in parallel' },
+    { name: '--strict', type: 'boolean', default_value: 'true', description: 'Strict validation of the CWL document (false: --non-strict)' },
+    { name: '--relax-path-checks', type: 'boolean', default_value: 'false', description: 'Allow any character in file names' },
+    { name: '--timestamps', type: 'boolean', default_value: 'false', description: 'Add timestamps to the log lines' },
+    { name: '--debug', type: 'boolean', default_value: 'false', description: 'Verbose engine log' },
+    {
+      name: '--on-error',
+      type: 'string',
+      default_value: 'stop',
+      choices: ['stop', 'continue'],
+      description: 'On a failed step: stop the workflow, or continue the steps that do not depend on it',
+    },
+  ],
+  command(executable: string, input: EngineCommandInput) {
+    const args = ['--disable-color', '--outdir', input.outDir, '--tmpdir-prefix', `${input.tmpDir}/`, '--tmp-outdir-prefix', `${input.tmpDir}/`];
+    for (const [name, value] of Object.entries(input.parameters)) {
+      if (name === '--strict') {
+        if (value === 'false') args.push('--non-strict');
+      } else if (name === '--on-error') {
+        args.push('--on-error', value);
+      } else if (value === 'true') {
+        args.push(name);
+      }
+    }
+    args.push(input.workflowPath, input.paramsPath);
+    return { file: executable, args };
+  },
+  parseVersion(output: string) {
+    const tokens = output.trim().split(/\s+/);
+    return tokens[tokens.length - 1] ?? 'unknown';
+  },
+};

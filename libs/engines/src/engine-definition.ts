@@ -1,0 +1,69 @@
+/** An engine parameter a client may set through workflow_engine_parameters (the allow-list). */
+export interface EngineParameter {
+  /** The flag as the client names it, e.g. `--parallel`. */
+  name: string;
+  type: 'boolean' | 'string';
+  default_value: string;
+  /** For string parameters, the accepted values. */
+  choices?: string[];
+  description: string;
+}
+
+export interface EngineCommandInput {
+  workflowPath: string;
+  paramsPath: string;
+  outDir: string;
+  tmpDir: string;
+  /** Client parameters, already checked against the allow-list. */
+  parameters: Record<string, string>;
+}
+
+export interface EngineCommand {
+  file: string;
+  args: string[];
+}
+
+/** What the API and the workers know about one workflow engine. */
+export interface EngineDefinition {
+  name: string;
+  /** Workflow types it runs, with their versions (as service-info lists them). */
+  workflowTypes: Record<string, string[]>;
+  parameters: EngineParameter[];
+  /** Signal that asks the engine to stop (sent to its whole process group). */
+  stopSignal: NodeJS.Signals;
+  /** The command to run a workflow: an argument array, never a shell line. */
+  command(executable: string, input: EngineCommandInput): EngineCommand;
+  /** Parses the engine's `--version` output. */
+  parseVersion(output: string): string;
+}
+
+/** A workflow_engine_parameters entry the engine does not accept. */
+export class InvalidEngineParameterError extends Error {
+  override name = 'InvalidEngineParameterError';
+}
+
+/** Checks client parameters against the engine's allow-list; returns them normalised. */
+export function checkEngineParameters(engine: EngineDefinition, given: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, raw] of Object.entries(given)) {
+    const def = engine.parameters.find((p) => p.name === name);
+    if (!def) {
+      const allowed = engine.parameters.map((p) => p.name).join(', ');
+      throw new InvalidEngineParameterError(`"${name}" is not a parameter ${engine.name} accepts here (allowed: ${allowed})`);
+    }
+    const value = String(raw).trim();
+    if (def.type === 'boolean') {
+      const v = value.toLowerCase();
+      if (!['true', 'false', ''].includes(v)) {
+        throw new InvalidEngineParameterError(`"${name}" takes true or false, not "${value}"`);
+      }
+      out[name] = v === 'false' ? 'false' : 'true';
+    } else {
+      if (def.choices && !def.choices.includes(value)) {
+        throw new InvalidEngineParameterError(`"${name}" takes one of ${def.choices.join(', ')}, not "${value}"`);
+      }
+      out[name] = value;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,5 @@
+export * from './engine-definition';
+export * from './engine-catalog';
+export * from './engine-launcher';
+export * from './cwltool';
+export * from './process-group';

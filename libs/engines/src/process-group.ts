@@ -1,0 +1,58 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Sends a signal to every process of a group; a group already gone is not an error. */
+export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw err;
+  }
+}
+
+/**
+ * Pids of the live (not zombie) processes of a group. On Linux it reads /proc, because
+ * kill(-pgid, 0) also succeeds for zombies that nobody has reaped yet.
+ */
+export async function groupMembers(pgid: number): Promise<number[]> {
+  if (process.platform !== 'linux') return signalGroup(pgid, 0) ? [pgid] : [];
+  const pids: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = await readFile(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // Fields after the command name (which is in parentheses and may hold spaces): state ppid pgrp ...
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(rest[2]) === pgid && rest[0] !== 'Z') pids.push(Number(name));
+  }
+  return pids;
+}
+
+export async function waitForGroupExit(pgid: number, timeoutMs: number, pollMs = 50): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if ((await groupMembers(pgid)).length === 0) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(pollMs);
+  }
+}
+
+/**
+ * Stops a whole process group: the stop signal, then SIGKILL to whatever is left after the
+ * grace period. Resolves once no live process of the group remains (or, if even SIGKILL did
+ * not clear it within killWaitMs, with false).
+ */
+export async function stopGroup(pgid: number, signal: NodeJS.Signals, graceMs: number, killWaitMs = 5_000): Promise<boolean> {
+  if (signal !== 'SIGKILL') {
+    signalGroup(pgid, signal);
+    if (await waitForGroupExit(pgid, graceMs)) return true;
+  }
+  signalGroup(pgid, 'SIGKILL');
+  return waitForGroupExit(pgid, killWaitMs);
+}

@@ -1,0 +1,55 @@
+import { RunState } from './states';
+
+/** The run request as the client submitted it (WES RunRequest, JSON fields parsed). */
+export interface RunRequest {
+  workflow_params: Record<string, unknown>;
+  workflow_type: string;
+  workflow_type_version: string;
+  tags: Record<string, string>;
+  workflow_engine_parameters: Record<string, string>;
+  workflow_engine?: string;
+  workflow_engine_version?: string;
+  workflow_url: string;
+}
+
+/** Everything recorded about one run in Redis. Times are epoch milliseconds. */
+export interface RunRecord {
+  runId: string;
+  state: RunState;
+  request: RunRequest;
+  /** Engine that runs it (resolved from workflow_engine or the type's default). */
+  engine: string;
+  /** Names of the attachments in the object store, relative to the run's attachment folder. */
+  attachments: string[];
+  created: number;
+  start?: number;
+  end?: number;
+  cmd?: string[];
+  exitCode?: number;
+  /** Engine output object; File/Directory locations are object-store references (see OUTPUT_LOCATION_PREFIX). */
+  outputs?: Record<string, unknown>;
+  systemLogs: string[];
+  /** Time the cancel mark was set, when a cancel was requested while the run was held by a worker. */
+  cancelRequestedAt?: number;
+  worker?: string;
+}
+
+export interface RunSummaryRow {
+  runId: string;
+  state: RunState;
+  start?: number;
+  end?: number;
+  tags: Record<string, string>;
+}
+
+/** Prefix of output locations stored by workers: the rest is the path under the run's outputs folder. */
+export const OUTPUT_LOCATION_PREFIX = 'wes-output:';
+
+/** Object-store keys of a run's files. */
+export const runObjectKeys = {
+  attachment: (runId: string, name: string) => `runs/${runId}/attachments/${name}`,
+  attachmentsPrefix: (runId: string) => `runs/${runId}/attachments/`,
+  output: (runId: string, path: string) => `runs/${runId}/outputs/${path}`,
+  log: (runId: string, stream: 'stdout' | 'stderr') => `runs/${runId}/logs/${stream}`,
+  run: (runId: string) => `runs/${runId}/`,
+};

@@ -1,0 +1,78 @@
+import type { Redis } from 'ioredis';
+import { RunKeys } from './run-keys';
+import { RunRecord, RunSummaryRow } from './run-model';
+import { RUN_STATES, RunState } from './states';
+
+const num = (v: string | null | undefined): number | undefined => (v == null || v === '' ? undefined : Number(v));
+
+/** Reads run records, the run index and the state counters from Redis. */
+export class RunStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RunKeys,
+  ) {}
+
+  async get(runId: string): Promise<RunRecord | null> {
+    const res = await this.redis
+      .multi()
+      .hgetall(this.keys.run(runId))
+      .lrange(this.keys.systemLogs(runId), 0, -1)
+      .exec();
+    const h = (res?.[0]?.[1] ?? {}) as Record<string, string>;
+    if (!h.state) return null;
+    return {
+      runId,
+      state: h.state as RunState,
+      request: JSON.parse(h.request),
+      engine: h.engine,
+      attachments: h.attachments ? JSON.parse(h.attachments) : [],
+      created: Number(h.created),
+      start: num(h.start),
+      end: num(h.end),
+      cmd: h.cmd ? JSON.parse(h.cmd) : undefined,
+      exitCode: num(h.exit_code),
+      outputs: h.outputs ? JSON.parse(h.outputs) : undefined,
+      systemLogs: (res?.[1]?.[1] ?? []) as string[],
+      cancelRequestedAt: num(h.cancel),
+      worker: h.worker || undefined,
+    };
+  }
+
+  /**
+   * One page of runs, newest first, after the run id `after` (exclusive). Run ids are
+   * time-ordered, so the index is read by lexical range: the cost is that of the page, not of
+   * the number of stored runs, and a token stays valid while new runs arrive.
+   */
+  async listPage(pageSize: number, after?: string): Promise<{ rows: RunSummaryRow[]; last?: string; more: boolean }> {
+    const ids = await this.redis.zrevrangebylex(this.keys.index, after ? `(${after}` : '+', '-', 'LIMIT', 0, pageSize + 1);
+    const more = ids.length > pageSize;
+    const pageIds = ids.slice(0, pageSize);
+    const pipe = this.redis.pipeline();
+    for (const id of pageIds) pipe.hmget(this.keys.run(id), 'state', 'start', 'end', 'tags');
+    const res = pageIds.length ? await pipe.exec() : [];
+    const rows: RunSummaryRow[] = [];
+    pageIds.forEach((runId, i) => {
+      const [state, start, end, tags] = (res?.[i]?.[1] ?? []) as (string | null)[];
+      if (!state) return;
+      rows.push({ runId, state: state as RunState, start: num(start), end: num(end), tags: tags ? JSON.parse(tags) : {} });
+    });
+    return { rows, last: pageIds[pageIds.length - 1], more };
+  }
+
+  /** Number of runs in each WES state, from the counters the transitions keep. */
+  async counts(): Promise<Record<RunState, number>> {
+    const h = await this.redis.hgetall(this.keys.counts);
+    const out = {} as Record<RunState, number>;
+    for (const s of RUN_STATES) out[s] = Number(h[s] ?? 0);
+    return out;
+  }
+
+  /** Writes fields of the run record that are not part of its state (e.g. the worker holding it). */
+  async setFields(runId: string, fields: Record<string, string>): Promise<void> {
+    await this.redis.hset(this.keys.run(runId), fields);
+  }
+
+  async isCancelRequested(runId: string): Promise<boolean> {
+    return (await this.redis.hexists(this.keys.run(runId), 'cancel')) === 1;
+  }
+}

@@ -1,0 +1,103 @@
+import type { Redis } from 'ioredis';
+import { RunKeys } from './run-keys';
+import { RunMessage, RunState } from './states';
+import { ENQUEUE_SCRIPT, TRANSITION_SCRIPT } from './state-machine-scripts';
+import { TerminalStateCache } from './terminal-state-cache';
+
+export type TransitionResult =
+  | { applied: true; from: RunState; to: RunState }
+  | { applied: false; state: RunState | null };
+
+export interface TransitionOptions {
+  /** Fields of the run record written in the same atomic step as the new state. */
+  fields?: Record<string, string>;
+  /** Lines appended to the run's system_logs in the same step. */
+  systemLogs?: string[];
+}
+
+/** A message the state machine refused: the run is not in a state the message is legal from. */
+export class IllegalTransitionError extends Error {
+  override name = 'IllegalTransitionError';
+  constructor(
+    readonly runId: string,
+    readonly message_: RunMessage,
+    readonly state: RunState | null,
+  ) {
+    super(`run ${runId}: message ${message_} is not legal from state ${state ?? '(none)'}`);
+  }
+}
+
+interface ScriptedRedis {
+  wesTransition(...args: (string | number)[]): Promise<[number, string, string?]>;
+  wesEnqueue(...args: (string | number)[]): Promise<number>;
+}
+
+/**
+ * The one authority on a run's WES state. Every change is a message applied by one Lua script
+ * (compare the state, then set), so two processes racing on a run cannot both win, and
+ * terminal states, which no message leaves, stay as first written.
+ */
+export class WorkflowStateMachine {
+  private readonly scripted: ScriptedRedis;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RunKeys,
+    private readonly cache: TerminalStateCache = new TerminalStateCache(),
+  ) {
+    if (!('wesTransition' in redis)) {
+      redis.defineCommand('wesTransition', { numberOfKeys: 3, lua: TRANSITION_SCRIPT });
+      redis.defineCommand('wesEnqueue', { numberOfKeys: 3, lua: ENQUEUE_SCRIPT });
+    }
+    this.scripted = redis as unknown as ScriptedRedis;
+  }
+
+  /** Records a new run in QUEUED with its fields; false when the id is taken. */
+  async enqueue(runId: string, fields: Record<string, string>, now = Date.now()): Promise<boolean> {
+    const k = this.keys;
+    const created = await this.scripted.wesEnqueue(k.run(runId), k.index, k.counts, runId, now, ...Object.entries(fields).flat());
+    return created === 1;
+  }
+
+  /** Applies a message; the result says whether it was applied or refused (and the state then). */
+  async send(runId: string, message: RunMessage, options: TransitionOptions = {}): Promise<TransitionResult> {
+    const k = this.keys;
+    const fields = Object.entries(options.fields ?? {});
+    const [code, a, b] = await this.scripted.wesTransition(
+      k.run(runId),
+      k.counts,
+      k.systemLogs(runId),
+      message,
+      Date.now(),
+      runId,
+      k.cancelChannel,
+      fields.length,
+      ...fields.flat(),
+      ...(options.systemLogs ?? []),
+    );
+    if (code === 1) {
+      const to = b as RunState;
+      this.cache.remember(runId, to);
+      return { applied: true, from: a as RunState, to };
+    }
+    const state = code === -1 ? null : (a as RunState);
+    this.cache.remember(runId, state);
+    return { applied: false, state };
+  }
+
+  /** Like send, but a refused message is thrown as IllegalTransitionError. */
+  async sendOrThrow(runId: string, message: RunMessage, options?: TransitionOptions): Promise<RunState> {
+    const result = await this.send(runId, message, options);
+    if (!result.applied) throw new IllegalTransitionError(runId, message, result.state);
+    return result.to;
+  }
+
+  /** The run's state (null when there is no such run); terminal states come from the cache. */
+  async getState(runId: string): Promise<RunState | null> {
+    const cached = this.cache.get(runId);
+    if (cached) return cached;
+    const state = (await this.redis.hget(this.keys.run(runId), 'state')) as RunState | null;
+    this.cache.remember(runId, state);
+    return state;
+  }
+}

@@ -1,0 +1,3 @@
+export * from './object-store';
+export * from './local-object-store';
+export * from './safe-path';

@@ -1,0 +1,93 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { randomUUID } from 'node:crypto';
+import { ByteRange, ObjectInfo, ObjectNotFoundError, ObjectStore } from './object-store';
+import { resolveInside } from './safe-path';
+
+/** The single-machine object store: a folder. Writes land under a temporary name, then are renamed. */
+export class LocalObjectStore implements ObjectStore {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+  }
+
+  private file(key: string): string {
+    return resolveInside(this.root, key);
+  }
+
+  private async writeAtomically(key: string, write: (tmp: string) => Promise<void>): Promise<number> {
+    const target = this.file(key);
+    await mkdir(path.dirname(target), { recursive: true });
+    const tmp = `${target}.${randomUUID()}.part`;
+    try {
+      await write(tmp);
+      await rename(tmp, target);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    return (await stat(target)).size;
+  }
+
+  put(key: string, body: Readable | Buffer | string): Promise<number> {
+    const source = typeof body === 'string' || Buffer.isBuffer(body) ? Readable.from([body]) : body;
+    return this.writeAtomically(key, (tmp) => pipeline(source, createWriteStream(tmp)));
+  }
+
+  putFile(key: string, file: string): Promise<number> {
+    return this.writeAtomically(key, (tmp) => copyFile(file, tmp));
+  }
+
+  async get(key: string, range?: ByteRange): Promise<{ body: Readable; size: number }> {
+    const info = await this.stat(key);
+    if (!info) throw new ObjectNotFoundError(`no object ${key}`);
+    const body = createReadStream(this.file(key), range ? { start: range.start, end: range.end } : {});
+    return { body, size: info.size };
+  }
+
+  async stat(key: string): Promise<ObjectInfo | null> {
+    try {
+      const s = await stat(this.file(key));
+      return s.isFile() ? { key, size: s.size } : null;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+      throw err;
+    }
+  }
+
+  async getToFile(key: string, file: string): Promise<void> {
+    const { body } = await this.get(key);
+    await mkdir(path.dirname(file), { recursive: true });
+    await pipeline(body, createWriteStream(file));
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const dir = path.join(this.root, prefix);
+    if (!dir.startsWith(this.root)) return [];
+    let entries;
+    try {
+      entries = await readdir(dir, { recursive: true, withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const out: ObjectInfo[] = [];
+    for (const e of entries) {
+      if (!e.isFile() || e.name.endsWith('.part')) continue;
+      const full = path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name);
+      const key = path.relative(this.root, full).split(path.sep).join('/');
+      out.push({ key, size: (await stat(full)).size });
+    }
+    return out.sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    const dir = path.join(this.root, prefix);
+    if (dir === this.root || !dir.startsWith(this.root + path.sep)) return;
+    await rm(dir, { recursive: true, force: true });
+  }
+}
