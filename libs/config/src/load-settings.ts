@@ -68,7 +68,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): WesSettings 
   for (const key of Object.keys(SETTING_SOURCES) as SettingKey[]) {
     const name = SETTING_SOURCES[key].env;
     const text = env[name];
-    if (text === undefined || (text === '' && key === 'publicUrl')) continue;
+    if (text === undefined || (text === '' && (key === 'publicUrl' || key === 'cancelSignal'))) continue;
     (settings as unknown as Record<string, unknown>)[key] = parseText(key, text, name);
     origins.set(key, name);
   }

@@ -57,9 +57,13 @@ export class WesSettings {
   @Min(0)
   cancelGraceMs = 20_000;
 
-  /** Signal sent first to the engine's process group on cancel. */
+  /**
+   * Signal sent first to the engine's process group on cancel. Unset: the engine's own stop
+   * signal (SIGTERM, except cwltool: SIGINT, which it honours in ~0.1 s against ~10 s for SIGTERM).
+   */
+  @IsOptional()
   @IsIn(['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGKILL'])
-  cancelSignal: NodeJS.Signals = 'SIGTERM';
+  cancelSignal?: NodeJS.Signals;
 
   /** Milliseconds between a worker's checks of the durable cancel mark of the runs it holds. */
   @IsInt()

@@ -2,12 +2,13 @@ import { EngineCommandInput, EngineDefinition } from './engine-definition';
 
 /**
  * cwltool, the CWL reference runner. It prints the output object on stdout (and `{}` even
- * when it fails: the exit code decides). SIGTERM takes it ~10 s to honour; see the settings.
+ * when it fails: the exit code decides). Its stop signal is SIGINT: sent to its process group
+ * it ends in ~0.1 s, where SIGTERM takes it ~10 s.
  */
 export const CWLTOOL: EngineDefinition = {
   name: 'cwltool',
   workflowTypes: { CWL: ['v1.0', 'v1.1', 'v1.2'] },
-  stopSignal: 'SIGTERM',
+  stopSignal: 'SIGINT',
   parameters: [
     { name: '--parallel', type: 'boolean', default_value: 'false', description: 'Run independent steps in parallel' },
     { name: '--strict', type: 'boolean', default_value: 'true', description: 'Strict validation of the CWL document (false: --non-strict)' },

@@ -1,1 +1,2 @@
 export * from './queue-contract';
+export * from './worker-registry';

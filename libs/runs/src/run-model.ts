@@ -19,6 +19,8 @@ export interface RunRecord {
   request: RunRequest;
   /** Engine that runs it (resolved from workflow_engine or the type's default). */
   engine: string;
+  /** The attachment holding the workflow (with its `#fragment`, if any), resolved from workflow_url. */
+  workflow: string;
   /** Names of the attachments in the object store, relative to the run's attachment folder. */
   attachments: string[];
   created: number;

@@ -25,6 +25,7 @@ export class RunStore {
       state: h.state as RunState,
       request: JSON.parse(h.request),
       engine: h.engine,
+      workflow: h.workflow,
       attachments: h.attachments ? JSON.parse(h.attachments) : [],
       created: Number(h.created),
       start: num(h.start),

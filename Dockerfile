@@ -1,0 +1,32 @@
+# One image for both parts: the API (default command) and the worker (`npm run start:worker`).
+#   docker build -t wes-server .
+#   docker-compose up --scale worker=3
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY apps ./apps
+COPY libs ./libs
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+
+FROM node:20-bookworm-slim
+# cwltool runs the workflows. --no-install-recommends: it recommends Debian's nodejs, but
+# this image's Node.js (first on PATH) already serves CWL JavaScript expressions.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends cwltool \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+ENV NODE_ENV=production \
+    WES_DATA_DIR=/data/store \
+    WES_WORK_DIR=/data/work
+COPY --from=build /app/package.json /app/package-lock.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY openapi ./openapi
+COPY examples ./examples
+# Created here, owned by the unprivileged user, so named volumes mounted on them start writable.
+RUN mkdir -p /data/store /data/work && chown -R node:node /data
+USER node
+EXPOSE 8080
+CMD ["npm", "run", "start:api"]

@@ -1,0 +1,21 @@
+import type { FastifyRequest } from 'fastify';
+import { WesSettings } from '../../../../libs/config/src';
+
+export const WES_BASE_PATH = '/ga4gh/wes/v1';
+
+/** Absolute URL of the WES API root as the client reached it (or as configured). */
+export function wesBaseUrl(settings: WesSettings, request: FastifyRequest): string {
+  if (settings.publicUrl) return `${settings.publicUrl.replace(/\/+$/, '')}${WES_BASE_PATH}`;
+  const host = request.headers['x-forwarded-host'] ?? request.headers.host ?? `localhost:${settings.port}`;
+  const proto = request.headers['x-forwarded-proto'] ?? request.protocol ?? 'http';
+  return `${String(proto).split(',')[0]}://${String(host).split(',')[0]}${WES_BASE_PATH}`;
+}
+
+/** WES times: ISO 8601, "%Y-%m-%dT%H:%M:%SZ". */
+export function wesTime(ms: number | undefined): string | undefined {
+  return ms === undefined ? undefined : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export function encodePath(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('/');
+}

@@ -1,0 +1,41 @@
+/** An error the client caused or can act on, with the HTTP status it maps to. */
+export class WesHttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** 400: the request is malformed; the message names the field and says why. */
+export class BadRequestError extends WesHttpError {
+  override name = 'BadRequestError';
+  constructor(message: string) {
+    super(400, message);
+  }
+}
+
+/** 404: no such run (or task, or file of a run). */
+export class NotFoundError extends WesHttpError {
+  override name = 'NotFoundError';
+  constructor(message: string) {
+    super(404, message);
+  }
+}
+
+/** 413: a part or the request is larger than the server accepts. */
+export class PayloadTooLargeError extends WesHttpError {
+  override name = 'PayloadTooLargeError';
+  constructor(message: string) {
+    super(413, message);
+  }
+}
+
+/** 503: a backing service (Redis, the queue, the object store) failed; the client may retry. */
+export class ServiceUnavailableError extends WesHttpError {
+  override name = 'ServiceUnavailableError';
+  constructor(message: string) {
+    super(503, message);
+  }
+}

@@ -1,0 +1,45 @@
+import 'reflect-metadata';
+import multipart from '@fastify/multipart';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { InvalidSettingError, loadSettings, WesSettings } from '../../../libs/config/src';
+import { createLogger, PinoNestLogger } from '../../../libs/logging/src';
+import { ApiModule } from './app.module';
+import { WES_BASE_PATH } from './common/base-url';
+import { OPENAPI_DOCUMENT } from './version';
+
+function settingsOrExit(): WesSettings {
+  try {
+    return loadSettings();
+  } catch (err) {
+    if (err instanceof InvalidSettingError) {
+      process.stderr.write(`wes-api: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+async function main() {
+  const settings = settingsOrExit();
+  const logger = createLogger('api', settings.logLevel);
+  const adapter = new FastifyAdapter({ bodyLimit: settings.maxFieldBytes * 4, trustProxy: true });
+  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(settings, logger), adapter, {
+    logger: new PinoNestLogger(logger),
+  });
+  // Limits are given per request in readMultipartSubmission.
+  await app.register(multipart as never);
+  await app.register(fastifySwagger as never, { mode: 'static', specification: { path: OPENAPI_DOCUMENT, baseDir: '' } } as never);
+  await app.register(fastifySwaggerUi as never, { routePrefix: `${WES_BASE_PATH}/docs` } as never);
+  app.setGlobalPrefix(WES_BASE_PATH.slice(1));
+  app.enableShutdownHooks();
+  await app.listen(settings.port, settings.host);
+  logger.info({ url: `http://${settings.host}:${settings.port}${WES_BASE_PATH}` }, 'WES API listening');
+}
+
+main().catch((err) => {
+  process.stderr.write(`wes-api: failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

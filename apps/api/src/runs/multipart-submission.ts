@@ -1,0 +1,89 @@
+import type { FastifyRequest } from 'fastify';
+import type { Multipart } from '@fastify/multipart';
+import { WesSettings } from '../../../../libs/config/src';
+import { runObjectKeys } from '../../../../libs/runs/src';
+import { ObjectStore, UnsafePathError, safeRelativePath } from '../../../../libs/storage/src';
+import { BadRequestError, PayloadTooLargeError } from '../common/wes-errors';
+import { RUN_REQUEST_FIELDS, RunRequestField } from './run-request.dto';
+
+/** The raw parts of a submission: text of each RunRequest field, and the attachments stored. */
+export interface RawSubmission {
+  fields: Partial<Record<RunRequestField, string | object>>;
+  attachments: string[];
+}
+
+const isRunRequestField = (name: string): name is RunRequestField => (RUN_REQUEST_FIELDS as readonly string[]).includes(name);
+
+async function readCapped(part: Multipart & { type: 'file' }, max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of part.file) {
+    size += chunk.length;
+    if (size > max) {
+      part.file.resume();
+      throw new PayloadTooLargeError(`${part.fieldname}: larger than the ${max} bytes a field may hold (WES_MAX_FIELD_BYTES)`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Reads a multipart/form-data RunWorkflow request. JSON fields may come as text fields or as
+ * file parts (clients differ); every workflow_attachment part is streamed into the object store
+ * under the run's attachment folder, keeping sub-folders of its file name, once its name is
+ * proven not to leave that folder.
+ */
+export async function readMultipartSubmission(
+  request: FastifyRequest,
+  runId: string,
+  store: ObjectStore,
+  settings: WesSettings,
+): Promise<RawSubmission> {
+  const fields: RawSubmission['fields'] = {};
+  const attachments = new Set<string>();
+  const parts = request.parts({
+    preservePath: true,
+    limits: {
+      fileSize: settings.maxAttachmentBytes,
+      files: settings.maxAttachments + RUN_REQUEST_FIELDS.length,
+      fieldSize: settings.maxFieldBytes,
+      fields: 100,
+      parts: settings.maxAttachments + 100,
+    },
+  });
+  for await (const part of parts) {
+    if (part.type === 'file') {
+      if (part.fieldname === 'workflow_attachment') {
+        let name: string;
+        try {
+          name = safeRelativePath(part.filename);
+        } catch (err) {
+          part.file.resume();
+          throw new BadRequestError(`workflow_attachment: ${(err as UnsafePathError).message}`);
+        }
+        if (attachments.has(name)) {
+          part.file.resume();
+          throw new BadRequestError(`workflow_attachment: "${name}" is attached twice`);
+        }
+        attachments.add(name);
+        await store.put(runObjectKeys.attachment(runId, name), part.file);
+        if (part.file.truncated) {
+          throw new PayloadTooLargeError(
+            `workflow_attachment "${name}": larger than ${settings.maxAttachmentBytes} bytes (WES_MAX_ATTACHMENT_BYTES)`,
+          );
+        }
+      } else if (isRunRequestField(part.fieldname)) {
+        fields[part.fieldname] = await readCapped(part, settings.maxFieldBytes);
+      } else {
+        part.file.resume();
+      }
+    } else if (isRunRequestField(part.fieldname)) {
+      if (part.valueTruncated) {
+        throw new PayloadTooLargeError(`${part.fieldname}: larger than ${settings.maxFieldBytes} bytes (WES_MAX_FIELD_BYTES)`);
+      }
+      fields[part.fieldname] = String(part.value);
+    }
+  }
+  return { fields, attachments: [...attachments] };
+}

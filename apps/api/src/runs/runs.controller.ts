@@ -1,0 +1,84 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { WesSettings } from '../../../../libs/config/src';
+import { wesBaseUrl } from '../common/base-url';
+import { decodePageToken, encodePageToken, parsePageSize } from '../common/pagination';
+import { BadRequestError, NotFoundError } from '../common/wes-errors';
+import { readMultipartSubmission, RawSubmission } from './multipart-submission';
+import { RUN_REQUEST_FIELDS } from './run-request.dto';
+import { toRunLog, toRunSummary } from './run-log.mapper';
+import { newRunId, RunsService } from './runs.service';
+import { Inject } from '@nestjs/common';
+import { OBJECT_STORE } from '../../../../libs/platform/src';
+import type { ObjectStore } from '../../../../libs/storage/src';
+
+@Controller()
+export class RunsController {
+  constructor(
+    private readonly runs: RunsService,
+    private readonly settings: WesSettings,
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+  ) {}
+
+  /** RunWorkflow: multipart/form-data as the spec says, or a JSON RunRequest (no attachments). */
+  @Post('runs')
+  @HttpCode(200)
+  async runWorkflow(@Req() req: FastifyRequest, @Body() body: unknown) {
+    const runId = newRunId();
+    let raw: RawSubmission;
+    if (req.isMultipart()) {
+      try {
+        raw = await readMultipartSubmission(req, runId, this.store, this.settings);
+      } catch (err) {
+        await this.runs.discardFiles(runId);
+        throw err;
+      }
+    } else if (body && typeof body === 'object' && !Array.isArray(body)) {
+      const fields = Object.fromEntries(RUN_REQUEST_FIELDS.filter((f) => f in body).map((f) => [f, (body as Record<string, unknown>)[f]]));
+      raw = { fields, attachments: [] };
+    } else {
+      throw new BadRequestError('the request body must be multipart/form-data (or a JSON RunRequest object)');
+    }
+    return { run_id: await this.runs.submit(runId, raw) };
+  }
+
+  @Get('runs')
+  async listRuns(@Query('page_size') pageSize?: string, @Query('page_token') pageToken?: string) {
+    const size = parsePageSize(pageSize, this.settings.defaultPageSize, this.settings.maxPageSize);
+    const after = decodePageToken(pageToken, (k) => this.runs.isRunId(k));
+    const page = await this.runs.page(size, after);
+    return { runs: page.rows.map(toRunSummary), next_page_token: page.more ? encodePageToken(page.last) : '' };
+  }
+
+  @Get('runs/:run_id')
+  async getRunLog(@Param('run_id') runId: string, @Req() req: FastifyRequest) {
+    return toRunLog(await this.runs.get(runId), wesBaseUrl(this.settings, req));
+  }
+
+  @Get('runs/:run_id/status')
+  async getRunStatus(@Param('run_id') runId: string) {
+    return { run_id: runId, state: await this.runs.status(runId) };
+  }
+
+  @Post('runs/:run_id/cancel')
+  @HttpCode(200)
+  async cancelRun(@Param('run_id') runId: string) {
+    await this.runs.cancel(runId);
+    return { run_id: runId };
+  }
+
+  /** Tasks are not tracked yet: a valid, empty, paginated list for a known run. */
+  @Get('runs/:run_id/tasks')
+  async listTasks(@Param('run_id') runId: string, @Query('page_size') pageSize?: string, @Query('page_token') pageToken?: string) {
+    parsePageSize(pageSize, this.settings.defaultPageSize, this.settings.maxPageSize);
+    decodePageToken(pageToken, () => false);
+    await this.runs.status(runId);
+    return { task_logs: [], next_page_token: '' };
+  }
+
+  @Get('runs/:run_id/tasks/:task_id')
+  async getTask(@Param('run_id') runId: string, @Param('task_id') taskId: string) {
+    await this.runs.status(runId);
+    throw new NotFoundError(`run ${runId} has no task "${taskId}"`);
+  }
+}

@@ -1,0 +1,53 @@
+import { Controller, Get, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { WesSettings } from '../../../../libs/config/src';
+import { ENGINES, supportedWorkflowTypes } from '../../../../libs/engines/src';
+import { WorkerRegistry } from '../../../../libs/queue/src';
+import { RunStore } from '../../../../libs/runs/src';
+import { wesBaseUrl } from '../common/base-url';
+import { SERVICE_VERSION } from '../version';
+
+/**
+ * Filesystem protocols that work today: workflows and inputs come as attachments, and File
+ * locations in workflow_params are resolved against them.
+ */
+const SUPPORTED_FILESYSTEM_PROTOCOLS = ['file'];
+
+@Controller()
+export class ServiceInfoController {
+  constructor(
+    private readonly settings: WesSettings,
+    private readonly runs: RunStore,
+    private readonly workers: WorkerRegistry,
+  ) {}
+
+  @Get('service-info')
+  async getServiceInfo(@Req() req: FastifyRequest) {
+    const [counts, workers] = await Promise.all([this.runs.counts(), this.workers.live()]);
+    const engineVersions = WorkerRegistry.engineVersionsOf(workers);
+    const base = wesBaseUrl(this.settings, req);
+    return {
+      id: 'org.ga4gh.wes-server',
+      name: 'WES server',
+      type: { group: 'org.ga4gh', artifact: 'wes', version: '1.1.0' },
+      description: 'GA4GH Workflow Execution Service on a BullMQ worker pool',
+      organization: { name: this.settings.organizationName, url: this.settings.organizationUrl },
+      documentationUrl: `${base}/docs`,
+      version: SERVICE_VERSION,
+      workflow_type_versions: Object.fromEntries(
+        Object.entries(supportedWorkflowTypes()).map(([type, versions]) => [type, { workflow_type_version: versions }]),
+      ),
+      supported_wes_versions: ['1.1.0'],
+      supported_filesystem_protocols: SUPPORTED_FILESYSTEM_PROTOCOLS,
+      workflow_engine_versions: Object.fromEntries(
+        Object.entries(engineVersions).map(([engine, versions]) => [engine, { workflow_engine_version: versions }]),
+      ),
+      default_workflow_engine_parameters: Object.values(ENGINES).flatMap((engine) =>
+        engine.parameters.map((p) => ({ name: p.name, type: p.type, default_value: p.default_value })),
+      ),
+      system_state_counts: counts,
+      auth_instructions_url: this.settings.authInstructionsUrl || `${base}/docs`,
+      tags: { live_workers: String(workers.length) },
+    };
+  }
+}

@@ -1,0 +1,30 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { InvalidSettingError, loadSettings } from '../../../libs/config/src';
+import { createLogger, PinoNestLogger } from '../../../libs/logging/src';
+import { NoEngineError } from './worker-host';
+import { WorkerModule } from './worker.module';
+
+async function main() {
+  let settings;
+  try {
+    settings = loadSettings();
+  } catch (err) {
+    if (err instanceof InvalidSettingError) {
+      process.stderr.write(`wes-worker: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger('worker', settings.logLevel);
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(settings, logger), {
+    logger: new PinoNestLogger(logger),
+  });
+  app.enableShutdownHooks();
+}
+
+main().catch((err) => {
+  const message = err instanceof NoEngineError ? err.message : err instanceof Error ? err.stack : String(err);
+  process.stderr.write(`wes-worker: failed to start: ${message}\n`);
+  process.exit(1);
+});

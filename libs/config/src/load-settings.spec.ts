@@ -1,0 +1,197 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { InvalidSettingError, loadSettings } from './load-settings';
+import { SETTING_SOURCES, WesSettings } from './settings';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'wes-settings-spec-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let fileCount = 0;
+function configFile(text: string): string {
+  const file = path.join(dir, `config-${++fileCount}.yaml`);
+  writeFileSync(file, text);
+  return file;
+}
+
+/** The error loadSettings throws for `env`, or a failure when it throws none. */
+function errorFor(env: NodeJS.ProcessEnv): InvalidSettingError {
+  try {
+    loadSettings(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(InvalidSettingError);
+    return err as InvalidSettingError;
+  }
+  throw new Error(`loadSettings accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadSettings', () => {
+  it('gives the defaults for an empty environment', () => {
+    const s = loadSettings({});
+    expect(s).toBeInstanceOf(WesSettings);
+    expect(s.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(s.keyPrefix).toBe('wes');
+    expect(s.port).toBe(8080);
+    expect(s.workerConcurrency).toBe(2);
+    expect(s.cancelSignal).toBe('SIGTERM');
+    expect(s.keepWorkDirs).toBe(false);
+    expect(s.publicUrl).toBeUndefined();
+  });
+
+  it('does not read process.env when given an environment', () => {
+    const before = process.env.WES_PORT;
+    process.env.WES_PORT = '1234';
+    try {
+      expect(loadSettings({}).port).toBe(8080);
+    } finally {
+      if (before === undefined) delete process.env.WES_PORT;
+      else process.env.WES_PORT = before;
+    }
+  });
+
+  it('reads every setting from its environment variable', () => {
+    const s = loadSettings({
+      REDIS_URL: 'rediss://cache.example:6380/2',
+      WES_KEY_PREFIX: 'wes-prod.1',
+      WES_QUEUE_NAME: 'runs_a',
+      WES_HOST: '127.0.0.1',
+      WES_PORT: '9000',
+      WES_PUBLIC_URL: 'https://wes.example.org',
+      WES_DATA_DIR: '/srv/store',
+      WES_WORK_DIR: '/scratch',
+      WES_KEEP_WORK_DIRS: 'yes',
+      WES_WORKER_CONCURRENCY: '8',
+      WES_CANCEL_GRACE_MS: '0',
+      WES_CANCEL_SIGNAL: 'SIGINT',
+      WES_CANCEL_POLL_MS: '100',
+      WES_CWLTOOL_PATH: '/opt/cwltool',
+      WES_DEFAULT_PAGE_SIZE: '10',
+      WES_MAX_PAGE_SIZE: '10',
+      LOG_LEVEL: 'warn',
+    });
+    expect(s).toMatchObject({
+      redisUrl: 'rediss://cache.example:6380/2',
+      keyPrefix: 'wes-prod.1',
+      queueName: 'runs_a',
+      host: '127.0.0.1',
+      port: 9000,
+      publicUrl: 'https://wes.example.org',
+      dataDir: '/srv/store',
+      workDir: '/scratch',
+      keepWorkDirs: true,
+      workerConcurrency: 8,
+      cancelGraceMs: 0,
+      cancelSignal: 'SIGINT',
+      cancelPollMs: 100,
+      cwltoolPath: '/opt/cwltool',
+      defaultPageSize: 10,
+      maxPageSize: 10,
+      logLevel: 'warn',
+    });
+  });
+
+  it.each([
+    ['1', true],
+    ['true', true],
+    ['ON', true],
+    ['0', false],
+    ['no', false],
+    ['off', false],
+    ['', false],
+  ])('reads WES_KEEP_WORK_DIRS=%j as %s', (text, value) => {
+    expect(loadSettings({ WES_KEEP_WORK_DIRS: text }).keepWorkDirs).toBe(value);
+  });
+
+  it('treats an empty WES_PUBLIC_URL as unset', () => {
+    expect(loadSettings({ WES_PUBLIC_URL: '' }).publicUrl).toBeUndefined();
+  });
+
+  it.each([
+    [{ WES_PORT: 'abc' }, 'WES_PORT'],
+    [{ WES_PORT: '80.5' }, 'WES_PORT'],
+    [{ WES_PORT: '70000' }, 'WES_PORT'],
+    [{ WES_PORT: '-1' }, 'WES_PORT'],
+    [{ REDIS_URL: 'http://127.0.0.1:6379' }, 'REDIS_URL'],
+    [{ WES_KEY_PREFIX: 'has space' }, 'WES_KEY_PREFIX'],
+    [{ WES_KEY_PREFIX: 'a:b' }, 'WES_KEY_PREFIX'],
+    [{ WES_QUEUE_NAME: 'q/1' }, 'WES_QUEUE_NAME'],
+    [{ WES_PUBLIC_URL: 'wes.example.org' }, 'WES_PUBLIC_URL'],
+    [{ WES_KEEP_WORK_DIRS: 'maybe' }, 'WES_KEEP_WORK_DIRS'],
+    [{ WES_WORKER_CONCURRENCY: '0' }, 'WES_WORKER_CONCURRENCY'],
+    [{ WES_WORKER_CONCURRENCY: '1000' }, 'WES_WORKER_CONCURRENCY'],
+    [{ WES_CANCEL_GRACE_MS: '-5' }, 'WES_CANCEL_GRACE_MS'],
+    [{ WES_CANCEL_SIGNAL: 'SIGSTOP' }, 'WES_CANCEL_SIGNAL'],
+    [{ WES_CANCEL_POLL_MS: '10' }, 'WES_CANCEL_POLL_MS'],
+    [{ WES_DATA_DIR: '' }, 'WES_DATA_DIR'],
+    [{ WES_CWLTOOL_PATH: '' }, 'WES_CWLTOOL_PATH'],
+    [{ WES_MAX_FIELD_BYTES: '10' }, 'WES_MAX_FIELD_BYTES'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ WES_DEFAULT_PAGE_SIZE: '20', WES_MAX_PAGE_SIZE: '10' }, 'WES_DEFAULT_PAGE_SIZE'],
+  ])('refuses %j, naming %s', (env, name) => {
+    const err = errorFor(env as NodeJS.ProcessEnv);
+    expect(err.message).toContain(name);
+  });
+
+  it('names the default when a setting left at its default conflicts with another', () => {
+    // WES_MAX_PAGE_SIZE below the default page size (50).
+    const err = errorFor({ WES_MAX_PAGE_SIZE: '10' });
+    expect(err.message).toMatch(/WES_DEFAULT_PAGE_SIZE|WES_MAX_PAGE_SIZE/);
+  });
+
+  describe('with a YAML file (WES_CONFIG_FILE)', () => {
+    it('reads settings by property name', () => {
+      const file = configFile('port: 9100\nkeyPrefix: from-file\nkeepWorkDirs: true\nworkerConcurrency: "3"\n');
+      const s = loadSettings({ WES_CONFIG_FILE: file });
+      expect(s.port).toBe(9100);
+      expect(s.keyPrefix).toBe('from-file');
+      expect(s.keepWorkDirs).toBe(true);
+      expect(s.workerConcurrency).toBe(3);
+    });
+
+    it('lets the environment win over the file', () => {
+      const file = configFile('port: 9100\nkeyPrefix: from-file\n');
+      const s = loadSettings({ WES_CONFIG_FILE: file, WES_PORT: '9200' });
+      expect(s.port).toBe(9200);
+      expect(s.keyPrefix).toBe('from-file');
+    });
+
+    it('accepts an empty file', () => {
+      expect(loadSettings({ WES_CONFIG_FILE: configFile('') }).port).toBe(8080);
+    });
+
+    it('names the file and the key of a bad value', () => {
+      const file = configFile('port: not-a-number\n');
+      const err = errorFor({ WES_CONFIG_FILE: file });
+      expect(err.message).toContain(file);
+      expect(err.message).toContain('port');
+    });
+
+    it('names the file and the key of a value that fails validation', () => {
+      const file = configFile('workerConcurrency: 0\n');
+      const err = errorFor({ WES_CONFIG_FILE: file });
+      expect(err.message).toContain(file);
+      expect(err.message).toContain('workerConcurrency');
+    });
+
+    it('refuses an unknown key, naming it', () => {
+      const err = errorFor({ WES_CONFIG_FILE: configFile('prot: 9100\n') });
+      expect(err.message).toContain('"prot"');
+    });
+
+    it('refuses a file that is not a mapping', () => {
+      expect(errorFor({ WES_CONFIG_FILE: configFile('- a\n- b\n') }).message).toContain('WES_CONFIG_FILE');
+    });
+
+    it('refuses a file that is not YAML, or is missing', () => {
+      expect(errorFor({ WES_CONFIG_FILE: configFile('port: [1, 2\n') }).message).toContain('WES_CONFIG_FILE');
+      expect(errorFor({ WES_CONFIG_FILE: path.join(dir, 'missing.yaml') }).message).toContain('missing.yaml');
+    });
+  });
+
+  it('has an environment variable for every setting, each used once', () => {
+    const names = Object.values(SETTING_SOURCES).map((s) => s.env);
+    expect(new Set(names).size).toBe(names.length);
+    expect(Object.keys(SETTING_SOURCES).sort()).toEqual(Object.keys(new WesSettings()).concat('publicUrl').filter((k, i, a) => a.indexOf(k) === i).sort());
+  });
+});

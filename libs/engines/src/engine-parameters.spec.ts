@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { CWLTOOL } from './cwltool';
+import { ENGINES, DEFAULT_ENGINE_FOR_TYPE, supportedWorkflowTypes } from './engine-catalog';
+import { checkEngineParameters, InvalidEngineParameterError } from './engine-definition';
+
+describe('checkEngineParameters (the cwltool allow-list)', () => {
+  it('accepts no parameters', () => {
+    expect(checkEngineParameters(CWLTOOL, {})).toEqual({});
+  });
+
+  it('normalises boolean values', () => {
+    expect(
+      checkEngineParameters(CWLTOOL, { '--parallel': 'TRUE', '--debug': '', '--strict': ' false ', '--timestamps': 'True' }),
+    ).toEqual({ '--parallel': 'true', '--debug': 'true', '--strict': 'false', '--timestamps': 'true' });
+  });
+
+  it('accepts a string parameter only with one of its choices', () => {
+    expect(checkEngineParameters(CWLTOOL, { '--on-error': 'continue' })).toEqual({ '--on-error': 'continue' });
+    expect(() => checkEngineParameters(CWLTOOL, { '--on-error': 'retry' })).toThrow(InvalidEngineParameterError);
+    expect(() => checkEngineParameters(CWLTOOL, { '--on-error': 'retry' })).toThrow(/--on-error.*stop, continue.*retry/);
+  });
+
+  it('refuses a boolean parameter with another value, naming it', () => {
+    expect(() => checkEngineParameters(CWLTOOL, { '--parallel': 'maybe' })).toThrow(/"--parallel" takes true or false, not "maybe"/);
+  });
+
+  it.each(['--outdir', '--basedir', '--tmpdir-prefix', '--jobStore', '--workDir', '--user-space-docker-cmd', 'parallel', '-p', '--parallel=true'])(
+    'refuses %s, which is not on the allow-list, and lists what is',
+    (name) => {
+      let err: unknown;
+      try {
+        checkEngineParameters(CWLTOOL, { [name]: 'true' });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(InvalidEngineParameterError);
+      expect((err as Error).message).toContain(`"${name}"`);
+      expect((err as Error).message).toContain('--parallel');
+    },
+  );
+
+  it('refuses the whole set when one entry is bad', () => {
+    expect(() => checkEngineParameters(CWLTOOL, { '--parallel': 'true', '--outdir': '/' })).toThrow(/--outdir/);
+  });
+});
+
+describe('cwltool command', () => {
+  const input = { workflowPath: '/w/main.cwl', paramsPath: '/w/params.json', outDir: '/w/out', tmpDir: '/w/tmp', parameters: {} };
+
+  it('is an argument array ending with the workflow and its parameters', () => {
+    const cmd = CWLTOOL.command('/usr/bin/cwltool', input);
+    expect(cmd.file).toBe('/usr/bin/cwltool');
+    expect(cmd.args.slice(-2)).toEqual(['/w/main.cwl', '/w/params.json']);
+    expect(cmd.args).toContain('--outdir');
+    expect(cmd.args[cmd.args.indexOf('--outdir') + 1]).toBe('/w/out');
+  });
+
+  it('turns checked parameters into flags', () => {
+    const parameters = checkEngineParameters(CWLTOOL, { '--parallel': 'true', '--debug': 'false', '--strict': 'false', '--on-error': 'continue' });
+    const { args } = CWLTOOL.command('cwltool', { ...input, parameters });
+    expect(args).toContain('--parallel');
+    expect(args).not.toContain('--debug');
+    expect(args).toContain('--non-strict');
+    expect(args).not.toContain('--strict');
+    expect(args[args.indexOf('--on-error') + 1]).toBe('continue');
+    expect(args.slice(-2)).toEqual(['/w/main.cwl', '/w/params.json']);
+  });
+
+  it('keeps the default strictness when --strict is true', () => {
+    const { args } = CWLTOOL.command('cwltool', { ...input, parameters: { '--strict': 'true' } });
+    expect(args).not.toContain('--non-strict');
+    expect(args).not.toContain('--strict');
+  });
+
+  it('reads the version as the last token of --version', () => {
+    expect(CWLTOOL.parseVersion('/usr/bin/cwltool 3.1.20230209161050\n')).toBe('3.1.20230209161050');
+    expect(CWLTOOL.parseVersion('cwltool 3.1.20240112164112')).toBe('3.1.20240112164112');
+  });
+});
+
+describe('engine catalog', () => {
+  it('runs CWL v1.0, v1.1 and v1.2 with cwltool by default', () => {
+    expect(DEFAULT_ENGINE_FOR_TYPE.CWL).toBe('cwltool');
+    expect(ENGINES.cwltool).toBe(CWLTOOL);
+    expect(supportedWorkflowTypes()).toEqual({ CWL: ['v1.0', 'v1.1', 'v1.2'] });
+  });
+});

@@ -1,0 +1,341 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PrivateRedis, startRedis } from '../../../test/helpers/redis-server';
+import { RunKeys } from './run-keys';
+import { RunStore } from './run-store';
+import { RUN_STATES, RunMessage, RunState, TERMINAL_STATES, TRANSITIONS, isTerminal } from './states';
+import { TerminalStateCache } from './terminal-state-cache';
+import { IllegalTransitionError, WorkflowStateMachine } from './workflow-state-machine';
+
+const MESSAGES = Object.keys(TRANSITIONS) as RunMessage[];
+
+/**
+ * Against a real, private redis-server: the Lua scripts are the state machine, so a mocked
+ * Redis would test nothing.
+ */
+let server: PrivateRedis;
+let redis: Redis;
+let keys: RunKeys;
+let machine: WorkflowStateMachine;
+let store: RunStore;
+let seq = 0;
+
+const newRunId = () => `run-${String(++seq).padStart(5, '0')}-${randomBytes(3).toString('hex')}`;
+
+beforeAll(async () => {
+  server = await startRedis();
+  redis = new Redis(server.url, { maxRetriesPerRequest: null });
+});
+
+afterAll(async () => {
+  await redis?.quit();
+  await server?.stop();
+});
+
+beforeEach(() => {
+  keys = new RunKeys(`sm-${randomBytes(4).toString('hex')}`);
+  machine = new WorkflowStateMachine(redis, keys);
+  store = new RunStore(redis, keys);
+});
+
+/** Messages that lead from QUEUED to each state reachable by messages. */
+const PATHS: Partial<Record<RunState, RunMessage[]>> = {
+  QUEUED: [],
+  INITIALIZING: ['initialize'],
+  RUNNING: ['initialize', 'run'],
+  COMPLETE: ['initialize', 'run', 'complete'],
+  EXECUTOR_ERROR: ['initialize', 'run', 'executor_error'],
+  SYSTEM_ERROR: ['system_error'],
+  CANCELING: ['initialize', 'cancel'],
+  CANCELED: ['cancel'],
+};
+
+/**
+ * A new run in `state`: by legal messages when the table reaches it, otherwise (UNKNOWN, PAUSED,
+ * PREEMPTED) written directly, counters kept, as another component might.
+ */
+async function runIn(state: RunState, m: WorkflowStateMachine = machine): Promise<string> {
+  const id = newRunId();
+  expect(await m.enqueue(id, { request: '{}' })).toBe(true);
+  const path = PATHS[state];
+  if (path) {
+    for (const message of path) await m.sendOrThrow(id, message);
+  } else {
+    await redis.multi().hset(keys.run(id), 'state', state).hincrby(keys.counts, 'QUEUED', -1).hincrby(keys.counts, state, 1).exec();
+  }
+  expect(await redis.hget(keys.run(id), 'state')).toBe(state);
+  return id;
+}
+
+/** The state of every run of this key prefix, counted by reading the run hashes. */
+async function tally(): Promise<Record<string, number>> {
+  const ids = await redis.zrange(keys.index, 0, -1);
+  const out: Record<string, number> = {};
+  for (const id of ids) {
+    const s = (await redis.hget(keys.run(id), 'state')) as string;
+    out[s] = (out[s] ?? 0) + 1;
+  }
+  return out;
+}
+
+async function expectCountersMatch(): Promise<void> {
+  const counts = await store.counts();
+  const actual = await tally();
+  for (const s of RUN_STATES) expect(counts[s], `counter of ${s}`).toBe(actual[s] ?? 0);
+}
+
+describe('WorkflowStateMachine', () => {
+  describe('the whole TRANSITIONS table', () => {
+    for (const message of MESSAGES) {
+      for (const from of RUN_STATES) {
+        const to = TRANSITIONS[message][from];
+        it(`${message} from ${from} ${to ? `→ ${to}` : 'is refused'}`, async () => {
+          const id = await runIn(from);
+          const before = await redis.hgetall(keys.run(id));
+          const logsBefore = await redis.lrange(keys.systemLogs(id), 0, -1);
+          const result = await machine.send(id, message, { fields: { marker: 'x' }, systemLogs: [`${message} sent`] });
+          const after = await redis.hgetall(keys.run(id));
+          if (to) {
+            expect(result).toEqual({ applied: true, from, to });
+            expect(after.state).toBe(to);
+            expect(Number(after[`t:${to}`])).toBeGreaterThan(0);
+            expect(after.marker).toBe('x');
+            expect(await redis.lrange(keys.systemLogs(id), 0, -1)).toEqual([...logsBefore, `${message} sent`]);
+            if (isTerminal(to)) expect(Number(after.end)).toBeGreaterThanOrEqual(Number(after[`t:${to}`]));
+            if (to === 'RUNNING') expect(after.start).toBe(after['t:RUNNING']);
+          } else {
+            expect(result).toEqual({ applied: false, state: from });
+            // A refused message writes nothing: no state, no fields, no log line.
+            expect(after).toEqual(before);
+            expect(await redis.lrange(keys.systemLogs(id), 0, -1)).toEqual(logsBefore);
+            await expect(machine.sendOrThrow(id, message)).rejects.toBeInstanceOf(IllegalTransitionError);
+          }
+          await expectCountersMatch();
+        });
+      }
+    }
+  });
+
+  it('refuses every message in every terminal state, which never changes', async () => {
+    for (const terminal of TERMINAL_STATES) {
+      const id = await runIn(terminal);
+      const before = await redis.hgetall(keys.run(id));
+      for (const message of MESSAGES) {
+        expect(await machine.send(id, message)).toEqual({ applied: false, state: terminal });
+      }
+      expect(await redis.hgetall(keys.run(id))).toEqual(before);
+      expect(await machine.enqueue(id, { request: '{}' })).toBe(false);
+      expect(await redis.hget(keys.run(id), 'state')).toBe(terminal);
+    }
+    await expectCountersMatch();
+  });
+
+  it('has exactly the transition table of the design brief', () => {
+    expect(TRANSITIONS).toEqual({
+      initialize: { QUEUED: 'INITIALIZING' },
+      run: { INITIALIZING: 'RUNNING' },
+      complete: { RUNNING: 'COMPLETE' },
+      executor_error: { INITIALIZING: 'EXECUTOR_ERROR', RUNNING: 'EXECUTOR_ERROR' },
+      system_error: { QUEUED: 'SYSTEM_ERROR', INITIALIZING: 'SYSTEM_ERROR', RUNNING: 'SYSTEM_ERROR', CANCELING: 'SYSTEM_ERROR' },
+      cancel: { QUEUED: 'CANCELED', INITIALIZING: 'CANCELING', RUNNING: 'CANCELING' },
+      canceled: { CANCELING: 'CANCELED' },
+    });
+    expect([...TERMINAL_STATES].sort()).toEqual(['CANCELED', 'COMPLETE', 'EXECUTOR_ERROR', 'PREEMPTED', 'SYSTEM_ERROR']);
+  });
+
+  it('puts no terminal state in any from-column of the table', () => {
+    for (const message of MESSAGES) {
+      for (const from of Object.keys(TRANSITIONS[message])) expect(isTerminal(from)).toBe(false);
+    }
+  });
+
+  it('enqueue creates a run once, indexed and counted', async () => {
+    const id = newRunId();
+    expect(await machine.enqueue(id, { request: '{"a":1}', tags: '{}' }, 1_700_000_000_000)).toBe(true);
+    expect(await machine.enqueue(id, { request: '{"b":2}' })).toBe(false);
+    const h = await redis.hgetall(keys.run(id));
+    expect(h).toMatchObject({ state: 'QUEUED', request: '{"a":1}', created: '1700000000000', 't:QUEUED': '1700000000000' });
+    expect(await redis.zrange(keys.index, 0, -1)).toEqual([id]);
+    expect((await store.counts()).QUEUED).toBe(1);
+  });
+
+  it('reports a message for a run that does not exist', async () => {
+    expect(await machine.send('no-such-run', 'cancel')).toEqual({ applied: false, state: null });
+    await expect(machine.sendOrThrow('no-such-run', 'initialize')).rejects.toThrow(/no-such-run.*initialize.*\(none\)/);
+    expect(await redis.exists(keys.run('no-such-run'))).toBe(0);
+    expect(await machine.getState('no-such-run')).toBeNull();
+  });
+
+  it('marks and broadcasts a cancel of a run held by a worker, not of a queued one', async () => {
+    const sub = new Redis(server.url);
+    const heard: string[] = [];
+    try {
+      await sub.subscribe(keys.cancelChannel);
+      sub.on('message', (_channel, runId) => heard.push(runId));
+      const running = await runIn('RUNNING');
+      const queued = await runIn('QUEUED');
+      await machine.sendOrThrow(running, 'cancel');
+      await machine.sendOrThrow(queued, 'cancel');
+      expect(await store.isCancelRequested(running)).toBe(true);
+      expect(await store.isCancelRequested(queued)).toBe(false);
+      for (let i = 0; i < 50 && heard.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(heard).toEqual([running]);
+    } finally {
+      sub.disconnect();
+    }
+  });
+
+  it('gives start_time and end_time from the transitions', async () => {
+    const id = await runIn('COMPLETE');
+    const run = await store.get(id);
+    expect(run?.state).toBe('COMPLETE');
+    expect(run?.start).toBeGreaterThanOrEqual(run!.created);
+    expect(run?.end).toBeGreaterThanOrEqual(run!.start!);
+    const queued = await store.get(await runIn('CANCELED'));
+    expect(queued?.start).toBeUndefined();
+    expect(queued?.end).toBeGreaterThan(0);
+  });
+
+  it('keeps the counters equal to the states after many transitions', async () => {
+    for (let i = 0; i < 40; i++) {
+      const target = (Object.keys(PATHS) as RunState[])[i % Object.keys(PATHS).length];
+      const id = await runIn(target);
+      // Then a random message, legal or not.
+      await machine.send(id, MESSAGES[(i * 7) % MESSAGES.length]);
+    }
+    await expectCountersMatch();
+    const counts = await store.counts();
+    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(40);
+  });
+
+  describe('races between processes (separate connections)', () => {
+    let other: Redis;
+    beforeAll(() => {
+      other = new Redis(server.url, { maxRetriesPerRequest: null });
+    });
+    afterAll(async () => {
+      await other.quit();
+    });
+
+    async function race(state: RunState, a: RunMessage, b: RunMessage, n = 60) {
+      const m1 = new WorkflowStateMachine(redis, keys, new TerminalStateCache());
+      const m2 = new WorkflowStateMachine(other, keys, new TerminalStateCache());
+      const ids: string[] = [];
+      for (let i = 0; i < n; i++) ids.push(await runIn(state));
+      const results = await Promise.all(
+        ids.map((id, i) => {
+          // Alternate who sends first, so neither side always wins by ordering alone.
+          const pair = i % 2 === 0 ? [m1.send(id, a), m2.send(id, b)] : [m2.send(id, b), m1.send(id, a)];
+          return Promise.all(pair).then((r) => (i % 2 === 0 ? r : [r[1], r[0]]));
+        }),
+      );
+      const winners = { [a]: 0, [b]: 0 } as Record<string, number>;
+      for (const [i, [ra, rb]] of results.entries()) {
+        const final = await redis.hget(keys.run(ids[i]), 'state');
+        expect(Number(ra.applied) + Number(rb.applied), `run ${ids[i]}: exactly one of ${a}, ${b} wins`).toBe(1);
+        const win = ra.applied ? ra : rb;
+        const lose = ra.applied ? rb : ra;
+        if (!win.applied || lose.applied) throw new Error('unreachable');
+        expect(final).toBe(win.to);
+        // The loser saw the winner's state.
+        expect(lose.state).toBe(win.to);
+        winners[ra.applied ? a : b]++;
+      }
+      await expectCountersMatch();
+      return winners;
+    }
+
+    it('complete vs cancel on a RUNNING run: exactly one wins, and a cancel is never overwritten by COMPLETE', async () => {
+      const winners = await race('RUNNING', 'complete', 'cancel');
+      expect(winners.complete + winners.cancel).toBe(60);
+    });
+
+    it('canceled vs system_error on a CANCELING run: exactly one wins', async () => {
+      await race('CANCELING', 'canceled', 'system_error');
+    });
+
+    it('two workers taking the same QUEUED run: exactly one initializes it', async () => {
+      await race('QUEUED', 'initialize', 'initialize');
+    });
+
+    it('cancel vs initialize on a QUEUED run: a canceled run is never initialized, a cancel is never lost', async () => {
+      const m1 = new WorkflowStateMachine(redis, keys, new TerminalStateCache());
+      const m2 = new WorkflowStateMachine(other, keys, new TerminalStateCache());
+      const ids: string[] = [];
+      for (let i = 0; i < 60; i++) ids.push(await runIn('QUEUED'));
+      const results = await Promise.all(ids.map((id) => Promise.all([m1.send(id, 'cancel'), m2.send(id, 'initialize')])));
+      for (const [i, [cancel, init]] of results.entries()) {
+        const final = await redis.hget(keys.run(ids[i]), 'state');
+        // The cancel always applies: QUEUED → CANCELED, or INITIALIZING → CANCELING after the worker won.
+        expect(cancel.applied).toBe(true);
+        if (init.applied) {
+          expect(cancel).toEqual({ applied: true, from: 'INITIALIZING', to: 'CANCELING' });
+          expect(final).toBe('CANCELING');
+        } else {
+          expect(cancel).toEqual({ applied: true, from: 'QUEUED', to: 'CANCELED' });
+          expect(init).toEqual({ applied: false, state: 'CANCELED' });
+          expect(final).toBe('CANCELED');
+        }
+      }
+      await expectCountersMatch();
+    });
+  });
+
+  describe('terminal state cache', () => {
+    it('keeps a terminal state it has seen (sticky), never a non-terminal one', async () => {
+      const cache = new TerminalStateCache();
+      const m = new WorkflowStateMachine(redis, keys, cache);
+      const done = await runIn('COMPLETE', m);
+      expect(await m.getState(done)).toBe('COMPLETE');
+      expect(cache.get(done)).toBe('COMPLETE');
+      // Even if the record were damaged, this process keeps what it saw.
+      await redis.hset(keys.run(done), 'state', 'RUNNING');
+      expect(await m.getState(done)).toBe('COMPLETE');
+      await redis.hset(keys.run(done), 'state', 'COMPLETE');
+
+      const live = await runIn('RUNNING', m);
+      expect(await m.getState(live)).toBe('RUNNING');
+      expect(cache.get(live)).toBeUndefined();
+      // Another process moves it on: this one must see the change, not a cached RUNNING.
+      await new WorkflowStateMachine(redis, keys).sendOrThrow(live, 'cancel');
+      expect(await m.getState(live)).toBe('CANCELING');
+      expect(cache.get(live)).toBeUndefined();
+    });
+
+    it('drops its oldest entry when full', () => {
+      const cache = new TerminalStateCache(2);
+      cache.remember('a', 'COMPLETE');
+      cache.remember('b', 'CANCELED');
+      cache.remember('c', 'EXECUTOR_ERROR');
+      cache.remember('d', 'RUNNING');
+      expect(cache.size).toBe(2);
+      expect(cache.get('a')).toBeUndefined();
+      expect(cache.get('c')).toBe('EXECUTOR_ERROR');
+      expect(cache.get('d')).toBeUndefined();
+    });
+  });
+});
+
+describe('RunStore.listPage', () => {
+  it('pages newest first by run id, and a token survives new runs', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const id = newRunId();
+      ids.push(id);
+      await machine.enqueue(id, { request: '{}', tags: JSON.stringify({ i: String(i) }) });
+    }
+    const p1 = await store.listPage(2);
+    expect(p1.rows.map((r) => r.runId)).toEqual([ids[4], ids[3]]);
+    expect(p1.more).toBe(true);
+    const late = newRunId();
+    await machine.enqueue(late, { request: '{}' });
+    const p2 = await store.listPage(2, p1.last);
+    expect(p2.rows.map((r) => r.runId)).toEqual([ids[2], ids[1]]);
+    const p3 = await store.listPage(2, p2.last);
+    expect(p3.rows.map((r) => r.runId)).toEqual([ids[0]]);
+    expect(p3.more).toBe(false);
+    expect(p3.rows[0].tags).toEqual({ i: '0' });
+    expect((await store.listPage(1)).rows[0].runId).toBe(late);
+  });
+});

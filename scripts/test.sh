@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# `npm test`: installs what is missing (including docker-compose, for test/compose.test.ts),
+# builds dist/ (some tests start the built API and worker), then runs vitest.
+# Extra arguments go to vitest, e.g. `npm test -- test/compose.test.ts`.
+# The exit code is vitest's.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/install-deps.sh --with-compose --skip-build
+echo "test: npm run build"
+npm run build
+touch dist/.build-stamp
+exec npx vitest run "$@"

@@ -1,0 +1,121 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import yaml from 'js-yaml';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * docker-compose.yml must stay valid and must start the parts through npm scripts that exist.
+ * No Docker engine is needed: `docker-compose config` only validates and resolves the file.
+ */
+
+const root = join(__dirname, '..');
+
+interface ComposeService {
+  build?: unknown;
+  image?: string;
+  command?: string | string[];
+  environment?: Record<string, string> | string[];
+  volumes?: (string | { source?: string; target?: string })[];
+  ports?: unknown[];
+  container_name?: string;
+}
+
+interface ComposeFile {
+  services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
+}
+
+const compose = yaml.load(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as ComposeFile;
+const packageScripts: Record<string, string> = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts;
+
+const composeInstalled = spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0;
+
+function words(command: string | string[] | undefined): string[] {
+  if (command === undefined) return [];
+  return Array.isArray(command) ? command.map(String) : command.trim().split(/\s+/);
+}
+
+/** The npm script a service's command runs (`npm run <name>`), or undefined. */
+function npmScriptOf(service: ComposeService): string | undefined {
+  const w = words(service.command);
+  const npm = w.findIndex((x) => x === 'npm' || x.endsWith('/npm'));
+  if (npm < 0) return undefined;
+  if (w[npm + 1] === 'run' || w[npm + 1] === 'run-script') return w[npm + 2];
+  if (w[npm + 1] === 'start') return 'start';
+  return undefined;
+}
+
+function environmentOf(service: ComposeService): Record<string, string> {
+  const env = service.environment ?? {};
+  if (!Array.isArray(env)) return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)]));
+  return Object.fromEntries(env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+}
+
+/** Mount target -> source of a service's volumes (short or long syntax). */
+function mountsOf(service: ComposeService): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of service.volumes ?? []) {
+    if (typeof v === 'string') {
+      const [source, target] = v.split(':');
+      out[target] = source;
+    } else if (v.target) {
+      out[v.target] = v.source ?? '';
+    }
+  }
+  return out;
+}
+
+describe('docker-compose.yml', () => {
+  it('is accepted by `docker-compose config`', (ctx) => {
+    if (!composeInstalled) {
+      ctx.skip('docker-compose is not installed (scripts/test.sh installs it: `npm test`, or `bash scripts/install-deps.sh --with-compose`)');
+    }
+    const out = execFileSync('docker-compose', ['-f', 'docker-compose.yml', 'config'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const resolved = yaml.load(out) as ComposeFile;
+    expect(Object.keys(resolved.services).sort()).toEqual(['api', 'redis', 'worker']);
+  });
+
+  it.each([
+    ['api', 'dist/apps/api/src/main.js'],
+    ['worker', 'dist/apps/worker/src/main.js'],
+  ])('%s runs an npm script of package.json that starts %s', (name, entryPoint) => {
+    const service = compose.services[name];
+    expect(service, `service ${name}`).toBeDefined();
+    const script = npmScriptOf(service);
+    expect(script, `command of ${name} (${JSON.stringify(service.command)}) should be "npm run <script>"`).toBeDefined();
+    expect(Object.keys(packageScripts), `package.json scripts`).toContain(script);
+    expect(packageScripts[script!]).toMatch(new RegExp(`\\bnode\\b.*${entryPoint.replace(/[.]/g, '\\.')}`));
+  });
+
+  it('api and worker use the same image and Redis, and share the object store volume', () => {
+    const { api, worker } = compose.services;
+    expect(worker.image ?? worker.build).toEqual(api.image ?? api.build);
+    const apiEnv = environmentOf(api);
+    const workerEnv = environmentOf(worker);
+    expect(apiEnv.REDIS_URL).toBe('redis://redis:6379');
+    expect(workerEnv.REDIS_URL).toBe(apiEnv.REDIS_URL);
+    expect(apiEnv.WES_DATA_DIR).toBeTruthy();
+    expect(workerEnv.WES_DATA_DIR).toBe(apiEnv.WES_DATA_DIR);
+    const storeVolume = mountsOf(api)[apiEnv.WES_DATA_DIR];
+    expect(storeVolume, `a volume mounted on ${apiEnv.WES_DATA_DIR} in api`).toBeTruthy();
+    expect(mountsOf(worker)[workerEnv.WES_DATA_DIR]).toBe(storeVolume);
+    expect(Object.keys(compose.volumes ?? {})).toContain(storeVolume);
+  });
+
+  it('worker can be scaled (no container_name, no fixed host ports)', () => {
+    const { worker } = compose.services;
+    expect(worker.container_name).toBeUndefined();
+    expect(worker.ports ?? []).toEqual([]);
+  });
+
+  it('redis keeps an append-only file on a named volume', () => {
+    const { redis } = compose.services;
+    const w = words(redis.command);
+    const i = w.indexOf('--appendonly');
+    expect(i, `redis command ${JSON.stringify(redis.command)} should hold --appendonly yes`).toBeGreaterThanOrEqual(0);
+    expect(w[i + 1]).toBe('yes');
+    const dataVolume = mountsOf(redis)['/data'];
+    expect(Object.keys(compose.volumes ?? {})).toContain(dataVolume);
+  });
+});
