@@ -89,7 +89,13 @@ fi
 # --- node_modules ----------------------------------------------------------------------
 if [[ ! -d node_modules || ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   say "npm ci"
-  npm ci --no-audit --no-fund
+  if ! npm ci --no-audit --no-fund; then
+    # npm 11 refuses a lock file that lacks the optional packages of other platforms (npm 10
+    # accepts it). `npm install --no-save` installs the same locked versions and leaves
+    # package-lock.json as it is.
+    say "npm ci failed (npm $(npm --version)); trying npm install --no-save with the same lock file"
+    npm install --no-save --no-audit --no-fund
+  fi
 fi
 
 # --- dist/ -----------------------------------------------------------------------------

@@ -53,7 +53,7 @@ children_file="$home/children.pids"
 if [[ -f $lock ]]; then
   other=$(cat "$lock" 2>/dev/null || true)
   if [[ -n $other && $other != "$$" ]] && kill -0 "$other" 2>/dev/null &&
-    tr '\0' ' ' <"/proc/$other/cmdline" 2>/dev/null | grep -q quickstart; then
+    tr '\0' ' ' 2>/dev/null <"/proc/$other/cmdline" | grep -q quickstart; then
     die "another quickstart (pid $other) is using $home; stop it first (Ctrl-C in its terminal, or kill $other)"
   fi
 fi
@@ -61,7 +61,7 @@ echo $$ >"$lock"
 
 is_ours() { # pid name: is pid still the process we started under that name?
   local cmd
-  cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+  cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline") || return 1
   case "$2" in
     redis) [[ $cmd == redis-server* ]] ;;
     api) [[ $cmd == *dist/apps/api/src/main.js* ]] ;;
@@ -82,7 +82,7 @@ stop_part() { # pid name seconds: SIGTERM its process group, SIGKILL after the g
       kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
       break
     fi
-    sleep 0.2
+    sleep 0.2 || true
     waited=$((waited + 1))
   done
   wait "$pid" 2>/dev/null || true
@@ -94,7 +94,7 @@ if [[ -s $children_file ]]; then
       say "found $name (pid $pid) left running by an earlier quickstart"
       stop_part "$pid" "$name" 30
     fi
-  done <"$children_file"
+  done < <(tac "$children_file") # the reverse of the start order: workers before Redis
 fi
 : >"$children_file"
 
@@ -123,7 +123,7 @@ redis_pid="" api_pid="" worker_pid=""
 leftover_engines() { # engine processes still working in our scratch folder
   local p cmd
   for p in /proc/[0-9]*; do
-    cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+    cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
     [[ $cmd == *"$WES_WORK_DIR/"* ]] && echo "${p#/proc/}"
   done
   return 0
@@ -132,6 +132,8 @@ leftover_engines() { # engine processes still working in our scratch folder
 cleanup() {
   local rc=$?
   trap - EXIT
+  # Stop everything even if a step fails (e.g. a sleep interrupted by another signal).
+  set +e
   # A second Ctrl-C while stopping: stop waiting, kill what is left. (Not one within the
   # first seconds: `npm run` forwards the terminal's SIGINT, so one Ctrl-C arrives twice.)
   # shellcheck disable=SC2034 # read by the trap below
@@ -169,9 +171,12 @@ start_part() { # name command...: own session and process group, output to .wes/
 alive_or_die() { # name: the part must still run
   local pid_var="${1}_pid"
   kill -0 "${!pid_var}" 2>/dev/null && return 0
+  local rc=0 how
+  wait "${!pid_var}" 2>/dev/null || rc=$?
+  if ((rc > 128)); then how="was killed by signal $(kill -l $((rc - 128)) 2>/dev/null || echo $((rc - 128)))"; else how="exited with status $rc"; fi
   echo "---- last lines of $logs/$1.log ----" >&2
   tail -n 40 "$logs/$1.log" >&2 || true
-  die "$1 stopped unexpectedly (see $logs/$1.log)"
+  die "$1 (pid ${!pid_var}) $how unexpectedly (see $logs/$1.log)"
 }
 
 # --- Redis -----------------------------------------------------------------------------------

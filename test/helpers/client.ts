@@ -15,9 +15,6 @@ export interface WesResponse<T = any> {
   text: string;
 }
 
-/** A content of a multipart part: text, or a file (Blob) with a filename. */
-export type PartValue = string | { content: string | Uint8Array | Blob; filename: string; type?: string };
-
 export interface RunSpec {
   workflow_url?: string;
   workflow_type?: string;
@@ -54,7 +51,7 @@ export function runForm(spec: RunSpec): FormData {
     if (spec[key] !== undefined) form.append(key, spec[key] as string);
   }
   for (const [name, content] of Object.entries(spec.attachments ?? {})) {
-    form.append('workflow_attachment', new Blob([content as BlobPart]), name);
+    form.append('workflow_attachment', new Blob([typeof content === 'string' ? content : new Uint8Array(content)]), name);
   }
   return form;
 }
@@ -73,7 +70,7 @@ export class WesClient {
   }
 
   /** Raw request to a WES path or an absolute URL; JSON bodies are schema-checked. */
-  async request<T = any>(method: string, pathOrUrl: string, init: { body?: BodyInit; headers?: Record<string, string> } = {}): Promise<WesResponse<T>> {
+  async request<T = any>(method: string, pathOrUrl: string, init: { body?: RequestInit['body']; headers?: Record<string, string> } = {}): Promise<WesResponse<T>> {
     const url = /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : this.url(pathOrUrl);
     const res = await fetch(url, { method, body: init.body, headers: init.headers });
     const text = await res.text();

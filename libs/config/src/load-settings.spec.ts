@@ -34,7 +34,8 @@ describe('loadSettings', () => {
     expect(s.keyPrefix).toBe('wes');
     expect(s.port).toBe(8080);
     expect(s.workerConcurrency).toBe(2);
-    expect(s.cancelSignal).toBe('SIGTERM');
+    // Unset: each engine's own stop signal is used.
+    expect(s.cancelSignal).toBeUndefined();
     expect(s.keepWorkDirs).toBe(false);
     expect(s.publicUrl).toBeUndefined();
   });
@@ -103,8 +104,9 @@ describe('loadSettings', () => {
     expect(loadSettings({ WES_KEEP_WORK_DIRS: text }).keepWorkDirs).toBe(value);
   });
 
-  it('treats an empty WES_PUBLIC_URL as unset', () => {
+  it('treats an empty WES_PUBLIC_URL or WES_CANCEL_SIGNAL as unset', () => {
     expect(loadSettings({ WES_PUBLIC_URL: '' }).publicUrl).toBeUndefined();
+    expect(loadSettings({ WES_CANCEL_SIGNAL: '' }).cancelSignal).toBeUndefined();
   });
 
   it.each([
@@ -192,6 +194,12 @@ describe('loadSettings', () => {
   it('has an environment variable for every setting, each used once', () => {
     const names = Object.values(SETTING_SOURCES).map((s) => s.env);
     expect(new Set(names).size).toBe(names.length);
-    expect(Object.keys(SETTING_SOURCES).sort()).toEqual(Object.keys(new WesSettings()).concat('publicUrl').filter((k, i, a) => a.indexOf(k) === i).sort());
+    // Every setting with a default has a variable (optional ones have no own key until set).
+    for (const key of Object.keys(new WesSettings())) expect(SETTING_SOURCES, key).toHaveProperty([key]);
+    // And every variable is read: setting it to a bad value for its kind is refused or changes the setting.
+    for (const [key, source] of Object.entries(SETTING_SOURCES)) {
+      if (source.kind === 'string') continue;
+      expect(() => loadSettings({ [source.env]: 'not-a-value' }), key).toThrow(source.env);
+    }
   });
 });

@@ -72,6 +72,10 @@ describe('cwltool command', () => {
     expect(args).not.toContain('--strict');
   });
 
+  it('is stopped with SIGINT (cwltool honours it in ~0.1 s, SIGTERM only after ~10 s)', () => {
+    expect(CWLTOOL.stopSignal).toBe('SIGINT');
+  });
+
   it('reads the version as the last token of --version', () => {
     expect(CWLTOOL.parseVersion('/usr/bin/cwltool 3.1.20230209161050\n')).toBe('3.1.20230209161050');
     expect(CWLTOOL.parseVersion('cwltool 3.1.20240112164112')).toBe('3.1.20240112164112');

@@ -11,10 +11,33 @@ interface FastifyError extends Error {
   code?: string;
 }
 
+/** Status and message of an error as the client sees them: 4xx keep their reason, the rest is a 500. */
+export function describeError(error: unknown): { status: number; msg: string } {
+  if (error instanceof WesHttpError) return { status: error.statusCode, msg: error.message };
+  if (error instanceof UnsafePathError) return { status: 400, msg: error.message };
+  if (error instanceof HttpException) {
+    const body = error.getResponse();
+    const message = typeof body === 'object' && body && 'message' in body ? (body as { message: unknown }).message : error.message;
+    return { status: error.getStatus(), msg: Array.isArray(message) ? message.join('; ') : String(message) };
+  }
+  const e = error as FastifyError;
+  if (e && typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return { status: e.statusCode, msg: e.message };
+  }
+  return { status: 500, msg: 'An unexpected error occurred; it has been logged.' };
+}
+
+/** Sends an error as a WES ErrorResponse {msg, status_code}; unexpected ones are logged. */
+export function sendErrorResponse(error: unknown, request: FastifyRequest | undefined, reply: FastifyReply, logger: Logger) {
+  const { status, msg } = describeError(error);
+  if (status >= 500) logger.error({ err: error, method: request?.method, url: request?.url }, 'request failed');
+  if (reply.sent || reply.raw.headersSent) return;
+  void reply.status(status).header('content-type', 'application/json; charset=utf-8').send({ msg, status_code: status });
+}
+
 /**
- * The one place errors become HTTP responses: every error body is a WES ErrorResponse
- * {msg, status_code}. Client mistakes keep their 4xx; anything unexpected is a 500 whose
- * details go to the log, not to the client.
+ * The one place errors raised in Nest handlers become HTTP responses (main.ts gives Fastify's
+ * own errors, raised before a handler runs, to sendErrorResponse as well).
  */
 @Catch()
 export class ErrorResponseFilter implements ExceptionFilter {
@@ -22,29 +45,6 @@ export class ErrorResponseFilter implements ExceptionFilter {
 
   catch(error: unknown, host: ArgumentsHost) {
     const http = host.switchToHttp();
-    const reply = http.getResponse<FastifyReply>();
-    const request = http.getRequest<FastifyRequest>();
-    const { status, msg } = this.describe(error);
-    if (status >= 500) {
-      this.logger.error({ err: error, method: request?.method, url: request?.url }, 'request failed');
-    }
-    if (reply.sent || reply.raw.headersSent) return;
-    void reply.status(status).header('content-type', 'application/json; charset=utf-8').send({ msg, status_code: status });
-  }
-
-  private describe(error: unknown): { status: number; msg: string } {
-    if (error instanceof WesHttpError) return { status: error.statusCode, msg: error.message };
-    if (error instanceof UnsafePathError) return { status: 400, msg: error.message };
-    if (error instanceof HttpException) {
-      const body = error.getResponse();
-      const message =
-        typeof body === 'object' && body && 'message' in body ? (body as { message: unknown }).message : error.message;
-      return { status: error.getStatus(), msg: Array.isArray(message) ? message.join('; ') : String(message) };
-    }
-    const e = error as FastifyError;
-    if (e && typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-      return { status: e.statusCode, msg: e.message };
-    }
-    return { status: 500, msg: 'An unexpected error occurred; it has been logged.' };
+    sendErrorResponse(error, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>(), this.logger);
   }
 }

@@ -26,9 +26,9 @@ export class RunRequestDto {
   @IsNotEmpty({ message: 'is required (e.g. "CWL")' })
   workflow_type: string;
 
-  @IsOptional()
-  @IsString({ message: 'must be a string such as "v1.2"' })
-  workflow_type_version?: string;
+  @IsString({ message: 'is required (e.g. "v1.2")' })
+  @IsNotEmpty({ message: 'is required (e.g. "v1.2")' })
+  workflow_type_version: string;
 
   @IsOptional()
   @IsObject({ message: 'must be a JSON object of string values' })

@@ -53,7 +53,7 @@ export class RunsService {
     if (!types[type]) {
       throw new BadRequestError(`workflow_type: "${dto.workflow_type}" is not supported (supported: ${Object.keys(types).join(', ')})`);
     }
-    const typeVersion = dto.workflow_type_version ? normaliseTypeVersion(dto.workflow_type_version) : types[type][types[type].length - 1];
+    const typeVersion = normaliseTypeVersion(dto.workflow_type_version);
     if (!types[type].includes(typeVersion)) {
       throw new BadRequestError(
         `workflow_type_version: "${dto.workflow_type_version}" is not supported for ${type} (supported: ${types[type].join(', ')})`,
