@@ -74,7 +74,7 @@ hurry=false
 stop_part() { # pid name seconds: SIGTERM its process group, SIGKILL after the grace period
   local pid=$1 name=$2 grace=$3 waited=0
   [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
-  say "stopping $name (pid $pid)"
+  say "stopping $name (pid $pid; waits up to ${grace} s, Ctrl-C again to kill it now)"
   kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
   while kill -0 "$pid" 2>/dev/null; do
     if $hurry || ((waited >= grace * 5)); then
@@ -120,12 +120,19 @@ json() { # js-expression over `j`, the JSON document on stdin; strings print raw
 
 redis_pid="" api_pid="" worker_pid=""
 
-leftover_engines() { # engine processes still working in our scratch folder
-  local p cmd
+leftover_engine_groups() { # process groups of engines still working in our own scratch folder
+  local p cmd stat
+  # Only .wes/work is surely ours; a WES_WORK_DIR set by the user may be shared.
+  [[ $WES_WORK_DIR == "$home/work" ]] || return 0
   for p in /proc/[0-9]*; do
     cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
-    [[ $cmd == *"$WES_WORK_DIR/"* ]] && echo "${p#/proc/}"
-  done
+    [[ $cmd == *"$WES_WORK_DIR/"* ]] || continue
+    # The engine runs in its own process group; its steps (other commands) share it.
+    stat=$(cat "$p/stat" 2>/dev/null) || continue
+    stat=${stat##*) }
+    read -r _ _ pgid _ <<<"$stat"
+    echo "$pgid"
+  done | sort -u
   return 0
 }
 
@@ -141,13 +148,13 @@ cleanup() {
   trap '((SECONDS - stopping_since < 2)) || hurry=true' INT TERM
   echo
   stop_part "$worker_pid" worker 30
-  local engines
-  engines=$(leftover_engines)
-  if [[ -n $engines ]]; then
-    say "killing engine processes left in $WES_WORK_DIR: $(echo "$engines" | tr '\n' ' ')"
-    # shellcheck disable=SC2086 # one pid per word
-    kill -KILL $engines 2>/dev/null || true
-  fi
+  local groups group
+  groups=$(leftover_engine_groups)
+  for group in $groups; do
+    ((group > 1 && group != $$)) || continue
+    say "killing engine process group $group left in $WES_WORK_DIR"
+    kill -KILL -- "-$group" 2>/dev/null || true
+  done
   stop_part "$api_pid" api 15
   stop_part "$redis_pid" redis 15
   rm -f "$children_file" "$lock"

@@ -18,10 +18,11 @@ export class WesSettings {
   @Matches(/^[A-Za-z0-9_.-]+$/, { message: 'may hold only letters, digits, _ . -' })
   queueName = 'wes-runs';
 
-  /** Address and port the API listens on. */
+  /** Address the API listens on. */
   @IsString()
   host = '0.0.0.0';
 
+  /** Port the API listens on (0: any free port). */
   @IsInt()
   @Min(0)
   @Max(65535)
@@ -95,6 +96,7 @@ export class WesSettings {
   @Min(1)
   defaultPageSize = 50;
 
+  /** Largest page a client may ask for; a larger page_size is served as this. */
   @IsInt()
   @Min(1)
   maxPageSize = 1000;
@@ -107,6 +109,7 @@ export class WesSettings {
   @IsString()
   organizationName = 'WES server';
 
+  /** Web site of that organization (service-info organization.url). */
   @IsUrl({ require_tld: false, require_protocol: true })
   organizationUrl = 'https://github.com/ga4gh/workflow-execution-service-schemas';
 
