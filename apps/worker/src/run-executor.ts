@@ -1,21 +1,38 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { WesSettings } from '../../../libs/config/src';
 import { ENGINES, groupMembers, launchEngine, RunningEngine, signalGroup, stopGroup } from '../../../libs/engines/src';
 import type { Logger } from '../../../libs/logging/src';
 import { LOGGER, OBJECT_STORE } from '../../../libs/platform/src';
+import { RunRecovery } from '../../../libs/recovery/src';
 import { RunRecord, runObjectKeys, RunStore, TransitionOptions, WorkflowStateMachine } from '../../../libs/runs/src';
 import { ObjectStore, resolveInside } from '../../../libs/storage/src';
 import { collectOutputs } from './output-collector';
 import { WORKER_ID } from './worker-identity';
 
-/** The run was cancelled while this worker held it. */
-class RunCancelled extends Error {
-  constructor(readonly note = 'canceled by request before the engine started') {
+/** Why a run was interrupted while this worker held it. */
+export type InterruptReason =
+  /** The client cancelled it. */
+  | 'cancel'
+  /** This worker is shutting down and its drain time is over. */
+  | 'shutdown'
+  /** Another worker took the run over (this worker had lost its job lock). */
+  | 'superseded';
+
+/** Thrown inside a run's execution when it is interrupted; `note` says how the engine was stopped. */
+class RunInterrupted extends Error {
+  constructor(
+    readonly reason: InterruptReason,
+    readonly note: string,
+  ) {
     super(note);
   }
 }
+
+/** What became of a job: done with (whatever the run's state), or to be handed back to the queue. */
+export type ExecutionResult = 'done' | 'hand-back';
 
 /** Name of the params file written at the root of the attachments (made unique if taken). */
 function paramsFileName(attachments: string[]): string {
@@ -24,95 +41,140 @@ function paramsFileName(attachments: string[]): string {
   return name;
 }
 
+const reasonOf = (signal: AbortSignal): InterruptReason =>
+  signal.reason === 'shutdown' || signal.reason === 'superseded' ? signal.reason : 'cancel';
+
 /**
  * Executes one run: initialize (stage attachments and params into a private scratch folder),
  * run (the engine in its own process group), then complete, executor_error or system_error.
- * A cancel (BullMQ's abort signal, fed by the cancel broadcast, or the durable mark found by
- * polling) stops the engine's whole group and ends the run CANCELED.
+ * An interruption stops the engine's whole group first: a cancel (BullMQ's abort signal, fed by
+ * the cancel broadcast, or the durable mark found by polling) ends the run CANCELED; a shutdown
+ * past the drain time hands it back to the queue or cancels it (shutdownPolicy); losing the run
+ * to another worker leaves its state to that worker.
  */
 @Injectable()
 export class RunExecutor {
+  private readonly host = hostname();
+  /** Runs this worker holds, with the controller that interrupts each. */
+  private readonly active = new Map<string, AbortController>();
+
   constructor(
     private readonly settings: WesSettings,
     private readonly stateMachine: WorkflowStateMachine,
     private readonly runs: RunStore,
+    private readonly recovery: RunRecovery,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(WORKER_ID) private readonly workerId: string,
   ) {}
 
-  async execute(runId: string, abort: AbortSignal): Promise<void> {
+  get activeRunIds(): string[] {
+    return [...this.active.keys()];
+  }
+
+  /** Interrupts a run this worker holds; false when it holds no such run. */
+  interrupt(runId: string, reason: InterruptReason): boolean {
+    const controller = this.active.get(runId);
+    if (!controller) return false;
+    controller.abort(reason);
+    return true;
+  }
+
+  async execute(runId: string, abort: AbortSignal): Promise<ExecutionResult> {
     const log = this.logger.child({ runId });
-    const init = await this.stateMachine.send(runId, 'initialize', { fields: { worker: this.workerId } });
-    if (!init.applied) {
-      if (init.state === 'CANCELING') await this.finishCancel(runId, log);
-      else log.info({ state: init.state }, 'job skipped: run is not QUEUED');
-      return;
+    if (this.active.has(runId)) {
+      log.warn('job delivered again while this worker runs it: ignored');
+      return 'done';
     }
-    log.info('initializing');
-    const cancel = this.watchCancelMark(runId, abort);
+    const controller = new AbortController();
+    this.active.set(runId, controller);
+    const onAbort = () => controller.abort(abort.reason === 'shutdown' ? 'shutdown' : 'cancel');
+    abort.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await this.claimAndRun(runId, controller.signal, log);
+    } finally {
+      abort.removeEventListener('abort', onAbort);
+      this.active.delete(runId);
+    }
+  }
+
+  private async claimAndRun(runId: string, signal: AbortSignal, log: Logger): Promise<ExecutionResult> {
+    const holder = { worker: this.workerId, host: this.host, wpid: String(process.pid) };
+    let init = await this.stateMachine.send(runId, 'initialize', { fields: holder });
+    if (!init.applied && init.state && ['INITIALIZING', 'RUNNING', 'CANCELING'].includes(init.state)) {
+      // The job came back after its lock lapsed: the worker that held it is lost.
+      const [run] = await this.runs.holders([runId]);
+      if (run) await this.recovery.settleLostRun(run, `worker ${run.worker ?? '(none)'} stopped renewing the job's lock`);
+      init = await this.stateMachine.send(runId, 'initialize', { fields: holder });
+    }
+    if (!init.applied) {
+      log.info({ state: init.state }, 'job skipped: run is not QUEUED');
+      return 'done';
+    }
+    const run = await this.runs.get(runId);
+    if (!run) throw new Error(`run ${runId} disappeared after initialize`);
+    log.info({ attempt: run.attempt }, 'initializing');
+    const watch = this.watchDurableMarks(runId, run.attempt);
     let scratch: string | undefined;
     let failed = false;
     try {
-      const run = await this.runs.get(runId);
-      if (!run) throw new Error('the run record disappeared');
-      scratch = await this.prepareScratch(run);
-      await this.runEngine(run, scratch, cancel.signal, log);
+      scratch = await this.prepareScratch(run, signal);
+      await this.runEngine(run, scratch, signal, log);
+      return 'done';
     } catch (err) {
       failed = true;
-      if (err instanceof RunCancelled || cancel.signal.aborted) {
-        await this.finishCancel(runId, log, err instanceof RunCancelled ? err.note : undefined);
-      } else {
-        log.error({ err }, 'system error');
-        await this.end(runId, 'system_error', { systemLogs: [`system error on worker ${this.workerId}: ${(err as Error).message}`] }, log);
+      if (err instanceof RunInterrupted || signal.aborted) {
+        const reason = err instanceof RunInterrupted ? err.reason : reasonOf(signal);
+        const note = err instanceof RunInterrupted ? err.note : 'before the engine started';
+        return await this.afterInterrupt(runId, run.attempt, reason, note, log);
       }
+      log.error({ err }, 'system error');
+      await this.end(runId, 'system_error', { systemLogs: [`system error on worker ${this.workerId}: ${(err as Error).message}`] }, log);
+      return 'done';
     } finally {
-      cancel.stop();
+      watch.stop();
       if (scratch && !(this.settings.keepWorkDirs && failed)) {
         await rm(scratch, { recursive: true, force: true }).catch((err) => log.warn({ err, scratch }, 'scratch not removed'));
       }
     }
   }
 
-  /** Aborts when BullMQ's signal fires or when the run's durable cancel mark appears. */
-  private watchCancelMark(runId: string, abort: AbortSignal) {
-    const controller = new AbortController();
-    const onAbort = () => controller.abort();
-    abort.addEventListener('abort', onAbort, { once: true });
-    if (abort.aborted) controller.abort();
+  /**
+   * Polls what a missed broadcast would have said: the durable cancel mark, and the attempt
+   * number (if it moved on, another worker owns the run now).
+   */
+  private watchDurableMarks(runId: string, attempt: number) {
     const timer = setInterval(() => {
       this.runs
-        .isCancelRequested(runId)
-        .then((yes) => yes && controller.abort())
+        .holders([runId])
+        .then(async ([h]) => {
+          if (!h || h.attempt !== attempt || h.worker !== this.workerId) this.interrupt(runId, 'superseded');
+          else if (await this.runs.isCancelRequested(runId)) this.interrupt(runId, 'cancel');
+        })
         .catch(() => undefined);
     }, this.settings.cancelPollMs);
-    return {
-      signal: controller.signal,
-      stop: () => {
-        clearInterval(timer);
-        abort.removeEventListener('abort', onAbort);
-      },
-    };
+    return { stop: () => clearInterval(timer) };
   }
 
   /** Makes the run's scratch folder: attachments (sub-folders kept), params file, output and tmp folders. */
-  private async prepareScratch(run: RunRecord): Promise<string> {
+  private async prepareScratch(run: RunRecord, signal: AbortSignal): Promise<string> {
     await mkdir(this.settings.workDir, { recursive: true });
     const scratch = await mkdtemp(path.join(path.resolve(this.settings.workDir), `${run.runId}-`));
     const inputs = path.join(scratch, 'attachments');
     await Promise.all(['attachments', 'outputs', 'tmp', 'logs'].map((d) => mkdir(path.join(scratch, d))));
     for (const name of run.attachments) {
+      if (signal.aborted) throw new RunInterrupted(reasonOf(signal), 'while its inputs were being staged');
       await this.store.getToFile(runObjectKeys.attachment(run.runId, name), resolveInside(inputs, name));
     }
     await writeFile(path.join(inputs, paramsFileName(run.attachments)), JSON.stringify(run.request.workflow_params, null, 2));
     return scratch;
   }
 
-  private async runEngine(run: RunRecord, scratch: string, cancel: AbortSignal, log: Logger): Promise<void> {
+  private async runEngine(run: RunRecord, scratch: string, signal: AbortSignal, log: Logger): Promise<void> {
     const { runId } = run;
     const engine = ENGINES[run.engine];
     if (!engine) throw new Error(`unknown engine ${run.engine}`);
-    if (cancel.aborted) throw new RunCancelled();
+    if (signal.aborted) throw new RunInterrupted(reasonOf(signal), 'before the engine started');
     const inputs = path.join(scratch, 'attachments');
     const [workflowFile, fragment] = run.workflow.split('#', 2);
     const command = engine.command(this.settings.cwltoolPath, {
@@ -125,23 +187,24 @@ export class RunExecutor {
     const cmd = [command.file, ...command.args];
     const started = await this.stateMachine.send(runId, 'run', { fields: { cmd: JSON.stringify(cmd) } });
     if (!started.applied) {
-      if (started.state === 'CANCELING') throw new RunCancelled();
-      log.warn({ state: started.state }, 'run refused: run left INITIALIZING');
-      return;
+      if (started.state === 'CANCELING') throw new RunInterrupted('cancel', 'before the engine started');
+      throw new RunInterrupted('superseded', `the run left INITIALIZING (now ${started.state})`);
     }
     const stdoutFile = path.join(scratch, 'logs', 'stdout');
     const stderrFile = path.join(scratch, 'logs', 'stderr');
-    const engineProcess = launchEngine(command, { cwd: scratch, stdoutFile, stderrFile });
+    const stopSignal = this.settings.cancelSignal ?? engine.stopSignal;
+    const engineProcess = launchEngine(command, { cwd: scratch, stdoutFile, stderrFile, parentDeathSignal: stopSignal });
+    if (engineProcess.pid > 0) await this.runs.setFields(runId, { pgid: String(engineProcess.pid) });
     log.info({ pid: engineProcess.pid, cmd }, 'engine started');
 
-    const stopped = this.stopOnCancel(engineProcess, engine.stopSignal, cancel, log);
+    const stopped = this.stopOnInterrupt(engineProcess, stopSignal, signal, log);
     const exit = await engineProcess.exited;
     // Whatever the engine left behind in its group goes with it.
-    if (!cancel.aborted && engineProcess.pid > 0 && (await groupMembers(engineProcess.pid)).length > 0) {
+    if (!signal.aborted && engineProcess.pid > 0 && (await groupMembers(engineProcess.pid)).length > 0) {
       signalGroup(engineProcess.pid, 'SIGKILL');
     }
     await this.storeLogs(runId, stdoutFile, stderrFile, log);
-    if (cancel.aborted) throw new RunCancelled(await stopped);
+    if (signal.aborted) throw new RunInterrupted(reasonOf(signal), await stopped);
     log.info({ exit }, 'engine exited');
     if (exit.spawnError) {
       await this.end(runId, 'system_error', { systemLogs: [`the engine could not be started: ${exit.spawnError}`] }, log);
@@ -157,10 +220,12 @@ export class RunExecutor {
     try {
       outputs = JSON.parse((await readFile(stdoutFile, 'utf8')) || '{}');
     } catch (err) {
-      await this.end(runId, 'system_error', {
-        fields: { exit_code: '0' },
-        systemLogs: [`the engine exited 0 but its output object is not JSON: ${(err as Error).message}`],
-      }, log);
+      await this.end(
+        runId,
+        'system_error',
+        { fields: { exit_code: '0' }, systemLogs: [`the engine exited 0 but its output object is not JSON: ${(err as Error).message}`] },
+        log,
+      );
       return;
     }
     const stored = await collectOutputs(outputs, path.join(scratch, 'outputs'), (rel, file) =>
@@ -169,27 +234,52 @@ export class RunExecutor {
     await this.end(runId, 'complete', { fields: { exit_code: '0', outputs: JSON.stringify(stored) } }, log);
   }
 
-  /** On cancel: the engine's stop signal to its whole group, SIGKILL after the grace period. */
-  /** Resolves, once the engine's group is gone, with a note for system_logs saying how it went. */
-  private stopOnCancel(engineProcess: RunningEngine, engineSignal: NodeJS.Signals, cancel: AbortSignal, log: Logger): Promise<string> {
+  /**
+   * On interruption: the stop signal to the engine's whole group, SIGKILL after the grace
+   * period. Resolves, once the group is gone, with a note for system_logs saying how it went.
+   */
+  private stopOnInterrupt(engineProcess: RunningEngine, signal: NodeJS.Signals, interrupt: AbortSignal, log: Logger): Promise<string> {
     return new Promise((resolve) => {
       const stop = async () => {
-        const signal = this.settings.cancelSignal ?? engineSignal;
         const grace = this.settings.cancelGraceMs;
-        log.info({ pid: engineProcess.pid, signal, graceMs: grace }, 'cancel: stopping the engine group');
+        log.info({ pid: engineProcess.pid, signal, graceMs: grace, reason: interrupt.reason }, 'stopping the engine group');
         const started = Date.now();
-        const gone = await stopGroup(engineProcess.pid, signal, grace);
+        const gone = engineProcess.pid > 0 ? await stopGroup(engineProcess.pid, signal, grace) : true;
         const ms = Date.now() - started;
         if (!gone) log.error({ pid: engineProcess.pid }, 'engine group still alive after SIGKILL');
         const how = ms >= grace && signal !== 'SIGKILL' ? `${signal}, then SIGKILL after the ${grace} ms grace period` : signal;
-        resolve(`canceled by request: the engine's process group was stopped with ${how} in ${ms} ms`);
+        resolve(`the engine's process group was stopped with ${how} in ${ms} ms`);
       };
-      if (cancel.aborted) void stop();
-      else cancel.addEventListener('abort', () => void stop(), { once: true });
+      if (interrupt.aborted) void stop();
+      else interrupt.addEventListener('abort', () => void stop(), { once: true });
       void engineProcess.exited.then(() => {
-        if (!cancel.aborted) resolve('the engine had exited');
+        if (!interrupt.aborted) resolve('the engine had exited');
       });
     });
+  }
+
+  /** Settles the run's state after an interruption (the engine is already gone). */
+  private async afterInterrupt(runId: string, attempt: number, reason: InterruptReason, note: string, log: Logger): Promise<ExecutionResult> {
+    if (reason === 'superseded') {
+      log.warn({ note }, 'run taken over by another worker: left to it');
+      return 'done';
+    }
+    if (reason === 'shutdown') {
+      if (this.settings.shutdownPolicy === 'requeue') {
+        const r = await this.stateMachine.send(runId, 'preempt', {
+          fields: { pgid: '' },
+          systemLogs: [`attempt ${attempt}: worker ${this.workerId} shut down (${note}); handed back to the queue`],
+        });
+        if (r.applied) return 'hand-back';
+        if (r.state !== 'CANCELING') return 'done';
+      } else {
+        await this.stateMachine.send(runId, 'cancel');
+      }
+      await this.finishCancel(runId, log, `canceled: worker ${this.workerId} shut down; ${note}`);
+      return 'done';
+    }
+    await this.finishCancel(runId, log, `canceled by request: ${note}`);
+    return 'done';
   }
 
   private async storeLogs(runId: string, stdoutFile: string, stderrFile: string, log: Logger): Promise<void> {
@@ -211,14 +301,14 @@ export class RunExecutor {
     if (result.applied) {
       log.info({ state: result.to }, 'run ended');
     } else if (result.state === 'CANCELING') {
-      await this.finishCancel(runId, log);
+      await this.finishCancel(runId, log, 'canceled by request as the engine finished');
     } else {
       log.warn({ message, state: result.state }, 'end refused');
     }
   }
 
-  private async finishCancel(runId: string, log: Logger, note?: string): Promise<void> {
-    const result = await this.stateMachine.send(runId, 'canceled', note ? { systemLogs: [note] } : {});
+  private async finishCancel(runId: string, log: Logger, note: string): Promise<void> {
+    const result = await this.stateMachine.send(runId, 'canceled', { systemLogs: [note] });
     log.info({ applied: result.applied, state: result.applied ? result.to : result.state }, 'run canceled');
   }
 }

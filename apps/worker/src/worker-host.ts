@@ -1,17 +1,17 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { Job, Worker } from 'bullmq';
+import { Job, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { WesSettings } from '../../../libs/config/src';
 import { ENGINES, readEngineVersion } from '../../../libs/engines/src';
 import type { Logger } from '../../../libs/logging/src';
 import { LOGGER, REDIS } from '../../../libs/platform/src';
 import { bullPrefix, createRedis, RunJobData, WorkerInfo, WorkerRegistry } from '../../../libs/queue/src';
+import { Reaper, RunRecovery } from '../../../libs/recovery/src';
 import { RunKeys } from '../../../libs/runs/src';
 import { RunExecutor } from './run-executor';
 import { WORKER_ID } from './worker-identity';
-
-const HEARTBEAT_MS = 10_000;
 
 /** A worker that cannot run any engine would fail every run: it refuses to start instead. */
 export class NoEngineError extends Error {
@@ -19,21 +19,24 @@ export class NoEngineError extends Error {
 }
 
 /**
- * Hosts the BullMQ Worker of this process. On start it detects its engines' versions, announces
- * itself (service-info lists what live workers detected), subscribes to cancel broadcasts, and
- * only then starts taking jobs. On shutdown it stops taking jobs before anything else closes.
+ * Hosts the BullMQ Worker of this process. On start it detects its engines' versions, settles
+ * runs a dead predecessor on this host left, announces itself (service-info lists what live
+ * workers detected), subscribes to cancel broadcasts, starts its share of the reaper, and only
+ * then takes jobs. On SIGTERM it stops taking jobs, lets running ones go on for drainMs, then
+ * hands the rest back to the queue (or cancels them), and closes the worker before the queue.
  */
 @Injectable()
 export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown {
   private worker?: Worker<RunJobData>;
   private subscriber?: Redis;
   private heartbeat?: NodeJS.Timeout;
-  private info?: WorkerInfo;
+  private reaper?: Reaper;
 
   constructor(
     private readonly settings: WesSettings,
     private readonly executor: RunExecutor,
     private readonly registry: WorkerRegistry,
+    private readonly recovery: RunRecovery,
     private readonly keys: RunKeys,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -41,29 +44,40 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
   ) {}
 
   async onApplicationBootstrap() {
-    const engines = await this.detectEngines();
-    this.info = {
+    const info: WorkerInfo = {
       workerId: this.workerId,
       host: hostname(),
       pid: process.pid,
       startedAt: new Date().toISOString(),
       concurrency: this.settings.workerConcurrency,
-      engines,
+      engines: await this.detectEngines(),
     };
-    await this.registry.announce(this.info);
+    await this.registry.announce(info);
     this.heartbeat = setInterval(() => {
-      this.registry.announce(this.info!).catch((err) => this.logger.warn({ err }, 'heartbeat failed'));
-    }, HEARTBEAT_MS);
-    this.heartbeat.unref();
+      this.registry.announce(info).catch((err) => this.logger.warn({ err }, 'heartbeat failed'));
+    }, this.settings.heartbeatMs);
+
+    const settled = (await this.recovery.reconcileHost(this.workerId)).filter((o) => o !== 'untouched');
+    if (settled.length) this.logger.warn({ settled }, 'start-up: settled runs a dead worker on this host left');
 
     this.worker = new Worker<RunJobData>(
       this.settings.queueName,
-      (job: Job<RunJobData>, _token?: string, signal?: AbortSignal) =>
-        this.executor.execute(job.data.runId, signal ?? new AbortController().signal),
+      async (job: Job<RunJobData>, token?: string, signal?: AbortSignal) => {
+        const result = await this.executor.execute(job.data.runId, signal ?? new AbortController().signal);
+        if (result === 'hand-back') {
+          await job.moveToWait(token);
+          throw new WaitingError();
+        }
+      },
       {
         connection: createRedis(this.settings.redisUrl, { connectionName: 'wes-worker-bull' }),
         prefix: bullPrefix(this.settings.keyPrefix),
         concurrency: this.settings.workerConcurrency,
+        lockDuration: this.settings.jobLockMs,
+        stalledInterval: this.settings.stalledIntervalMs,
+        // Our own attempt count (maxAttempts, in the run record) decides when a run has been lost
+        // too often; BullMQ must not fail the job before that.
+        maxStalledCount: this.settings.maxAttempts,
         autorun: false,
       },
     );
@@ -72,12 +86,14 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
     this.subscriber = this.redis.duplicate({ connectionName: 'wes-worker-cancel' });
     await this.subscriber.subscribe(this.keys.cancelChannel);
     this.subscriber.on('message', (_channel: string, runId: string) => {
-      // Only the worker holding the run has a job to abort; the others ignore it.
-      if (this.worker?.cancelJob(runId, 'cancel requested')) this.logger.info({ runId }, 'cancel received');
+      // Only the worker holding the run has something to interrupt; the others ignore it.
+      if (this.executor.interrupt(runId, 'cancel')) this.logger.info({ runId }, 'cancel received');
     });
 
+    this.reaper = new Reaper(this.recovery, this.settings.reaperIntervalMs, this.logger);
+    this.reaper.start();
     void this.worker.run();
-    this.logger.info({ workerId: this.workerId, engines, concurrency: this.settings.workerConcurrency }, 'worker taking runs');
+    this.logger.info({ workerId: this.workerId, engines: info.engines, concurrency: this.settings.workerConcurrency }, 'worker taking runs');
   }
 
   private async detectEngines(): Promise<Record<string, string>> {
@@ -94,10 +110,22 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
     return engines;
   }
 
-  async onApplicationShutdown() {
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    await this.worker?.close();
+  async onApplicationShutdown(signal?: string) {
+    const worker = this.worker;
+    if (worker) {
+      // No new jobs from here on; running ones may finish within the drain time.
+      const closed = worker.close();
+      const drained = await Promise.race([closed.then(() => true), sleep(this.settings.drainMs).then(() => false)]);
+      if (!drained) {
+        const runs = this.executor.activeRunIds;
+        this.logger.warn({ signal, runs, policy: this.settings.shutdownPolicy }, 'drain time over: interrupting running runs');
+        runs.forEach((runId) => this.executor.interrupt(runId, 'shutdown'));
+        await closed;
+      }
+    }
+    await this.reaper?.stop();
     await this.subscriber?.quit().catch(() => undefined);
+    if (this.heartbeat) clearInterval(this.heartbeat);
     await this.registry.withdraw(this.workerId).catch(() => undefined);
   }
 }

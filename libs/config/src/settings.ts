@@ -71,6 +71,60 @@ export class WesSettings {
   @Min(100)
   cancelPollMs = 5_000;
 
+  /**
+   * What happens to a run whose worker is lost (killed, machine gone): `requeue` puts it back in
+   * the queue for another attempt (up to maxAttempts, each noted in system_logs), `fail` ends
+   * it SYSTEM_ERROR at once.
+   */
+  @IsIn(['requeue', 'fail'])
+  workerLossPolicy: 'requeue' | 'fail' = 'requeue';
+
+  /** Attempts a run gets under the requeue policy before it ends SYSTEM_ERROR. */
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  maxAttempts = 3;
+
+  /**
+   * BullMQ job lock, in milliseconds: a worker renews it while it holds a run; when it lapses
+   * (the worker died) the stalled-job check hands the job to another worker.
+   */
+  @IsInt()
+  @Min(1000)
+  jobLockMs = 30_000;
+
+  /** Milliseconds between BullMQ's checks for stalled jobs (jobs whose lock lapsed). */
+  @IsInt()
+  @Min(1000)
+  stalledIntervalMs = 30_000;
+
+  /** Milliseconds between a worker's heartbeats; a worker silent for 3 heartbeats is taken as lost. */
+  @IsInt()
+  @Min(500)
+  heartbeatMs = 5_000;
+
+  /**
+   * Milliseconds between sweeps for lost runs (by the API and every worker; one sweeps at a
+   * time): CANCELING or running runs whose worker is lost, QUEUED runs whose job is missing.
+   */
+  @IsInt()
+  @Min(500)
+  reaperIntervalMs = 10_000;
+
+  /** A QUEUED run older than this (milliseconds) has its queue job checked, and re-added if missing. */
+  @IsInt()
+  @Min(1000)
+  queuedJobCheckMs = 60_000;
+
+  /** On SIGTERM, milliseconds a worker lets its running runs go on before it hands them back. */
+  @IsInt()
+  @Min(0)
+  drainMs = 30_000;
+
+  /** What a worker does at shutdown with runs still going after drainMs: `requeue` or `cancel`. */
+  @IsIn(['requeue', 'cancel'])
+  shutdownPolicy: 'requeue' | 'cancel' = 'requeue';
+
   /** cwltool executable (a name on PATH or a path). */
   @IsString()
   @MinLength(1)
@@ -140,6 +194,15 @@ export const SETTING_SOURCES: { [K in SettingKey]-?: SettingSource } = {
   cancelGraceMs: { env: 'WES_CANCEL_GRACE_MS', kind: 'int' },
   cancelSignal: { env: 'WES_CANCEL_SIGNAL', kind: 'string' },
   cancelPollMs: { env: 'WES_CANCEL_POLL_MS', kind: 'int' },
+  workerLossPolicy: { env: 'WES_WORKER_LOSS_POLICY', kind: 'string' },
+  maxAttempts: { env: 'WES_MAX_ATTEMPTS', kind: 'int' },
+  jobLockMs: { env: 'WES_JOB_LOCK_MS', kind: 'int' },
+  stalledIntervalMs: { env: 'WES_STALLED_INTERVAL_MS', kind: 'int' },
+  heartbeatMs: { env: 'WES_HEARTBEAT_MS', kind: 'int' },
+  reaperIntervalMs: { env: 'WES_REAPER_INTERVAL_MS', kind: 'int' },
+  queuedJobCheckMs: { env: 'WES_QUEUED_JOB_CHECK_MS', kind: 'int' },
+  drainMs: { env: 'WES_DRAIN_MS', kind: 'int' },
+  shutdownPolicy: { env: 'WES_SHUTDOWN_POLICY', kind: 'string' },
   cwltoolPath: { env: 'WES_CWLTOOL_PATH', kind: 'string' },
   maxAttachmentBytes: { env: 'WES_MAX_ATTACHMENT_BYTES', kind: 'int' },
   maxAttachments: { env: 'WES_MAX_ATTACHMENTS', kind: 'int' },

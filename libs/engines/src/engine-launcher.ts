@@ -1,4 +1,6 @@
 import { execa } from 'execa';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { EngineCommand } from './engine-definition';
 
 export interface EngineExit {
@@ -20,15 +22,43 @@ export interface LaunchOptions {
   stdoutFile: string;
   stderrFile: string;
   env?: Record<string, string>;
+  /**
+   * Signal the engine gets if the worker dies (Linux parent-death signal, set through
+   * util-linux `setpriv`, which then execs the engine: same pid, same group). Where setpriv is
+   * missing the engine is started as it is, and recovery kills leftovers instead.
+   */
+  parentDeathSignal?: NodeJS.Signals;
 }
+
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
 /**
  * Starts an engine as a child process: argument array (no shell), detached into a process
  * group of its own so that a cancel can signal everything it started, stdout and stderr
  * straight to files.
  */
+/** Full path of an executable (as given when it holds a slash, else searched on PATH), or undefined. */
+export function findExecutable(file: string, path = process.env.PATH ?? ''): string | undefined {
+  const candidates = file.includes('/') ? [file] : path.split(':').filter(Boolean).map((dir) => join(dir, file));
+  return candidates.find((c) => {
+    try {
+      accessSync(c, constants.X_OK);
+      return statSync(c).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
+
 export function launchEngine(command: EngineCommand, options: LaunchOptions): RunningEngine {
-  const child = execa(command.file, command.args, {
+  if (!findExecutable(command.file, options.env?.PATH)) {
+    return { pid: -1, exited: Promise.resolve({ spawnError: `${command.file}: not found or not executable` }) };
+  }
+  const [file, args] =
+    options.parentDeathSignal && SETPRIV
+      ? [SETPRIV, ['--pdeathsig', options.parentDeathSignal, '--', command.file, ...command.args]]
+      : [command.file, command.args];
+  const child = execa(file, args, {
     cwd: options.cwd,
     env: options.env,
     detached: true,

@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Sends a signal to every process of a group; a group already gone is not an error. */
@@ -32,6 +32,21 @@ export async function groupMembers(pgid: number): Promise<number[]> {
     if (Number(rest[2]) === pgid && rest[0] !== 'Z') pids.push(Number(name));
   }
   return pids;
+}
+
+/**
+ * Live members of a group that show a marker (e.g. the run id, which its scratch path holds)
+ * in their command line or working folder: proof that a recorded group id still names that
+ * run's processes and not a stranger that reused the number.
+ */
+export async function groupMembersMarked(pgid: number, marker: string): Promise<number[]> {
+  const marked: number[] = [];
+  for (const pid of await groupMembers(pgid)) {
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => '');
+    if (cmdline.includes(marker) || cwd.includes(marker)) marked.push(pid);
+  }
+  return marked;
 }
 
 export async function waitForGroupExit(pgid: number, timeoutMs: number, pollMs = 50): Promise<boolean> {

@@ -2,7 +2,9 @@ import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationShutdow
 import type { Redis } from 'ioredis';
 import { WesSettings } from '../../config/src';
 import { createLogger, Logger } from '../../logging/src';
-import { createRedis, WorkerRegistry } from '../../queue/src';
+import type { Queue } from 'bullmq';
+import { createRedis, createRunQueue, RunJobData, WorkerRegistry } from '../../queue/src';
+import { RunRecovery } from '../../recovery/src';
 import { RunKeys, RunStore, TerminalStateCache, WorkflowStateMachine } from '../../runs/src';
 import { LocalObjectStore, ObjectStore } from '../../storage/src';
 
@@ -10,11 +12,17 @@ import { LocalObjectStore, ObjectStore } from '../../storage/src';
 export const REDIS = Symbol('REDIS');
 export const OBJECT_STORE = Symbol('OBJECT_STORE');
 export const LOGGER = Symbol('LOGGER');
+export const RUN_QUEUE = Symbol('RUN_QUEUE');
 
+/** Closes the queue, then Redis, after every other shutdown hook (workers close before queues). */
 @Injectable()
-class RedisCloser implements OnApplicationShutdown {
-  constructor(@Inject(REDIS) private readonly redis: Redis) {}
+class ConnectionCloser implements OnApplicationShutdown {
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(RUN_QUEUE) private readonly queue: Queue,
+  ) {}
   async onApplicationShutdown() {
+    await this.queue.close().catch(() => undefined);
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }
@@ -45,12 +53,35 @@ export class PlatformModule {
         {
           provide: WorkerRegistry,
           inject: [REDIS, RunKeys],
-          useFactory: (redis: Redis, keys: RunKeys) => new WorkerRegistry(redis, keys),
+          useFactory: (redis: Redis, keys: RunKeys) => new WorkerRegistry(redis, keys, settings.heartbeatMs * 3),
         },
         { provide: OBJECT_STORE, useFactory: (): ObjectStore => new LocalObjectStore(settings.dataDir) },
-        RedisCloser,
+        {
+          provide: RUN_QUEUE,
+          inject: [REDIS],
+          useFactory: (redis: Redis) => createRunQueue(settings.queueName, redis, settings.keyPrefix),
+        },
+        {
+          provide: RunRecovery,
+          inject: [WorkflowStateMachine, RunStore, WorkerRegistry, RUN_QUEUE, REDIS, RunKeys],
+          useFactory: (sm: WorkflowStateMachine, runs: RunStore, workers: WorkerRegistry, queue: Queue<RunJobData>, redis: Redis, keys: RunKeys) =>
+            new RunRecovery(settings, sm, runs, workers, queue, redis, keys, log),
+        },
+        ConnectionCloser,
       ],
-      exports: [WesSettings, LOGGER, REDIS, RunKeys, TerminalStateCache, WorkflowStateMachine, RunStore, WorkerRegistry, OBJECT_STORE],
+      exports: [
+        WesSettings,
+        LOGGER,
+        REDIS,
+        RunKeys,
+        TerminalStateCache,
+        WorkflowStateMachine,
+        RunStore,
+        WorkerRegistry,
+        OBJECT_STORE,
+        RUN_QUEUE,
+        RunRecovery,
+      ],
     };
   }
 }

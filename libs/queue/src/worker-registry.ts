@@ -13,26 +13,37 @@ export interface WorkerInfo {
 }
 
 /**
- * Live workers and the engines they detected. Each worker refreshes a record with a TTL; the
- * API reads them for service-info (there are few workers, so reading them all is cheap).
+ * Live workers and the engines they detected. Each worker refreshes a record with a TTL (three
+ * heartbeats): a worker whose record expired is lost. The API reads them for service-info
+ * (there are few workers, so reading them all is cheap).
  */
 export class WorkerRegistry {
   constructor(
     private readonly redis: Redis,
     private readonly keys: RunKeys,
-    private readonly ttlSeconds = 30,
+    private readonly ttlMs = 15_000,
   ) {}
 
   async announce(info: WorkerInfo): Promise<void> {
     await this.redis
       .multi()
-      .set(this.keys.worker(info.workerId), JSON.stringify(info), 'EX', this.ttlSeconds)
+      .set(this.keys.worker(info.workerId), JSON.stringify(info), 'PX', this.ttlMs)
       .sadd(this.keys.workers, info.workerId)
       .exec();
   }
 
   async withdraw(workerId: string): Promise<void> {
     await this.redis.multi().del(this.keys.worker(workerId)).srem(this.keys.workers, workerId).exec();
+  }
+
+  /** Which of these workers have announced themselves within the TTL. */
+  async alive(workerIds: string[]): Promise<Set<string>> {
+    const unique = [...new Set(workerIds)];
+    if (unique.length === 0) return new Set();
+    const pipe = this.redis.pipeline();
+    unique.forEach((id) => pipe.exists(this.keys.worker(id)));
+    const res = (await pipe.exec()) ?? [];
+    return new Set(unique.filter((_, i) => res[i]?.[1] === 1));
   }
 
   async live(): Promise<WorkerInfo[]> {

@@ -1,4 +1,7 @@
-/** Names of every Redis key and channel the run model uses, under one prefix. */
+/**
+ * Names of every Redis key and channel the run model uses, under one prefix. The transition
+ * scripts build `inState` and `cancelChannel` names from the prefix themselves: keep them alike.
+ */
 export class RunKeys {
   constructor(readonly prefix: string) {}
 
@@ -15,6 +18,16 @@ export class RunKeys {
   /** Sorted set (all scores 0) of run ids; ids are time-ordered, so lexical order is age order. */
   get index(): string {
     return `${this.prefix}:runs`;
+  }
+
+  /** Sorted set of the runs now in an active state, scored by the time they entered it. */
+  inState(state: string): string {
+    return `${this.prefix}:in:${state}`;
+  }
+
+  /** Lock held by whichever process is sweeping for lost runs. */
+  get reaperLock(): string {
+    return `${this.prefix}:reaper`;
   }
 
   /** Hash: number of runs in each state, kept by the transition scripts. */

@@ -33,8 +33,17 @@ export interface RunRecord {
   systemLogs: string[];
   /** Time the cancel mark was set, when a cancel was requested while the run was held by a worker. */
   cancelRequestedAt?: number;
+  /** Attempts so far (each `initialize` counts one). */
+  attempt: number;
+  /** The worker that holds (or last held) the run, its host and pid, and the engine's process group. */
   worker?: string;
+  host?: string;
+  workerPid?: number;
+  pgid?: number;
 }
+
+/** Who holds a run, and where: what recovery needs to know of it. */
+export type RunHolder = Pick<RunRecord, 'runId' | 'state' | 'attempt' | 'worker' | 'host' | 'workerPid' | 'pgid'>;
 
 export interface RunSummaryRow {
   runId: string;

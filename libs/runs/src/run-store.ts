@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { RunKeys } from './run-keys';
-import { RunRecord, RunSummaryRow } from './run-model';
-import { RUN_STATES, RunState } from './states';
+import { RunHolder, RunRecord, RunSummaryRow } from './run-model';
+import { ActiveState, RUN_STATES, RunState } from './states';
 
 const num = (v: string | null | undefined): number | undefined => (v == null || v === '' ? undefined : Number(v));
 
@@ -35,7 +35,11 @@ export class RunStore {
       outputs: h.outputs ? JSON.parse(h.outputs) : undefined,
       systemLogs: (res?.[1]?.[1] ?? []) as string[],
       cancelRequestedAt: num(h.cancel),
+      attempt: Number(h.attempt ?? 0),
       worker: h.worker || undefined,
+      host: h.host || undefined,
+      workerPid: num(h.wpid),
+      pgid: num(h.pgid),
     };
   }
 
@@ -68,9 +72,44 @@ export class RunStore {
     return out;
   }
 
+  /**
+   * Ids of runs in an active state that entered it at or before `enteredBefore` (ms), oldest
+   * first, at most `limit`: the index the transition scripts keep, so no scan of all runs.
+   */
+  async inState(state: ActiveState, enteredBefore = Number.MAX_SAFE_INTEGER, limit = 1000): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.inState(state), '-inf', enteredBefore, 'LIMIT', 0, limit);
+  }
+
+  /** The holders of these runs (runs that no longer exist are left out). */
+  async holders(runIds: string[]): Promise<RunHolder[]> {
+    if (runIds.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    runIds.forEach((id) => pipe.hmget(this.keys.run(id), 'state', 'attempt', 'worker', 'host', 'wpid', 'pgid'));
+    const res = (await pipe.exec()) ?? [];
+    const out: RunHolder[] = [];
+    runIds.forEach((runId, i) => {
+      const [state, attempt, worker, host, wpid, pgid] = (res[i]?.[1] ?? []) as (string | null)[];
+      if (!state) return;
+      out.push({
+        runId,
+        state: state as RunState,
+        attempt: Number(attempt ?? 0),
+        worker: worker || undefined,
+        host: host || undefined,
+        workerPid: num(wpid),
+        pgid: num(pgid),
+      });
+    });
+    return out;
+  }
+
   /** Writes fields of the run record that are not part of its state (e.g. the worker holding it). */
   async setFields(runId: string, fields: Record<string, string>): Promise<void> {
     await this.redis.hset(this.keys.run(runId), fields);
+  }
+
+  async appendSystemLog(runId: string, line: string): Promise<void> {
+    await this.redis.rpush(this.keys.systemLogs(runId), line);
   }
 
   async isCancelRequested(runId: string): Promise<boolean> {

@@ -1,4 +1,4 @@
-import { RunMessage, TERMINAL_STATES, TRANSITIONS } from './states';
+import { ACTIVE_STATES, RunMessage, TERMINAL_STATES, TRANSITIONS } from './states';
 
 function luaTable(): string {
   const rows = (Object.keys(TRANSITIONS) as RunMessage[]).map((message) => {
@@ -8,33 +8,38 @@ function luaTable(): string {
   return `{${rows.join(',')}}`;
 }
 
-const terminalTable = `{${[...TERMINAL_STATES].map((s) => `${s}=true`).join(',')}}`;
+const setOf = (states: Iterable<string>) => `{${[...states].map((s) => `${s}=true`).join(',')}}`;
 
 /**
  * Applies one message to one run, atomically: compare the current state with the message's
- * legal from-states, write the new state and its time, keep the per-state counters, and
- * write the message's extra fields and system_logs lines in the same step.
+ * legal from-states, write the new state and its time, keep the per-state counters and the
+ * index of active runs, and write the message's extra fields and system_logs lines, all in the
+ * same step. `initialize` also counts the attempt.
  *
  * KEYS: run hash, counts hash, system_logs list.
- * ARGV: message, now (ms), run id, cancel channel, n, n field/value pairs, then log lines.
+ * ARGV: message, now (ms), run id, key prefix, n, n field/value pairs, then log lines.
  * Returns {1, from, to} when applied, {0, current} when refused, {-1, ''} for no such run.
  */
 export const TRANSITION_SCRIPT = `
 local LEGAL = ${luaTable()}
-local TERMINAL = ${terminalTable}
+local TERMINAL = ${setOf(TERMINAL_STATES)}
+local ACTIVE = ${setOf(ACTIVE_STATES)}
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {-1, ''} end
 local row = LEGAL[ARGV[1]]
 local to = row and row[state]
 if not to then return {0, state} end
-local now = ARGV[2]
+local now, id, prefix = ARGV[2], ARGV[3], ARGV[4]
 redis.call('HSET', KEYS[1], 'state', to, 't:' .. to, now)
 if to == 'RUNNING' then redis.call('HSET', KEYS[1], 'start', now) end
+if to == 'INITIALIZING' then redis.call('HINCRBY', KEYS[1], 'attempt', 1) end
 if TERMINAL[to] then redis.call('HSET', KEYS[1], 'end', now) end
 if to == 'CANCELING' then
   redis.call('HSET', KEYS[1], 'cancel', now)
-  redis.call('PUBLISH', ARGV[4], ARGV[3])
+  redis.call('PUBLISH', prefix .. ':cancel', id)
 end
+if ACTIVE[state] then redis.call('ZREM', prefix .. ':in:' .. state, id) end
+if ACTIVE[to] then redis.call('ZADD', prefix .. ':in:' .. to, now, id) end
 redis.call('HINCRBY', KEYS[2], state, -1)
 redis.call('HINCRBY', KEYS[2], to, 1)
 local n = tonumber(ARGV[5])
@@ -51,16 +56,17 @@ return {1, state, to}
 `;
 
 /**
- * Creates a run in QUEUED with its request fields, adds it to the index and the counters, in
- * one step: a run is either wholly recorded or absent.
+ * Creates a run in QUEUED with its request fields, adds it to the run index, the index of
+ * QUEUED runs and the counters, in one step: a run is either wholly recorded or absent.
  *
- * KEYS: run hash, index sorted set, counts hash. ARGV: run id, now (ms), field/value pairs.
+ * KEYS: run hash, index sorted set, counts hash. ARGV: run id, now (ms), key prefix, field/value pairs.
  * Returns 1 when created, 0 when the id exists.
  */
 export const ENQUEUE_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'state', 'QUEUED', 'created', ARGV[2], 't:QUEUED', ARGV[2], unpack(ARGV, 3))
+redis.call('HSET', KEYS[1], 'state', 'QUEUED', 'created', ARGV[2], 't:QUEUED', ARGV[2], unpack(ARGV, 4))
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
+redis.call('ZADD', ARGV[3] .. ':in:QUEUED', ARGV[2], ARGV[1])
 redis.call('HINCRBY', KEYS[3], 'QUEUED', 1)
 return 1
 `;

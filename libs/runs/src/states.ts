@@ -22,12 +22,24 @@ export const TERMINAL_STATES: ReadonlySet<RunState> = new Set<RunState>([
   'PREEMPTED',
 ]);
 
+/** States of a run that is not finished; the transition scripts keep an index of each. */
+export const ACTIVE_STATES = ['QUEUED', 'INITIALIZING', 'RUNNING', 'CANCELING'] as const satisfies readonly RunState[];
+export type ActiveState = (typeof ACTIVE_STATES)[number];
+
 export function isTerminal(state: RunState | string | null | undefined): boolean {
   return state != null && TERMINAL_STATES.has(state as RunState);
 }
 
 /** Messages of the WorkflowStateMachine other than `enqueue` (which creates the run). */
-export type RunMessage = 'initialize' | 'run' | 'complete' | 'executor_error' | 'system_error' | 'cancel' | 'canceled';
+export type RunMessage =
+  | 'initialize'
+  | 'run'
+  | 'complete'
+  | 'executor_error'
+  | 'system_error'
+  | 'cancel'
+  | 'canceled'
+  | 'preempt';
 
 /**
  * The transition table of the design brief: for each message, each state it is legal from and
@@ -47,4 +59,6 @@ export const TRANSITIONS: { readonly [M in RunMessage]: Readonly<Partial<Record<
   },
   cancel: { QUEUED: 'CANCELED', INITIALIZING: 'CANCELING', RUNNING: 'CANCELING' },
   canceled: { CANCELING: 'CANCELED' },
+  /** Worker-loss handling, policy "requeue": the run goes back to the queue for another attempt. */
+  preempt: { INITIALIZING: 'QUEUED', RUNNING: 'QUEUED' },
 };

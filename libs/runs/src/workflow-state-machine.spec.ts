@@ -140,6 +140,7 @@ describe('WorkflowStateMachine', () => {
       system_error: { QUEUED: 'SYSTEM_ERROR', INITIALIZING: 'SYSTEM_ERROR', RUNNING: 'SYSTEM_ERROR', CANCELING: 'SYSTEM_ERROR' },
       cancel: { QUEUED: 'CANCELED', INITIALIZING: 'CANCELING', RUNNING: 'CANCELING' },
       canceled: { CANCELING: 'CANCELED' },
+      preempt: { INITIALIZING: 'QUEUED', RUNNING: 'QUEUED' },
     });
     expect([...TERMINAL_STATES].sort()).toEqual(['CANCELED', 'COMPLETE', 'EXECUTOR_ERROR', 'PREEMPTED', 'SYSTEM_ERROR']);
   });

@@ -55,7 +55,7 @@ export class WorkflowStateMachine {
   /** Records a new run in QUEUED with its fields; false when the id is taken. */
   async enqueue(runId: string, fields: Record<string, string>, now = Date.now()): Promise<boolean> {
     const k = this.keys;
-    const created = await this.scripted.wesEnqueue(k.run(runId), k.index, k.counts, runId, now, ...Object.entries(fields).flat());
+    const created = await this.scripted.wesEnqueue(k.run(runId), k.index, k.counts, runId, now, k.prefix, ...Object.entries(fields).flat());
     return created === 1;
   }
 
@@ -70,7 +70,7 @@ export class WorkflowStateMachine {
       message,
       Date.now(),
       runId,
-      k.cancelChannel,
+      k.prefix,
       fields.length,
       ...fields.flat(),
       ...(options.systemLogs ?? []),

@@ -10,7 +10,7 @@ import {
   supportedWorkflowTypes,
 } from '../../../../libs/engines/src';
 import type { Logger } from '../../../../libs/logging/src';
-import { LOGGER, OBJECT_STORE } from '../../../../libs/platform/src';
+import { LOGGER, OBJECT_STORE, RUN_QUEUE } from '../../../../libs/platform/src';
 import { RUN_JOB_NAME, RUN_JOB_OPTIONS, RunJobData, WorkerRegistry } from '../../../../libs/queue/src';
 import { RunRecord, RunRequest, runObjectKeys, RunState, RunStore, WorkflowStateMachine } from '../../../../libs/runs/src';
 import { ObjectStore, safeRelativePath, UnsafePathError } from '../../../../libs/storage/src';
@@ -18,7 +18,6 @@ import { BadRequestError, NotFoundError, ServiceUnavailableError } from '../comm
 import { RawSubmission } from './multipart-submission';
 import { parseRunRequest, stringMap } from './run-request.dto';
 
-export const RUN_QUEUE = Symbol('RUN_QUEUE');
 
 /** Run ids are UUIDv7: time-ordered, so the run index sorts by age. */
 const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

@@ -1,0 +1,194 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { WesSettings } from '../../config/src';
+import { groupMembersMarked, signalGroup } from '../../engines/src';
+import type { Logger } from '../../logging/src';
+import { RUN_JOB_NAME, RUN_JOB_OPTIONS, RunJobData, WorkerRegistry } from '../../queue/src';
+import { RunHolder, RunKeys, RunStore, TransitionResult, WorkflowStateMachine } from '../../runs/src';
+
+export type Settlement = 'canceled' | 'requeued' | 'failed' | 'untouched';
+
+export interface SweepReport {
+  swept: boolean;
+  settled: Record<Exclude<Settlement, 'untouched'>, number>;
+  jobsRestored: number;
+}
+
+/** Releases a lock only if this process still holds it. */
+const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+/**
+ * Settles runs whose worker is lost, by the worker-loss policy, and re-queues QUEUED runs whose
+ * queue job is missing. Used by the reaper (API and workers sweep in turn), by a worker that
+ * receives a job whose previous holder lost its lock, and by a worker starting up on the host
+ * where its predecessor died.
+ */
+export class RunRecovery {
+  readonly host = hostname();
+
+  constructor(
+    private readonly settings: WesSettings,
+    private readonly stateMachine: WorkflowStateMachine,
+    private readonly runs: RunStore,
+    private readonly workers: WorkerRegistry,
+    private readonly queue: Queue<RunJobData>,
+    private readonly redis: Redis,
+    private readonly keys: RunKeys,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Puts the run's job on the queue (a no-op if a job with its id exists). */
+  async ensureJob(runId: string): Promise<void> {
+    await this.queue.add(RUN_JOB_NAME, { runId }, { ...RUN_JOB_OPTIONS, jobId: runId });
+  }
+
+  /**
+   * Ends or re-queues a run whose worker is lost. Engine processes it left on this host are
+   * killed first. CANCELING → CANCELED; INITIALIZING/RUNNING → QUEUED again (policy requeue,
+   * attempts left) or SYSTEM_ERROR. Each outcome is written to the run's system_logs.
+   */
+  async settleLostRun(run: RunHolder, reason: string): Promise<Settlement> {
+    const log = this.logger.child({ runId: run.runId });
+    await this.killLeftovers(run, log);
+    const max = this.settings.maxAttempts;
+    const attempt = `attempt ${run.attempt} of ${max}`;
+    let result: TransitionResult;
+    let outcome: Settlement;
+    if (run.state === 'CANCELING') {
+      result = await this.stateMachine.send(run.runId, 'canceled', { systemLogs: [`${reason}; the run was being canceled: CANCELED`] });
+      outcome = 'canceled';
+    } else if (run.state === 'INITIALIZING' || run.state === 'RUNNING') {
+      if (this.settings.workerLossPolicy === 'requeue' && run.attempt < max) {
+        result = await this.stateMachine.send(run.runId, 'preempt', {
+          fields: { pgid: '' },
+          systemLogs: [`${attempt} lost while ${run.state}: ${reason}; queued again`],
+        });
+        outcome = 'requeued';
+        if (result.applied) await this.ensureJob(run.runId);
+      } else {
+        const why = this.settings.workerLossPolicy === 'fail' ? 'the worker-loss policy is "fail"' : 'no attempts left';
+        result = await this.stateMachine.send(run.runId, 'system_error', {
+          systemLogs: [`${attempt} lost while ${run.state}: ${reason}; ${why}: SYSTEM_ERROR`],
+        });
+        outcome = 'failed';
+      }
+    } else {
+      return 'untouched';
+    }
+    if (!result.applied) return 'untouched';
+    log.warn({ reason, outcome, attempt: run.attempt }, 'lost run settled');
+    return outcome;
+  }
+
+  /** Kills what is left of the run's engine group if it ran on this host and still runs. */
+  private async killLeftovers(run: RunHolder, log: Logger): Promise<void> {
+    if (!run.pgid || run.host !== this.host) return;
+    if ((await groupMembersMarked(run.pgid, run.runId)).length > 0) {
+      log.warn({ pgid: run.pgid }, 'killing the engine group of a lost worker');
+      signalGroup(run.pgid, 'SIGKILL');
+    }
+  }
+
+  /** Whether the worker holding a run is lost: its heartbeat lapsed, or (same host) its process is gone. */
+  private isLost(run: RunHolder, alive: Set<string>): boolean {
+    if (!run.worker || !alive.has(run.worker)) return true;
+    if (run.host === this.host && run.workerPid) {
+      try {
+        process.kill(run.workerPid, 0);
+      } catch {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Settles this host's runs whose worker died (a worker starting up calls it before it takes
+   * jobs, so what its predecessor on this machine left is cleaned up at once).
+   */
+  async reconcileHost(selfWorkerId: string): Promise<Settlement[]> {
+    return this.settleLost((run) => run.host === this.host && run.worker !== selfWorkerId, 'died on this host (found by a worker starting up)');
+  }
+
+  private async settleLost(filter: (run: RunHolder) => boolean, reason: string): Promise<Settlement[]> {
+    const outcomes: Settlement[] = [];
+    for (const state of ['CANCELING', 'INITIALIZING', 'RUNNING'] as const) {
+      const runs = (await this.runs.holders(await this.runs.inState(state))).filter((r) => r.state === state && filter(r));
+      const alive = await this.workers.alive(runs.map((r) => r.worker ?? ''));
+      for (const run of runs) {
+        if (this.isLost(run, alive)) outcomes.push(await this.settleLostRun(run, `worker ${run.worker ?? '(none)'}: ${reason}`));
+      }
+    }
+    return outcomes;
+  }
+
+  /**
+   * One sweep of the reaper, if no other process is sweeping: lost runs are settled, and QUEUED
+   * runs older than queuedJobCheckMs whose job is missing (e.g. the API died between recording
+   * the run and queueing it) get their job back.
+   */
+  async sweep(): Promise<SweepReport> {
+    const report: SweepReport = { swept: false, settled: { canceled: 0, requeued: 0, failed: 0 }, jobsRestored: 0 };
+    const token = randomBytes(8).toString('hex');
+    const locked = await this.redis.set(this.keys.reaperLock, token, 'PX', this.settings.reaperIntervalMs * 3, 'NX');
+    if (!locked) return report;
+    try {
+      report.swept = true;
+      for (const outcome of await this.settleLost(() => true, 'lost (its heartbeat lapsed or its process is gone)')) {
+        if (outcome !== 'untouched') report.settled[outcome]++;
+      }
+      const oldQueued = await this.runs.inState('QUEUED', Date.now() - this.settings.queuedJobCheckMs);
+      for (const runId of oldQueued) {
+        if ((await this.queue.getJobState(runId)) === 'unknown' && (await this.stateMachine.getState(runId)) === 'QUEUED') {
+          await this.ensureJob(runId);
+          await this.runs.appendSystemLog(runId, 'the queue had lost this run; it was queued again');
+          this.logger.warn({ runId }, 'queued run had no job: re-added');
+          report.jobsRestored++;
+        }
+      }
+    } finally {
+      await this.redis.eval(RELEASE_LOCK, 1, this.keys.reaperLock, token).catch(() => undefined);
+    }
+    return report;
+  }
+}
+
+/** Runs RunRecovery.sweep every reaperIntervalMs (jittered) until stopped. */
+export class Reaper {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<unknown>;
+  private stopped = false;
+
+  constructor(
+    private readonly recovery: RunRecovery,
+    private readonly intervalMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    const next = () => {
+      if (this.stopped) return;
+      this.timer = setTimeout(() => {
+        this.running = this.recovery
+          .sweep()
+          .then((r) => {
+            const settled = r.settled.canceled + r.settled.requeued + r.settled.failed;
+            if (settled || r.jobsRestored) this.logger.info({ ...r }, 'reaper sweep');
+          })
+          .catch((err) => this.logger.warn({ err }, 'reaper sweep failed'))
+          .finally(next);
+      }, this.intervalMs * (0.75 + Math.random() / 2));
+      this.timer.unref();
+    };
+    next();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+}
