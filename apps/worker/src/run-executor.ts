@@ -72,6 +72,10 @@ export class RunExecutor {
     return [...this.active.keys()];
   }
 
+  holds(runId: string): boolean {
+    return this.active.has(runId);
+  }
+
   /** Interrupts a run this worker holds; false when it holds no such run. */
   interrupt(runId: string, reason: InterruptReason): boolean {
     const controller = this.active.get(runId);
@@ -102,10 +106,16 @@ export class RunExecutor {
     const holder = { worker: this.workerId, host: this.host, wpid: String(process.pid) };
     let init = await this.stateMachine.send(runId, 'initialize', { fields: holder });
     if (!init.applied && init.state && ['INITIALIZING', 'RUNNING', 'CANCELING'].includes(init.state)) {
-      // The job came back after its lock lapsed: the worker that held it is lost.
+      // The job came back after its lock lapsed. If the worker that held the run is lost, settle
+      // the run and take it; if it is alive (e.g. Redis was away longer than the lock), it still
+      // runs it and will end it: this job is dropped rather than running the workflow twice.
       const [run] = await this.runs.holders([runId]);
-      if (run) await this.recovery.settleLostRun(run, `worker ${run.worker ?? '(none)'} stopped renewing the job's lock`);
-      init = await this.stateMachine.send(runId, 'initialize', { fields: holder });
+      if (run && (await this.recovery.holderLost(run))) {
+        await this.recovery.settleLostRun(run, `worker ${run.worker ?? '(none)'} stopped renewing the job's lock`);
+        init = await this.stateMachine.send(runId, 'initialize', { fields: holder });
+      } else if (run) {
+        log.warn({ holder: run.worker, state: run.state }, 'job redelivered while its run is held by a live worker: dropped');
+      }
     }
     if (!init.applied) {
       log.info({ state: init.state }, 'job skipped: run is not QUEUED');
@@ -164,7 +174,9 @@ export class RunExecutor {
     await Promise.all(['attachments', 'outputs', 'tmp', 'logs'].map((d) => mkdir(path.join(scratch, d))));
     for (const name of run.attachments) {
       if (signal.aborted) throw new RunInterrupted(reasonOf(signal), 'while its inputs were being staged');
-      await this.store.getToFile(runObjectKeys.attachment(run.runId, name), resolveInside(inputs, name));
+      await this.store.getToFile(runObjectKeys.attachment(run.runId, name), resolveInside(inputs, name), signal).catch((err) => {
+        throw signal.aborted ? new RunInterrupted(reasonOf(signal), 'while its inputs were being staged') : err;
+      });
     }
     await writeFile(path.join(inputs, paramsFileName(run.attachments)), JSON.stringify(run.request.workflow_params, null, 2));
     return scratch;

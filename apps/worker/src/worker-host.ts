@@ -30,6 +30,7 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
   private worker?: Worker<RunJobData>;
   private subscriber?: Redis;
   private heartbeat?: NodeJS.Timeout;
+  private orphanCheck?: NodeJS.Timeout;
   private reaper?: Reaper;
 
   constructor(
@@ -92,6 +93,12 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
 
     this.reaper = new Reaper(this.recovery, this.settings.reaperIntervalMs, this.logger);
     this.reaper.start();
+    this.orphanCheck = setInterval(() => {
+      this.recovery
+        .settleOrphansOf(this.workerId, (runId) => this.executor.holds(runId))
+        .then((o) => o.some((x) => x !== 'untouched') && this.logger.warn({ settled: o }, 'settled runs this worker had dropped'))
+        .catch((err) => this.logger.warn({ err }, 'orphan check failed'));
+    }, this.settings.reaperIntervalMs);
     void this.worker.run();
     this.logger.info({ workerId: this.workerId, engines: info.engines, concurrency: this.settings.workerConcurrency }, 'worker taking runs');
   }
@@ -123,6 +130,7 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
         await closed;
       }
     }
+    if (this.orphanCheck) clearInterval(this.orphanCheck);
     await this.reaper?.stop();
     await this.subscriber?.quit().catch(() => undefined);
     if (this.heartbeat) clearInterval(this.heartbeat);

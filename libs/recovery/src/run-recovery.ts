@@ -91,6 +91,11 @@ export class RunRecovery {
     }
   }
 
+  /** Whether the worker holding this run is lost. */
+  async holderLost(run: RunHolder): Promise<boolean> {
+    return this.isLost(run, await this.workers.alive(run.worker ? [run.worker] : []));
+  }
+
   /** Whether the worker holding a run is lost: its heartbeat lapsed, or (same host) its process is gone. */
   private isLost(run: RunHolder, alive: Set<string>): boolean {
     if (!run.worker || !alive.has(run.worker)) return true;
@@ -110,6 +115,23 @@ export class RunRecovery {
    */
   async reconcileHost(selfWorkerId: string): Promise<Settlement[]> {
     return this.settleLost((run) => run.host === this.host && run.worker !== selfWorkerId, 'died on this host (found by a worker starting up)');
+  }
+
+  /**
+   * Settles runs recorded as held by this worker that it no longer executes (e.g. its end
+   * message failed while Redis was away): no other process can tell, as its heartbeat goes on.
+   */
+  async settleOrphansOf(workerId: string, stillHeld: (runId: string) => boolean): Promise<Settlement[]> {
+    const outcomes: Settlement[] = [];
+    for (const state of ['CANCELING', 'INITIALIZING', 'RUNNING'] as const) {
+      const ids = (await this.runs.inState(state)).filter((id) => !stillHeld(id));
+      for (const run of await this.runs.holders(ids)) {
+        // Read again: the run may have moved on since the index was read.
+        if (run.worker !== workerId || run.state !== state || stillHeld(run.runId)) continue;
+        outcomes.push(await this.settleLostRun(run, `worker ${workerId} no longer runs it`));
+      }
+    }
+    return outcomes;
   }
 
   private async settleLost(filter: (run: RunHolder) => boolean, reason: string): Promise<Settlement[]> {

@@ -59,10 +59,10 @@ export class LocalObjectStore implements ObjectStore {
     }
   }
 
-  async getToFile(key: string, file: string): Promise<void> {
+  async getToFile(key: string, file: string, signal?: AbortSignal): Promise<void> {
     const { body } = await this.get(key);
     await mkdir(path.dirname(file), { recursive: true });
-    await pipeline(body, createWriteStream(file));
+    await pipeline(body, createWriteStream(file), { signal });
   }
 
   async list(prefix: string): Promise<ObjectInfo[]> {

@@ -27,7 +27,8 @@ export interface ObjectStore {
   /** Opens an object (or a byte range of it) for reading. Throws ObjectNotFoundError. */
   get(key: string, range?: ByteRange): Promise<{ body: Readable; size: number }>;
   stat(key: string): Promise<ObjectInfo | null>;
-  getToFile(key: string, file: string): Promise<void>;
+  /** Copies an object to a local file; an abort signal stops the copy. */
+  getToFile(key: string, file: string, signal?: AbortSignal): Promise<void>;
   /** Objects whose key starts with prefix (a folder ending in `/`). */
   list(prefix: string): Promise<ObjectInfo[]>;
   deletePrefix(prefix: string): Promise<void>;
