@@ -11,6 +11,9 @@ export class InvalidSettingError extends Error {
 
 const CONFIG_FILE_ENV = 'WES_CONFIG_FILE';
 
+/** Optional settings that an empty variable leaves unset. */
+const OPTIONAL_WHEN_EMPTY = new Set<SettingKey>(['publicUrl', 'cancelSignal', 's3Bucket', 's3Endpoint', 's3AccessKeyId', 's3SecretAccessKey']);
+
 function parseText(key: SettingKey, text: string, origin: string): unknown {
   const { kind } = SETTING_SOURCES[key];
   if (kind === 'int') {
@@ -68,7 +71,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): WesSettings 
   for (const key of Object.keys(SETTING_SOURCES) as SettingKey[]) {
     const name = SETTING_SOURCES[key].env;
     const text = env[name];
-    if (text === undefined || (text === '' && (key === 'publicUrl' || key === 'cancelSignal'))) continue;
+    if (text === undefined || (text === '' && OPTIONAL_WHEN_EMPTY.has(key))) continue;
     (settings as unknown as Record<string, unknown>)[key] = parseText(key, text, name);
     origins.set(key, name);
   }
@@ -79,7 +82,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): WesSettings 
     const why = Object.values(e.constraints ?? {}).join('; ');
     throw new InvalidSettingError(`invalid setting ${origin}=${JSON.stringify(e.value)}: ${why}`);
   }
-  if (settings.defaultPageSize > settings.maxPageSize) {
+  if (settings.objectStore === 's3' && !settings.s3Bucket) {
+    throw new InvalidSettingError('invalid setting WES_OBJECT_STORE=s3: WES_S3_BUCKET must name the bucket');
+  }
+  if (!settings.s3AccessKeyId !== !settings.s3SecretAccessKey) {
+    throw new InvalidSettingError('invalid settings: WES_S3_ACCESS_KEY_ID and WES_S3_SECRET_ACCESS_KEY go together');
+  }
+    if (settings.defaultPageSize > settings.maxPageSize) {
     throw new InvalidSettingError(
       `invalid setting WES_DEFAULT_PAGE_SIZE=${settings.defaultPageSize}: larger than WES_MAX_PAGE_SIZE=${settings.maxPageSize}`,
     );

@@ -33,6 +33,45 @@ export class WesSettings {
   @IsUrl({ require_tld: false, require_protocol: true }, { message: 'must be an absolute http(s) URL' })
   publicUrl?: string;
 
+  /**
+   * Where the API and the workers exchange attachments, logs and outputs: `local` (the folder
+   * dataDir: one machine, or a shared mount) or `s3` (any S3-compatible server: workers on any
+   * machine).
+   */
+  @IsIn(['local', 's3'])
+  objectStore: 'local' | 's3' = 'local';
+
+  /** S3 bucket of the object store (objectStore=s3). */
+  @IsOptional()
+  @Matches(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: 'must be a valid S3 bucket name' })
+  s3Bucket?: string;
+
+  /** Folder inside the bucket under which every key goes ("" for the bucket's root). */
+  @IsString()
+  s3Prefix = '';
+
+  @IsString()
+  @MinLength(1)
+  s3Region = 'us-east-1';
+
+  /** Endpoint of an S3-compatible server (e.g. http://minio:9000); unset for AWS S3. */
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true }, { message: 'must be an absolute http(s) URL' })
+  s3Endpoint?: string;
+
+  /** Path-style addressing (bucket in the path, not the host name): most non-AWS servers need it. */
+  @IsBoolean()
+  s3ForcePathStyle = true;
+
+  /** Static S3 credentials; unset: the AWS SDK's default chain (AWS_* variables, profile, instance role). */
+  @IsOptional()
+  @IsString()
+  s3AccessKeyId?: string;
+
+  @IsOptional()
+  @IsString()
+  s3SecretAccessKey?: string;
+
   /** Folder of the local object store: attachments, logs and outputs of every run. */
   @IsString()
   @MinLength(1)
@@ -187,6 +226,14 @@ export const SETTING_SOURCES: { [K in SettingKey]-?: SettingSource } = {
   host: { env: 'WES_HOST', kind: 'string' },
   port: { env: 'WES_PORT', kind: 'int' },
   publicUrl: { env: 'WES_PUBLIC_URL', kind: 'string' },
+  objectStore: { env: 'WES_OBJECT_STORE', kind: 'string' },
+  s3Bucket: { env: 'WES_S3_BUCKET', kind: 'string' },
+  s3Prefix: { env: 'WES_S3_PREFIX', kind: 'string' },
+  s3Region: { env: 'WES_S3_REGION', kind: 'string' },
+  s3Endpoint: { env: 'WES_S3_ENDPOINT', kind: 'string' },
+  s3ForcePathStyle: { env: 'WES_S3_FORCE_PATH_STYLE', kind: 'bool' },
+  s3AccessKeyId: { env: 'WES_S3_ACCESS_KEY_ID', kind: 'string' },
+  s3SecretAccessKey: { env: 'WES_S3_SECRET_ACCESS_KEY', kind: 'string' },
   dataDir: { env: 'WES_DATA_DIR', kind: 'string' },
   workDir: { env: 'WES_WORK_DIR', kind: 'string' },
   keepWorkDirs: { env: 'WES_KEEP_WORK_DIRS', kind: 'bool' },

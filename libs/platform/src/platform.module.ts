@@ -6,7 +6,7 @@ import type { Queue } from 'bullmq';
 import { createRedis, createRunQueue, RunJobData, WorkerRegistry } from '../../queue/src';
 import { RunRecovery } from '../../recovery/src';
 import { RunKeys, RunStore, TerminalStateCache, WorkflowStateMachine } from '../../runs/src';
-import { LocalObjectStore, ObjectStore } from '../../storage/src';
+import { createObjectStore, ObjectStore } from '../../storage/src';
 
 /** Injection tokens of what the platform module provides that is not a class of its own. */
 export const REDIS = Symbol('REDIS');
@@ -55,7 +55,7 @@ export class PlatformModule {
           inject: [REDIS, RunKeys],
           useFactory: (redis: Redis, keys: RunKeys) => new WorkerRegistry(redis, keys, settings.heartbeatMs * 3),
         },
-        { provide: OBJECT_STORE, useFactory: (): ObjectStore => new LocalObjectStore(settings.dataDir) },
+        { provide: OBJECT_STORE, useFactory: (): ObjectStore => createObjectStore(settings) },
         {
           provide: RUN_QUEUE,
           inject: [REDIS],

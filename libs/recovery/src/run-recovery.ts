@@ -102,8 +102,9 @@ export class RunRecovery {
     if (run.host === this.host && run.workerPid) {
       try {
         process.kill(run.workerPid, 0);
-      } catch {
-        return true;
+      } catch (err) {
+        // EPERM: a process of another user has that pid, so it is not our worker either.
+        return (err as NodeJS.ErrnoException).code === 'ESRCH' || (err as NodeJS.ErrnoException).code === 'EPERM';
       }
     }
     return false;

@@ -1,0 +1,164 @@
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  NoSuchKey,
+  NotFound,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ByteRange, ObjectInfo, ObjectNotFoundError, ObjectStore } from './object-store';
+import { safeRelativePath } from './safe-path';
+
+export interface S3StoreOptions {
+  bucket: string;
+  /** Folder inside the bucket ("" for its root); keys go under it. */
+  prefix: string;
+  region: string;
+  /** Endpoint of an S3-compatible server (MinIO, Ceph, s3rver); unset for AWS. */
+  endpoint?: string;
+  forcePathStyle: boolean;
+  /** Static credentials; unset: the SDK's default chain (environment, profile, instance role). */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+}
+
+const isMissing = (err: unknown) =>
+  err instanceof NoSuchKey ||
+  err instanceof NotFound ||
+  (err instanceof S3ServiceException && (err.$metadata?.httpStatusCode === 404 || err.name === 'NoSuchKey' || err.name === 'NotFound'));
+
+/**
+ * The object store on any S3-compatible server. Uploads stream in parts (lib-storage), downloads
+ * stream; no object is held whole in memory. Checksums are computed only when an operation
+ * requires them, so servers that do not understand the newer checksum framing (s3rver, older
+ * MinIO) store the bytes as sent.
+ */
+export class S3ObjectStore implements ObjectStore {
+  readonly client: S3Client;
+  private readonly prefix: string;
+
+  constructor(private readonly options: S3StoreOptions) {
+    this.client = new S3Client({
+      region: options.region,
+      endpoint: options.endpoint,
+      forcePathStyle: options.forcePathStyle,
+      credentials:
+        options.accessKeyId && options.secretAccessKey
+          ? { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey }
+          : undefined,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+    this.prefix = options.prefix ? `${options.prefix.replace(/^\/+|\/+$/g, '')}/` : '';
+  }
+
+  /** The bucket key of a store key (checked: no key may climb out of the prefix). */
+  private key(key: string): string {
+    return this.prefix + safeRelativePath(key);
+  }
+
+  async put(key: string, body: Readable | Buffer | string): Promise<number> {
+    let size = 0;
+    const counted =
+      typeof body === 'string' || Buffer.isBuffer(body)
+        ? Readable.from([Buffer.from(body)])
+        : body;
+    const source = counted.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+    });
+    await new Upload({
+      client: this.client,
+      params: { Bucket: this.options.bucket, Key: this.key(key), Body: source },
+      queueSize: 2,
+      partSize: 8 * 1024 * 1024,
+    }).done();
+    return size;
+  }
+
+  putFile(key: string, file: string): Promise<number> {
+    return this.put(key, createReadStream(file));
+  }
+
+  async get(key: string, range?: ByteRange): Promise<{ body: Readable; size: number }> {
+    try {
+      const out = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.options.bucket,
+          Key: this.key(key),
+          Range: range ? `bytes=${range.start}-${range.end}` : undefined,
+        }),
+      );
+      const total = out.ContentRange ? Number(out.ContentRange.split('/')[1]) : Number(out.ContentLength ?? 0);
+      return { body: out.Body as Readable, size: total };
+    } catch (err) {
+      if (isMissing(err)) throw new ObjectNotFoundError(`no object ${key}`);
+      throw err;
+    }
+  }
+
+  async stat(key: string): Promise<ObjectInfo | null> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: this.key(key) }));
+      return { key, size: Number(out.ContentLength ?? 0) };
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+  }
+
+  async getToFile(key: string, file: string, signal?: AbortSignal): Promise<void> {
+    const { body } = await this.get(key);
+    await mkdir(path.dirname(file), { recursive: true });
+    await pipeline(body, createWriteStream(file), { signal });
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const out: ObjectInfo[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: this.prefix + prefix, ContinuationToken: token }),
+      );
+      for (const o of page.Contents ?? []) {
+        if (o.Key) out.push({ key: o.Key.slice(this.prefix.length), size: Number(o.Size ?? 0) });
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return out.sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    if (!prefix.endsWith('/') || prefix === '/') return;
+    const keys = (await this.list(prefix)).map((o) => this.prefix + o.key);
+    for (let i = 0; i < keys.length; i += 1000) {
+      await this.client.send(
+        new DeleteObjectsCommand({
+          Bucket: this.options.bucket,
+          Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true },
+        }),
+      );
+    }
+  }
+
+  /** A time-limited URL from which a client can download the object straight from S3. */
+  presignedUrl(key: string, expiresInSeconds: number, filename?: string): Promise<string> {
+    return getSignedUrl(
+      this.client,
+      new GetObjectCommand({
+        Bucket: this.options.bucket,
+        Key: this.key(key),
+        ResponseContentDisposition: filename ? `attachment; filename="${filename.replace(/"/g, '')}"` : undefined,
+      }),
+      { expiresIn: expiresInSeconds },
+    );
+  }
+}
