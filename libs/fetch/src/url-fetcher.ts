@@ -1,0 +1,252 @@
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import dns from 'node:dns';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, realpath, stat } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { Agent, request } from 'undici';
+
+/** The URL is refused by policy (scheme, address, folder): the client's request is at fault. */
+export class FetchRefusedError extends Error {
+  override name = 'FetchRefusedError';
+}
+
+/** The URL was allowed but could not be read (missing, HTTP error, too large, too slow). */
+export class FetchFailedError extends Error {
+  override name = 'FetchFailedError';
+}
+
+export interface FetchPolicy {
+  /** Largest object fetched, in bytes. */
+  maxBytes: number;
+  /** Whole fetch, headers and body, in milliseconds. */
+  timeoutMs: number;
+  maxRedirects: number;
+  /** Addresses outbound fetches may reach although private/loopback/link-local (CIDRs). */
+  allowCidrs: string[];
+  /** Folders under which file:// URLs may be read; none: file:// is refused. */
+  fileAllowDirs: string[];
+}
+
+/** Addresses no outbound fetch may reach unless allowed: loopback, private, link-local, and the like. */
+const BLOCKED_V4 = ['0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.0.0.0/24', '192.168.0.0/16', '198.18.0.0/15', '224.0.0.0/4', '240.0.0.0/4'];
+const BLOCKED_V6 = ['::/128', '::1/128', 'fc00::/7', 'fe80::/10', 'ff00::/8'];
+
+function blockList(cidrs: string[]): net.BlockList {
+  const list = new net.BlockList();
+  for (const cidr of cidrs) {
+    const [address, bits] = cidr.split('/');
+    const family = net.isIPv6(address) ? 'ipv6' : 'ipv4';
+    list.addSubnet(address, Number(bits ?? (family === 'ipv6' ? 128 : 32)), family);
+  }
+  return list;
+}
+
+/** Drops a response body without reading it (its abort error is expected, not thrown). */
+function discard(body: Readable): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
+/** Counts bytes through a stream and fails it past a limit (whatever Content-Length claimed). */
+function byteLimit(max: number, what: string): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      if (seen > max) done(new FetchFailedError(`${what} is larger than ${max} bytes`));
+      else done(null, chunk);
+    },
+  });
+}
+
+/**
+ * Reads workflows and inputs from where users keep them: http(s) (undici; bounded size, time
+ * and redirects; private addresses refused at connect time, so DNS tricks do not get round it),
+ * s3:// (the configured S3 client) and file:// (only under folders the operator allowed).
+ */
+export class UrlFetcher {
+  private readonly blocked = blockList([...BLOCKED_V4, ...BLOCKED_V6]);
+  private readonly allowed: net.BlockList;
+  private readonly agent: Agent;
+
+  constructor(
+    private readonly policy: FetchPolicy,
+    private readonly s3?: S3Client,
+  ) {
+    this.allowed = blockList(policy.allowCidrs);
+    this.agent = new Agent({
+      connect: {
+        lookup: (hostname, options, callback) => {
+          dns.lookup(hostname, { all: true }, (err, addresses) => {
+            if (err) return callback(err, '', 4);
+            const bad = addresses.find((a) => this.isBlocked(a.address));
+            if (bad) return callback(new FetchRefusedError(`${hostname} resolves to ${bad.address}, a private address`), '', 4);
+            if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, addresses);
+            callback(null, addresses[0].address, addresses[0].family);
+          });
+        },
+      },
+    });
+  }
+
+  /** Schemes this fetcher reads, as service-info names them. */
+  get protocols(): string[] {
+    return ['http', 'https', ...(this.s3 ? ['s3'] : []), ...(this.policy.fileAllowDirs.length ? ['file'] : [])];
+  }
+
+  isBlocked(address: string): boolean {
+    const family = net.isIPv6(address) ? 'ipv6' : 'ipv4';
+    return this.blocked.check(address, family) && !this.allowed.check(address, family);
+  }
+
+  /** Checks a URL's scheme (and, for IP literals, its address) without fetching it. */
+  check(url: string): URL {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new FetchRefusedError(`"${url}" is not a URL`);
+    }
+    const scheme = parsed.protocol.slice(0, -1);
+    if (scheme === 's3' && !this.s3) throw new FetchRefusedError('s3:// URLs need the S3 settings (WES_S3_*)');
+    if (scheme === 'file' && this.policy.fileAllowDirs.length === 0) {
+      throw new FetchRefusedError('file:// URLs are refused: no folder is allowed (WES_FILE_ALLOW_DIRS)');
+    }
+    if (!['http', 'https', 's3', 'file'].includes(scheme)) {
+      throw new FetchRefusedError(`the "${scheme}" scheme is not supported (supported: ${this.protocols.join(', ')}, or an attachment name)`);
+    }
+    const host = parsed.hostname.replace(/^\[|\]$/g, '');
+    if ((scheme === 'http' || scheme === 'https') && net.isIP(host) && this.isBlocked(host)) {
+      throw new FetchRefusedError(`${host} is a private address`);
+    }
+    return parsed;
+  }
+
+  /** Opens a URL for reading; the stream fails if it grows past maxBytes. */
+  async open(url: string, signal?: AbortSignal): Promise<{ body: Readable; finalUrl: string }> {
+    const parsed = this.check(url);
+    // An error of the source (or the limit) reaches whoever reads the returned stream.
+    const limited = (source: Readable) => {
+      const out = byteLimit(this.policy.maxBytes, url);
+      pipeline(source, out).catch(() => undefined);
+      return out;
+    };
+    switch (parsed.protocol) {
+      case 'file:':
+        return { body: limited(await this.openFile(parsed)), finalUrl: url };
+      case 's3:':
+        return { body: limited(await this.openS3(parsed, signal)), finalUrl: url };
+      default: {
+        const { body, finalUrl } = await this.openHttp(parsed, signal);
+        return { body: limited(body), finalUrl };
+      }
+    }
+  }
+
+  /** Downloads a URL into a file; returns its size. */
+  async fetchToFile(url: string, file: string, signal?: AbortSignal): Promise<number> {
+    const deadline = AbortSignal.timeout(this.policy.timeoutMs);
+    const both = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    const { body } = await this.open(url, both);
+    await mkdir(path.dirname(file), { recursive: true });
+    try {
+      await pipeline(body, createWriteStream(file), { signal: both });
+    } catch (err) {
+      if (deadline.aborted) throw new FetchFailedError(`${url}: no answer within ${this.policy.timeoutMs} ms`);
+      throw err;
+    }
+    return (await stat(file)).size;
+  }
+
+  /** Reads a (small) URL as text. */
+  async fetchText(url: string): Promise<{ text: string; finalUrl: string }> {
+    const deadline = AbortSignal.timeout(this.policy.timeoutMs);
+    const { body, finalUrl } = await this.open(url, deadline);
+    const chunks: Buffer[] = [];
+    try {
+      for await (const chunk of body) chunks.push(chunk as Buffer);
+    } catch (err) {
+      if (deadline.aborted) throw new FetchFailedError(`${url}: no answer within ${this.policy.timeoutMs} ms`);
+      throw err;
+    }
+    return { text: Buffer.concat(chunks).toString('utf8'), finalUrl };
+  }
+
+  private async openHttp(start: URL, signal?: AbortSignal): Promise<{ body: Readable; finalUrl: string }> {
+    let url = start;
+    for (let hop = 0; ; hop++) {
+      let res;
+      try {
+        res = await request(url, {
+          dispatcher: this.agent,
+          method: 'GET',
+          signal,
+          headersTimeout: this.policy.timeoutMs,
+          bodyTimeout: this.policy.timeoutMs,
+          headers: { 'user-agent': 'wes-server' },
+        });
+      } catch (err) {
+        const cause = (err as { cause?: unknown }).cause;
+        if (err instanceof FetchRefusedError) throw err;
+        if (cause instanceof FetchRefusedError) throw cause;
+        throw new FetchFailedError(`${url.href}: ${(err as Error).message}`);
+      }
+      const { statusCode, headers, body } = res;
+      if (statusCode >= 300 && statusCode < 400 && headers.location) {
+        body.resume();
+        if (hop >= this.policy.maxRedirects) throw new FetchFailedError(`${start.href}: more than ${this.policy.maxRedirects} redirects`);
+        url = this.check(new URL(String(headers.location), url).href);
+        if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new FetchRefusedError(`${start.href} redirects to ${url.protocol} URL`);
+        continue;
+      }
+      if (statusCode !== 200) {
+        body.resume();
+        throw new FetchFailedError(`${url.href}: HTTP ${statusCode}`);
+      }
+      const length = Number(headers['content-length'] ?? NaN);
+      if (length > this.policy.maxBytes) {
+        discard(body);
+        throw new FetchFailedError(`${url.href} is ${length} bytes, larger than ${this.policy.maxBytes}`);
+      }
+      return { body: body as unknown as Readable, finalUrl: url.href };
+    }
+  }
+
+  private async openS3(url: URL, signal?: AbortSignal): Promise<Readable> {
+    const Bucket = url.hostname;
+    const Key = decodeURIComponent(url.pathname.replace(/^\//, ''));
+    if (!Bucket || !Key) throw new FetchRefusedError(`${url.href}: an s3:// URL names a bucket and a key`);
+    try {
+      const out = await this.s3!.send(new GetObjectCommand({ Bucket, Key }), { abortSignal: signal });
+      if (Number(out.ContentLength ?? 0) > this.policy.maxBytes) {
+        discard(out.Body as Readable);
+        throw new FetchFailedError(`${url.href} is ${out.ContentLength} bytes, larger than ${this.policy.maxBytes}`);
+      }
+      return out.Body as Readable;
+    } catch (err) {
+      if (err instanceof FetchFailedError) throw err;
+      throw new FetchFailedError(`${url.href}: ${(err as Error).name}: ${(err as Error).message}`);
+    }
+  }
+
+  private async openFile(url: URL): Promise<Readable> {
+    let real: string;
+    try {
+      real = await realpath(fileURLToPath(url));
+    } catch {
+      throw new FetchFailedError(`${url.href}: no such file`);
+    }
+    const roots = await Promise.all(this.policy.fileAllowDirs.map((d) => realpath(d).catch(() => path.resolve(d))));
+    if (!roots.some((root) => real === root || real.startsWith(root + path.sep))) {
+      throw new FetchRefusedError(`${url.href} is outside the folders file:// URLs may read (WES_FILE_ALLOW_DIRS)`);
+    }
+    const s = await stat(real);
+    if (!s.isFile()) throw new FetchFailedError(`${url.href} is not a file`);
+    if (s.size > this.policy.maxBytes) throw new FetchFailedError(`${url.href} is ${s.size} bytes, larger than ${this.policy.maxBytes}`);
+    return createReadStream(real);
+  }
+}
