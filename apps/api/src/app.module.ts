@@ -9,6 +9,7 @@ import { OpenApiController } from './docs/openapi.controller';
 import { RunFilesController } from './runs/run-files.controller';
 import { RunsController } from './runs/runs.controller';
 import { RunsService } from './runs/runs.service';
+import { WorkflowSources } from './runs/workflow-sources';
 import { ServiceInfoController } from './service-info/service-info.controller';
 
 /** The HTTP API: validates requests, records runs, queues their ids, reads state. */
@@ -19,7 +20,7 @@ export class ApiModule {
       module: ApiModule,
       imports: [PlatformModule.forRoot(settings, 'api', logger)],
       controllers: [ServiceInfoController, RunsController, RunFilesController, OpenApiController],
-      providers: [RunsService, ApiReaper, { provide: APP_FILTER, useClass: ErrorResponseFilter }],
+      providers: [RunsService, WorkflowSources, ApiReaper, { provide: APP_FILTER, useClass: ErrorResponseFilter }],
     };
   }
 }

@@ -5,10 +5,13 @@ import path from 'node:path';
 import { WesSettings } from '../../../libs/config/src';
 import { ENGINES, groupMembers, launchEngine, RunningEngine, signalGroup, stopGroup } from '../../../libs/engines/src';
 import type { Logger } from '../../../libs/logging/src';
+import { UrlFetcher } from '../../../libs/fetch/src';
 import { LOGGER, OBJECT_STORE } from '../../../libs/platform/src';
 import { RunRecovery } from '../../../libs/recovery/src';
 import { RunRecord, runObjectKeys, RunStore, TransitionOptions, WorkflowStateMachine } from '../../../libs/runs/src';
 import { ObjectStore, resolveInside } from '../../../libs/storage/src';
+import { InputUnavailableError, stageInputs } from './input-stager';
+import { LogShipper } from './log-shipper';
 import { collectOutputs } from './output-collector';
 import { WORKER_ID } from './worker-identity';
 
@@ -41,6 +44,9 @@ function paramsFileName(attachments: string[]): string {
   return name;
 }
 
+/** How often a running engine's new log lines are shipped to the object store. */
+const LIVE_LOG_INTERVAL_MS = 1000;
+
 const reasonOf = (signal: AbortSignal): InterruptReason =>
   signal.reason === 'shutdown' || signal.reason === 'superseded' ? signal.reason : 'cancel';
 
@@ -63,6 +69,7 @@ export class RunExecutor {
     private readonly stateMachine: WorkflowStateMachine,
     private readonly runs: RunStore,
     private readonly recovery: RunRecovery,
+    private readonly fetcher: UrlFetcher,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(WORKER_ID) private readonly workerId: string,
@@ -138,6 +145,11 @@ export class RunExecutor {
         const note = err instanceof RunInterrupted ? err.note : 'before the engine started';
         return await this.afterInterrupt(runId, run.attempt, reason, note, log);
       }
+      if (err instanceof InputUnavailableError) {
+        log.info({ err: err.message }, 'input unavailable');
+        await this.end(runId, 'executor_error', { systemLogs: [`${err.message} (the run's inputs could not be staged)`] }, log);
+        return 'done';
+      }
       log.error({ err }, 'system error');
       await this.end(runId, 'system_error', { systemLogs: [`system error on worker ${this.workerId}: ${(err as Error).message}`] }, log);
       return 'done';
@@ -178,7 +190,10 @@ export class RunExecutor {
         throw signal.aborted ? new RunInterrupted(reasonOf(signal), 'while its inputs were being staged') : err;
       });
     }
-    await writeFile(path.join(inputs, paramsFileName(run.attachments)), JSON.stringify(run.request.workflow_params, null, 2));
+    const { params } = await stageInputs(run.request.workflow_params, path.join(scratch, 'inputs'), this.fetcher, signal).catch((err) => {
+      throw signal.aborted ? new RunInterrupted(reasonOf(signal), 'while its inputs were being staged') : err;
+    });
+    await writeFile(path.join(inputs, paramsFileName(run.attachments)), JSON.stringify(params, null, 2));
     return scratch;
   }
 
@@ -209,13 +224,15 @@ export class RunExecutor {
     if (engineProcess.pid > 0) await this.runs.setFields(runId, { pgid: String(engineProcess.pid) });
     log.info({ pid: engineProcess.pid, cmd }, 'engine started');
 
+    const shipper = new LogShipper(this.store, runId, { stdout: stdoutFile, stderr: stderrFile }, LIVE_LOG_INTERVAL_MS, log);
+    shipper.start();
     const stopped = this.stopOnInterrupt(engineProcess, stopSignal, signal, log);
     const exit = await engineProcess.exited;
     // Whatever the engine left behind in its group goes with it.
     if (!signal.aborted && engineProcess.pid > 0 && (await groupMembers(engineProcess.pid)).length > 0) {
       signalGroup(engineProcess.pid, 'SIGKILL');
     }
-    await this.storeLogs(runId, stdoutFile, stderrFile, log);
+    await shipper.finish().catch((err) => log.warn({ err }, 'logs not stored'));
     if (signal.aborted) throw new RunInterrupted(reasonOf(signal), await stopped);
     log.info({ exit }, 'engine exited');
     if (exit.spawnError) {
@@ -292,19 +309,6 @@ export class RunExecutor {
     }
     await this.finishCancel(runId, log, `canceled by request: ${note}`);
     return 'done';
-  }
-
-  private async storeLogs(runId: string, stdoutFile: string, stderrFile: string, log: Logger): Promise<void> {
-    await Promise.all(
-      (
-        [
-          ['stdout', stdoutFile],
-          ['stderr', stderrFile],
-        ] as const
-      ).map(([stream, file]) =>
-        this.store.putFile(runObjectKeys.log(runId, stream), file).catch((err) => log.warn({ err, stream }, 'log not stored')),
-      ),
-    );
   }
 
   /** Ends the run with a message; if a cancel got in first, the run ends CANCELED instead. */

@@ -11,6 +11,14 @@ export class InvalidSettingError extends Error {
 
 const CONFIG_FILE_ENV = 'WES_CONFIG_FILE';
 
+/** Splits a comma-separated list setting. */
+export function listSetting(value: string): string[] {
+  return value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+}
+
 /** Optional settings that an empty variable leaves unset. */
 const OPTIONAL_WHEN_EMPTY = new Set<SettingKey>(['publicUrl', 'cancelSignal', 's3Bucket', 's3Endpoint', 's3AccessKeyId', 's3SecretAccessKey']);
 
@@ -81,6 +89,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): WesSettings 
     const origin = origins.get(e.property) ?? `${SETTING_SOURCES[e.property as SettingKey]?.env ?? e.property} (default)`;
     const why = Object.values(e.constraints ?? {}).join('; ');
     throw new InvalidSettingError(`invalid setting ${origin}=${JSON.stringify(e.value)}: ${why}`);
+  }
+  if (settings.outputUrls === 'presigned' && settings.objectStore !== 's3') {
+    throw new InvalidSettingError('invalid setting WES_OUTPUT_URLS=presigned: needs WES_OBJECT_STORE=s3');
   }
   if (settings.objectStore === 's3' && !settings.s3Bucket) {
     throw new InvalidSettingError('invalid setting WES_OBJECT_STORE=s3: WES_S3_BUCKET must name the bucket');

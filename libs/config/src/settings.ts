@@ -169,12 +169,56 @@ export class WesSettings {
   @MinLength(1)
   cwltoolPath = 'cwltool';
 
+  /**
+   * Output file URLs in RunLog.outputs: `api` (served by this API from the object store, with
+   * the API's credentials) or `presigned` (time-limited S3 URLs; objectStore=s3 only).
+   */
+  @IsIn(['api', 'presigned'])
+  outputUrls: 'api' | 'presigned' = 'api';
+
+  /** Lifetime of presigned output URLs, in seconds. */
+  @IsInt()
+  @Min(60)
+  @Max(604_800)
+  presignExpirySeconds = 3600;
+
+  /** Largest workflow or input file fetched from a URL, in bytes. */
+  @IsInt()
+  @Min(1)
+  fetchMaxBytes = 1024 * 1024 * 1024;
+
+  /** Time allowed for one fetch from a URL, in milliseconds. */
+  @IsInt()
+  @Min(100)
+  fetchTimeoutMs = 60_000;
+
+  @IsInt()
+  @Min(0)
+  @Max(20)
+  fetchMaxRedirects = 5;
+
+  /**
+   * Comma-separated CIDRs that fetches may reach although private, loopback or link-local
+   * (e.g. "10.1.0.0/16,127.0.0.1/32"); empty: none (no SSRF through workflow_url or inputs).
+   */
+  @Matches(/^$|^[0-9a-fA-F:.]+(\/\d{1,3})?(,[0-9a-fA-F:.]+(\/\d{1,3})?)*$/, { message: 'must be comma-separated CIDRs' })
+  fetchAllowCidrs = '';
+
+  /** Comma-separated folders under which file:// workflow_url and inputs may be read; empty: file:// refused. */
+  @IsString()
+  fileAllowDirs = '';
+
   /** Largest accepted workflow_attachment part, in bytes. */
   @IsInt()
   @Min(1)
   maxAttachmentBytes = 512 * 1024 * 1024;
 
-  /** Most workflow_attachment parts in one request. */
+  /** Largest total of a request's attachments (and of a workflow zip once unpacked), in bytes. */
+  @IsInt()
+  @Min(1)
+  maxTotalAttachmentBytes = 2 * 1024 * 1024 * 1024;
+
+  /** Most workflow_attachment parts in one request (and most files in a workflow zip). */
   @IsInt()
   @Min(1)
   maxAttachments = 1000;
@@ -253,6 +297,14 @@ export const SETTING_SOURCES: { [K in SettingKey]-?: SettingSource } = {
   cwltoolPath: { env: 'WES_CWLTOOL_PATH', kind: 'string' },
   maxAttachmentBytes: { env: 'WES_MAX_ATTACHMENT_BYTES', kind: 'int' },
   maxAttachments: { env: 'WES_MAX_ATTACHMENTS', kind: 'int' },
+  maxTotalAttachmentBytes: { env: 'WES_MAX_TOTAL_ATTACHMENT_BYTES', kind: 'int' },
+  outputUrls: { env: 'WES_OUTPUT_URLS', kind: 'string' },
+  presignExpirySeconds: { env: 'WES_PRESIGN_EXPIRY_SECONDS', kind: 'int' },
+  fetchMaxBytes: { env: 'WES_FETCH_MAX_BYTES', kind: 'int' },
+  fetchTimeoutMs: { env: 'WES_FETCH_TIMEOUT_MS', kind: 'int' },
+  fetchMaxRedirects: { env: 'WES_FETCH_MAX_REDIRECTS', kind: 'int' },
+  fetchAllowCidrs: { env: 'WES_FETCH_ALLOW_CIDRS', kind: 'string' },
+  fileAllowDirs: { env: 'WES_FILE_ALLOW_DIRS', kind: 'string' },
   maxFieldBytes: { env: 'WES_MAX_FIELD_BYTES', kind: 'int' },
   defaultPageSize: { env: 'WES_DEFAULT_PAGE_SIZE', kind: 'int' },
   maxPageSize: { env: 'WES_MAX_PAGE_SIZE', kind: 'int' },

@@ -1,12 +1,14 @@
 import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { WesSettings } from '../../config/src';
+import { listSetting, WesSettings } from '../../config/src';
+import { UrlFetcher } from '../../fetch/src';
+import { S3Client } from '@aws-sdk/client-s3';
 import { createLogger, Logger } from '../../logging/src';
 import type { Queue } from 'bullmq';
 import { createRedis, createRunQueue, RunJobData, WorkerRegistry } from '../../queue/src';
 import { RunRecovery } from '../../recovery/src';
 import { RunKeys, RunStore, TerminalStateCache, WorkflowStateMachine } from '../../runs/src';
-import { createObjectStore, ObjectStore } from '../../storage/src';
+import { createObjectStore, ObjectStore, S3ObjectStore } from '../../storage/src';
 
 /** Injection tokens of what the platform module provides that is not a class of its own. */
 export const REDIS = Symbol('REDIS');
@@ -25,6 +27,38 @@ class ConnectionCloser implements OnApplicationShutdown {
     await this.queue.close().catch(() => undefined);
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
+}
+
+/**
+ * The fetcher of workflow and input URLs. s3:// URLs are read with the object store's S3
+ * client when the store is S3, else with one made from the S3 settings, when there are any.
+ */
+function createUrlFetcher(settings: WesSettings, store: ObjectStore): UrlFetcher {
+  let s3: S3Client | undefined;
+  if (store instanceof S3ObjectStore) s3 = store.client;
+  else if (settings.s3Endpoint || settings.s3AccessKeyId) {
+    s3 = new S3Client({
+      region: settings.s3Region,
+      endpoint: settings.s3Endpoint,
+      forcePathStyle: settings.s3ForcePathStyle,
+      credentials:
+        settings.s3AccessKeyId && settings.s3SecretAccessKey
+          ? { accessKeyId: settings.s3AccessKeyId, secretAccessKey: settings.s3SecretAccessKey }
+          : undefined,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+  }
+  return new UrlFetcher(
+    {
+      maxBytes: settings.fetchMaxBytes,
+      timeoutMs: settings.fetchTimeoutMs,
+      maxRedirects: settings.fetchMaxRedirects,
+      allowCidrs: listSetting(settings.fetchAllowCidrs),
+      fileAllowDirs: listSetting(settings.fileAllowDirs),
+    },
+    s3,
+  );
 }
 
 /**
@@ -57,6 +91,11 @@ export class PlatformModule {
         },
         { provide: OBJECT_STORE, useFactory: (): ObjectStore => createObjectStore(settings) },
         {
+          provide: UrlFetcher,
+          inject: [OBJECT_STORE],
+          useFactory: (store: ObjectStore) => createUrlFetcher(settings, store),
+        },
+        {
           provide: RUN_QUEUE,
           inject: [REDIS],
           useFactory: (redis: Redis) => createRunQueue(settings.queueName, redis, settings.keyPrefix),
@@ -79,6 +118,7 @@ export class PlatformModule {
         RunStore,
         WorkerRegistry,
         OBJECT_STORE,
+        UrlFetcher,
         RUN_QUEUE,
         RunRecovery,
       ],

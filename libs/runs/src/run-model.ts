@@ -62,5 +62,8 @@ export const runObjectKeys = {
   attachmentsPrefix: (runId: string) => `runs/${runId}/attachments/`,
   output: (runId: string, path: string) => `runs/${runId}/outputs/${path}`,
   log: (runId: string, stream: 'stdout' | 'stderr') => `runs/${runId}/logs/${stream}`,
+  /** While a run goes on, its logs arrive as numbered chunks; the whole log replaces them at the end. */
+  logPart: (runId: string, stream: 'stdout' | 'stderr', seq: number) => `runs/${runId}/logs/${stream}.parts/${String(seq).padStart(8, '0')}`,
+  logPartsPrefix: (runId: string, stream: 'stdout' | 'stderr') => `runs/${runId}/logs/${stream}.parts/`,
   run: (runId: string) => `runs/${runId}/`,
 };

@@ -85,6 +85,10 @@ export class LocalObjectStore implements ObjectStore {
     return out.sort((a, b) => a.key.localeCompare(b.key));
   }
 
+  async delete(key: string): Promise<void> {
+    await rm(this.file(key), { force: true });
+  }
+
   async deletePrefix(prefix: string): Promise<void> {
     const dir = path.join(this.root, prefix);
     if (dir === this.root || !dir.startsWith(this.root + path.sep)) return;

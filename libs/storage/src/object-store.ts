@@ -31,5 +31,7 @@ export interface ObjectStore {
   getToFile(key: string, file: string, signal?: AbortSignal): Promise<void>;
   /** Objects whose key starts with prefix (a folder ending in `/`). */
   list(prefix: string): Promise<ObjectInfo[]>;
+  /** Removes one object (no error when there is none). */
+  delete(key: string): Promise<void>;
   deletePrefix(prefix: string): Promise<void>;
 }

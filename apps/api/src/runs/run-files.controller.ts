@@ -3,7 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { WesSettings } from '../../../../libs/config/src';
 import { OBJECT_STORE } from '../../../../libs/platform/src';
 import { runObjectKeys } from '../../../../libs/runs/src';
-import { ByteRange, ObjectStore, safeRelativePath } from '../../../../libs/storage/src';
+import { Readable } from 'node:stream';
+import { ByteRange, ObjectInfo, ObjectStore, safeRelativePath } from '../../../../libs/storage/src';
 import { encodePath, wesBaseUrl } from '../common/base-url';
 import { BadRequestError, NotFoundError, WesHttpError } from '../common/wes-errors';
 import { RunsService } from './runs.service';
@@ -39,27 +40,50 @@ export class RunFilesController {
   private async send(req: FastifyRequest, reply: FastifyReply, key: string, contentType: string): Promise<boolean> {
     const info = await this.store.stat(key);
     if (!info) return false;
-    const range = parseRange(req.headers.range, info.size);
-    const { body } = await this.store.get(key, range ?? undefined);
-    reply.header('accept-ranges', 'bytes').header('content-type', contentType);
-    if (range) {
-      reply.status(206).header('content-range', `bytes ${range.start}-${range.end}/${info.size}`);
-      reply.header('content-length', range.end - range.start + 1);
-    } else {
-      reply.header('content-length', info.size);
-    }
-    reply.send(body);
+    this.sendParts(req, reply, [info], contentType);
     return true;
   }
 
-  /** stdout or stderr of the engine; empty until the worker has stored it. */
+  /** Streams the concatenation of objects (a whole file is one part), honouring a Range header. */
+  private sendParts(req: FastifyRequest, reply: FastifyReply, parts: ObjectInfo[], contentType: string): void {
+    const size = parts.reduce((n, p) => n + p.size, 0);
+    const range = size > 0 ? parseRange(req.headers.range, size) : null;
+    const first = range?.start ?? 0;
+    const last = range?.end ?? size - 1;
+    const store = this.store;
+    async function* bytes() {
+      let offset = 0;
+      for (const part of parts) {
+        const from = Math.max(first, offset);
+        const to = Math.min(last, offset + part.size - 1);
+        if (from <= to) {
+          const { body } = await store.get(part.key, { start: from - offset, end: to - offset });
+          yield* body;
+        }
+        offset += part.size;
+      }
+    }
+    reply.header('accept-ranges', 'bytes').header('content-type', contentType);
+    if (range) reply.status(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`);
+    reply.header('content-length', size === 0 ? 0 : last - first + 1);
+    reply.send(size === 0 ? '' : Readable.from(bytes()));
+  }
+
+  /**
+   * stdout or stderr of the engine. While the run goes on, the chunks the worker has shipped so
+   * far (follow a live log with `Range: bytes=<bytes already read>-`); afterwards the whole log;
+   * empty before the engine starts.
+   */
   @Get('runs/:run_id/logs/:stream')
   async log(@Param('run_id') runId: string, @Param('stream') stream: string, @Req() req: FastifyRequest, @Res() reply: FastifyReply) {
     if (stream !== 'stdout' && stream !== 'stderr') throw new NotFoundError(`no log "${stream}" (logs: stdout, stderr)`);
     await this.runs.status(runId);
-    if (!(await this.send(req, reply, runObjectKeys.log(runId, stream), 'text/plain; charset=utf-8'))) {
-      reply.header('content-type', 'text/plain; charset=utf-8').send('');
-    }
+    const contentType = 'text/plain; charset=utf-8';
+    if (await this.send(req, reply, runObjectKeys.log(runId, stream), contentType)) return;
+    const parts = await this.store.list(runObjectKeys.logPartsPrefix(runId, stream));
+    // The whole log may have replaced the chunks between the two reads.
+    if (parts.length === 0 && (await this.send(req, reply, runObjectKeys.log(runId, stream), contentType))) return;
+    this.sendParts(req, reply, parts, contentType);
   }
 
   /** The run's output files: path, size and download URL of each. */

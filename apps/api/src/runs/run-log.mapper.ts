@@ -1,24 +1,40 @@
 import { OUTPUT_LOCATION_PREFIX, RunRecord, RunSummaryRow } from '../../../../libs/runs/src';
 import { encodePath, wesTime } from '../common/base-url';
 
-/** Rewrites each stored output location into a URL of this API's outputs endpoint. */
-export function outputsForClient(value: unknown, outputsUrl: string): unknown {
-  if (Array.isArray(value)) return value.map((v) => outputsForClient(v, outputsUrl));
+/** Gives the client URL of an output path (relative to the run's outputs folder). */
+export type OutputUrl = (path: string) => string;
+
+/** The output paths an output object refers to. */
+export function outputPaths(value: unknown, out: string[] = []): string[] {
+  if (Array.isArray(value)) value.forEach((v) => outputPaths(v, out));
+  else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (k === 'location' && typeof v === 'string' && v.startsWith(OUTPUT_LOCATION_PREFIX)) out.push(v.slice(OUTPUT_LOCATION_PREFIX.length));
+      else outputPaths(v, out);
+    }
+  }
+  return out;
+}
+
+/** Rewrites each stored output location into a URL the client can fetch. */
+export function outputsForClient(value: unknown, urlOf: OutputUrl): unknown {
+  if (Array.isArray(value)) return value.map((v) => outputsForClient(v, urlOf));
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     if (k === 'location' && typeof v === 'string' && v.startsWith(OUTPUT_LOCATION_PREFIX)) {
-      out[k] = `${outputsUrl}/${encodePath(v.slice(OUTPUT_LOCATION_PREFIX.length))}`;
+      out[k] = urlOf(v.slice(OUTPUT_LOCATION_PREFIX.length));
     } else {
-      out[k] = outputsForClient(v, outputsUrl);
+      out[k] = outputsForClient(v, urlOf);
     }
   }
   return out;
 }
 
 /** The WES RunLog of a run, with every link absolute under `base` (the WES root URL). */
-export function toRunLog(run: RunRecord, base: string) {
+export function toRunLog(run: RunRecord, base: string, urlOf?: OutputUrl) {
   const runUrl = `${base}/runs/${run.runId}`;
+  const outputUrl = urlOf ?? ((path: string) => `${runUrl}/outputs/${encodePath(path)}`);
   const name = run.request.workflow_url.split('#')[0].split('/').pop() || run.request.workflow_url;
   return {
     run_id: run.runId,
@@ -36,7 +52,7 @@ export function toRunLog(run: RunRecord, base: string) {
     },
     task_logs_url: `${runUrl}/tasks`,
     task_logs: [],
-    outputs: (outputsForClient(run.outputs ?? {}, `${runUrl}/outputs`) ?? {}) as Record<string, unknown>,
+    outputs: (outputsForClient(run.outputs ?? {}, outputUrl) ?? {}) as Record<string, unknown>,
   };
 }
 

@@ -6,11 +6,12 @@ import { decodePageToken, encodePageToken, parsePageSize } from '../common/pagin
 import { BadRequestError, NotFoundError } from '../common/wes-errors';
 import { readMultipartSubmission, RawSubmission } from './multipart-submission';
 import { RUN_REQUEST_FIELDS } from './run-request.dto';
-import { toRunLog, toRunSummary } from './run-log.mapper';
+import { OutputUrl, outputPaths, toRunLog, toRunSummary } from './run-log.mapper';
+import { runObjectKeys } from '../../../../libs/runs/src';
 import { newRunId, RunsService } from './runs.service';
 import { Inject } from '@nestjs/common';
 import { OBJECT_STORE } from '../../../../libs/platform/src';
-import type { ObjectStore } from '../../../../libs/storage/src';
+import { ObjectStore, S3ObjectStore } from '../../../../libs/storage/src';
 
 @Controller()
 export class RunsController {
@@ -52,7 +53,18 @@ export class RunsController {
 
   @Get('runs/:run_id')
   async getRunLog(@Param('run_id') runId: string, @Req() req: FastifyRequest) {
-    return toRunLog(await this.runs.get(runId), wesBaseUrl(this.settings, req));
+    const run = await this.runs.get(runId);
+    let urlOf: OutputUrl | undefined;
+    if (this.settings.outputUrls === 'presigned' && this.store instanceof S3ObjectStore) {
+      const store = this.store;
+      const paths = [...new Set(outputPaths(run.outputs ?? {}))];
+      const urls = await Promise.all(
+        paths.map((p) => store.presignedUrl(runObjectKeys.output(runId, p), this.settings.presignExpirySeconds, p.split('/').pop())),
+      );
+      const byPath = new Map(paths.map((p, i) => [p, urls[i]]));
+      urlOf = (p) => byPath.get(p)!;
+    }
+    return toRunLog(run, wesBaseUrl(this.settings, req), urlOf);
   }
 
   @Get('runs/:run_id/status')

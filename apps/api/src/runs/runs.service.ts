@@ -16,6 +16,7 @@ import { RunRecord, RunRequest, runObjectKeys, RunState, RunStore, WorkflowState
 import { ObjectStore, safeRelativePath, UnsafePathError } from '../../../../libs/storage/src';
 import { BadRequestError, NotFoundError, ServiceUnavailableError } from '../common/wes-errors';
 import { RawSubmission } from './multipart-submission';
+import { WorkflowSources } from './workflow-sources';
 import { parseRunRequest, stringMap } from './run-request.dto';
 
 
@@ -24,6 +25,18 @@ const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]
 
 export function newRunId(): string {
   return uuidv7();
+}
+
+/** The workflow of a zip named as workflow_url: its only top-level CWL file, or main.cwl / workflow.cwl. */
+function mainOfZip(zip: string, files: string[]): string {
+  const top = files.filter((f) => !f.includes('/') && /\.cwl$/i.test(f));
+  if (top.length === 1) return top[0];
+  const named = top.find((f) => /^(main|workflow)\.cwl$/i.test(f));
+  if (named) return named;
+  throw new BadRequestError(
+    `workflow_url: ${zip} holds ${top.length ? `several top-level CWL files (${top.join(', ')})` : 'no top-level CWL file'}; ` +
+      'name the workflow inside it as workflow_url (e.g. "tools/main.cwl") and attach only the zip',
+  );
 }
 
 function normaliseTypeVersion(version: string): string {
@@ -42,10 +55,14 @@ export class RunsService {
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     @Inject(RUN_QUEUE) private readonly queue: Queue<RunJobData>,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly sources: WorkflowSources,
   ) {}
 
   /** Checks a submission against what this server runs; throws BadRequestError naming the field. */
-  async validate(raw: RawSubmission): Promise<{ request: RunRequest; engine: string; workflowPath: string }> {
+  async validate(
+    runId: string,
+    raw: RawSubmission,
+  ): Promise<{ request: RunRequest; engine: string; workflowPath: string; attachments: string[] }> {
     const dto = parseRunRequest(raw.fields);
     const types = supportedWorkflowTypes();
     const type = dto.workflow_type.trim().toUpperCase();
@@ -81,7 +98,8 @@ export class RunsService {
       if (err instanceof InvalidEngineParameterError) throw new BadRequestError(`workflow_engine_parameters: ${err.message}`);
       throw err;
     }
-    const workflowPath = this.resolveWorkflowUrl(dto.workflow_url, raw.attachments);
+    const { workflow: workflowPath, attachments } = await this.resolveWorkflow(runId, dto.workflow_url, raw.attachments);
+    this.checkInputs(dto.workflow_params ?? {}, attachments);
     const request: RunRequest = {
       workflow_params: dto.workflow_params ?? {},
       workflow_type: type,
@@ -92,19 +110,20 @@ export class RunsService {
     };
     if (dto.workflow_engine) request.workflow_engine = engineName;
     if (dto.workflow_engine_version) request.workflow_engine_version = dto.workflow_engine_version;
-    return { request, engine: engineName, workflowPath };
+    return { request, engine: engineName, workflowPath, attachments };
   }
 
   /**
-   * The attachment a workflow_url names (a fragment such as `#main` is kept for the engine).
-   * Fetching absolute URLs is not supported yet: their scheme is refused by name.
+   * Finds the run's workflow among its attachments, bringing it there first when it is
+   * elsewhere: an http(s)/s3/file URL is fetched; a zip (named by workflow_url, or the only
+   * attachment when workflow_url names a file inside it) is unpacked. A fragment such as
+   * `#main` is kept for the engine. Returns the workflow's attachment name and the attachments.
    */
-  private resolveWorkflowUrl(url: string, attachments: string[]): string {
-    const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(url)?.[1]?.toLowerCase();
-    if (scheme) {
-      throw new BadRequestError(
-        `workflow_url: the "${scheme}" scheme is not supported; attach the workflow and give its attachment name as workflow_url`,
-      );
+  private async resolveWorkflow(runId: string, url: string, attachments: string[]): Promise<{ workflow: string; attachments: string[] }> {
+    if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(url)) {
+      this.sources.checkUrl('workflow_url', url);
+      const { main, stored } = await this.sources.importUrl(runId, url, attachments);
+      return { workflow: main, attachments: [...attachments, ...stored] };
     }
     const [path, fragment] = url.split('#', 2);
     let name: string;
@@ -113,29 +132,78 @@ export class RunsService {
     } catch (err) {
       throw new BadRequestError(`workflow_url: ${(err as UnsafePathError).message}`);
     }
+    const withFragment = (n: string) => (fragment ? `${n}#${fragment}` : n);
+    const zip = name.toLowerCase().endsWith('.zip') && attachments.includes(name) ? name : attachments.length === 1 && attachments[0].toLowerCase().endsWith('.zip') && !attachments.includes(name) ? attachments[0] : undefined;
+    if (zip) {
+      const others = attachments.filter((a) => a !== zip);
+      const unpacked = await this.sources.unpackZip(runId, zip, others);
+      await this.store.delete(runObjectKeys.attachment(runId, zip)).catch(() => undefined);
+      const all = [...others, ...unpacked];
+      if (zip !== name) {
+        if (!unpacked.includes(name)) throw new BadRequestError(`workflow_url: "${name}" is neither an attachment nor a file in ${zip}`);
+        return { workflow: withFragment(name), attachments: all };
+      }
+      return { workflow: withFragment(mainOfZip(zip, unpacked)), attachments: all };
+    }
     if (!attachments.includes(name)) {
       const known = attachments.length ? attachments.join(', ') : 'none were sent';
       throw new BadRequestError(`workflow_url: "${url}" names no workflow_attachment (attachments: ${known})`);
     }
-    return fragment ? `${name}#${fragment}` : name;
+    return { workflow: withFragment(name), attachments };
+  }
+
+  /**
+   * Checks the File and Directory locations of workflow_params: a relative one must name an
+   * attachment (or, for a Directory, a folder of them); a URL must be one the workers may
+   * fetch; an absolute path counts as a file:// URL.
+   */
+  private checkInputs(params: Record<string, unknown>, attachments: string[]): void {
+    const walk = (value: unknown, where: string) => {
+      if (Array.isArray(value)) return value.forEach((v, i) => walk(v, `${where}[${i}]`));
+      if (!value || typeof value !== 'object') return;
+      const obj = value as Record<string, unknown>;
+      if (obj.class === 'File' || obj.class === 'Directory') {
+        const loc = typeof obj.location === 'string' ? obj.location : typeof obj.path === 'string' ? obj.path : undefined;
+        if (loc !== undefined) this.checkInputLocation(loc, obj.class, where, attachments);
+      }
+      for (const [k, v] of Object.entries(obj)) if (k !== 'location' && k !== 'path') walk(v, `${where}.${k}`);
+    };
+    for (const [k, v] of Object.entries(params)) walk(v, k);
+  }
+
+  private checkInputLocation(loc: string, kind: 'File' | 'Directory', where: string, attachments: string[]): void {
+    const field = `workflow_params: input ${where}`;
+    if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(loc) || loc.startsWith('/')) {
+      if (kind === 'Directory') throw new BadRequestError(`${field}: a Directory input must be a folder of attachments, not "${loc}"`);
+      this.sources.checkUrl(field, loc.startsWith('/') ? `file://${loc}` : loc);
+      return;
+    }
+    let name: string;
+    try {
+      name = safeRelativePath(loc.replace(/\/+$/, '') || '.');
+    } catch (err) {
+      throw new BadRequestError(`${field}: ${(err as UnsafePathError).message}`);
+    }
+    const found = kind === 'File' ? attachments.includes(name) : attachments.some((a) => a.startsWith(`${name}/`));
+    if (!found) throw new BadRequestError(`${field}: "${loc}" names no ${kind === 'File' ? 'attachment' : 'folder of attachments'}`);
   }
 
   /** Records the run (atomically, in QUEUED) and queues its id. */
   async submit(runId: string, raw: RawSubmission): Promise<string> {
     let validated;
     try {
-      validated = await this.validate(raw);
+      validated = await this.validate(runId, raw);
     } catch (err) {
       await this.discardFiles(runId);
       throw err;
     }
-    const { request, engine, workflowPath } = validated;
+    const { request, engine, workflowPath, attachments } = validated;
     const created = await this.stateMachine.enqueue(runId, {
       request: JSON.stringify(request),
       tags: JSON.stringify(request.tags),
       engine,
       workflow: workflowPath,
-      attachments: JSON.stringify(raw.attachments),
+      attachments: JSON.stringify(attachments),
     });
     if (!created) throw new Error(`run id ${runId} already exists`);
     try {
@@ -145,7 +213,7 @@ export class RunsService {
       await this.stateMachine.send(runId, 'system_error', { systemLogs: [`the run could not be queued: ${(err as Error).message}`] });
       throw new ServiceUnavailableError('the run could not be queued; try again');
     }
-    this.logger.info({ runId, engine, workflow: request.workflow_url, attachments: raw.attachments.length }, 'run queued');
+    this.logger.info({ runId, engine, workflow: request.workflow_url, attachments: attachments.length }, 'run queued');
     return runId;
   }
 

@@ -2,16 +2,11 @@ import { Controller, Get, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { WesSettings } from '../../../../libs/config/src';
 import { ENGINES, supportedWorkflowTypes } from '../../../../libs/engines/src';
+import { UrlFetcher } from '../../../../libs/fetch/src';
 import { WorkerRegistry } from '../../../../libs/queue/src';
 import { RunStore } from '../../../../libs/runs/src';
 import { wesBaseUrl } from '../common/base-url';
 import { SERVICE_VERSION } from '../version';
-
-/**
- * Filesystem protocols that work today: workflows and inputs come as attachments, and File
- * locations in workflow_params are resolved against them.
- */
-const SUPPORTED_FILESYSTEM_PROTOCOLS = ['file'];
 
 @Controller()
 export class ServiceInfoController {
@@ -19,6 +14,7 @@ export class ServiceInfoController {
     private readonly settings: WesSettings,
     private readonly runs: RunStore,
     private readonly workers: WorkerRegistry,
+    private readonly fetcher: UrlFetcher,
   ) {}
 
   @Get('service-info')
@@ -38,7 +34,8 @@ export class ServiceInfoController {
         Object.entries(supportedWorkflowTypes()).map(([type, versions]) => [type, { workflow_type_version: versions }]),
       ),
       supported_wes_versions: ['1.1.0'],
-      supported_filesystem_protocols: SUPPORTED_FILESYSTEM_PROTOCOLS,
+      // What workflow_url and input locations may use besides attachment names (relative paths).
+      supported_filesystem_protocols: this.fetcher.protocols,
       workflow_engine_versions: Object.fromEntries(
         Object.entries(engineVersions).map(([engine, versions]) => [engine, { workflow_engine_version: versions }]),
       ),

@@ -1,0 +1,317 @@
+import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PrivateRedis, startRedis } from '../../../test/helpers/redis-server';
+import { RunKeys } from './run-keys';
+import { ACTIVE_STATES, isTerminal, RUN_STATES, RunMessage, RunState, TRANSITIONS } from './states';
+import { TransitionResult, WorkflowStateMachine } from './workflow-state-machine';
+
+/**
+ * Property: several processes (separate Redis connections, each with its own WorkflowStateMachine
+ * and terminal-state cache) send random messages, in random interleavings, to a few runs of a
+ * real redis-server. Whatever the interleaving:
+ *  - every applied transition is a row of TRANSITIONS, every refusal is right for the state it reports;
+ *  - per run, the applied transitions form one path from QUEUED to the run's final state;
+ *  - a terminal state, once applied, never changes: every message sent after its reply is
+ *    refused naming it, and every later read returns it;
+ *  - at every instant (MULTI snapshots taken by an observer during the storm) and at the end,
+ *    the counters equal the number of runs in each state and the `in:<STATE>` sets hold exactly
+ *    the runs in each active state;
+ *  - the record agrees: `attempt` = applied initializes, `cancel` mark iff CANCELING was
+ *    entered, `end` iff terminal, at most one terminal `t:` field.
+ */
+
+const MESSAGES = Object.keys(TRANSITIONS) as RunMessage[];
+const CLIENTS = 4;
+const MAX_RUNS = 4;
+
+type Op = RunMessage | 'enqueue' | 'read';
+
+interface Command {
+  run: number;
+  op: Op;
+}
+
+interface Scenario {
+  runs: number;
+  /** Runs recorded before the storm (the others only by an `enqueue` in some client's list). */
+  upFront: boolean[];
+  /** One list of commands per client. */
+  clients: Command[][];
+  /** Per client: await each reply before the next send, or pipeline the whole list. */
+  pipelined: boolean[];
+}
+
+/** One command as executed: logical send and reply times (one clock for everybody). */
+interface Event {
+  client: number;
+  run: string;
+  op: Op;
+  sent: number;
+  done: number;
+  result?: TransitionResult;
+  enqueued?: boolean;
+  read?: RunState | null;
+}
+
+interface Snapshot {
+  sent: number;
+  done: number;
+  counts: Record<string, string>;
+  states: (string | null)[];
+  inState: Record<string, string[]>;
+}
+
+let server: PrivateRedis;
+let connections: Redis[] = [];
+let observer: Redis;
+
+beforeAll(async () => {
+  server = await startRedis();
+  connections = Array.from({ length: CLIENTS }, () => new Redis(server.url, { maxRetriesPerRequest: null }));
+  observer = new Redis(server.url, { maxRetriesPerRequest: null });
+});
+
+afterAll(async () => {
+  await Promise.all([...connections, observer].filter(Boolean).map((c) => c.quit()));
+  await server?.stop();
+});
+
+// Messages that move a run forward get more weight, so runs reach RUNNING and beyond often.
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 3, arbitrary: fc.constant<Op>('initialize') },
+  { weight: 3, arbitrary: fc.constant<Op>('run') },
+  { weight: 6, arbitrary: fc.constantFrom<Op>(...MESSAGES) },
+  { weight: 1, arbitrary: fc.constant<Op>('enqueue') },
+  { weight: 1, arbitrary: fc.constant<Op>('read') },
+);
+
+const scenarioArb: fc.Arbitrary<Scenario> = fc
+  .integer({ min: 1, max: MAX_RUNS })
+  .chain((runs) =>
+    fc.record({
+      runs: fc.constant(runs),
+      upFront: fc.array(fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }), { minLength: runs, maxLength: runs }),
+      clients: fc.array(fc.array(fc.record({ run: fc.nat({ max: runs - 1 }), op: opArb }), { maxLength: 24 }), {
+        minLength: 2,
+        maxLength: CLIENTS,
+      }),
+      pipelined: fc.array(fc.boolean(), { minLength: CLIENTS, maxLength: CLIENTS }),
+    }),
+  );
+
+function legalTo(message: RunMessage, from: RunState | null): RunState | undefined {
+  return from ? TRANSITIONS[message][from] : undefined;
+}
+
+/** Checks one MULTI snapshot: counters and per-state sets equal the states of the run hashes. */
+function checkSnapshot(snap: Snapshot, ids: string[], where: string): void {
+  const tally: Record<string, number> = {};
+  snap.states.forEach((s) => {
+    if (s) tally[s] = (tally[s] ?? 0) + 1;
+  });
+  for (const s of RUN_STATES) {
+    expect(Number(snap.counts[s] ?? 0), `${where}: counter ${s} (counts ${JSON.stringify(snap.counts)}, states ${JSON.stringify(snap.states)})`).toBe(
+      tally[s] ?? 0,
+    );
+  }
+  for (const key of Object.keys(snap.counts)) expect(RUN_STATES as readonly string[], `${where}: counter of an unknown state`).toContain(key);
+  for (const s of ACTIVE_STATES) {
+    const expected = ids.filter((_, i) => snap.states[i] === s).sort();
+    expect([...snap.inState[s]].sort(), `${where}: members of in:${s}`).toEqual(expected);
+  }
+}
+
+async function takeSnapshot(keys: RunKeys, ids: string[], clock: () => number): Promise<Snapshot> {
+  const sent = clock();
+  const multi = observer.multi().hgetall(keys.counts);
+  ids.forEach((id) => multi.hget(keys.run(id), 'state'));
+  ACTIVE_STATES.forEach((s) => multi.zrange(keys.inState(s), 0, -1));
+  const res = (await multi.exec()) ?? [];
+  const done = clock();
+  const values = res.map(([err, v]) => {
+    if (err) throw err;
+    return v;
+  });
+  const inState: Record<string, string[]> = {};
+  ACTIVE_STATES.forEach((s, i) => (inState[s] = values[1 + ids.length + i] as string[]));
+  return { sent, done, counts: values[0] as Record<string, string>, states: values.slice(1, 1 + ids.length) as (string | null)[], inState };
+}
+
+async function runScenario(sc: Scenario): Promise<{ events: Event[]; snapshots: Snapshot[]; keys: RunKeys; ids: string[] }> {
+  const keys = new RunKeys(`prop-${randomBytes(5).toString('hex')}`);
+  const ids = Array.from({ length: sc.runs }, (_, i) => `run-${i}`);
+  let tick = 0;
+  const clock = () => ++tick;
+  const events: Event[] = [];
+  const snapshots: Snapshot[] = [];
+  const machines = connections.map((c) => new WorkflowStateMachine(c, keys));
+
+  for (let i = 0; i < sc.runs; i++) {
+    if (!sc.upFront[i]) continue;
+    const sent = clock();
+    const enqueued = await machines[0].enqueue(ids[i], { request: '{}' });
+    events.push({ client: -1, run: ids[i], op: 'enqueue', sent, done: clock(), enqueued });
+  }
+
+  const exec = async (client: number, cmd: Command): Promise<void> => {
+    const m = machines[client];
+    const run = ids[cmd.run];
+    const sent = clock();
+    if (cmd.op === 'enqueue') {
+      const enqueued = await m.enqueue(run, { request: '{}' });
+      events.push({ client, run, op: cmd.op, sent, done: clock(), enqueued });
+    } else if (cmd.op === 'read') {
+      const read = await m.getState(run);
+      events.push({ client, run, op: cmd.op, sent, done: clock(), read });
+    } else {
+      const result = await m.send(run, cmd.op, { systemLogs: [`${client}:${cmd.op}`] });
+      events.push({ client, run, op: cmd.op, sent, done: clock(), result });
+    }
+  };
+
+  let stormOver = false;
+  const observe = (async () => {
+    while (!stormOver) {
+      snapshots.push(await takeSnapshot(keys, ids, clock));
+      await new Promise((r) => setImmediate(r));
+    }
+  })();
+  await Promise.all(
+    sc.clients.map(async (cmds, client) => {
+      if (sc.pipelined[client]) {
+        await Promise.all(cmds.map((cmd) => exec(client, cmd)));
+      } else {
+        for (const cmd of cmds) await exec(client, cmd);
+      }
+    }),
+  );
+  stormOver = true;
+  await observe;
+  snapshots.push(await takeSnapshot(keys, ids, clock));
+  return { events, snapshots, keys, ids };
+}
+
+async function checkScenario(sc: Scenario): Promise<{ events: Event[]; snapshots: number }> {
+  const { events, snapshots, keys, ids } = await runScenario(sc);
+
+  for (const [i, snap] of snapshots.entries()) checkSnapshot(snap, ids, `snapshot ${i + 1}/${snapshots.length}`);
+  const final = snapshots[snapshots.length - 1];
+
+  for (const [i, id] of ids.entries()) {
+    const mine = events.filter((e) => e.run === id);
+    const finalState = final.states[i] as RunState | null;
+    const creations = mine.filter((e) => e.op === 'enqueue' && e.enqueued);
+    expect(creations.length, `${id}: successful enqueues`).toBe(finalState ? 1 : 0);
+    const created = creations[0];
+
+    const applied = mine.filter((e) => e.result?.applied);
+    for (const e of mine) {
+      if (!e.result) continue;
+      const message = e.op as RunMessage;
+      if (e.result.applied) {
+        // Only rows of the table are ever applied.
+        expect(legalTo(message, e.result.from), `${id}: ${message} applied from ${e.result.from} to ${e.result.to}`).toBe(e.result.to);
+      } else {
+        // A refusal is right for the state it reports (null: no run yet).
+        expect(legalTo(message, e.result.state), `${id}: ${message} refused in ${e.result.state}`).toBeUndefined();
+        if (created && e.sent > created.done) expect(e.result.state, `${id}: ${message} sent after the run was recorded`).not.toBeNull();
+      }
+    }
+
+    // The applied transitions form one path QUEUED → … → final state (flow conservation).
+    if (finalState) {
+      const balance: Record<string, number> = {};
+      for (const e of applied) {
+        const r = e.result as Extract<TransitionResult, { applied: true }>;
+        balance[r.from] = (balance[r.from] ?? 0) - 1;
+        balance[r.to] = (balance[r.to] ?? 0) + 1;
+      }
+      balance.QUEUED = (balance.QUEUED ?? 0) + 1;
+      balance[finalState] = (balance[finalState] ?? 0) - 1;
+      for (const [s, b] of Object.entries(balance)) {
+        expect(b, `${id}: transitions into and out of ${s} do not form a path to ${finalState}: ${JSON.stringify(applied.map((e) => e.result))}`).toBe(0);
+      }
+    } else {
+      expect(applied, `${id}: transitions applied to a run that does not exist`).toEqual([]);
+    }
+
+    // Terminal states are sticky: at most one terminal transition, and everything that started
+    // after its reply sees it (refusals, reads through any cache, the observer's snapshots).
+    const terminals = applied.filter((e) => isTerminal((e.result as { to: RunState }).to));
+    expect(terminals.length, `${id}: terminal transitions applied`).toBeLessThanOrEqual(1);
+    if (terminals.length === 1) {
+      const t = terminals[0];
+      const T = (t.result as { to: RunState }).to;
+      expect(finalState).toBe(T);
+      for (const e of mine) {
+        if (e.sent < t.done) continue;
+        if (e.result) expect(e.result, `${id}: ${e.op} sent after ${T} was applied`).toEqual({ applied: false, state: T });
+        if (e.op === 'read') expect(e.read, `${id}: read after ${T} was applied`).toBe(T);
+        if (e.op === 'enqueue') expect(e.enqueued).toBe(false);
+      }
+      for (const snap of snapshots) if (snap.sent > t.done) expect(snap.states[i], `${id}: snapshot after ${T}`).toBe(T);
+      // And once any observer sees a terminal state, no later snapshot sees another state.
+      const firstSeen = snapshots.find((s) => isTerminal(s.states[i]));
+      if (firstSeen) for (const snap of snapshots) if (snap.sent > firstSeen.done) expect(snap.states[i]).toBe(firstSeen.states[i]);
+    } else if (finalState) {
+      expect(isTerminal(finalState), `${id}: ends ${finalState} without a terminal transition`).toBe(false);
+    }
+
+    // What the record says agrees with the transitions.
+    if (finalState) {
+      const h = await observer.hgetall(keys.run(id));
+      const count = (to: RunState, message?: RunMessage) =>
+        applied.filter((e) => (e.result as { to: RunState }).to === to && (!message || e.op === message)).length;
+      expect(Number(h.attempt ?? 0), `${id}: attempt`).toBe(count('INITIALIZING', 'initialize'));
+      expect('cancel' in h, `${id}: durable cancel mark`).toBe(count('CANCELING') > 0);
+      expect('end' in h, `${id}: end time`).toBe(isTerminal(finalState));
+      expect('start' in h, `${id}: start time`).toBe(count('RUNNING') > 0);
+      expect(h[`t:${finalState}`], `${id}: time of its state`).toBeDefined();
+      const terminalTimes = Object.keys(h).filter((k) => k.startsWith('t:') && isTerminal(k.slice(2)));
+      expect(terminalTimes.length, `${id}: terminal t: fields ${terminalTimes.join(', ')}`).toBeLessThanOrEqual(1);
+      // Every applied message appended its one system_logs line, and no refused one did.
+      const logs = await observer.lrange(keys.systemLogs(id), 0, -1);
+      expect(logs.length, `${id}: system_logs lines`).toBe(applied.length);
+    }
+  }
+  expect((await observer.zrange(keys.index, 0, -1)).sort()).toEqual(ids.filter((_, i) => final.states[i] !== null).sort());
+  // Each scenario has its own prefix: drop its keys so the server stays small.
+  const stale = await observer.keys(`${keys.prefix}:*`);
+  if (stale.length) await observer.del(...stale);
+  return { events, snapshots: snapshots.length };
+}
+
+describe('WorkflowStateMachine under random concurrent messages (fast-check, real Redis)', () => {
+  it('only legal paths, sticky terminal states, counters and state sets always true', async () => {
+    const started = Date.now();
+    let scenarios = 0;
+    let commands = 0;
+    let snapshots = 0;
+    /** Rows of the table (message:from) applied at least once over all scenarios. */
+    const exercised = new Map<string, number>();
+    await fc.assert(
+      fc.asyncProperty(scenarioArb, async (sc) => {
+        scenarios++;
+        const r = await checkScenario(sc);
+        commands += r.events.length;
+        snapshots += r.snapshots;
+        for (const e of r.events) {
+          if (e.result?.applied) exercised.set(`${e.op}:${e.result.from}`, (exercised.get(`${e.op}:${e.result.from}`) ?? 0) + 1);
+        }
+      }),
+      { numRuns: 2000, interruptAfterTimeLimit: 15_000 },
+    );
+    const ms = Date.now() - started;
+    console.log(
+      `state-machine property: ${scenarios} scenarios, ${commands} commands, ${snapshots} snapshots in ${ms} ms; ` +
+        `rows applied: ${[...exercised].map(([k, n]) => `${k}=${n}`).join(' ')}`,
+    );
+    expect(scenarios).toBeGreaterThanOrEqual(100);
+    // Meaningful: every row of the transition table was taken at least once under concurrency.
+    for (const message of MESSAGES) {
+      for (const from of Object.keys(TRANSITIONS[message])) expect(exercised.get(`${message}:${from}`) ?? 0, `${message} from ${from} never applied`).toBeGreaterThan(0);
+    }
+  }, 60_000);
+});
