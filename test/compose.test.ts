@@ -73,7 +73,7 @@ describe('docker-compose.yml', () => {
     }
     const out = execFileSync('docker-compose', ['-f', 'docker-compose.yml', 'config'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     const resolved = yaml.load(out) as ComposeFile;
-    expect(Object.keys(resolved.services).sort()).toEqual(['api', 'redis', 'worker']);
+    expect(Object.keys(resolved.services).sort()).toEqual(['api', 'minio', 'minio-bucket', 'redis', 'worker']);
   });
 
   it.each([
@@ -88,19 +88,25 @@ describe('docker-compose.yml', () => {
     expect(packageScripts[script!]).toMatch(new RegExp(`\\bnode\\b.*${entryPoint.replace(/[.]/g, '\\.')}`));
   });
 
-  it('api and worker use the same image and Redis, and share the object store volume', () => {
+  it('api and worker use the same image, Redis and S3 object store, and share no volume', () => {
     const { api, worker } = compose.services;
     expect(worker.image ?? worker.build).toEqual(api.image ?? api.build);
     const apiEnv = environmentOf(api);
     const workerEnv = environmentOf(worker);
     expect(apiEnv.REDIS_URL).toBe('redis://redis:6379');
     expect(workerEnv.REDIS_URL).toBe(apiEnv.REDIS_URL);
-    expect(apiEnv.WES_DATA_DIR).toBeTruthy();
-    expect(workerEnv.WES_DATA_DIR).toBe(apiEnv.WES_DATA_DIR);
-    const storeVolume = mountsOf(api)[apiEnv.WES_DATA_DIR];
-    expect(storeVolume, `a volume mounted on ${apiEnv.WES_DATA_DIR} in api`).toBeTruthy();
-    expect(mountsOf(worker)[workerEnv.WES_DATA_DIR]).toBe(storeVolume);
-    expect(Object.keys(compose.volumes ?? {})).toContain(storeVolume);
+    for (const key of ['WES_OBJECT_STORE', 'WES_S3_ENDPOINT', 'WES_S3_BUCKET', 'WES_S3_ACCESS_KEY_ID', 'WES_S3_SECRET_ACCESS_KEY']) {
+      expect(apiEnv[key], key).toBeTruthy();
+      expect(workerEnv[key], key).toBe(apiEnv[key]);
+    }
+    expect(apiEnv.WES_OBJECT_STORE).toBe('s3');
+    expect(apiEnv.WES_S3_ENDPOINT).toBe('http://minio:9000');
+    // Nothing passes between them through a mounted folder.
+    const shared = Object.values(mountsOf(api)).filter((v) => Object.values(mountsOf(worker)).includes(v));
+    expect(shared).toEqual([]);
+    const minio = environmentOf(compose.services.minio);
+    expect(minio.MINIO_ROOT_USER).toBe(apiEnv.WES_S3_ACCESS_KEY_ID);
+    expect(JSON.stringify(compose.services['minio-bucket'].entrypoint)).toContain(`local/${apiEnv.WES_S3_BUCKET}`);
   });
 
   it('worker can be scaled (no container_name, no fixed host ports)', () => {

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { Transform } from 'node:stream';
 import type { Multipart } from '@fastify/multipart';
 import { WesSettings } from '../../../../libs/config/src';
 import { runObjectKeys } from '../../../../libs/runs/src';
@@ -42,6 +43,7 @@ export async function readMultipartSubmission(
 ): Promise<RawSubmission> {
   const fields: RawSubmission['fields'] = {};
   const attachments = new Set<string>();
+  let total = 0;
   const parts = request.parts({
     preservePath: true,
     limits: {
@@ -67,7 +69,16 @@ export async function readMultipartSubmission(
           throw new BadRequestError(`workflow_attachment: "${name}" is attached twice`);
         }
         attachments.add(name);
-        await store.put(runObjectKeys.attachment(runId, name), part.file);
+        const counted = new Transform({
+          transform(chunk: Buffer, _enc, done) {
+            total += chunk.length;
+            if (total > settings.maxTotalAttachmentBytes) {
+              done(new PayloadTooLargeError(`workflow_attachment: more than ${settings.maxTotalAttachmentBytes} bytes in all (WES_MAX_TOTAL_ATTACHMENT_BYTES)`));
+            } else done(null, chunk);
+          },
+        });
+        part.file.on('error', (err) => counted.destroy(err));
+        await store.put(runObjectKeys.attachment(runId, name), part.file.pipe(counted));
         if (part.file.truncated) {
           throw new PayloadTooLargeError(
             `workflow_attachment "${name}": larger than ${settings.maxAttachmentBytes} bytes (WES_MAX_ATTACHMENT_BYTES)`,
