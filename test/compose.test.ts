@@ -15,6 +15,7 @@ interface ComposeService {
   build?: unknown;
   image?: string;
   command?: string | string[];
+  entrypoint?: string | string[];
   environment?: Record<string, string> | string[];
   volumes?: (string | { source?: string; target?: string })[];
   ports?: unknown[];

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { WesClient } from './client';
 import { freePort } from './ports';
@@ -23,6 +24,10 @@ export interface StackOptions {
   cancelPollMs?: number;
   /** Extra environment for both processes (wins over the defaults). */
   env?: Record<string, string>;
+  /** Extra environment for the API only (wins over `env`). */
+  apiEnv?: Record<string, string>;
+  /** Extra environment for the workers only (wins over `env`); startWorker can add more. */
+  workerEnv?: Record<string, string>;
   /** Use this Redis instead of starting a private one (it is then not stopped with the stack). */
   redis?: PrivateRedis;
   readyTimeoutMs?: number;
@@ -46,10 +51,36 @@ export interface Stack {
   dataDir: string;
   workDir: string;
   env: Record<string, string>;
+  /** The current API process (a new one after restartApi). */
   api: ManagedProcess;
+  /** Every worker started, in order (killed ones stay in the list). */
   workers: ManagedProcess[];
   /** The last lines of every process log, for failure messages. */
   logTail(lines?: number): string;
+  /**
+   * Starts one more worker (named worker-<n>) with the stack's environment plus `env`; by
+   * default waits until it logs that it takes runs (it has settled what a dead predecessor left).
+   */
+  startWorker(options?: { env?: Record<string, string>; waitReady?: boolean }): Promise<ManagedProcess>;
+  /** Sends a signal to one process of the stack. */
+  signal(p: ManagedProcess, signal: NodeJS.Signals): void;
+  /** Sends SIGKILL and waits until the process is gone. */
+  kill(p: ManagedProcess): Promise<void>;
+  /** Waits until a process exits; its exit code and signal (throws after timeoutMs). */
+  waitExit(p: ManagedProcess, timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The live workers (started and not exited). */
+  liveWorkers(): ManagedProcess[];
+  /** The worker whose pid the run record names as its holder (wpid), if it is one of this stack's. */
+  workerHolding(runId: string): Promise<ManagedProcess | undefined>;
+  /**
+   * Starts the API again on the same port (after it exited, or after killing it with `signal`,
+   * SIGKILL by default) and waits until service-info answers 200.
+   */
+  restartApi(options?: { signal?: NodeJS.Signals | null; env?: Record<string, string>; waitReady?: boolean }): Promise<ManagedProcess>;
+  /** Waits until service-info answers 200 (through whichever API process is current). */
+  waitApiReady(timeoutMs?: number): Promise<void>;
+  /** A new connection to the stack's private Redis (the caller disconnects it). */
+  redisClient(): Redis;
   /** Stops workers and API (SIGTERM, SIGKILL after 5 s), kills any engine left in its work dir, stops its Redis. */
   stop(): Promise<{ leftovers: ProcessInfo[] }>;
 }
@@ -111,6 +142,29 @@ export function assertBuilt(): void {
   }
 }
 
+/** True when the process logged a line containing `text` (pino: the msg, or any field). */
+export function logHas(p: ManagedProcess, text: string): boolean {
+  try {
+    return readFileSync(p.logFile, 'utf8').includes(text);
+  } catch {
+    return false;
+  }
+}
+
+/** Waits until the process logs `text`; fails early when it exits first. */
+export async function waitForLog(p: ManagedProcess, text: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (logHas(p, text)) return;
+    if (exited(p)) throw new Error(`${p.name} exited (${p.child.exitCode ?? p.child.signalCode}) before logging "${text}":\n${tail(p.logFile, 40)}`);
+    if (Date.now() > deadline) throw new Error(`${p.name} did not log "${text}" within ${timeoutMs} ms:\n${tail(p.logFile, 40)}`);
+    await sleep(50);
+  }
+}
+
+/** The message a worker logs once it takes jobs (after its start-up reconciliation). */
+export const WORKER_READY_LOG = 'worker taking runs';
+
 /**
  * Starts a private Redis (unless one is given), the API and `workers` workers from dist/, each
  * with a unique key prefix and queue name and temporary data and work folders, and waits until
@@ -145,16 +199,23 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     LOG_LEVEL: 'debug',
     ...options.env,
   };
-  const api = startProcess('api', API_ENTRY, env, root);
+  const apiEnv = { ...env, ...options.apiEnv };
+  const workerEnv = { ...env, ...options.workerEnv };
+  let apiLives = 1;
   const workers: ManagedProcess[] = [];
-  for (let i = 0; i < (options.workers ?? 1); i++) workers.push(startProcess(`worker-${i + 1}`, WORKER_ENTRY, env, root));
+  const startNamedWorker = (extra: Record<string, string> = {}) => {
+    const w = startProcess(`worker-${workers.length + 1}`, WORKER_ENTRY, { ...workerEnv, ...extra }, root);
+    workers.push(w);
+    return w;
+  };
   const origin = `http://127.0.0.1:${port}`;
   const client = new WesClient(origin);
-
-  const all = () => [api, ...workers];
+  // Processes that are part of the stack now; the log files of earlier lives are in logTail too.
+  const all = () => [stack.api, ...workers];
+  const logFiles = () => [...new Set([stack.api.logFile, ...workers.map((w) => w.logFile)])];
   const logTail = (lines = 60) =>
-    all()
-      .map((p) => `----- ${p.name} (${p.logFile}) -----\n${tail(p.logFile, lines)}`)
+    logFiles()
+      .map((f) => `----- ${path.basename(f)} (${f}) -----\n${tail(f, lines)}`)
       .join('\n');
 
   let stopped = false;
@@ -162,7 +223,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (stopped) return { leftovers: [] };
     stopped = true;
     await Promise.all(workers.map((w) => stopProcess(w)));
-    await stopProcess(api);
+    await stopProcess(stack.api);
     // Engines are detached into process groups of their own: whatever a dead worker left behind
     // still names the stack's work folder on its command line.
     const leftovers = killProcesses(workDir);
@@ -171,35 +232,102 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return { leftovers };
   };
 
-  const stack: Stack = { origin, client, redis, keyPrefix, queueName, root, dataDir, workDir, env, api, workers, logTail, stop };
+  const waitExit = (p: ManagedProcess, timeoutMs = 30_000) =>
+    new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+      const result = () => ({ code: p.child.exitCode, signal: p.child.signalCode });
+      if (exited(p)) return resolve(result());
+      const timer = setTimeout(() => reject(new Error(`${p.name} (pid ${p.child.pid}) did not exit within ${timeoutMs} ms`)), timeoutMs);
+      p.child.once('exit', () => {
+        clearTimeout(timer);
+        resolve(result());
+      });
+    });
 
-  const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
-  let last = '';
-  for (;;) {
-    const dead = all().find(exited);
-    if (dead) {
-      const msg = `${dead.name} exited (${dead.child.exitCode ?? dead.child.signalCode}) before the stack was ready\n${logTail(80)}`;
-      await stop();
-      throw new Error(msg);
-    }
-    try {
-      const res = await fetch(`${origin}/ga4gh/wes/v1/service-info`);
-      const text = await res.text();
-      last = `${res.status} ${text.slice(0, 500)}`;
-      if (res.status === 200) {
-        const info = JSON.parse(text);
-        const versions = info?.workflow_engine_versions?.cwltool?.workflow_engine_version;
-        if (workers.length === 0 || (Array.isArray(versions) && versions.length > 0)) break;
+  /** Polls service-info until 200 (with `needEngine`, until a live worker lists cwltool). */
+  const waitServiceInfo = async (timeoutMs: number, needEngine: boolean, watched: () => ManagedProcess[]) => {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    for (;;) {
+      const dead = watched().find(exited);
+      if (dead) throw new Error(`${dead.name} exited (${dead.child.exitCode ?? dead.child.signalCode}) before the stack was ready\n${logTail(80)}`);
+      try {
+        const res = await fetch(`${origin}/ga4gh/wes/v1/service-info`);
+        const text = await res.text();
+        last = `${res.status} ${text.slice(0, 500)}`;
+        if (res.status === 200) {
+          const info = JSON.parse(text);
+          const versions = info?.workflow_engine_versions?.cwltool?.workflow_engine_version;
+          if (!needEngine || (Array.isArray(versions) && versions.length > 0)) return;
+        }
+      } catch (err) {
+        last = String(err);
       }
-    } catch (err) {
-      last = String(err);
+      if (Date.now() > deadline) throw new Error(`the stack was not ready in time; last service-info: ${last}\n${logTail(80)}`);
+      await sleep(100);
     }
-    if (Date.now() > deadline) {
-      const msg = `the stack was not ready in time; last service-info: ${last}\n${logTail(80)}`;
-      await stop();
-      throw new Error(msg);
-    }
-    await sleep(200);
+  };
+
+  const stack: Stack = {
+    origin,
+    client,
+    redis,
+    keyPrefix,
+    queueName,
+    root,
+    dataDir,
+    workDir,
+    env,
+    api: startProcess('api', API_ENTRY, apiEnv, root),
+    workers,
+    logTail,
+    stop,
+    async startWorker({ env: extra, waitReady = true } = {}) {
+      const w = startNamedWorker(extra);
+      if (waitReady) await waitForLog(w, WORKER_READY_LOG, options.readyTimeoutMs ?? 60_000);
+      return w;
+    },
+    signal(p, sig) {
+      if (!exited(p)) p.child.kill(sig);
+    },
+    async kill(p) {
+      if (exited(p)) return;
+      p.child.kill('SIGKILL');
+      await waitExit(p, 10_000);
+    },
+    waitExit,
+    liveWorkers: () => workers.filter((w) => !exited(w)),
+    async workerHolding(runId) {
+      const r = new Redis(redis.url, { lazyConnect: false });
+      try {
+        const wpid = Number(await r.hget(`${keyPrefix}:run:${runId}`, 'wpid'));
+        return workers.find((w) => w.child.pid === wpid);
+      } finally {
+        r.disconnect();
+      }
+    },
+    async restartApi({ signal = 'SIGKILL', env: extra, waitReady = true } = {}) {
+      const old = stack.api;
+      if (!exited(old)) {
+        if (signal === null) throw new Error('restartApi: the API still runs and no signal was given');
+        old.child.kill(signal);
+        await waitExit(old, 30_000);
+      }
+      apiLives++;
+      stack.api = startProcess('api', API_ENTRY, { ...apiEnv, ...extra }, root);
+      stack.api.name = `api (life ${apiLives})`;
+      if (waitReady) await stack.waitApiReady();
+      return stack.api;
+    },
+    waitApiReady: (timeoutMs = 30_000) => waitServiceInfo(timeoutMs, false, () => [stack.api]),
+    redisClient: () => new Redis(redis.url),
+  };
+  for (let i = 0; i < (options.workers ?? 1); i++) startNamedWorker();
+
+  try {
+    await waitServiceInfo(options.readyTimeoutMs ?? 60_000, workers.length > 0, all);
+  } catch (err) {
+    await stop();
+    throw err;
   }
   return stack;
 }
