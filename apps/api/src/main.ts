@@ -40,8 +40,6 @@ async function main() {
   await app.register(multipart as never);
   await app.register(fastifySwagger as never, { mode: 'static', specification: { path: OPENAPI_DOCUMENT, baseDir: '' } } as never);
   await app.register(fastifySwaggerUi as never, { routePrefix: `${WES_BASE_PATH}/docs` } as never);
-  // Errors Fastify raises itself (bad JSON body, body too large) get the WES shape too.
-  app.getHttpAdapter().getInstance().setErrorHandler((err, request, reply) => sendErrorResponse(err, request, reply, logger));
   app.setGlobalPrefix(WES_BASE_PATH.slice(1));
   app.enableShutdownHooks();
   await app.listen(settings.port, settings.host);
