@@ -4,6 +4,7 @@ import { WesSettings } from '../../../libs/config/src';
 import type { Logger } from '../../../libs/logging/src';
 import { PlatformModule } from '../../../libs/platform/src';
 import { ApiReaper } from './api-reaper';
+import { ConnectionDraining } from './common/connection-draining';
 import { ErrorResponseFilter } from './common/error-response.filter';
 import { OpenApiController } from './docs/openapi.controller';
 import { RunFilesController } from './runs/run-files.controller';
@@ -20,7 +21,7 @@ export class ApiModule {
       module: ApiModule,
       imports: [PlatformModule.forRoot(settings, 'api', logger)],
       controllers: [ServiceInfoController, RunsController, RunFilesController, OpenApiController],
-      providers: [RunsService, WorkflowSources, ApiReaper, { provide: APP_FILTER, useClass: ErrorResponseFilter }],
+      providers: [RunsService, WorkflowSources, ApiReaper, ConnectionDraining, { provide: APP_FILTER, useClass: ErrorResponseFilter }],
     };
   }
 }

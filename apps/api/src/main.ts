@@ -9,6 +9,7 @@ import { InvalidSettingError, loadSettings, WesSettings } from '../../../libs/co
 import { createLogger, PinoNestLogger } from '../../../libs/logging/src';
 import { ApiModule } from './app.module';
 import { WES_BASE_PATH } from './common/base-url';
+import { closeConnectionsWhenShuttingDown } from './common/connection-draining';
 import { sendErrorResponse } from './common/error-response.filter';
 import { OPENAPI_DOCUMENT } from './version';
 
@@ -40,6 +41,7 @@ async function main() {
   await app.register(multipart as never);
   await app.register(fastifySwagger as never, { mode: 'static', specification: { path: OPENAPI_DOCUMENT, baseDir: '' } } as never);
   await app.register(fastifySwaggerUi as never, { routePrefix: `${WES_BASE_PATH}/docs` } as never);
+  closeConnectionsWhenShuttingDown(app.getHttpAdapter().getInstance());
   app.setGlobalPrefix(WES_BASE_PATH.slice(1));
   app.enableShutdownHooks();
   await app.listen(settings.port, settings.host);

@@ -34,6 +34,13 @@ class RunInterrupted extends Error {
   }
 }
 
+/** The attempt of a run this worker holds: every message it sends names it. */
+interface Held {
+  runId: string;
+  attempt: number;
+  log: Logger;
+}
+
 /** What became of a job: done with (whatever the run's state), or to be handed back to the queue. */
 export type ExecutionResult = 'done' | 'hand-back';
 
@@ -63,6 +70,8 @@ export class RunExecutor {
   private readonly host = hostname();
   /** Runs this worker holds, with the controller that interrupts each. */
   private readonly active = new Map<string, AbortController>();
+  /** The execution of each run this worker holds (a second delivery waits for the first). */
+  private readonly finishing = new Map<string, Promise<ExecutionResult>>();
 
   constructor(
     private readonly settings: WesSettings,
@@ -93,19 +102,27 @@ export class RunExecutor {
 
   async execute(runId: string, abort: AbortSignal): Promise<ExecutionResult> {
     const log = this.logger.child({ runId });
-    if (this.active.has(runId)) {
-      log.warn('job delivered again while this worker runs it: ignored');
-      return 'done';
+    const earlier = this.finishing.get(runId);
+    if (earlier) {
+      // BullMQ handed this worker the job again (its lock lapsed during a pause) while the
+      // earlier execution is still winding down: let that finish, then take the run as usual.
+      log.warn('job delivered again while this worker still runs it: waiting for the earlier execution');
+      await earlier.catch(() => undefined);
     }
     const controller = new AbortController();
     this.active.set(runId, controller);
     const onAbort = () => controller.abort(abort.reason === 'shutdown' ? 'shutdown' : 'cancel');
     abort.addEventListener('abort', onAbort, { once: true });
+    const execution = this.claimAndRun(runId, controller.signal, log);
+    this.finishing.set(runId, execution);
     try {
-      return await this.claimAndRun(runId, controller.signal, log);
+      return await execution;
     } finally {
       abort.removeEventListener('abort', onAbort);
-      this.active.delete(runId);
+      if (this.finishing.get(runId) === execution) {
+        this.finishing.delete(runId);
+        this.active.delete(runId);
+      }
     }
   }
 
@@ -131,27 +148,28 @@ export class RunExecutor {
     const run = await this.runs.get(runId);
     if (!run) throw new Error(`run ${runId} disappeared after initialize`);
     log.info({ attempt: run.attempt }, 'initializing');
+    const at: Held = { runId, attempt: run.attempt, log };
     const watch = this.watchDurableMarks(runId, run.attempt);
     let scratch: string | undefined;
     let failed = false;
     try {
       scratch = await this.prepareScratch(run, signal);
-      await this.runEngine(run, scratch, signal, log);
+      await this.runEngine(run, at, scratch, signal);
       return 'done';
     } catch (err) {
       failed = true;
       if (err instanceof RunInterrupted || signal.aborted) {
         const reason = err instanceof RunInterrupted ? err.reason : reasonOf(signal);
         const note = err instanceof RunInterrupted ? err.note : 'before the engine started';
-        return await this.afterInterrupt(runId, run.attempt, reason, note, log);
+        return await this.afterInterrupt(at, reason, note);
       }
       if (err instanceof InputUnavailableError) {
         log.info({ err: err.message }, 'input unavailable');
-        await this.end(runId, 'executor_error', { systemLogs: [`${err.message} (the run's inputs could not be staged)`] }, log);
+        await this.end(at, 'executor_error', { systemLogs: [`${err.message} (the run's inputs could not be staged)`] });
         return 'done';
       }
       log.error({ err }, 'system error');
-      await this.end(runId, 'system_error', { systemLogs: [`system error on worker ${this.workerId}: ${(err as Error).message}`] }, log);
+      await this.end(at, 'system_error', { systemLogs: [`system error on worker ${this.workerId}: ${(err as Error).message}`] });
       return 'done';
     } finally {
       watch.stop();
@@ -170,7 +188,8 @@ export class RunExecutor {
       this.runs
         .holders([runId])
         .then(async ([h]) => {
-          if (!h || h.attempt !== attempt || h.worker !== this.workerId) this.interrupt(runId, 'superseded');
+          const held = h && ['INITIALIZING', 'RUNNING', 'CANCELING'].includes(h.state);
+          if (!h || !held || h.attempt !== attempt || h.worker !== this.workerId) this.interrupt(runId, 'superseded');
           else if (await this.runs.isCancelRequested(runId)) this.interrupt(runId, 'cancel');
         })
         .catch(() => undefined);
@@ -197,8 +216,9 @@ export class RunExecutor {
     return scratch;
   }
 
-  private async runEngine(run: RunRecord, scratch: string, signal: AbortSignal, log: Logger): Promise<void> {
+  private async runEngine(run: RunRecord, at: Held, scratch: string, signal: AbortSignal): Promise<void> {
     const { runId } = run;
+    const { log } = at;
     const engine = ENGINES[run.engine];
     if (!engine) throw new Error(`unknown engine ${run.engine}`);
     if (signal.aborted) throw new RunInterrupted(reasonOf(signal), 'before the engine started');
@@ -212,15 +232,21 @@ export class RunExecutor {
       parameters: run.request.workflow_engine_parameters,
     });
     const cmd = [command.file, ...command.args];
-    const started = await this.stateMachine.send(runId, 'run', { fields: { cmd: JSON.stringify(cmd) } });
+    const started = await this.stateMachine.send(runId, 'run', { fields: { cmd: JSON.stringify(cmd) }, attempt: at.attempt });
     if (!started.applied) {
-      if (started.state === 'CANCELING') throw new RunInterrupted('cancel', 'before the engine started');
+      if (started.state === 'CANCELING' && !started.stale) throw new RunInterrupted('cancel', 'before the engine started');
       throw new RunInterrupted('superseded', `the run left INITIALIZING (now ${started.state})`);
     }
     const stdoutFile = path.join(scratch, 'logs', 'stdout');
     const stderrFile = path.join(scratch, 'logs', 'stderr');
     const stopSignal = this.settings.cancelSignal ?? engine.stopSignal;
-    const engineProcess = launchEngine(command, { cwd: scratch, stdoutFile, stderrFile, parentDeathSignal: stopSignal });
+    const engineProcess = launchEngine(command, {
+      cwd: scratch,
+      stdoutFile,
+      stderrFile,
+      parentDeathSignal: stopSignal,
+      killAfterMs: this.settings.cancelGraceMs,
+    });
     if (engineProcess.pid > 0) await this.runs.setFields(runId, { pgid: String(engineProcess.pid) });
     log.info({ pid: engineProcess.pid, cmd }, 'engine started');
 
@@ -236,31 +262,29 @@ export class RunExecutor {
     if (signal.aborted) throw new RunInterrupted(reasonOf(signal), await stopped);
     log.info({ exit }, 'engine exited');
     if (exit.spawnError) {
-      await this.end(runId, 'system_error', { systemLogs: [`the engine could not be started: ${exit.spawnError}`] }, log);
+      await this.end(at, 'system_error', { systemLogs: [`the engine could not be started: ${exit.spawnError}`] });
       return;
     }
     if (exit.exitCode !== 0) {
       const why = exit.signal ? `the engine was killed by ${exit.signal}` : `the engine exited with code ${exit.exitCode}`;
       const fields: Record<string, string> = exit.exitCode === undefined ? {} : { exit_code: String(exit.exitCode) };
-      await this.end(runId, 'executor_error', { fields, systemLogs: [why] }, log);
+      await this.end(at, 'executor_error', { fields, systemLogs: [why] });
       return;
     }
     let outputs: unknown;
     try {
       outputs = JSON.parse((await readFile(stdoutFile, 'utf8')) || '{}');
     } catch (err) {
-      await this.end(
-        runId,
-        'system_error',
-        { fields: { exit_code: '0' }, systemLogs: [`the engine exited 0 but its output object is not JSON: ${(err as Error).message}`] },
-        log,
-      );
+      await this.end(at, 'system_error', {
+        fields: { exit_code: '0' },
+        systemLogs: [`the engine exited 0 but its output object is not JSON: ${(err as Error).message}`],
+      });
       return;
     }
     const stored = await collectOutputs(outputs, path.join(scratch, 'outputs'), (rel, file) =>
       this.store.putFile(runObjectKeys.output(runId, rel), file).then(() => undefined),
     );
-    await this.end(runId, 'complete', { fields: { exit_code: '0', outputs: JSON.stringify(stored) } }, log);
+    await this.end(at, 'complete', { fields: { exit_code: '0', outputs: JSON.stringify(stored) } });
   }
 
   /**
@@ -288,7 +312,8 @@ export class RunExecutor {
   }
 
   /** Settles the run's state after an interruption (the engine is already gone). */
-  private async afterInterrupt(runId: string, attempt: number, reason: InterruptReason, note: string, log: Logger): Promise<ExecutionResult> {
+  private async afterInterrupt(at: Held, reason: InterruptReason, note: string): Promise<ExecutionResult> {
+    const { runId, attempt, log } = at;
     if (reason === 'superseded') {
       log.warn({ note }, 'run taken over by another worker: left to it');
       return 'done';
@@ -296,35 +321,40 @@ export class RunExecutor {
     if (reason === 'shutdown') {
       if (this.settings.shutdownPolicy === 'requeue') {
         const r = await this.stateMachine.send(runId, 'preempt', {
-          fields: { pgid: '' },
+          attempt,
+          fields: { pgid: '', worker: '' },
           systemLogs: [`attempt ${attempt}: worker ${this.workerId} shut down (${note}); handed back to the queue`],
         });
         if (r.applied) return 'hand-back';
-        if (r.state !== 'CANCELING') return 'done';
+        if (r.state !== 'CANCELING' || r.stale) return 'done';
       } else {
-        await this.stateMachine.send(runId, 'cancel');
+        await this.stateMachine.send(runId, 'cancel', { attempt });
       }
-      await this.finishCancel(runId, log, `canceled: worker ${this.workerId} shut down; ${note}`);
+      await this.finishCancel(at, `canceled: worker ${this.workerId} shut down; ${note}`);
       return 'done';
     }
-    await this.finishCancel(runId, log, `canceled by request: ${note}`);
+    await this.finishCancel(at, `canceled by request: ${note}`);
     return 'done';
   }
 
   /** Ends the run with a message; if a cancel got in first, the run ends CANCELED instead. */
-  private async end(runId: string, message: 'complete' | 'executor_error' | 'system_error', options: TransitionOptions, log: Logger) {
-    const result = await this.stateMachine.send(runId, message, options);
+  private async end(at: Held, message: 'complete' | 'executor_error' | 'system_error', options: TransitionOptions) {
+    const { log } = at;
+    const result = await this.stateMachine.send(at.runId, message, { ...options, attempt: at.attempt });
     if (result.applied) {
       log.info({ state: result.to }, 'run ended');
+    } else if (result.stale) {
+      log.warn({ message, state: result.state }, 'end refused: the run has moved on to another attempt');
     } else if (result.state === 'CANCELING') {
-      await this.finishCancel(runId, log, 'canceled by request as the engine finished');
+      await this.finishCancel(at, 'canceled by request as the engine finished');
     } else {
       log.warn({ message, state: result.state }, 'end refused');
     }
   }
 
-  private async finishCancel(runId: string, log: Logger, note: string): Promise<void> {
-    const result = await this.stateMachine.send(runId, 'canceled', { systemLogs: [note] });
+  private async finishCancel(at: Held, note: string): Promise<void> {
+    const { log } = at;
+    const result = await this.stateMachine.send(at.runId, 'canceled', { systemLogs: [note], attempt: at.attempt });
     log.info({ applied: result.applied, state: result.applied ? result.to : result.state }, 'run canceled');
   }
 }

@@ -23,14 +23,20 @@ export interface LaunchOptions {
   stderrFile: string;
   env?: Record<string, string>;
   /**
-   * Signal the engine gets if the worker dies (Linux parent-death signal, set through
-   * util-linux `setpriv`, which then execs the engine: same pid, same group). Where setpriv is
+   * Signal the engine's whole process group gets if the worker dies, and the milliseconds
+   * after which what is left of the group is SIGKILLed. The engine is started under coreutils
+   * `timeout` (no time limit: it only relays signals to its whole group and SIGKILLs the group
+   * `killAfterMs` later) with the Linux parent-death signal set on it by util-linux `setpriv`
+   * (which execs it: the pid we see is the group's leader). A signal to the engine alone would
+   * not do: cwltool running a workflow leaves its steps' tools behind. Where either program is
    * missing the engine is started as it is, and recovery kills leftovers instead.
    */
   parentDeathSignal?: NodeJS.Signals;
+  killAfterMs?: number;
 }
 
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+const TIMEOUT = ['/usr/bin/timeout', '/bin/timeout'].find((p) => existsSync(p));
 
 /**
  * Starts an engine as a child process: argument array (no shell), detached into a process
@@ -54,10 +60,11 @@ export function launchEngine(command: EngineCommand, options: LaunchOptions): Ru
   if (!findExecutable(command.file, options.env?.PATH)) {
     return { pid: -1, exited: Promise.resolve({ spawnError: `${command.file}: not found or not executable` }) };
   }
-  const [file, args] =
-    options.parentDeathSignal && SETPRIV
-      ? [SETPRIV, ['--pdeathsig', options.parentDeathSignal, '--', command.file, ...command.args]]
-      : [command.file, command.args];
+  const guarded = options.parentDeathSignal && SETPRIV && TIMEOUT;
+  const killAfter = `${Math.max(0.1, (options.killAfterMs ?? 20_000) / 1000)}s`;
+  const [file, args] = guarded
+    ? [SETPRIV, ['--pdeathsig', options.parentDeathSignal!, '--', TIMEOUT, '--kill-after', killAfter, '0', command.file, ...command.args]]
+    : [command.file, command.args];
   const child = execa(file, args, {
     cwd: options.cwd,
     env: options.env,

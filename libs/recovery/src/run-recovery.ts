@@ -39,9 +39,23 @@ export class RunRecovery {
     private readonly logger: Logger,
   ) {}
 
-  /** Puts the run's job on the queue (a no-op if a job with its id exists). */
-  async ensureJob(runId: string): Promise<void> {
-    await this.queue.add(RUN_JOB_NAME, { runId }, { ...RUN_JOB_OPTIONS, jobId: runId });
+  /**
+   * Queues a run again after attempt `lostAttempt` was lost, under a new job id: the lost
+   * attempt's job may still sit in BullMQ, locked by its dead worker until the lock lapses, and
+   * the run need not wait for that (if that job comes back, its `initialize` is refused).
+   */
+  async requeue(runId: string, lostAttempt: number): Promise<void> {
+    const jobId = `${runId}-r${lostAttempt}`;
+    await this.runs.setFields(runId, { job: jobId });
+    await this.queue.add(RUN_JOB_NAME, { runId }, { ...RUN_JOB_OPTIONS, jobId });
+  }
+
+  /** Puts the run's current job back on the queue if BullMQ no longer has it; true if it did. */
+  async restoreJob(runId: string): Promise<boolean> {
+    const jobId = (await this.runs.jobId(runId)) ?? runId;
+    if ((await this.queue.getJobState(jobId)) !== 'unknown') return false;
+    await this.queue.add(RUN_JOB_NAME, { runId }, { ...RUN_JOB_OPTIONS, jobId });
+    return true;
   }
 
   /**
@@ -57,19 +71,24 @@ export class RunRecovery {
     let result: TransitionResult;
     let outcome: Settlement;
     if (run.state === 'CANCELING') {
-      result = await this.stateMachine.send(run.runId, 'canceled', { systemLogs: [`${reason}; the run was being canceled: CANCELED`] });
+      result = await this.stateMachine.send(run.runId, 'canceled', {
+        attempt: run.attempt,
+        systemLogs: [`${reason}; the run was being canceled: CANCELED`],
+      });
       outcome = 'canceled';
     } else if (run.state === 'INITIALIZING' || run.state === 'RUNNING') {
       if (this.settings.workerLossPolicy === 'requeue' && run.attempt < max) {
         result = await this.stateMachine.send(run.runId, 'preempt', {
-          fields: { pgid: '' },
+          attempt: run.attempt,
+          fields: { pgid: '', worker: '' },
           systemLogs: [`${attempt} lost while ${run.state}: ${reason}; queued again`],
         });
         outcome = 'requeued';
-        if (result.applied) await this.ensureJob(run.runId);
+        if (result.applied) await this.requeue(run.runId, run.attempt);
       } else {
         const why = this.settings.workerLossPolicy === 'fail' ? 'the worker-loss policy is "fail"' : 'no attempts left';
         result = await this.stateMachine.send(run.runId, 'system_error', {
+          attempt: run.attempt,
           systemLogs: [`${attempt} lost while ${run.state}: ${reason}; ${why}: SYSTEM_ERROR`],
         });
         outcome = 'failed';
@@ -164,8 +183,7 @@ export class RunRecovery {
       }
       const oldQueued = await this.runs.inState('QUEUED', Date.now() - this.settings.queuedJobCheckMs);
       for (const runId of oldQueued) {
-        if ((await this.queue.getJobState(runId)) === 'unknown' && (await this.stateMachine.getState(runId)) === 'QUEUED') {
-          await this.ensureJob(runId);
+        if ((await this.stateMachine.getState(runId)) === 'QUEUED' && (await this.restoreJob(runId))) {
           await this.runs.appendSystemLog(runId, 'the queue had lost this run; it was queued again');
           this.logger.warn({ runId }, 'queued run had no job: re-added');
           report.jobsRestored++;

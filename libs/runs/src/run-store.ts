@@ -108,6 +108,11 @@ export class RunStore {
     await this.redis.hset(this.keys.run(runId), fields);
   }
 
+  /** Id of the run's current queue job (the run id, or a newer one after a lost attempt). */
+  async jobId(runId: string): Promise<string | null> {
+    return this.redis.hget(this.keys.run(runId), 'job');
+  }
+
   async appendSystemLog(runId: string, line: string): Promise<void> {
     await this.redis.rpush(this.keys.systemLogs(runId), line);
   }

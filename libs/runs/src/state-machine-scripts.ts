@@ -16,9 +16,16 @@ const setOf = (states: Iterable<string>) => `{${[...states].map((s) => `${s}=tru
  * index of active runs, and write the message's extra fields and system_logs lines, all in the
  * same step. `initialize` also counts the attempt.
  *
+ * A sender that holds the run names the attempt it holds: if the run has moved on to another
+ * attempt (its worker was taken for lost and the run given to another), the message is
+ * refused as stale, so a worker that comes back from a long pause cannot end someone else's
+ * attempt.
+ *
  * KEYS: run hash, counts hash, system_logs list.
- * ARGV: message, now (ms), run id, key prefix, n, n field/value pairs, then log lines.
- * Returns {1, from, to} when applied, {0, current} when refused, {-1, ''} for no such run.
+ * ARGV: message, now (ms), run id, key prefix, expected attempt ('' for any), n, n field/value
+ * pairs, then log lines.
+ * Returns {1, from, to} when applied, {0, current} when refused, {0, current, 'stale'} when
+ * refused for the attempt, {-1, ''} for no such run.
  */
 export const TRANSITION_SCRIPT = `
 local LEGAL = ${luaTable()}
@@ -26,6 +33,7 @@ local TERMINAL = ${setOf(TERMINAL_STATES)}
 local ACTIVE = ${setOf(ACTIVE_STATES)}
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {-1, ''} end
+if ARGV[5] ~= '' and (redis.call('HGET', KEYS[1], 'attempt') or '0') ~= ARGV[5] then return {0, state, 'stale'} end
 local row = LEGAL[ARGV[1]]
 local to = row and row[state]
 if not to then return {0, state} end
@@ -42,8 +50,8 @@ if ACTIVE[state] then redis.call('ZREM', prefix .. ':in:' .. state, id) end
 if ACTIVE[to] then redis.call('ZADD', prefix .. ':in:' .. to, now, id) end
 redis.call('HINCRBY', KEYS[2], state, -1)
 redis.call('HINCRBY', KEYS[2], to, 1)
-local n = tonumber(ARGV[5])
-local i = 6
+local n = tonumber(ARGV[6])
+local i = 7
 for _ = 1, n do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
   i = i + 2

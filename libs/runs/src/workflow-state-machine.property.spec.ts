@@ -31,6 +31,8 @@ type Op = RunMessage | 'enqueue' | 'read';
 interface Command {
   run: number;
   op: Op;
+  /** The attempt the sender names (attempt fencing); undefined: any attempt. */
+  attempt?: number;
 }
 
 interface Scenario {
@@ -51,6 +53,7 @@ interface Event {
   sent: number;
   done: number;
   result?: TransitionResult;
+  attempt?: number;
   enqueued?: boolean;
   read?: RunState | null;
 }
@@ -87,16 +90,26 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant<Op>('read') },
 );
 
-const scenarioArb: fc.Arbitrary<Scenario> = fc
-  .integer({ min: 1, max: MAX_RUNS })
-  .chain((runs) =>
+/** Scenarios; with `fenced`, most messages name an attempt (0-3) the way a worker names the one it holds. */
+const scenarioArb = (fenced: boolean): fc.Arbitrary<Scenario> =>
+  fc.integer({ min: 1, max: MAX_RUNS }).chain((runs) =>
     fc.record({
       runs: fc.constant(runs),
       upFront: fc.array(fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }), { minLength: runs, maxLength: runs }),
-      clients: fc.array(fc.array(fc.record({ run: fc.nat({ max: runs - 1 }), op: opArb }), { maxLength: 24 }), {
-        minLength: 2,
-        maxLength: CLIENTS,
-      }),
+      clients: fc.array(
+        fc.array(
+          fc.record(
+            {
+              run: fc.nat({ max: runs - 1 }),
+              op: opArb,
+              attempt: fenced ? fc.oneof({ weight: 1, arbitrary: fc.constant(undefined) }, { weight: 3, arbitrary: fc.nat({ max: 3 }) }) : fc.constant(undefined),
+            },
+            { requiredKeys: ['run', 'op'] },
+          ),
+          { maxLength: 24 },
+        ),
+        { minLength: 2, maxLength: CLIENTS },
+      ),
       pipelined: fc.array(fc.boolean(), { minLength: CLIENTS, maxLength: CLIENTS }),
     }),
   );
@@ -166,8 +179,8 @@ async function runScenario(sc: Scenario): Promise<{ events: Event[]; snapshots: 
       const read = await m.getState(run);
       events.push({ client, run, op: cmd.op, sent, done: clock(), read });
     } else {
-      const result = await m.send(run, cmd.op, { systemLogs: [`${client}:${cmd.op}`] });
-      events.push({ client, run, op: cmd.op, sent, done: clock(), result });
+      const result = await m.send(run, cmd.op, { systemLogs: [`${client}:${cmd.op}`], attempt: cmd.attempt });
+      events.push({ client, run, op: cmd.op, sent, done: clock(), result, attempt: cmd.attempt });
     }
   };
 
@@ -213,10 +226,32 @@ async function checkScenario(sc: Scenario): Promise<{ events: Event[]; snapshots
       if (e.result.applied) {
         // Only rows of the table are ever applied.
         expect(legalTo(message, e.result.from), `${id}: ${message} applied from ${e.result.from} to ${e.result.to}`).toBe(e.result.to);
+      } else if (e.result.stale) {
+        // Refused for its attempt: only a message that named one, for a run that exists.
+        expect(e.attempt, `${id}: ${message} refused as stale without naming an attempt`).toBeDefined();
+        expect(e.result.state).not.toBeNull();
       } else {
         // A refusal is right for the state it reports (null: no run yet).
         expect(legalTo(message, e.result.state), `${id}: ${message} refused in ${e.result.state}`).toBeUndefined();
         if (created && e.sent > created.done) expect(e.result.state, `${id}: ${message} sent after the run was recorded`).not.toBeNull();
+      }
+    }
+
+    // Attempt fencing: the run's attempt when a message was executed lies between the
+    // initializes that surely came before it and those that may have; a message naming an
+    // attempt outside that range can only have been refused as stale, and one that was judged
+    // (applied or refused for its state) named an attempt inside it.
+    const inits = applied.filter((e) => e.op === 'initialize');
+    for (const e of mine) {
+      if (!e.result || e.attempt === undefined) continue;
+      if (!e.result.applied && e.result.state === null) continue; // no run yet: nothing to fence
+      const low = inits.filter((x) => x !== e && x.done < e.sent).length;
+      const high = inits.filter((x) => x !== e && x.sent < e.done).length;
+      const stale = !e.result.applied && e.result.stale === true;
+      if (e.attempt < low || e.attempt > high) {
+        expect(stale, `${id}: ${e.op} naming attempt ${e.attempt} (run at ${low}..${high}) was not refused as stale: ${JSON.stringify(e.result)}`).toBe(true);
+      } else if (low === high) {
+        expect(stale, `${id}: ${e.op} naming the run's attempt ${e.attempt} was refused as stale`).toBe(false);
       }
     }
 
@@ -247,7 +282,10 @@ async function checkScenario(sc: Scenario): Promise<{ events: Event[]; snapshots
       expect(finalState).toBe(T);
       for (const e of mine) {
         if (e.sent < t.done) continue;
-        if (e.result) expect(e.result, `${id}: ${e.op} sent after ${T} was applied`).toEqual({ applied: false, state: T });
+        if (e.result) {
+          expect(e.result.applied, `${id}: ${e.op} sent after ${T} was applied`).toBe(false);
+          expect((e.result as { state: RunState }).state, `${id}: ${e.op} sent after ${T} was applied`).toBe(T);
+        }
         if (e.op === 'read') expect(e.read, `${id}: read after ${T} was applied`).toBe(T);
         if (e.op === 'enqueue') expect(e.enqueued).toBe(false);
       }
@@ -283,35 +321,46 @@ async function checkScenario(sc: Scenario): Promise<{ events: Event[]; snapshots
   return { events, snapshots: snapshots.length };
 }
 
-describe('WorkflowStateMachine under random concurrent messages (fast-check, real Redis)', () => {
-  it('only legal paths, sticky terminal states, counters and state sets always true', async () => {
+async function checkProperty(fenced: boolean, numRuns: number, timeLimitMs: number): Promise<void> {
     const started = Date.now();
     let scenarios = 0;
     let commands = 0;
     let snapshots = 0;
+    let staleRefusals = 0;
     /** Rows of the table (message:from) applied at least once over all scenarios. */
     const exercised = new Map<string, number>();
     await fc.assert(
-      fc.asyncProperty(scenarioArb, async (sc) => {
+      fc.asyncProperty(scenarioArb(fenced), async (sc) => {
         scenarios++;
         const r = await checkScenario(sc);
         commands += r.events.length;
         snapshots += r.snapshots;
         for (const e of r.events) {
           if (e.result?.applied) exercised.set(`${e.op}:${e.result.from}`, (exercised.get(`${e.op}:${e.result.from}`) ?? 0) + 1);
+          if (e.result && !e.result.applied && e.result.stale) staleRefusals++;
         }
       }),
-      { numRuns: 2000, interruptAfterTimeLimit: 15_000 },
+      { numRuns, interruptAfterTimeLimit: timeLimitMs },
     );
     const ms = Date.now() - started;
     console.log(
-      `state-machine property: ${scenarios} scenarios, ${commands} commands, ${snapshots} snapshots in ${ms} ms; ` +
-        `rows applied: ${[...exercised].map(([k, n]) => `${k}=${n}`).join(' ')}`,
+      `state-machine property${fenced ? ' (messages naming attempts)' : ''}: ${scenarios} scenarios, ${commands} commands, ${snapshots} snapshots, ` +
+        `${staleRefusals} stale refusals in ${ms} ms; rows applied: ${[...exercised].map(([k, n]) => `${k}=${n}`).join(' ')}`,
     );
+    if (fenced) expect(staleRefusals).toBeGreaterThan(0);
     expect(scenarios).toBeGreaterThanOrEqual(100);
     // Meaningful: every row of the transition table was taken at least once under concurrency.
     for (const message of MESSAGES) {
       for (const from of Object.keys(TRANSITIONS[message])) expect(exercised.get(`${message}:${from}`) ?? 0, `${message} from ${from} never applied`).toBeGreaterThan(0);
     }
+}
+
+describe('WorkflowStateMachine under random concurrent messages (fast-check, real Redis)', () => {
+  it('only legal paths, sticky terminal states, counters and state sets always true', async () => {
+    await checkProperty(false, 2000, 12_000);
+  }, 60_000);
+
+  it('the same with messages naming attempts: a stale attempt is refused, the run\'s own is judged by the table', async () => {
+    await checkProperty(true, 1500, 10_000);
   }, 60_000);
 });

@@ -6,13 +6,16 @@ import { TerminalStateCache } from './terminal-state-cache';
 
 export type TransitionResult =
   | { applied: true; from: RunState; to: RunState }
-  | { applied: false; state: RunState | null };
+  /** `stale`: refused because the run has moved on from the attempt the sender named. */
+  | { applied: false; state: RunState | null; stale?: boolean };
 
 export interface TransitionOptions {
   /** Fields of the run record written in the same atomic step as the new state. */
   fields?: Record<string, string>;
   /** Lines appended to the run's system_logs in the same step. */
   systemLogs?: string[];
+  /** The attempt the sender holds: the message is refused as stale if the run is on another. */
+  attempt?: number;
 }
 
 /** A message the state machine refused: the run is not in a state the message is legal from. */
@@ -71,6 +74,7 @@ export class WorkflowStateMachine {
       Date.now(),
       runId,
       k.prefix,
+      options.attempt === undefined ? '' : String(options.attempt),
       fields.length,
       ...fields.flat(),
       ...(options.systemLogs ?? []),
@@ -82,7 +86,7 @@ export class WorkflowStateMachine {
     }
     const state = code === -1 ? null : (a as RunState);
     this.cache.remember(runId, state);
-    return { applied: false, state };
+    return b === 'stale' ? { applied: false, state, stale: true } : { applied: false, state };
   }
 
   /** Like send, but a refused message is thrown as IllegalTransitionError. */

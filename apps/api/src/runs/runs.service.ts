@@ -203,6 +203,7 @@ export class RunsService {
       tags: JSON.stringify(request.tags),
       engine,
       workflow: workflowPath,
+      job: runId,
       attachments: JSON.stringify(attachments),
     });
     if (!created) throw new Error(`run id ${runId} already exists`);
@@ -249,7 +250,8 @@ export class RunsService {
     this.logger.info({ runId, from: result.from, to: result.to }, 'cancel');
     if (result.to === 'CANCELED') {
       // A worker that took the job meanwhile finds the run CANCELED and leaves it.
-      await this.queue.remove(runId).catch((err) => this.logger.warn({ runId, err }, 'queued job not removed'));
+      const jobId = (await this.runs.jobId(runId)) ?? runId;
+      await this.queue.remove(jobId).catch((err) => this.logger.warn({ runId, err }, 'queued job not removed'));
     }
   }
 
