@@ -153,7 +153,9 @@ export class RunExecutor {
     let scratch: string | undefined;
     let failed = false;
     try {
-      scratch = await this.prepareScratch(run, signal);
+      await mkdir(this.settings.workDir, { recursive: true });
+      scratch = await mkdtemp(path.join(path.resolve(this.settings.workDir), `${run.runId}-`));
+      await this.prepareScratch(run, scratch, signal);
       await this.runEngine(run, at, scratch, signal);
       return 'done';
     } catch (err) {
@@ -197,10 +199,8 @@ export class RunExecutor {
     return { stop: () => clearInterval(timer) };
   }
 
-  /** Makes the run's scratch folder: attachments (sub-folders kept), params file, output and tmp folders. */
-  private async prepareScratch(run: RunRecord, signal: AbortSignal): Promise<string> {
-    await mkdir(this.settings.workDir, { recursive: true });
-    const scratch = await mkdtemp(path.join(path.resolve(this.settings.workDir), `${run.runId}-`));
+  /** Fills the run's scratch folder: attachments (sub-folders kept), params file, output and tmp folders. */
+  private async prepareScratch(run: RunRecord, scratch: string, signal: AbortSignal): Promise<void> {
     const inputs = path.join(scratch, 'attachments');
     await Promise.all(['attachments', 'outputs', 'tmp', 'logs'].map((d) => mkdir(path.join(scratch, d))));
     for (const name of run.attachments) {
@@ -213,7 +213,6 @@ export class RunExecutor {
       throw signal.aborted ? new RunInterrupted(reasonOf(signal), 'while its inputs were being staged') : err;
     });
     await writeFile(path.join(inputs, paramsFileName(run.attachments)), JSON.stringify(params, null, 2));
-    return scratch;
   }
 
   private async runEngine(run: RunRecord, at: Held, scratch: string, signal: AbortSignal): Promise<void> {

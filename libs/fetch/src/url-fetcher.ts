@@ -45,6 +45,8 @@ function blockList(cidrs: string[]): net.BlockList {
   return list;
 }
 
+const isInside = (file: string, dir: string) => file === dir || file.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
+
 /** Drops a response body without reading it (its abort error is expected, not thrown). */
 function discard(body: Readable): void {
   body.on('error', () => undefined);
@@ -113,8 +115,13 @@ export class UrlFetcher {
     }
     const scheme = parsed.protocol.slice(0, -1);
     if (scheme === 's3' && !this.s3) throw new FetchRefusedError('s3:// URLs need the S3 settings (WES_S3_*)');
-    if (scheme === 'file' && this.policy.fileAllowDirs.length === 0) {
-      throw new FetchRefusedError('file:// URLs are refused: no folder is allowed (WES_FILE_ALLOW_DIRS)');
+    if (scheme === 'file') {
+      if (this.policy.fileAllowDirs.length === 0) throw new FetchRefusedError('file:// URLs are refused: no folder is allowed (WES_FILE_ALLOW_DIRS)');
+      // Checked on the path as written first, so that nothing about files elsewhere is revealed.
+      const file = path.resolve(decodeURIComponent(parsed.pathname));
+      if (!this.policy.fileAllowDirs.some((dir) => isInside(file, path.resolve(dir)))) {
+        throw new FetchRefusedError(`${url} is outside the folders file:// URLs may read (WES_FILE_ALLOW_DIRS)`);
+      }
     }
     if (!['http', 'https', 's3', 'file'].includes(scheme)) {
       throw new FetchRefusedError(`the "${scheme}" scheme is not supported (supported: ${this.protocols.join(', ')}, or an attachment name)`);
@@ -241,7 +248,7 @@ export class UrlFetcher {
       throw new FetchFailedError(`${url.href}: no such file`);
     }
     const roots = await Promise.all(this.policy.fileAllowDirs.map((d) => realpath(d).catch(() => path.resolve(d))));
-    if (!roots.some((root) => real === root || real.startsWith(root + path.sep))) {
+    if (!roots.some((root) => isInside(real, root))) {
       throw new FetchRefusedError(`${url.href} is outside the folders file:// URLs may read (WES_FILE_ALLOW_DIRS)`);
     }
     const s = await stat(real);

@@ -363,4 +363,24 @@ describe('WorkflowStateMachine under random concurrent messages (fast-check, rea
   it('the same with messages naming attempts: a stale attempt is refused, the run\'s own is judged by the table', async () => {
     await checkProperty(true, 1500, 10_000);
   }, 60_000);
+
+  it('a holder whose attempt was taken back (preempt → QUEUED) cannot end the run with a message legal from QUEUED', async () => {
+    // Attempt 1 is preempted (its worker taken for lost); before attempt 2 starts, the old
+    // holder, still alive, reports a failure of its own or cancels at shutdown, naming attempt 1.
+    const keys = new RunKeys(`fence-q-${randomBytes(4).toString('hex')}`);
+    const m = new WorkflowStateMachine(connections[0], keys);
+    const outcomes: Record<string, TransitionResult> = {};
+    for (const message of ['system_error', 'cancel'] as const) {
+      const id = `run-${message}`;
+      await m.enqueue(id, { request: '{}' });
+      await m.sendOrThrow(id, 'initialize');
+      await m.sendOrThrow(id, 'run', { attempt: 1 });
+      await m.sendOrThrow(id, 'preempt', { attempt: 1 });
+      outcomes[message] = await m.send(id, message, { attempt: 1 });
+    }
+    expect(outcomes, 'the recovery decision (run it again) must stand against the displaced holder').toEqual({
+      system_error: { applied: false, state: 'QUEUED', stale: true },
+      cancel: { applied: false, state: 'QUEUED', stale: true },
+    });
+  });
 });

@@ -66,8 +66,8 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   async list(prefix: string): Promise<ObjectInfo[]> {
-    const dir = path.join(this.root, prefix);
-    if (!dir.startsWith(this.root)) return [];
+    const dir = path.resolve(this.root, prefix);
+    if (dir !== this.root && !dir.startsWith(this.root + path.sep)) return [];
     let entries;
     try {
       entries = await readdir(dir, { recursive: true, withFileTypes: true });

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Multipart } from '@fastify/multipart';
 import { WesSettings } from '../../../../libs/config/src';
 import { runObjectKeys } from '../../../../libs/runs/src';
@@ -64,6 +65,10 @@ export async function readMultipartSubmission(
           part.file.resume();
           throw new BadRequestError(`workflow_attachment: ${(err as UnsafePathError).message}`);
         }
+        if (attachments.size >= settings.maxAttachments) {
+          part.file.resume();
+          throw new PayloadTooLargeError(`workflow_attachment: more than ${settings.maxAttachments} attachments (WES_MAX_ATTACHMENTS)`);
+        }
         if (attachments.has(name)) {
           part.file.resume();
           throw new BadRequestError(`workflow_attachment: "${name}" is attached twice`);
@@ -77,8 +82,9 @@ export async function readMultipartSubmission(
             } else done(null, chunk);
           },
         });
-        part.file.on('error', (err) => counted.destroy(err));
-        await store.put(runObjectKeys.attachment(runId, name), part.file.pipe(counted));
+        // pipeline() listens for errors on both streams from the start: an over-limit part
+        // fails the request, never the process.
+        await Promise.all([store.put(runObjectKeys.attachment(runId, name), counted), pipeline(part.file, counted)]);
         if (part.file.truncated) {
           throw new PayloadTooLargeError(
             `workflow_attachment "${name}": larger than ${settings.maxAttachmentBytes} bytes (WES_MAX_ATTACHMENT_BYTES)`,

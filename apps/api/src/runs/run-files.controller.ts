@@ -4,7 +4,7 @@ import { WesSettings } from '../../../../libs/config/src';
 import { OBJECT_STORE } from '../../../../libs/platform/src';
 import { runObjectKeys } from '../../../../libs/runs/src';
 import { Readable } from 'node:stream';
-import { ByteRange, ObjectInfo, ObjectStore, safeRelativePath } from '../../../../libs/storage/src';
+import { ByteRange, ObjectInfo, ObjectNotFoundError, ObjectStore, safeRelativePath } from '../../../../libs/storage/src';
 import { encodePath, wesBaseUrl } from '../common/base-url';
 import { BadRequestError, NotFoundError, WesHttpError } from '../common/wes-errors';
 import { RunsService } from './runs.service';
@@ -45,7 +45,7 @@ export class RunFilesController {
   }
 
   /** Streams the concatenation of objects (a whole file is one part), honouring a Range header. */
-  private sendParts(req: FastifyRequest, reply: FastifyReply, parts: ObjectInfo[], contentType: string): void {
+  private sendParts(req: FastifyRequest, reply: FastifyReply, parts: ObjectInfo[], contentType: string, wholeKey?: string): void {
     const size = parts.reduce((n, p) => n + p.size, 0);
     const range = size > 0 ? parseRange(req.headers.range, size) : null;
     const first = range?.start ?? 0;
@@ -57,7 +57,15 @@ export class RunFilesController {
         const from = Math.max(first, offset);
         const to = Math.min(last, offset + part.size - 1);
         if (from <= to) {
-          const { body } = await store.get(part.key, { start: from - offset, end: to - offset });
+          let body;
+          try {
+            ({ body } = await store.get(part.key, { start: from - offset, end: to - offset }));
+          } catch (err) {
+            // The run ended meanwhile and the whole log replaced the chunks: same bytes, same offsets.
+            if (!(err instanceof ObjectNotFoundError) || !wholeKey) throw err;
+            yield* (await store.get(wholeKey, { start: from, end: last })).body;
+            return;
+          }
           yield* body;
         }
         offset += part.size;
@@ -83,7 +91,7 @@ export class RunFilesController {
     const parts = await this.store.list(runObjectKeys.logPartsPrefix(runId, stream));
     // The whole log may have replaced the chunks between the two reads.
     if (parts.length === 0 && (await this.send(req, reply, runObjectKeys.log(runId, stream), contentType))) return;
-    this.sendParts(req, reply, parts, contentType);
+    this.sendParts(req, reply, parts, contentType, runObjectKeys.log(runId, stream));
   }
 
   /** The run's output files: path, size and download URL of each. */

@@ -182,9 +182,12 @@ export class WorkflowSources {
             else done(null, chunk);
           },
         });
-        const source = new Readable().wrap(stream).pipe(guard);
-        stream.on('error', (e) => guard.destroy(e instanceof Error ? new BadRequestError(`${field}: ${e.message}`) : e));
-        await this.store.put(runObjectKeys.attachment(runId, name), source);
+        try {
+          await Promise.all([this.store.put(runObjectKeys.attachment(runId, name), guard), pipeline(stream, guard)]);
+        } catch (e) {
+          // yauzl's own checks (an entry longer than its header says, a bad checksum) are the client's zip at fault.
+          throw e instanceof PayloadTooLargeError || e instanceof BadRequestError ? e : new BadRequestError(`${field}: "${name}": ${(e as Error).message}`);
+        }
         names.push(name);
       }
     } finally {

@@ -1,0 +1,110 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalObjectStore } from './local-object-store';
+import { ObjectNotFoundError } from './object-store';
+import { UnsafePathError } from './safe-path';
+
+/** The folder object store keeps to the same contract as the S3 one, and never leaves its folder. */
+let tmp: string;
+let root: string;
+let store: LocalObjectStore;
+
+async function readAll(body: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of body) chunks.push(Buffer.from(c as Buffer));
+  return Buffer.concat(chunks);
+}
+
+beforeAll(() => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'wes-local-store-'));
+  root = path.join(tmp, 'store');
+  store = new LocalObjectStore(root);
+  // A sibling folder whose name starts with the store's name, holding something private.
+  mkdirSync(path.join(tmp, 'store-private'));
+  writeFileSync(path.join(tmp, 'store-private', 'secret.txt'), 'secret');
+  writeFileSync(path.join(tmp, 'outside.txt'), 'outside');
+});
+
+afterAll(() => {
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('LocalObjectStore', () => {
+  it('puts streams, buffers and strings; gets them whole or by range; leaves no temporary file', async () => {
+    const data = randomBytes(200_000);
+    expect(await store.put('runs/r1/outputs/a.bin', Readable.from([data.subarray(0, 1000), data.subarray(1000)]))).toBe(data.length);
+    expect(await store.put('runs/r1/outputs/t.txt', 'hello')).toBe(5);
+    expect(await store.put('runs/r1/outputs/e', '')).toBe(0);
+    expect((await readAll((await store.get('runs/r1/outputs/a.bin')).body)).equals(data)).toBe(true);
+    const r = await store.get('runs/r1/outputs/a.bin', { start: 10, end: 19 });
+    expect(r.size).toBe(data.length);
+    expect((await readAll(r.body)).equals(data.subarray(10, 20))).toBe(true);
+    expect(readdirSync(path.join(root, 'runs/r1/outputs')).filter((n) => n.endsWith('.part'))).toEqual([]);
+  });
+
+  it('putFile and getToFile copy files', async () => {
+    const src = path.join(tmp, 'src.bin');
+    writeFileSync(src, 'file body');
+    expect(await store.putFile('runs/r1/attachments/sub/f.txt', src)).toBe(9);
+    const dst = path.join(tmp, 'out', 'deep', 'f.txt');
+    await store.getToFile('runs/r1/attachments/sub/f.txt', dst);
+    expect(readFileSync(dst, 'utf8')).toBe('file body');
+  });
+
+  it('a failed put leaves neither the object nor a temporary file', async () => {
+    const failing = new Readable({
+      read() {
+        this.destroy(new Error('source failed'));
+      },
+    });
+    await expect(store.put('runs/r1/outputs/failed.bin', failing)).rejects.toThrow('source failed');
+    expect(await store.stat('runs/r1/outputs/failed.bin')).toBeNull();
+    expect(readdirSync(path.join(root, 'runs/r1/outputs')).filter((n) => n.startsWith('failed.bin'))).toEqual([]);
+  });
+
+  it('missing objects: stat null, get ObjectNotFoundError', async () => {
+    expect(await store.stat('runs/none/x')).toBeNull();
+    await expect(store.get('runs/none/x')).rejects.toBeInstanceOf(ObjectNotFoundError);
+    // A folder is not an object.
+    expect(await store.stat('runs/r1/outputs')).toBeNull();
+  });
+
+  it('lists under a prefix, deletes one object or a folder', async () => {
+    await store.put('runs/r2/a', '1');
+    await store.put('runs/r2/sub/b', '22');
+    await store.put('runs/r20/c', 'sibling');
+    expect(await store.list('runs/r2/')).toEqual([
+      { key: 'runs/r2/a', size: 1 },
+      { key: 'runs/r2/sub/b', size: 2 },
+    ]);
+    await store.delete('runs/r2/a');
+    await store.delete('runs/r2/a');
+    await store.deletePrefix('runs/r2/');
+    expect(await store.list('runs/r2/')).toEqual([]);
+    expect(await store.stat('runs/r20/c')).not.toBeNull();
+  });
+
+  it.each(['../outside.txt', '../store-private/secret.txt', 'a/../../outside.txt', '/etc/passwd', 'a\\b', 'a\0b', ''])(
+    'refuses the key %j for every operation',
+    async (key) => {
+      await expect(store.put(key, 'x')).rejects.toBeInstanceOf(UnsafePathError);
+      await expect(store.get(key)).rejects.toBeInstanceOf(UnsafePathError);
+      await expect(store.stat(key)).rejects.toBeInstanceOf(UnsafePathError);
+      await expect(store.delete(key)).rejects.toBeInstanceOf(UnsafePathError);
+      expect(readFileSync(path.join(tmp, 'outside.txt'), 'utf8')).toBe('outside');
+    },
+  );
+
+  it('list and deletePrefix never reach outside the store folder (not even a sibling sharing its name as a prefix)', async () => {
+    expect(await store.list('../')).toEqual([]);
+    expect(await store.list('../store-private/')).toEqual([]);
+    await store.deletePrefix('../store-private/');
+    await store.deletePrefix('../');
+    expect(existsSync(path.join(tmp, 'store-private', 'secret.txt'))).toBe(true);
+    expect(existsSync(path.join(tmp, 'outside.txt'))).toBe(true);
+  });
+});
