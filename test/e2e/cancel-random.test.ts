@@ -13,7 +13,7 @@ import { FAST_RECOVERY_ENV, napForm, RunInspector, terminalTimes, uniqueSeconds,
  * completed before the cancel was accepted; no run may ever leave CANCELED (or any terminal
  * state); no engine process may be left.
  */
-const RUNS = 40;
+const RUNS = 36;
 type Mode = 'right-after-submit' | 'once-taken' | 'while-running' | 'as-engine-exits';
 const MODES: Mode[] = ['right-after-submit', 'once-taken', 'while-running', 'as-engine-exits'];
 

@@ -46,7 +46,10 @@ describe.each([
       const watcher = (async () => {
         while (watching) {
           for (const id of acknowledged) {
-            const queuedWithoutJob = (await inspector.state(id).catch(() => null)) === 'QUEUED' && (await queue.getJobState(id).catch(() => 'error')) === 'unknown';
+            // The run's current job: its id, or the one a requeue gave it (field `job`).
+            const rec = await inspector.record(id).catch(() => undefined);
+            const jobId = rec?.hash.job || id;
+            const queuedWithoutJob = rec?.hash.state === 'QUEUED' && (await queue.getJobState(jobId).catch(() => 'error')) === 'unknown';
             if (queuedWithoutJob && !jobless.has(id)) jobless.set(id, Date.now());
             if (!queuedWithoutJob && jobless.has(id)) {
               const ms = Date.now() - jobless.get(id)!;
@@ -81,7 +84,15 @@ describe.each([
         },
         90_000,
         250,
-      );
+      ).catch(async (err) => {
+        const details = await Promise.all(
+          acknowledged.map(async (id) => {
+            const rec = await inspector.record(id);
+            return { id, job: await queue.getJobState(rec.hash.job || id), ...rec };
+          }),
+        );
+        throw new Error(`${(err as Error).message}: ${JSON.stringify(details)}`);
+      });
       watching = false;
       await watcher;
       await queue.close();
@@ -94,8 +105,6 @@ describe.each([
         expect(finals[id], `${id}: ${JSON.stringify(records[i].systemLogs)}`).toBe('COMPLETE');
         expect(terminalTimes(records[i].hash)).toHaveLength(1);
       }
-
-      expect(joblessSpans, joblessSpans.join('\n')).toEqual([]);
 
       // New submissions work, through the same API and worker processes.
       const fresh = uniqueSeconds(1);
@@ -111,6 +120,17 @@ describe.each([
       expect(counts).toEqual(truth);
       await sleep(200);
       expect(findProcesses(stack.workDir)).toEqual([]);
+
+      // The worker never died: it was there, on this host, with its process alive, all along.
+      // Taking it for lost because its heartbeat key expired while Redis was down kills a
+      // healthy engine and runs the workflow again.
+      const runningRecord = records[0];
+      expect(
+        { attempt: runningRecord.hash.attempt, systemLogs: runningRecord.systemLogs },
+        'the run held by a live worker (same host, pid alive) was taken from it after the Redis restart',
+      ).toEqual({ attempt: '1', systemLogs: [] });
+      // And a QUEUED run always has its queue job (else it waits for WES_QUEUED_JOB_CHECK_MS).
+      expect(joblessSpans, joblessSpans.join('\n')).toEqual([]);
     } finally {
       inspector.close();
     }

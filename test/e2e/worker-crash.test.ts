@@ -58,8 +58,8 @@ describe('worker killed mid-run, policy requeue (default)', () => {
     const line = rec.systemLogs.find((l) => /attempt 1 of 3 lost/.test(l))!;
     expect(line).toMatch(/queued again/);
     expect(line).toContain(`worker ${deadId}`);
-    // The preempt went through QUEUED again (its time is after the first RUNNING).
-    expect(Number(rec.hash['t:QUEUED'])).toBeGreaterThan(Number(rec.hash['t:INITIALIZING']) - 1);
+    // The preempt went through QUEUED again: its time is that of the preempt, not of the submit.
+    expect(Number(rec.hash['t:QUEUED'])).toBeGreaterThan(Number(rec.hash.created));
 
     // Nothing of attempt 1 outlives its worker for long: not cwltool, not the sleep.
     const goneMs = await waitProcessesGone(attempt1, 5_000, 'the engine processes of the killed worker');
@@ -185,6 +185,29 @@ describe('the engine dies with its worker, with no other process on the host to 
       }
       // Nobody settled the run (that is the next test's business): it is the engine that went.
       expect(await inspector.state(id)).toBe('RUNNING');
+      // Cancelled, so the next worker's start-up settles it CANCELED instead of running it again.
+      expect((await client.cancel(id)).status).toBe(200);
+    } finally {
+      inspector.close();
+    }
+  });
+
+  it('even a tool that ignores the stop signal is gone within the grace period (2 s) after its worker died', async () => {
+    const { client, stack } = h;
+    const inspector = new RunInspector(stack);
+    try {
+      await stack.startWorker();
+      const seconds = uniqueSeconds(300);
+      const id = await client.submitOk(napForm(seconds, {}, 'stubborn.cwl'));
+      expect(await inspector.state((await inspector.countsAndTruth()).ids.find((x) => x !== id)!)).toBe('CANCELED');
+      const procs = await waitEngineRunning(client, inspector, id, seconds);
+      const holder = await stack.workerHolding(id);
+      expect(holder).toBeDefined();
+      const killedAt = Date.now();
+      await stack.kill(holder!);
+      const goneMs = await waitProcessesGone(procs, 2_000 + 4_000, 'the stubborn engine of the SIGKILLed worker');
+      console.log(`parent-death (tool ignoring SIGINT/SIGTERM): engine gone ${Date.now() - killedAt} ms after SIGKILL of the worker`);
+      expect(goneMs).toBeGreaterThan(0);
     } finally {
       inspector.close();
     }
@@ -257,7 +280,7 @@ describe('start-up reconciliation: a new worker on the host settles what its dea
 });
 
 describe('CANCELING never sticks: the worker dies while it waits for the engine to stop', () => {
-  // SIGTERM (cwltool takes ~10 s to honour it) and a 60 s grace: the worker is still waiting when it is killed.
+  // A tool that ignores SIGTERM and a 60 s grace: the worker is still waiting when it is killed.
   const h = useStack({
     workers: 1,
     workerConcurrency: 1,
@@ -269,7 +292,7 @@ describe('CANCELING never sticks: the worker dies while it waits for the engine 
     const inspector = new RunInspector(stack);
     try {
       const seconds = uniqueSeconds(300);
-      const id = await client.submitOk(napForm(seconds));
+      const id = await client.submitOk(napForm(seconds, {}, 'stubborn.cwl'));
       const procs = await waitEngineRunning(client, inspector, id, seconds, 1);
       const r = await client.cancel(id);
       expect(r.status).toBe(200);

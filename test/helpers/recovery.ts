@@ -29,15 +29,18 @@ export function uniqueSeconds(whole: number): string {
   return `${whole}.${frac}`;
 }
 
-/** POST /runs body of the nap workflow: `sleep <seconds>`. */
-export function napForm(seconds: string, tags: Record<string, string> = {}): FormData {
+/**
+ * POST /runs body of the nap workflow: `sleep <seconds>` (or of stubborn.cwl, the same sleep
+ * ignoring SIGTERM and SIGINT).
+ */
+export function napForm(seconds: string, tags: Record<string, string> = {}, workflow: 'nap.cwl' | 'stubborn.cwl' = 'nap.cwl'): FormData {
   return runForm({
-    workflow_url: 'nap.cwl',
+    workflow_url: workflow,
     workflow_type: 'CWL',
     workflow_type_version: 'v1.1',
     workflow_params: { seconds },
     tags,
-    attachments: workflowFiles('nap.cwl'),
+    attachments: workflowFiles(workflow),
   });
 }
 

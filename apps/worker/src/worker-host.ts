@@ -85,6 +85,8 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
     this.worker.on('error', (err) => this.logger.error({ err }, 'queue worker error'));
 
     this.subscriber = this.redis.duplicate({ connectionName: 'wes-worker-cancel' });
+    // ioredis reconnects by itself; without a listener its connection errors would be "unhandled".
+    this.subscriber.on('error', (err: Error) => this.logger.debug({ err: err.message }, 'cancel subscriber: Redis connection error'));
     await this.subscriber.subscribe(this.keys.cancelChannel);
     this.subscriber.on('message', (_channel: string, runId: string) => {
       // Only the worker holding the run has something to interrupt; the others ignore it.

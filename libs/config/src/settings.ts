@@ -99,7 +99,7 @@ export class WesSettings {
 
   /**
    * Signal sent first to the engine's process group on cancel. Unset: the engine's own stop
-   * signal (SIGTERM, except cwltool: SIGINT, which it honours in ~0.1 s against ~10 s for SIGTERM).
+   * signal (SIGTERM, except cwltool: SIGINT, which it honours in ~0.3 s, faster than SIGTERM).
    */
   @IsOptional()
   @IsIn(['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGKILL'])

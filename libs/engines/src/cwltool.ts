@@ -3,7 +3,8 @@ import { EngineCommandInput, EngineDefinition } from './engine-definition';
 /**
  * cwltool, the CWL reference runner. It prints the output object on stdout (and `{}` even
  * when it fails: the exit code decides). Its stop signal is SIGINT: sent to its process group
- * it ends in ~0.1 s, where SIGTERM takes it ~10 s.
+ * it ends in ~0.3 s (measured: scripts/cancel-latency.ts). SIGTERM alone takes it ~10 s; under
+ * the `timeout` guard the worker starts it with, which relays the signal again, ~0.5-1.5 s.
  */
 export const CWLTOOL: EngineDefinition = {
   name: 'cwltool',

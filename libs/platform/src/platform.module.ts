@@ -75,7 +75,23 @@ export class PlatformModule {
       providers: [
         { provide: WesSettings, useValue: settings },
         { provide: LOGGER, useValue: log },
-        { provide: REDIS, useFactory: () => createRedis(settings.redisUrl, { connectionName: `wes-${processName}` }) },
+        {
+          provide: REDIS,
+          useFactory: () => {
+            const redis = createRedis(settings.redisUrl, { connectionName: `wes-${processName}` });
+            // ioredis reconnects by itself (commands wait meanwhile); say so once per outage.
+            let down = false;
+            redis.on('error', (err: Error) => {
+              if (!down) log.warn({ err: err.message }, 'Redis unreachable: reconnecting');
+              down = true;
+            });
+            redis.on('ready', () => {
+              if (down) log.info('Redis reachable again');
+              down = false;
+            });
+            return redis;
+          },
+        },
         { provide: RunKeys, useValue: new RunKeys(settings.keyPrefix) },
         { provide: TerminalStateCache, useValue: new TerminalStateCache() },
         {

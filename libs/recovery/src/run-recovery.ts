@@ -27,6 +27,11 @@ const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis
  */
 export class RunRecovery {
   readonly host = hostname();
+  /**
+   * Until then, a lapsed heartbeat alone does not make a worker lost: after Redis comes back
+   * from an outage every worker needs a few heartbeats to announce itself again.
+   */
+  private heartbeatsTrustedFrom = 0;
 
   constructor(
     private readonly settings: WesSettings,
@@ -37,7 +42,13 @@ export class RunRecovery {
     private readonly redis: Redis,
     private readonly keys: RunKeys,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    const distrustHeartbeats = () => {
+      this.heartbeatsTrustedFrom = Date.now() + settings.heartbeatMs * 3;
+    };
+    distrustHeartbeats();
+    redis.on('ready', distrustHeartbeats);
+  }
 
   /**
    * Queues a run again after attempt `lostAttempt` was lost, under a new job id: the lost
@@ -117,7 +128,8 @@ export class RunRecovery {
 
   /** Whether the worker holding a run is lost: its heartbeat lapsed, or (same host) its process is gone. */
   private isLost(run: RunHolder, alive: Set<string>): boolean {
-    if (!run.worker || !alive.has(run.worker)) return true;
+    if (!run.worker) return true;
+    if (!alive.has(run.worker) && Date.now() >= this.heartbeatsTrustedFrom) return true;
     if (run.host === this.host && run.workerPid) {
       try {
         process.kill(run.workerPid, 0);

@@ -18,8 +18,8 @@ const setOf = (states: Iterable<string>) => `{${[...states].map((s) => `${s}=tru
  *
  * A sender that holds the run names the attempt it holds: if the run has moved on to another
  * attempt (its worker was taken for lost and the run given to another), the message is
- * refused as stale, so a worker that comes back from a long pause cannot end someone else's
- * attempt.
+ * refused as stale, and so it is while the run waits QUEUED for its next attempt: a worker
+ * that comes back from a long pause cannot end someone else's attempt, or the run it lost.
  *
  * KEYS: run hash, counts hash, system_logs list.
  * ARGV: message, now (ms), run id, key prefix, expected attempt ('' for any), n, n field/value
@@ -33,7 +33,9 @@ local TERMINAL = ${setOf(TERMINAL_STATES)}
 local ACTIVE = ${setOf(ACTIVE_STATES)}
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {-1, ''} end
-if ARGV[5] ~= '' and (redis.call('HGET', KEYS[1], 'attempt') or '0') ~= ARGV[5] then return {0, state, 'stale'} end
+if ARGV[5] ~= '' and (state == 'QUEUED' or (redis.call('HGET', KEYS[1], 'attempt') or '0') ~= ARGV[5]) then
+  return {0, state, 'stale'}
+end
 local row = LEGAL[ARGV[1]]
 local to = row and row[state]
 if not to then return {0, state} end

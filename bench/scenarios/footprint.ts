@@ -1,0 +1,58 @@
+/**
+ * Scenario 8, footprint: Redis bytes per finished run and process RSS. The figures are taken
+ * where the runs are made: bytes per run and RSS at N stored runs by the list scenario (N
+ * finished runs written through the state machine), bytes per run through the API by the
+ * throughput scenario (no-op engine). This only turns them into lines of the table.
+ */
+import { row, Row } from '../lib/util';
+
+export function footprintRows(fromList: any, fromThroughput: any): Row[] {
+  const rows: Row[] = [];
+  const n = fromList?.storedRuns;
+  const nLabel = n >= 1_000_000 ? `${n / 1_000_000}M` : `${n / 1000}k`;
+  if (fromList) {
+    rows.push(
+      row({
+        id: '8',
+        scenario: `Redis bytes per finished run (${nLabel} runs via the state machine)`,
+        unit: 'B',
+        ours: fromList.redisBytesPerFinishedRun,
+        baseline: null,
+        goal: '≤ 2048 B',
+        met: fromList.redisBytesPerFinishedRun <= 2048,
+        note: `run hash ${fromList.sampleRunHash.encoding}, MEMORY USAGE ${fromList.sampleRunHash.memoryUsage} B`,
+      }),
+    );
+  }
+  if (fromThroughput) {
+    rows.push(
+      row({
+        id: '8',
+        scenario: `Redis bytes per finished run (${fromThroughput.runs} runs via the API)`,
+        unit: 'B',
+        ours: fromThroughput.bytesPerRun,
+        baseline: null,
+        goal: '≤ 2048 B',
+        met: fromThroughput.bytesPerRun <= 2048,
+        note: `BullMQ event stream excluded (${fromThroughput.bytesPerRunWithEvents} B/run with it)`,
+      }),
+    );
+  }
+  if (fromList) {
+    const r = fromList.rssMiB;
+    rows.push(
+      row({
+        id: '8',
+        scenario: `API RSS after list load: ${nLabel} stored runs vs 1k`,
+        unit: 'MiB',
+        ours: r.apiAtN,
+        baseline: r.apiAt1k,
+        goal: '≤ 1.1×',
+        met: r.apiAtN / r.apiAt1k <= 1.1,
+      }),
+      row({ id: '8', scenario: `API RSS: at ${nLabel} runs vs idle`, unit: 'MiB', ours: r.apiAtN, baseline: r.apiIdle, goal: '—', met: null }),
+      row({ id: '8', scenario: `worker RSS: at ${nLabel} runs vs idle`, unit: 'MiB', ours: r.workerAtN, baseline: r.workerIdle, goal: '—', met: null }),
+    );
+  }
+  return rows;
+}
