@@ -17,7 +17,7 @@ type Which = 'ours' | 'baseline';
 export async function statusScenario(b: Bench, front: WesStack, baselineOrigin: string): Promise<ScenarioResult> {
   const connections = 16;
   const durationS = b.full ? 8 : 3;
-  const rounds = b.full ? 2 : 1;
+  const rounds = 2;
   const ids = (await b.redis.zrevrange(`${front.prefix}:runs`, 0, 4)).filter(Boolean);
   if (ids.length < 5) throw new Error('status: the submit scenario left fewer than 5 runs');
   // Five more runs taken to COMPLETE through the state machine (no worker runs here).
