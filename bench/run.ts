@@ -12,14 +12,16 @@
  *   8 footprint   Redis bytes per run, API/worker RSS
  *
  * Prints one table and writes it, with every figure measured, to bench/results/latest.json and
- * bench/results/bench-<time>.json. Quick mode (default) takes a few minutes; --full uses
+ * bench/results/bench-<mode>-<time>.json. Quick mode (default) takes a few minutes; --full uses
  * 1,000,000 stored runs, 2,000 throughput runs and longer runs.
  *
  * Usage: npm run bench [-- --full] [-- --only 1,2,6] [-- --keep] [-- --profile]
  *   --only     scenarios to run (8 needs 3 and 6, which it runs)
  *   --keep     keep the temporary folder (logs, profiles) instead of removing it
- *   --profile  run the API and workers under node --cpu-prof and summarize where the CPU went
- *              (the figures are then slower than without: use it to find where time goes)
+ *   --profile  profile the API and workers (V8 CPU profiler, started by a preload: see
+ *              lib/profile.ts) and summarize where the CPU went into the JSON (the figures are
+ *              then a little slower: use it to find where time goes)
+ *   BENCH_LIST_RUNS=<n> (environment) overrides the number of stored runs of scenario 3
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';

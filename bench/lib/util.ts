@@ -185,3 +185,15 @@ export interface ScenarioResult {
   rows: Row[];
   details: Record<string, unknown>;
 }
+
+/** A run hash as Redis stores it: encoding, exact MEMORY USAGE (SAMPLES 0), each field's value length. */
+export async function describeHash(redis: Redis, key: string) {
+  const h = await redis.hgetall(key);
+  return {
+    encoding: await redis.object('ENCODING', key),
+    memoryUsage: (await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) as number,
+    fields: Object.keys(h).length,
+    longestValue: Math.max(...Object.values(h).map((v) => v.length)),
+    valueLengths: Object.fromEntries(Object.entries(h).map(([k, v]) => [k, v.length])),
+  };
+}

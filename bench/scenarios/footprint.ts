@@ -34,7 +34,7 @@ export function footprintRows(fromList: any, fromThroughput: any): Row[] {
         baseline: null,
         goal: '≤ 2048 B',
         met: fromThroughput.bytesPerRun <= 2048,
-        note: `BullMQ event stream excluded (${fromThroughput.bytesPerRunWithEvents} B/run with it)`,
+        note: `BullMQ event stream excluded (${fromThroughput.bytesPerRunWithEvents} B/run with it); run hash ${fromThroughput.sampleRunHash?.encoding}, MEMORY USAGE ${fromThroughput.sampleRunHash?.memoryUsage} B`,
       }),
     );
   }

@@ -17,7 +17,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { RUN_JOB_OPTIONS } from '../../libs/queue/src';
 import type { Bench } from '../lib/harness';
 import { helloSubmission, submit } from '../lib/fixtures';
-import { epochMs, row, say, ScenarioResult, sleep, usedMemory } from '../lib/util';
+import { describeHash, epochMs, row, say, ScenarioResult, sleep, usedMemory } from '../lib/util';
 
 async function pool<T>(n: number, parallel: number, fn: (i: number) => Promise<T>): Promise<void> {
   let next = 0;
@@ -58,7 +58,7 @@ export async function throughputScenario(b: Bench): Promise<ScenarioResult> {
   const countsKey = `${stack.prefix}:counts`;
   const eventsKey = `${stack.prefix}:bull:${stack.queue}:events`;
 
-  let footprint: Record<string, number> | undefined;
+  let footprint: Record<string, unknown> | undefined;
   const ours = async (record: boolean, runs: number) => {
     const before = await b.redis.hgetall(countsKey);
     const doneBefore = Number(before.COMPLETE ?? 0);
@@ -83,7 +83,9 @@ export async function throughputScenario(b: Bench): Promise<ScenarioResult> {
       await sleep(1000);
       const mem1 = await usedMemory(b.redis);
       const ev1 = Number((await b.redis.memory('USAGE', eventsKey)) ?? 0);
+      const sampleId = (await b.redis.zrevrange(`${stack.prefix}:runs`, 0, 0))[0];
       footprint = {
+        sampleRunHash: await describeHash(b.redis, `${stack.prefix}:run:${sampleId}`),
         runs,
         usedMemoryDelta: mem1 - mem0,
         eventStreamDelta: ev1 - ev0,

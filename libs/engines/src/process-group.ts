@@ -17,7 +17,9 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
  * kill(-pgid, 0) also succeeds for zombies that nobody has reaped yet.
  */
 export async function groupMembers(pgid: number): Promise<number[]> {
-  if (process.platform !== 'linux') return signalGroup(pgid, 0) ? [pgid] : [];
+  // The usual case, a group already gone, costs one system call instead of a /proc scan.
+  if (!signalGroup(pgid, 0)) return [];
+  if (process.platform !== 'linux') return [pgid];
   const pids: number[] = [];
   for (const name of await readdir('/proc')) {
     if (!/^\d+$/.test(name)) continue;
