@@ -1,12 +1,12 @@
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import dns from 'node:dns';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, realpath, stat } from 'node:fs/promises';
+import { mkdir, readdir, realpath, stat } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Agent, request } from 'undici';
 
 /** The URL is refused by policy (scheme, address, folder): the client's request is at fault. */
@@ -181,6 +181,59 @@ export class UrlFetcher {
       throw err;
     }
     return { text: Buffer.concat(chunks).toString('utf8'), finalUrl };
+  }
+
+  /**
+   * The files under a directory URL, each with its path relative to it and its own URL:
+   * s3://bucket/prefix (a listing) or file:///folder (under the allowed folders). Directories
+   * cannot be listed over http(s).
+   */
+  async listDirectory(url: string, maxFiles = 10_000): Promise<{ path: string; url: string }[]> {
+    const parsed = this.check(url);
+    const out: { path: string; url: string }[] = [];
+    const add = (rel: string, fileUrl: string) => {
+      if (out.length >= maxFiles) throw new FetchFailedError(`${url} holds more than ${maxFiles} files`);
+      out.push({ path: rel, url: fileUrl });
+    };
+    if (parsed.protocol === 's3:') {
+      const Bucket = parsed.hostname;
+      const prefix = decodeURIComponent(parsed.pathname.replace(/^\//, '')).replace(/\/?$/, '/');
+      let token: string | undefined;
+      try {
+        do {
+          const page = await this.s3!.send(new ListObjectsV2Command({ Bucket, Prefix: prefix === '/' ? '' : prefix, ContinuationToken: token }));
+          for (const o of page.Contents ?? []) {
+            if (!o.Key || o.Key.endsWith('/')) continue;
+            add(o.Key.slice(prefix === '/' ? 0 : prefix.length), `s3://${Bucket}/${o.Key.split('/').map(encodeURIComponent).join('/')}`);
+          }
+          token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        } while (token);
+      } catch (err) {
+        if (err instanceof FetchFailedError) throw err;
+        throw new FetchFailedError(`${url}: ${(err as Error).name}: ${(err as Error).message}`);
+      }
+      if (out.length === 0) throw new FetchFailedError(`${url}: no such folder (no object under it)`);
+      return out;
+    }
+    if (parsed.protocol === 'file:') {
+      let root: string;
+      try {
+        root = await realpath(fileURLToPath(parsed));
+      } catch {
+        throw new FetchFailedError(`${url}: no such folder`);
+      }
+      const roots = await Promise.all(this.policy.fileAllowDirs.map((d) => realpath(d).catch(() => path.resolve(d))));
+      if (!roots.some((r) => isInside(root, r))) throw new FetchRefusedError(`${url} is outside the folders file:// URLs may read (WES_FILE_ALLOW_DIRS)`);
+      if (!(await stat(root)).isDirectory()) throw new FetchFailedError(`${url} is not a folder`);
+      for (const e of await readdir(root, { recursive: true, withFileTypes: true })) {
+        if (e.isDirectory()) continue;
+        const full = path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name);
+        // Links are followed only as far as the allowed folders (openFile checks each target).
+        add(path.relative(root, full).split(path.sep).join('/'), pathToFileURL(full).href);
+      }
+      return out;
+    }
+    throw new FetchRefusedError(`${url}: a Directory input cannot be listed over ${parsed.protocol.slice(0, -1)}; use s3://, file:// or attachments`);
   }
 
   private async openHttp(start: URL, signal?: AbortSignal): Promise<{ body: Readable; finalUrl: string }> {

@@ -174,7 +174,9 @@ export class RunsService {
   private checkInputLocation(loc: string, kind: 'File' | 'Directory', where: string, attachments: string[]): void {
     const field = `workflow_params: input ${where}`;
     if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(loc) || loc.startsWith('/')) {
-      if (kind === 'Directory') throw new BadRequestError(`${field}: a Directory input must be a folder of attachments, not "${loc}"`);
+      if (kind === 'Directory' && /^https?:/i.test(loc)) {
+        throw new BadRequestError(`${field}: a Directory cannot be listed over http(s): use s3://, file:// or a folder of attachments`);
+      }
       this.sources.checkUrl(field, loc.startsWith('/') ? `file://${loc}` : loc);
       return;
     }
