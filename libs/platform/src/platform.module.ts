@@ -8,7 +8,7 @@ import type { Queue } from 'bullmq';
 import { createRedis, createRunQueue, RunJobData, WorkerRegistry } from '../../queue/src';
 import { RunRecovery } from '../../recovery/src';
 import { RunKeys, RunStore, TerminalStateCache, WorkflowStateMachine } from '../../runs/src';
-import { createObjectStore, ObjectStore, S3ObjectStore } from '../../storage/src';
+import { createObjectStore, createS3Client, ObjectStore, S3ObjectStore } from '../../storage/src';
 
 /** Injection tokens of what the platform module provides that is not a class of its own. */
 export const REDIS = Symbol('REDIS');
@@ -37,16 +37,12 @@ function createUrlFetcher(settings: WesSettings, store: ObjectStore): UrlFetcher
   let s3: S3Client | undefined;
   if (store instanceof S3ObjectStore) s3 = store.client;
   else if (settings.s3Endpoint || settings.s3AccessKeyId) {
-    s3 = new S3Client({
+    s3 = createS3Client({
       region: settings.s3Region,
       endpoint: settings.s3Endpoint,
       forcePathStyle: settings.s3ForcePathStyle,
-      credentials:
-        settings.s3AccessKeyId && settings.s3SecretAccessKey
-          ? { accessKeyId: settings.s3AccessKeyId, secretAccessKey: settings.s3SecretAccessKey }
-          : undefined,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
+      accessKeyId: settings.s3AccessKeyId,
+      secretAccessKey: settings.s3SecretAccessKey,
     });
   }
   return new UrlFetcher(

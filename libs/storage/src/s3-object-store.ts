@@ -32,6 +32,25 @@ export interface S3StoreOptions {
   secretAccessKey?: string;
 }
 
+/**
+ * An S3 client for any S3-compatible server. Checksums are computed only when an operation
+ * requires them, so servers that do not understand the newer checksum framing (s3rver, older
+ * MinIO) store the bytes as sent.
+ */
+export function createS3Client(options: Omit<S3StoreOptions, 'bucket' | 'prefix'>): S3Client {
+  return new S3Client({
+    region: options.region,
+    endpoint: options.endpoint,
+    forcePathStyle: options.forcePathStyle,
+    credentials:
+      options.accessKeyId && options.secretAccessKey
+        ? { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey }
+        : undefined,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
 const isMissing = (err: unknown) =>
   err instanceof NoSuchKey ||
   err instanceof NotFound ||
@@ -39,26 +58,14 @@ const isMissing = (err: unknown) =>
 
 /**
  * The object store on any S3-compatible server. Uploads stream in parts (lib-storage), downloads
- * stream; no object is held whole in memory. Checksums are computed only when an operation
- * requires them, so servers that do not understand the newer checksum framing (s3rver, older
- * MinIO) store the bytes as sent.
+ * stream; no object is held whole in memory.
  */
 export class S3ObjectStore implements ObjectStore {
   readonly client: S3Client;
   private readonly prefix: string;
 
   constructor(private readonly options: S3StoreOptions) {
-    this.client = new S3Client({
-      region: options.region,
-      endpoint: options.endpoint,
-      forcePathStyle: options.forcePathStyle,
-      credentials:
-        options.accessKeyId && options.secretAccessKey
-          ? { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey }
-          : undefined,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    this.client = createS3Client(options);
     this.prefix = options.prefix ? `${options.prefix.replace(/^\/+|\/+$/g, '')}/` : '';
   }
 
