@@ -9,7 +9,7 @@ import { UrlFetcher } from '../../../libs/fetch/src';
 import { LOGGER, OBJECT_STORE } from '../../../libs/platform/src';
 import { RunRecovery } from '../../../libs/recovery/src';
 import { RunRecord, runObjectKeys, RunStore, TransitionOptions, WorkflowStateMachine } from '../../../libs/runs/src';
-import { ObjectStore, resolveInside } from '../../../libs/storage/src';
+import { downloadToFile, ObjectStore, resolveInside } from '../../../libs/storage/src';
 import { InputUnavailableError, stageInputs } from './input-stager';
 import { LogShipper } from './log-shipper';
 import { collectOutputs } from './output-collector';
@@ -205,7 +205,7 @@ export class RunExecutor {
     await Promise.all(['attachments', 'outputs', 'tmp', 'logs'].map((d) => mkdir(path.join(scratch, d))));
     for (const name of run.attachments) {
       if (signal.aborted) throw new RunInterrupted(reasonOf(signal), 'while its inputs were being staged');
-      await this.store.getToFile(runObjectKeys.attachment(run.runId, name), resolveInside(inputs, name), signal).catch((err) => {
+      await downloadToFile(this.store, runObjectKeys.attachment(run.runId, name), resolveInside(inputs, name), signal).catch((err) => {
         throw signal.aborted ? new RunInterrupted(reasonOf(signal), 'while its inputs were being staged') : err;
       });
     }

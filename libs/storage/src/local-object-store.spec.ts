@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalObjectStore } from './local-object-store';
-import { ObjectNotFoundError } from './object-store';
+import { ObjectNotFoundError, downloadToFile } from './object-store';
 import { UnsafePathError } from './safe-path';
 
 /** The folder object store keeps to the same contract as the S3 one, and never leaves its folder. */
@@ -46,12 +46,12 @@ describe('LocalObjectStore', () => {
     expect(readdirSync(path.join(root, 'runs/r1/outputs')).filter((n) => n.endsWith('.part'))).toEqual([]);
   });
 
-  it('putFile and getToFile copy files', async () => {
+  it('putFile and downloadToFile copy files', async () => {
     const src = path.join(tmp, 'src.bin');
     writeFileSync(src, 'file body');
     expect(await store.putFile('runs/r1/attachments/sub/f.txt', src)).toBe(9);
     const dst = path.join(tmp, 'out', 'deep', 'f.txt');
-    await store.getToFile('runs/r1/attachments/sub/f.txt', dst);
+    await downloadToFile(store, 'runs/r1/attachments/sub/f.txt', dst);
     expect(readFileSync(dst, 'utf8')).toBe('file body');
   });
 

@@ -59,12 +59,6 @@ export class LocalObjectStore implements ObjectStore {
     }
   }
 
-  async getToFile(key: string, file: string, signal?: AbortSignal): Promise<void> {
-    const { body } = await this.get(key);
-    await mkdir(path.dirname(file), { recursive: true });
-    await pipeline(body, createWriteStream(file), { signal });
-  }
-
   async list(prefix: string): Promise<ObjectInfo[]> {
     const dir = path.resolve(this.root, prefix);
     if (dir !== this.root && !dir.startsWith(this.root + path.sep)) return [];

@@ -1,4 +1,8 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 export interface ObjectInfo {
   key: string;
@@ -27,11 +31,16 @@ export interface ObjectStore {
   /** Opens an object (or a byte range of it) for reading. Throws ObjectNotFoundError. */
   get(key: string, range?: ByteRange): Promise<{ body: Readable; size: number }>;
   stat(key: string): Promise<ObjectInfo | null>;
-  /** Copies an object to a local file; an abort signal stops the copy. */
-  getToFile(key: string, file: string, signal?: AbortSignal): Promise<void>;
   /** Objects whose key starts with prefix (a folder ending in `/`). */
   list(prefix: string): Promise<ObjectInfo[]>;
   /** Removes one object (no error when there is none). */
   delete(key: string): Promise<void>;
   deletePrefix(prefix: string): Promise<void>;
+}
+
+/** Copies an object of any store to a local file; an abort signal stops the copy. */
+export async function downloadToFile(store: ObjectStore, key: string, file: string, signal?: AbortSignal): Promise<void> {
+  const { body } = await store.get(key);
+  await mkdir(path.dirname(file), { recursive: true });
+  await pipeline(body, createWriteStream(file), { signal });
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalS3, startS3 } from '../../../test/helpers/s3';
-import { ObjectNotFoundError } from './object-store';
+import { ObjectNotFoundError, downloadToFile } from './object-store';
 import { UnsafePathError } from './safe-path';
 import { S3ObjectStore } from './s3-object-store';
 
@@ -125,13 +125,13 @@ describe('S3ObjectStore (against s3rver)', () => {
     expect((await rawObject(`${PREFIX}/k/slow`)).toString()).toBe(parts.join(''));
   });
 
-  it('putFile stores a file, getToFile copies it back', async () => {
+  it('putFile stores a file, downloadToFile copies it back', async () => {
     const src = path.join(tmp, 'src.bin');
     const data = randomBytes(300_000);
     writeFileSync(src, data);
     expect(await store.putFile('runs/r1/attachments/tools/a.bin', src)).toBe(data.length);
     const dst = path.join(tmp, 'deep', 'er', 'dst.bin');
-    await store.getToFile('runs/r1/attachments/tools/a.bin', dst);
+    await downloadToFile(store, 'runs/r1/attachments/tools/a.bin', dst);
     expect(readFileSync(dst).equals(data)).toBe(true);
   });
 
@@ -146,12 +146,12 @@ describe('S3ObjectStore (against s3rver)', () => {
     expect((await readAll(whole.body)).toString()).toBe('0123456789abcdef');
   });
 
-  it('stat of a missing key is null; get and getToFile of one throw ObjectNotFoundError', async () => {
+  it('stat of a missing key is null; get and downloadToFile of one throw ObjectNotFoundError', async () => {
     expect(await store.stat('no/such/key')).toBeNull();
     await expect(store.get('no/such/key')).rejects.toBeInstanceOf(ObjectNotFoundError);
     await expect(store.get('no/such/key', { start: 0, end: 3 })).rejects.toBeInstanceOf(ObjectNotFoundError);
     const dst = path.join(tmp, 'missing.out');
-    await expect(store.getToFile('no/such/key', dst)).rejects.toBeInstanceOf(ObjectNotFoundError);
+    await expect(downloadToFile(store, 'no/such/key', dst)).rejects.toBeInstanceOf(ObjectNotFoundError);
     expect(existsSync(dst)).toBe(false);
   });
 
@@ -216,7 +216,7 @@ describe('S3ObjectStore (against s3rver)', () => {
   });
 
   it.each(['../x', '../../etc/passwd', 'a/../../x', '/etc/passwd', 'a\\b', 'a\0b', '', 'runs/'])(
-    'refuses the key %j (put, putFile, get, stat, getToFile, delete) and writes nothing',
+    'refuses the key %j (put, putFile, get, stat, downloadToFile, delete) and writes nothing',
     async (key) => {
       const before = s3.storedKeys(BUCKET);
       await expect(store.put(key, 'evil')).rejects.toBeInstanceOf(UnsafePathError);
@@ -225,7 +225,7 @@ describe('S3ObjectStore (against s3rver)', () => {
       await expect(store.putFile(key, src)).rejects.toBeInstanceOf(UnsafePathError);
       await expect(store.get(key)).rejects.toBeInstanceOf(UnsafePathError);
       await expect(store.stat(key)).rejects.toBeInstanceOf(UnsafePathError);
-      await expect(store.getToFile(key, path.join(tmp, 'evil.out'))).rejects.toBeInstanceOf(UnsafePathError);
+      await expect(downloadToFile(store, key, path.join(tmp, 'evil.out'))).rejects.toBeInstanceOf(UnsafePathError);
       await expect(store.delete(key)).rejects.toBeInstanceOf(UnsafePathError);
       expect(s3.storedKeys(BUCKET)).toEqual(before);
     },

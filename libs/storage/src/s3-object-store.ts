@@ -123,12 +123,6 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async getToFile(key: string, file: string, signal?: AbortSignal): Promise<void> {
-    const { body } = await this.get(key);
-    await mkdir(path.dirname(file), { recursive: true });
-    await pipeline(body, createWriteStream(file), { signal });
-  }
-
   async list(prefix: string): Promise<ObjectInfo[]> {
     const out: ObjectInfo[] = [];
     let token: string | undefined;
