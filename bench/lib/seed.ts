@@ -53,7 +53,8 @@ export async function seedRuns(redis: Redis, prefix: string, n: number, o: SeedO
   const keys = new RunKeys(prefix);
   const sm = new WorkflowStateMachine(redis, keys);
   const batch = o.batch ?? 2000;
-  const request = JSON.stringify(SMALL_REQUEST);
+  // As the API records it: the tags apart from the rest of the request.
+  const request = JSON.stringify({ ...SMALL_REQUEST, tags: undefined });
   const tags = JSON.stringify(SMALL_REQUEST.tags);
   const all: string[] = [];
   const holder = { worker: 'bench-host-4242-1a2b3c', host: 'bench-host', wpid: '4242' };
@@ -65,7 +66,7 @@ export async function seedRuns(redis: Redis, prefix: string, n: number, o: SeedO
   for (let i = 0; i < n; i += batch) {
     const ids = Array.from({ length: Math.min(batch, n - i) }, () => uuidv7());
     const created = await Promise.all(
-      ids.map((id) => sm.enqueue(id, { request, tags, engine: 'cwltool', workflow: 'hello.cwl', attachments: '["hello.cwl"]' })),
+      ids.map((id) => sm.enqueue(id, { request, tags, engine: 'cwltool', workflow: 'hello.cwl', job: id, attachments: '["hello.cwl"]' })),
     );
     if (created.some((c) => !c)) throw new Error('seed: a run id was taken');
     if (o.finish !== false) {

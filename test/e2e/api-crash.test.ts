@@ -129,13 +129,14 @@ describe('the API killed with SIGKILL at random moments while clients submit', (
         try {
           const ids = await checker.zrange(`${p}:runs`, 0, -1);
           const multi = checker.multi().zrange(`${p}:runs`, 0, -1).hgetall(`${p}:counts`);
-          ids.forEach((id) => multi.hmget(`${p}:run:${id}`, 'state', 'request', 'created'));
+          ids.forEach((id) => multi.hmget(`${p}:run:${id}`, 'state', 'created').hget(`${p}:run:${id}:doc`, 'request'));
           const res = (await multi.exec()) ?? [];
           const sameIds = JSON.stringify(res[0][1]) === JSON.stringify(ids);
           const counts = res[1][1] as Record<string, string>;
           const truth: Record<string, number> = {};
           ids.forEach((id, i) => {
-            const [state, request, created] = res[2 + i][1] as (string | null)[];
+            const [state, created] = res[2 + 2 * i][1] as (string | null)[];
+            const request = res[3 + 2 * i][1] as string | null;
             if (!state || !request || !created) problems.push(`${id} listed but half-written: ${JSON.stringify({ state, request: !!request, created })}`);
             if (state) truth[state] = (truth[state] ?? 0) + 1;
           });

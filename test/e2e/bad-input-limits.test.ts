@@ -23,9 +23,9 @@ import { buildZip, ZipEntry } from '../helpers/zip';
  */
 const MARK = uniqueMarker('evil');
 const LIMITS = {
-  WES_MAX_ATTACHMENT_BYTES: '100000',
+  WES_MAX_ATTACHMENT_BYTES: '400000',
   WES_MAX_ATTACHMENTS: '3',
-  WES_MAX_TOTAL_ATTACHMENT_BYTES: '200000',
+  WES_MAX_TOTAL_ATTACHMENT_BYTES: '800000',
   WES_MAX_FIELD_BYTES: '4096',
 };
 
@@ -204,8 +204,8 @@ describe.each<[Variant]>([['local'], ['s3']])('bad input with the %s object stor
   });
 
   describe('limits → 413', () => {
-    it('a part larger than WES_MAX_ATTACHMENT_BYTES', async () => {
-      await refused(form(base({ attachments: withGood({ 'in.txt': Buffer.alloc(150_000, 65) }) })), 413, /WES_MAX_ATTACHMENT_BYTES|too large/);
+    it('a part larger than WES_MAX_ATTACHMENT_BYTES (past the size read whole: it streams)', async () => {
+      await refused(form(base({ attachments: withGood({ 'in.txt': Buffer.alloc(450_000, 65) }) })), 413, /WES_MAX_ATTACHMENT_BYTES|too large/);
     });
 
     it('one attachment more than WES_MAX_ATTACHMENTS (4 > 3)', async () => {
@@ -218,9 +218,16 @@ describe.each<[Variant]>([['local'], ['s3']])('bad input with the %s object stor
     });
 
     it('attachments larger than WES_MAX_TOTAL_ATTACHMENT_BYTES in all (each under the part limit)', async () => {
-      // 3 parts of 90 kB = 270 kB > 200 kB (within the count limit of 3).
+      // 3 parts of 300 kB = 900 kB > 800 kB (within the count limit of 3): the limit is crossed
+      // 200 kB into the last part, while it is still read whole.
       await refused(
-        form(base({ workflow_url: 'a.bin', attachments: { 'a.bin': Buffer.alloc(90_000, 1), 'b.bin': Buffer.alloc(90_000, 2), 'c.bin': Buffer.alloc(90_000, 3) } })),
+        form(base({ workflow_url: 'a.bin', attachments: { 'a.bin': Buffer.alloc(300_000, 1), 'b.bin': Buffer.alloc(300_000, 2), 'c.bin': Buffer.alloc(300_000, 3) } })),
+        413,
+        /WES_MAX_TOTAL_ATTACHMENT_BYTES/,
+      );
+      // 100 + 390 + 390 kB: crossed 310 kB into the last part, which by then streams to the store.
+      await refused(
+        form(base({ workflow_url: 'a.bin', attachments: { 'a.bin': Buffer.alloc(100_000, 1), 'b.bin': Buffer.alloc(390_000, 2), 'c.bin': Buffer.alloc(390_000, 3) } })),
         413,
         /WES_MAX_TOTAL_ATTACHMENT_BYTES/,
       );
@@ -260,13 +267,13 @@ describe.each<[Variant]>([['local'], ['s3']])('bad input with the %s object stor
     it('a zip whose entries add up to more than WES_MAX_TOTAL_ATTACHMENT_BYTES → 413', async () => {
       await refused(
         zipRun([
-          // Each entry under the part limit (100 kB), three entries (the count limit), 200.2 kB in all.
+          // Each entry under the part limit (400 kB), three entries (the count limit), 800.2 kB in all.
           { name: 'tool.cwl', data: TOOL },
-          { name: 'a.bin', data: Buffer.alloc(99_999) },
-          { name: 'b.bin', data: Buffer.alloc(99_999) },
+          { name: 'a.bin', data: Buffer.alloc(399_999) },
+          { name: 'b.bin', data: Buffer.alloc(399_999) },
         ]),
         413,
-        /unpacks to more than 200000/,
+        /unpacks to more than 800000/,
       );
     });
 

@@ -2,12 +2,36 @@
  * Names of every Redis key and channel the run model uses, under one prefix. The transition
  * scripts build `inState` and `cancelChannel` names from the prefix themselves: keep them alike.
  */
+/**
+ * Fields of a run kept in its `doc` hash rather than its `run` hash: the client's request and
+ * what the worker records of unbounded length. A single long value turns a whole Redis hash into
+ * a hashtable (several times the memory of a listpack), so the long values live apart and the
+ * state hash, read and written on every transition, stays small.
+ */
+export const RUN_DOC_FIELDS: ReadonlySet<string> = new Set(['request', 'tags', 'workflow', 'attachments', 'cmd', 'outputs']);
+
+/** Splits record fields into those of the run hash and those of the doc hash. */
+export function splitRunFields(fields: Record<string, string>): { short: [string, string][]; long: [string, string][] } {
+  const short: [string, string][] = [];
+  const long: [string, string][] = [];
+  for (const entry of Object.entries(fields)) (RUN_DOC_FIELDS.has(entry[0]) ? long : short).push(entry);
+  return { short, long };
+}
+
 export class RunKeys {
   constructor(readonly prefix: string) {}
 
-  /** Hash: state, request, times, run_log fields, outputs. */
+  /**
+   * Hash of the run's short fields: state, times, attempt, holder, exit code. Every value stays
+   * under Redis's `hash-max-listpack-value` (64 bytes), so Redis keeps it as a compact listpack.
+   */
   run(runId: string): string {
     return `${this.prefix}:run:${runId}`;
+  }
+
+  /** Hash of the run's long fields, those of RUN_DOC_FIELDS (request, command line, outputs...). */
+  doc(runId: string): string {
+    return `${this.prefix}:run:${runId}:doc`;
   }
 
   /** List: system_logs lines of a run. */

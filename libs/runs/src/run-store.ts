@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { RunKeys } from './run-keys';
+import { RunKeys, splitRunFields } from './run-keys';
 import { RunHolder, RunRecord, RunSummaryRow } from './run-model';
 import { ActiveState, RUN_STATES, RunState } from './states';
 
@@ -16,24 +16,27 @@ export class RunStore {
     const res = await this.redis
       .multi()
       .hgetall(this.keys.run(runId))
+      .hgetall(this.keys.doc(runId))
       .lrange(this.keys.systemLogs(runId), 0, -1)
       .exec();
     const h = (res?.[0]?.[1] ?? {}) as Record<string, string>;
+    const d = (res?.[1]?.[1] ?? {}) as Record<string, string>;
     if (!h.state) return null;
     return {
       runId,
       state: h.state as RunState,
-      request: JSON.parse(h.request),
+      // The tags are stored once, beside the request (the run list reads them alone).
+      request: { ...JSON.parse(d.request ?? '{}'), tags: d.tags ? JSON.parse(d.tags) : {} },
       engine: h.engine,
-      workflow: h.workflow,
-      attachments: h.attachments ? JSON.parse(h.attachments) : [],
+      workflow: d.workflow,
+      attachments: d.attachments ? JSON.parse(d.attachments) : [],
       created: Number(h.created),
       start: num(h.start),
       end: num(h.end),
-      cmd: h.cmd ? JSON.parse(h.cmd) : undefined,
+      cmd: d.cmd ? JSON.parse(d.cmd) : undefined,
       exitCode: num(h.exit_code),
-      outputs: h.outputs ? JSON.parse(h.outputs) : undefined,
-      systemLogs: (res?.[1]?.[1] ?? []) as string[],
+      outputs: d.outputs ? JSON.parse(d.outputs) : undefined,
+      systemLogs: (res?.[2]?.[1] ?? []) as string[],
       cancelRequestedAt: num(h.cancel),
       attempt: Number(h.attempt ?? 0),
       worker: h.worker || undefined,
@@ -53,11 +56,12 @@ export class RunStore {
     const more = ids.length > pageSize;
     const pageIds = ids.slice(0, pageSize);
     const pipe = this.redis.pipeline();
-    for (const id of pageIds) pipe.hmget(this.keys.run(id), 'state', 'start', 'end', 'tags');
+    for (const id of pageIds) pipe.hmget(this.keys.run(id), 'state', 'start', 'end').hget(this.keys.doc(id), 'tags');
     const res = pageIds.length ? await pipe.exec() : [];
     const rows: RunSummaryRow[] = [];
     pageIds.forEach((runId, i) => {
-      const [state, start, end, tags] = (res?.[i]?.[1] ?? []) as (string | null)[];
+      const [state, start, end] = (res?.[2 * i]?.[1] ?? []) as (string | null)[];
+      const tags = res?.[2 * i + 1]?.[1] as string | null;
       if (!state) return;
       rows.push({ runId, state: state as RunState, start: num(start), end: num(end), tags: tags ? JSON.parse(tags) : {} });
     });
@@ -105,7 +109,11 @@ export class RunStore {
 
   /** Writes fields of the run record that are not part of its state (e.g. the worker holding it). */
   async setFields(runId: string, fields: Record<string, string>): Promise<void> {
-    await this.redis.hset(this.keys.run(runId), fields);
+    const { short, long } = splitRunFields(fields);
+    const multi = this.redis.multi();
+    if (short.length) multi.hset(this.keys.run(runId), Object.fromEntries(short));
+    if (long.length) multi.hset(this.keys.doc(runId), Object.fromEntries(long));
+    await multi.exec();
   }
 
   /** Id of the run's current queue job (the run id, or a newer one after a lost attempt). */

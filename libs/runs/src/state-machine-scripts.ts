@@ -21,9 +21,9 @@ const setOf = (states: Iterable<string>) => `{${[...states].map((s) => `${s}=tru
  * refused as stale, and so it is while the run waits QUEUED for its next attempt: a worker
  * that comes back from a long pause cannot end someone else's attempt, or the run it lost.
  *
- * KEYS: run hash, counts hash, system_logs list.
+ * KEYS: run hash, counts hash, system_logs list, doc hash.
  * ARGV: message, now (ms), run id, key prefix, expected attempt ('' for any), n, n field/value
- * pairs, then log lines.
+ * pairs for the run hash, m, m field/value pairs for the doc hash, then log lines.
  * Returns {1, from, to} when applied, {0, current} when refused, {0, current, 'stale'} when
  * refused for the attempt, {-1, ''} for no such run.
  */
@@ -52,11 +52,14 @@ if ACTIVE[state] then redis.call('ZREM', prefix .. ':in:' .. state, id) end
 if ACTIVE[to] then redis.call('ZADD', prefix .. ':in:' .. to, now, id) end
 redis.call('HINCRBY', KEYS[2], state, -1)
 redis.call('HINCRBY', KEYS[2], to, 1)
-local n = tonumber(ARGV[6])
-local i = 7
-for _ = 1, n do
-  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
-  i = i + 2
+local i = 6
+for _, key in ipairs({KEYS[1], KEYS[4]}) do
+  local n = tonumber(ARGV[i])
+  i = i + 1
+  for _ = 1, n do
+    redis.call('HSET', key, ARGV[i], ARGV[i + 1])
+    i = i + 2
+  end
 end
 while i <= #ARGV do
   redis.call('RPUSH', KEYS[3], ARGV[i])
@@ -69,12 +72,15 @@ return {1, state, to}
  * Creates a run in QUEUED with its request fields, adds it to the run index, the index of
  * QUEUED runs and the counters, in one step: a run is either wholly recorded or absent.
  *
- * KEYS: run hash, index sorted set, counts hash. ARGV: run id, now (ms), key prefix, field/value pairs.
+ * KEYS: run hash, index sorted set, counts hash, doc hash. ARGV: run id, now (ms), key prefix,
+ * n, n field/value pairs for the run hash, then field/value pairs for the doc hash.
  * Returns 1 when created, 0 when the id exists.
  */
 export const ENQUEUE_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'state', 'QUEUED', 'created', ARGV[2], 't:QUEUED', ARGV[2], unpack(ARGV, 4))
+local n = tonumber(ARGV[4])
+redis.call('HSET', KEYS[1], 'state', 'QUEUED', 'created', ARGV[2], 't:QUEUED', ARGV[2], unpack(ARGV, 5, 4 + 2 * n))
+if #ARGV > 4 + 2 * n then redis.call('HSET', KEYS[4], unpack(ARGV, 5 + 2 * n)) end
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 redis.call('ZADD', ARGV[3] .. ':in:QUEUED', ARGV[2], ARGV[1])
 redis.call('HINCRBY', KEYS[3], 'QUEUED', 1)

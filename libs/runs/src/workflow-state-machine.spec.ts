@@ -156,9 +156,39 @@ describe('WorkflowStateMachine', () => {
     expect(await machine.enqueue(id, { request: '{"a":1}', tags: '{}' }, 1_700_000_000_000)).toBe(true);
     expect(await machine.enqueue(id, { request: '{"b":2}' })).toBe(false);
     const h = await redis.hgetall(keys.run(id));
-    expect(h).toMatchObject({ state: 'QUEUED', request: '{"a":1}', created: '1700000000000', 't:QUEUED': '1700000000000' });
+    expect(h).toEqual({ state: 'QUEUED', created: '1700000000000', 't:QUEUED': '1700000000000' });
+    expect(await redis.hgetall(keys.doc(id))).toEqual({ request: '{"a":1}', tags: '{}' });
     expect(await redis.zrange(keys.index, 0, -1)).toEqual([id]);
     expect((await store.counts()).QUEUED).toBe(1);
+  });
+
+  it('keeps long fields in the doc hash, so the state hash stays a compact listpack', async () => {
+    const id = newRunId();
+    const long = 'x'.repeat(500);
+    const request = JSON.stringify({ workflow_params: { message: long }, workflow_url: 'main.cwl' });
+    expect(await machine.enqueue(id, { request, tags: '{"a":"b"}', engine: 'cwltool', workflow: 'main.cwl', attachments: '["main.cwl"]', job: id })).toBe(true);
+    await machine.sendOrThrow(id, 'initialize', { fields: { worker: 'w-1', host: 'h', wpid: '42' } });
+    await machine.sendOrThrow(id, 'run', { fields: { cmd: JSON.stringify(['cwltool', long]) } });
+    await store.setFields(id, { pgid: '4242', cmd: JSON.stringify(['cwltool', long, 'again']) });
+    await machine.sendOrThrow(id, 'complete', { fields: { exit_code: '0', outputs: JSON.stringify({ out: long }) } });
+    expect(await redis.object('ENCODING', keys.run(id))).toBe('listpack');
+    expect(Object.keys(await redis.hgetall(keys.doc(id))).sort()).toEqual(['attachments', 'cmd', 'outputs', 'request', 'tags', 'workflow']);
+    const run = await store.get(id);
+    expect(run).toMatchObject({
+      state: 'COMPLETE',
+      request: { workflow_params: { message: long }, workflow_url: 'main.cwl', tags: { a: 'b' } },
+      engine: 'cwltool',
+      workflow: 'main.cwl',
+      attachments: ['main.cwl'],
+      cmd: ['cwltool', long, 'again'],
+      exitCode: 0,
+      outputs: { out: long },
+      attempt: 1,
+      worker: 'w-1',
+      pgid: 4242,
+    });
+    const page = await store.listPage(10);
+    expect(page.rows.find((r) => r.runId === id)?.tags).toEqual({ a: 'b' });
   });
 
   it('reports a message for a run that does not exist', async () => {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { RunKeys } from './run-keys';
+import { RunKeys, splitRunFields } from './run-keys';
 import { RunMessage, RunState } from './states';
 import { ENQUEUE_SCRIPT, TRANSITION_SCRIPT } from './state-machine-scripts';
 import { TerminalStateCache } from './terminal-state-cache';
@@ -49,8 +49,8 @@ export class WorkflowStateMachine {
     private readonly cache: TerminalStateCache = new TerminalStateCache(),
   ) {
     if (!('wesTransition' in redis)) {
-      redis.defineCommand('wesTransition', { numberOfKeys: 3, lua: TRANSITION_SCRIPT });
-      redis.defineCommand('wesEnqueue', { numberOfKeys: 3, lua: ENQUEUE_SCRIPT });
+      redis.defineCommand('wesTransition', { numberOfKeys: 4, lua: TRANSITION_SCRIPT });
+      redis.defineCommand('wesEnqueue', { numberOfKeys: 4, lua: ENQUEUE_SCRIPT });
     }
     this.scripted = redis as unknown as ScriptedRedis;
   }
@@ -58,25 +58,29 @@ export class WorkflowStateMachine {
   /** Records a new run in QUEUED with its fields; false when the id is taken. */
   async enqueue(runId: string, fields: Record<string, string>, now = Date.now()): Promise<boolean> {
     const k = this.keys;
-    const created = await this.scripted.wesEnqueue(k.run(runId), k.index, k.counts, runId, now, k.prefix, ...Object.entries(fields).flat());
+    const { short, long } = splitRunFields(fields);
+    const created = await this.scripted.wesEnqueue(k.run(runId), k.index, k.counts, k.doc(runId), runId, now, k.prefix, short.length, ...short.flat(), ...long.flat());
     return created === 1;
   }
 
   /** Applies a message; the result says whether it was applied or refused (and the state then). */
   async send(runId: string, message: RunMessage, options: TransitionOptions = {}): Promise<TransitionResult> {
     const k = this.keys;
-    const fields = Object.entries(options.fields ?? {});
+    const { short, long } = splitRunFields(options.fields ?? {});
     const [code, a, b] = await this.scripted.wesTransition(
       k.run(runId),
       k.counts,
       k.systemLogs(runId),
+      k.doc(runId),
       message,
       Date.now(),
       runId,
       k.prefix,
       options.attempt === undefined ? '' : String(options.attempt),
-      fields.length,
-      ...fields.flat(),
+      short.length,
+      ...short.flat(),
+      long.length,
+      ...long.flat(),
       ...(options.systemLogs ?? []),
     );
     if (code === 1) {

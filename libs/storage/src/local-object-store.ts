@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -19,27 +19,41 @@ export class LocalObjectStore implements ObjectStore {
     return resolveInside(this.root, key);
   }
 
-  private async writeAtomically(key: string, write: (tmp: string) => Promise<void>): Promise<number> {
+  /** Writes under a temporary name, then renames; `write` returns the bytes it wrote. */
+  private async writeAtomically(key: string, write: (tmp: string) => Promise<number>): Promise<number> {
     const target = this.file(key);
     await mkdir(path.dirname(target), { recursive: true });
     const tmp = `${target}.${randomUUID()}.part`;
     try {
-      await write(tmp);
+      const size = await write(tmp);
       await rename(tmp, target);
+      return size;
     } catch (err) {
       await rm(tmp, { force: true });
       throw err;
     }
-    return (await stat(target)).size;
   }
 
   put(key: string, body: Readable | Buffer | string): Promise<number> {
-    const source = typeof body === 'string' || Buffer.isBuffer(body) ? Readable.from([body]) : body;
-    return this.writeAtomically(key, (tmp) => pipeline(source, createWriteStream(tmp)));
+    if (typeof body === 'string' || Buffer.isBuffer(body)) {
+      // In memory already: one write, and the size is known.
+      return this.writeAtomically(key, async (tmp) => {
+        await writeFile(tmp, body);
+        return Buffer.byteLength(body);
+      });
+    }
+    return this.writeAtomically(key, async (tmp) => {
+      const out = createWriteStream(tmp);
+      await pipeline(body, out);
+      return out.bytesWritten;
+    });
   }
 
   putFile(key: string, file: string): Promise<number> {
-    return this.writeAtomically(key, (tmp) => copyFile(file, tmp));
+    return this.writeAtomically(key, async (tmp) => {
+      await copyFile(file, tmp);
+      return (await stat(tmp)).size;
+    });
   }
 
   async get(key: string, range?: ByteRange): Promise<{ body: Readable; size: number }> {

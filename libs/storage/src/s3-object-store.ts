@@ -6,6 +6,7 @@ import {
   ListObjectsV2Command,
   NoSuchKey,
   NotFound,
+  PutObjectCommand,
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
@@ -75,12 +76,14 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async put(key: string, body: Readable | Buffer | string): Promise<number> {
+    if (typeof body === 'string' || Buffer.isBuffer(body)) {
+      // In memory already: one PutObject request.
+      const buf = Buffer.from(body);
+      await this.client.send(new PutObjectCommand({ Bucket: this.options.bucket, Key: this.key(key), Body: buf, ContentLength: buf.length }));
+      return buf.length;
+    }
     let size = 0;
-    const counted =
-      typeof body === 'string' || Buffer.isBuffer(body)
-        ? Readable.from([Buffer.from(body)])
-        : body;
-    const source = counted.on('data', (chunk: Buffer) => {
+    const source = body.on('data', (chunk: Buffer) => {
       size += chunk.length;
     });
     await new Upload({

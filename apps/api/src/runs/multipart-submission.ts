@@ -1,6 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import type { Multipart } from '@fastify/multipart';
 import { WesSettings } from '../../../../libs/config/src';
 import { runObjectKeys } from '../../../../libs/runs/src';
@@ -28,6 +27,52 @@ async function readCapped(part: Multipart & { type: 'file' }, max: number): Prom
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Attachments up to this size are read whole and stored in one write; larger ones stream. */
+const IN_MEMORY_ATTACHMENT_BYTES = 256 * 1024;
+
+/**
+ * Stores one attachment part. Most attachments are small workflow files: those are collected and
+ * written in one step (a single write to the store, no stream plumbing per file); past
+ * IN_MEMORY_ATTACHMENT_BYTES the part streams on into the store. `count` sees every chunk
+ * first and throws to refuse the part (limits): the part's stream is then released, so the
+ * request fails and never the process.
+ */
+async function storeAttachment(part: Multipart & { type: 'file' }, key: string, store: ObjectStore, count: (bytes: number) => void): Promise<void> {
+  const chunks = part.file[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const head: Buffer[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { value, done } = await chunks.next();
+      if (done) {
+        await store.put(key, Buffer.concat(head, size));
+        return;
+      }
+      count(value.length);
+      head.push(value);
+      size += value.length;
+      if (size > IN_MEMORY_ATTACHMENT_BYTES) break;
+    }
+  } catch (err) {
+    await chunks.return?.();
+    throw err;
+  }
+  async function* whole(): AsyncGenerator<Buffer> {
+    yield* head;
+    for (;;) {
+      const { value, done } = await chunks.next();
+      if (done) return;
+      count(value.length);
+      yield value;
+    }
+  }
+  try {
+    await store.put(key, Readable.from(whole()));
+  } finally {
+    await chunks.return?.();
+  }
 }
 
 /**
@@ -74,17 +119,12 @@ export async function readMultipartSubmission(
           throw new BadRequestError(`workflow_attachment: "${name}" is attached twice`);
         }
         attachments.add(name);
-        const counted = new Transform({
-          transform(chunk: Buffer, _enc, done) {
-            total += chunk.length;
-            if (total > settings.maxTotalAttachmentBytes) {
-              done(new PayloadTooLargeError(`workflow_attachment: more than ${settings.maxTotalAttachmentBytes} bytes in all (WES_MAX_TOTAL_ATTACHMENT_BYTES)`));
-            } else done(null, chunk);
-          },
+        await storeAttachment(part, runObjectKeys.attachment(runId, name), store, (n) => {
+          total += n;
+          if (total > settings.maxTotalAttachmentBytes) {
+            throw new PayloadTooLargeError(`workflow_attachment: more than ${settings.maxTotalAttachmentBytes} bytes in all (WES_MAX_TOTAL_ATTACHMENT_BYTES)`);
+          }
         });
-        // pipeline() listens for errors on both streams from the start: an over-limit part
-        // fails the request, never the process.
-        await Promise.all([store.put(runObjectKeys.attachment(runId, name), counted), pipeline(part.file, counted)]);
         if (part.file.truncated) {
           throw new PayloadTooLargeError(
             `workflow_attachment "${name}": larger than ${settings.maxAttachmentBytes} bytes (WES_MAX_ATTACHMENT_BYTES)`,

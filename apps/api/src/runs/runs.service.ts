@@ -201,8 +201,9 @@ export class RunsService {
     }
     const { request, engine, workflowPath, attachments } = validated;
     const created = await this.stateMachine.enqueue(runId, {
-      request: JSON.stringify(request),
-      tags: JSON.stringify(request.tags),
+      // The tags are stored on their own (the run list reads them), not twice.
+      request: JSON.stringify({ ...request, tags: undefined }),
+      ...(Object.keys(request.tags).length ? { tags: JSON.stringify(request.tags) } : {}),
       engine,
       workflow: workflowPath,
       job: runId,
