@@ -1,16 +1,22 @@
 import type { Redis } from 'ioredis';
 import { RunKeys, splitRunFields } from './run-keys';
 import { RunHolder, RunRecord, RunSummaryRow } from './run-model';
+import { LIST_PAGE_SCRIPT } from './state-machine-scripts';
 import { ActiveState, RUN_STATES, RunState } from './states';
 
 const num = (v: string | null | undefined): number | undefined => (v == null || v === '' ? undefined : Number(v));
 
 /** Reads run records, the run index and the state counters from Redis. */
 export class RunStore {
+  private readonly scripted: { wesListPage(index: string, prefix: string, max: string, limit: number): Promise<(string | null)[]> };
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: RunKeys,
-  ) {}
+  ) {
+    if (!('wesListPage' in redis)) redis.defineCommand('wesListPage', { numberOfKeys: 1, lua: LIST_PAGE_SCRIPT });
+    this.scripted = redis as unknown as RunStore['scripted'];
+  }
 
   async get(runId: string): Promise<RunRecord | null> {
     const res = await this.redis
@@ -52,20 +58,19 @@ export class RunStore {
    * the number of stored runs, and a token stays valid while new runs arrive.
    */
   async listPage(pageSize: number, after?: string): Promise<{ rows: RunSummaryRow[]; last?: string; more: boolean }> {
-    const ids = await this.redis.zrevrangebylex(this.keys.index, after ? `(${after}` : '+', '-', 'LIMIT', 0, pageSize + 1);
-    const more = ids.length > pageSize;
-    const pageIds = ids.slice(0, pageSize);
-    const pipe = this.redis.pipeline();
-    for (const id of pageIds) pipe.hmget(this.keys.run(id), 'state', 'start', 'end').hget(this.keys.doc(id), 'tags');
-    const res = pageIds.length ? await pipe.exec() : [];
+    // One script reads the index and the page's records: one round trip whatever the page size.
+    const flat = await this.scripted.wesListPage(this.keys.index, this.keys.prefix, after ? `(${after}` : '+', pageSize + 1);
+    const found = flat.length / 5;
+    const more = found > pageSize;
     const rows: RunSummaryRow[] = [];
-    pageIds.forEach((runId, i) => {
-      const [state, start, end] = (res?.[2 * i]?.[1] ?? []) as (string | null)[];
-      const tags = res?.[2 * i + 1]?.[1] as string | null;
-      if (!state) return;
-      rows.push({ runId, state: state as RunState, start: num(start), end: num(end), tags: tags ? JSON.parse(tags) : {} });
-    });
-    return { rows, last: pageIds[pageIds.length - 1], more };
+    let last: string | undefined;
+    for (let i = 0; i < Math.min(found, pageSize); i++) {
+      const [runId, state, start, end, tags] = flat.slice(5 * i, 5 * i + 5);
+      last = runId!;
+      if (!state) continue;
+      rows.push({ runId: runId!, state: state as RunState, start: num(start), end: num(end), tags: tags ? JSON.parse(tags) : {} });
+    }
+    return { rows, last, more };
   }
 
   /** Number of runs in each WES state, from the counters the transitions keep. */

@@ -86,3 +86,25 @@ redis.call('ZADD', ARGV[3] .. ':in:QUEUED', ARGV[2], ARGV[1])
 redis.call('HINCRBY', KEYS[3], 'QUEUED', 1)
 return 1
 `;
+
+/**
+ * One page of the run list in one round trip: up to `limit` run ids from the index, newest
+ * first, below the lexical bound, each with its state, start and end times and tags. Read only.
+ *
+ * KEYS: index sorted set. ARGV: key prefix, upper bound ('+' or '(<run id>'), limit.
+ * Returns a flat array of 5 values per run: id, state, start, end, tags (false when absent).
+ */
+export const LIST_PAGE_SCRIPT = `
+local ids = redis.call('ZREVRANGEBYLEX', KEYS[1], ARGV[2], '-', 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {}
+for _, id in ipairs(ids) do
+  local key = ARGV[1] .. ':run:' .. id
+  local h = redis.call('HMGET', key, 'state', 'start', 'end')
+  out[#out + 1] = id
+  out[#out + 1] = h[1]
+  out[#out + 1] = h[2]
+  out[#out + 1] = h[3]
+  out[#out + 1] = redis.call('HGET', key .. ':doc', 'tags')
+end
+return out
+`;
