@@ -7,7 +7,7 @@
 import type { Redis } from 'ioredis';
 import { v7 as uuidv7 } from 'uuid';
 import { WorkerRegistry } from '../../libs/queue/src';
-import { RunKeys, WorkflowStateMachine } from '../../libs/runs/src';
+import { RunKeys, WorkflowStateMachine, encodeCommand } from '../../libs/runs/src';
 
 export const SMALL_REQUEST = {
   workflow_params: { message: 'hello' },
@@ -21,18 +21,8 @@ export const SMALL_REQUEST = {
 /** The command line a worker records for a run (as RunExecutor builds it), with a realistic scratch path. */
 export function realisticCmd(runId: string, workDir = '/var/lib/wes/work'): string {
   const s = `${workDir}/${runId}-Ab3xYz`;
-  return JSON.stringify([
-    'cwltool',
-    '--disable-color',
-    '--outdir',
-    `${s}/outputs`,
-    '--tmpdir-prefix',
-    `${s}/tmp/`,
-    '--tmp-outdir-prefix',
-    `${s}/tmp/`,
-    `${s}/attachments/hello.cwl`,
-    `${s}/attachments/wes-params.json`,
-  ]);
+  const cmd = ['cwltool', '--disable-color', '--outdir', `${s}/outputs`, '--tmpdir-prefix', `${s}/tmp/`, '--tmp-outdir-prefix', `${s}/tmp/`];
+  return encodeCommand([...cmd, `${s}/attachments/hello.cwl`, `${s}/attachments/wes-params.json`], s);
 }
 
 /** The output object a worker stores for the hello run (one File, location rewritten to the store). */

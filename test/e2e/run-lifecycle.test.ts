@@ -81,6 +81,9 @@ describe('a two-step CWL workflow submitted with attachments', () => {
     expect(Array.isArray(rl.cmd)).toBe(true);
     expect(rl.cmd[0]).toBe(CWLTOOL);
     expect(rl.cmd.length).toBeGreaterThan(2);
+    // The command as the engine got it: absolute paths in the worker's scratch folder.
+    expect(rl.cmd.find((a: string) => a.endsWith('/outputs'))).toMatch(/^\/.+\/outputs$/);
+    expect(rl.cmd.join(' ')).not.toContain('\0');
     expect(rl.exit_code).toBe(0);
     expect(rl.start_time).toMatch(ISO_UTC);
     expect(rl.end_time).toMatch(ISO_UTC);

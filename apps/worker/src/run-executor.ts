@@ -8,7 +8,7 @@ import type { Logger } from '../../../libs/logging/src';
 import { UrlFetcher } from '../../../libs/fetch/src';
 import { LOGGER, OBJECT_STORE } from '../../../libs/platform/src';
 import { RunRecovery } from '../../../libs/recovery/src';
-import { RunRecord, runObjectKeys, RunStore, TransitionOptions, WorkflowStateMachine } from '../../../libs/runs/src';
+import { encodeCommand, RunRecord, runObjectKeys, RunStore, TransitionOptions, WorkflowStateMachine } from '../../../libs/runs/src';
 import { downloadToFile, ObjectStore, resolveInside } from '../../../libs/storage/src';
 import { InputUnavailableError, stageInputs } from './input-stager';
 import { LogShipper } from './log-shipper';
@@ -231,7 +231,7 @@ export class RunExecutor {
       parameters: run.request.workflow_engine_parameters,
     });
     const cmd = [command.file, ...command.args];
-    const started = await this.stateMachine.send(runId, 'run', { fields: { cmd: JSON.stringify(cmd) }, attempt: at.attempt });
+    const started = await this.stateMachine.send(runId, 'run', { fields: { cmd: encodeCommand(cmd, scratch) }, attempt: at.attempt });
     if (!started.applied) {
       if (started.state === 'CANCELING' && !started.stale) throw new RunInterrupted('cancel', 'before the engine started');
       throw new RunInterrupted('superseded', `the run left INITIALIZING (now ${started.state})`);

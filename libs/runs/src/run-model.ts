@@ -67,3 +67,18 @@ export const runObjectKeys = {
   logPartsPrefix: (runId: string, stream: 'stdout' | 'stderr') => `runs/${runId}/logs/${stream}.parts/`,
   run: (runId: string) => `runs/${runId}/`,
 };
+
+/**
+ * The engine's command line as recorded: the run's scratch folder, which most arguments start
+ * with, is written once, and each argument's copy of it as a NUL (a character no argument can
+ * hold), so the record stays short (run footprint, bench scenario 8).
+ */
+export function encodeCommand(cmd: string[], dir: string): string {
+  const args = cmd.map((a) => (a === dir || a.startsWith(`${dir}/`) ? `\0${a.slice(dir.length)}` : a));
+  return JSON.stringify({ dir, args });
+}
+
+export function decodeCommand(recorded: string): string[] {
+  const { dir, args } = JSON.parse(recorded) as { dir: string; args: string[] };
+  return args.map((a) => (a.startsWith('\0') ? dir + a.slice(1) : a));
+}

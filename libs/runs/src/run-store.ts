@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { RunKeys, splitRunFields } from './run-keys';
-import { RunHolder, RunRecord, RunSummaryRow } from './run-model';
+import { RunHolder, RunRecord, RunSummaryRow, decodeCommand } from './run-model';
 import { LIST_PAGE_SCRIPT } from './state-machine-scripts';
 import { ActiveState, RUN_STATES, RunState } from './states';
 
@@ -39,7 +39,7 @@ export class RunStore {
       created: Number(h.created),
       start: num(h.start),
       end: num(h.end),
-      cmd: d.cmd ? JSON.parse(d.cmd) : undefined,
+      cmd: d.cmd ? decodeCommand(d.cmd) : undefined,
       exitCode: num(h.exit_code),
       outputs: d.outputs ? JSON.parse(d.outputs) : undefined,
       systemLogs: (res?.[2]?.[1] ?? []) as string[],

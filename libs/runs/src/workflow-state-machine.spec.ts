@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PrivateRedis, startRedis } from '../../../test/helpers/redis-server';
 import { RunKeys } from './run-keys';
+import { encodeCommand } from './run-model';
 import { RunStore } from './run-store';
 import { RUN_STATES, RunMessage, RunState, TERMINAL_STATES, TRANSITIONS, isTerminal } from './states';
 import { TerminalStateCache } from './terminal-state-cache';
@@ -168,8 +169,8 @@ describe('WorkflowStateMachine', () => {
     const request = JSON.stringify({ workflow_params: { message: long }, workflow_url: 'main.cwl' });
     expect(await machine.enqueue(id, { request, tags: '{"a":"b"}', engine: 'cwltool', workflow: 'main.cwl', attachments: '["main.cwl"]', job: id })).toBe(true);
     await machine.sendOrThrow(id, 'initialize', { fields: { worker: 'w-1', host: 'h', wpid: '42' } });
-    await machine.sendOrThrow(id, 'run', { fields: { cmd: JSON.stringify(['cwltool', long]) } });
-    await store.setFields(id, { pgid: '4242', cmd: JSON.stringify(['cwltool', long, 'again']) });
+    await machine.sendOrThrow(id, 'run', { fields: { cmd: encodeCommand(['cwltool', long], '/w') } });
+    await store.setFields(id, { pgid: '4242', cmd: encodeCommand(['cwltool', long, '/w/again', '/w', '/wx', 'x/w/'], '/w') });
     await machine.sendOrThrow(id, 'complete', { fields: { exit_code: '0', outputs: JSON.stringify({ out: long }) } });
     expect(await redis.object('ENCODING', keys.run(id))).toBe('listpack');
     expect(Object.keys(await redis.hgetall(keys.doc(id))).sort()).toEqual(['attachments', 'cmd', 'outputs', 'request', 'tags', 'workflow']);
@@ -180,7 +181,7 @@ describe('WorkflowStateMachine', () => {
       engine: 'cwltool',
       workflow: 'main.cwl',
       attachments: ['main.cwl'],
-      cmd: ['cwltool', long, 'again'],
+      cmd: ['cwltool', long, '/w/again', '/w', '/wx', 'x/w/'],
       exitCode: 0,
       outputs: { out: long },
       attempt: 1,
