@@ -51,6 +51,7 @@ export async function listScenario(b: Bench): Promise<{ list: ScenarioResult; fo
   say(`  list: ${bigN} finished runs written in ${seedSeconds.toFixed(1)} s (${Math.round(bigN / seedSeconds)} runs/s)`);
   const sampleKey = `${big.prefix}:run:${bigIds[bigIds.length >> 1]}`;
   const sample = await describeHash(b.redis, sampleKey);
+  const sampleDoc = await describeHash(b.redis, `${sampleKey}:doc`);
 
   // The deep page: page k (from 0) in newest-first order, 90 % of the way down (and not the
   // last page, so it has a next token too); its token is the id at rank k*100-1.
@@ -138,6 +139,7 @@ export async function listScenario(b: Bench): Promise<{ list: ScenarioResult; fo
       redisBytesPerFinishedRun: Math.round((mem1 - mem0) / bigN),
       usedMemoryDelta: mem1 - mem0,
       sampleRunHash: sample,
+      sampleDocHash: sampleDoc,
       rssMiB: {
         apiIdle: round((idle.api ?? NaN) / MiB, 1),
         apiAtN: round((atN.api ?? NaN) / MiB, 1),

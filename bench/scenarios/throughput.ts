@@ -86,6 +86,7 @@ export async function throughputScenario(b: Bench): Promise<ScenarioResult> {
       const sampleId = (await b.redis.zrevrange(`${stack.prefix}:runs`, 0, 0))[0];
       footprint = {
         sampleRunHash: await describeHash(b.redis, `${stack.prefix}:run:${sampleId}`),
+        sampleDocHash: await describeHash(b.redis, `${stack.prefix}:run:${sampleId}:doc`),
         runs,
         usedMemoryDelta: mem1 - mem0,
         eventStreamDelta: ev1 - ev0,

@@ -194,7 +194,7 @@ describe('graceful shutdown of the API', () => {
       const runId = JSON.parse(text).run_id as string;
       // The run was recorded whole, and it runs.
       const rec = await inspector.record(runId);
-      expect(rec.hash.request).toBeDefined();
+      expect(rec.doc.request).toBeDefined();
       expect(rec.hash.created).toBeDefined();
       await waitFor('the run to COMPLETE', async () => (await inspector.state(runId)) === 'COMPLETE', 60_000);
       // Then the API exits by itself, within what an orchestrator waits (docker stop: 10 s) — the

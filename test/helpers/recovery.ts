@@ -62,7 +62,9 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 
 /** The run record (hash) and its system_logs, read directly from the stack's Redis. */
 export interface RunRecordView {
+  /** The run hash (state, times, holder) and its doc hash (request, command line, outputs). */
   hash: Record<string, string>;
+  doc: Record<string, string>;
   systemLogs: string[];
 }
 
@@ -76,8 +78,12 @@ export class RunInspector {
 
   async record(runId: string): Promise<RunRecordView> {
     const p = this.stack.keyPrefix;
-    const [hash, systemLogs] = await Promise.all([this.redis.hgetall(`${p}:run:${runId}`), this.redis.lrange(`${p}:run:${runId}:syslog`, 0, -1)]);
-    return { hash, systemLogs };
+    const [hash, doc, systemLogs] = await Promise.all([
+      this.redis.hgetall(`${p}:run:${runId}`),
+      this.redis.hgetall(`${p}:run:${runId}:doc`),
+      this.redis.lrange(`${p}:run:${runId}:syslog`, 0, -1),
+    ]);
+    return { hash, doc, systemLogs };
   }
 
   async state(runId: string): Promise<string | null> {
