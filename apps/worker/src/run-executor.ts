@@ -153,8 +153,7 @@ export class RunExecutor {
     let scratch: string | undefined;
     let failed = false;
     try {
-      await mkdir(this.settings.workDir, { recursive: true });
-      scratch = await mkdtemp(path.join(path.resolve(this.settings.workDir), `${run.runId}-`));
+      scratch = await this.makeScratch(run.runId);
       await this.prepareScratch(run, scratch, signal);
       await this.runEngine(run, at, scratch, signal);
       return 'done';
@@ -197,6 +196,18 @@ export class RunExecutor {
         .catch(() => undefined);
     }, this.settings.cancelPollMs);
     return { stop: () => clearInterval(timer) };
+  }
+
+  /** A new scratch folder under the work folder (made, or made again, only when it is missing). */
+  private async makeScratch(runId: string): Promise<string> {
+    const prefix = path.join(path.resolve(this.settings.workDir), `${runId}-`);
+    try {
+      return await mkdtemp(prefix);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await mkdir(this.settings.workDir, { recursive: true });
+      return mkdtemp(prefix);
+    }
   }
 
   /** Fills the run's scratch folder: attachments (sub-folders kept), params file, output and tmp folders. */

@@ -53,6 +53,15 @@ describe('LocalObjectStore', () => {
     const dst = path.join(tmp, 'out', 'deep', 'f.txt');
     await downloadToFile(store, 'runs/r1/attachments/sub/f.txt', dst);
     expect(readFileSync(dst, 'utf8')).toBe('file body');
+    // downloadToFile takes the store's one-call copy; an aborted signal stops it first.
+    const big = randomBytes(300_000);
+    await store.put('runs/r1/attachments/big.bin', big);
+    await store.copyToFile('runs/r1/attachments/big.bin', path.join(tmp, 'out', 'big.bin'));
+    expect(readFileSync(path.join(tmp, 'out', 'big.bin')).equals(big)).toBe(true);
+    const aborted = new AbortController();
+    aborted.abort();
+    await expect(downloadToFile(store, 'runs/r1/attachments/big.bin', path.join(tmp, 'out', 'never.bin'), aborted.signal)).rejects.toThrow();
+    expect(existsSync(path.join(tmp, 'out', 'never.bin'))).toBe(false);
   });
 
   it('a failed put leaves neither the object nor a temporary file', async () => {
@@ -69,6 +78,8 @@ describe('LocalObjectStore', () => {
   it('missing objects: stat null, get ObjectNotFoundError', async () => {
     expect(await store.stat('runs/none/x')).toBeNull();
     await expect(store.get('runs/none/x')).rejects.toBeInstanceOf(ObjectNotFoundError);
+    await expect(store.copyToFile('runs/none/x', path.join(tmp, 'out', 'x'))).rejects.toBeInstanceOf(ObjectNotFoundError);
+    await expect(downloadToFile(store, 'runs/r1/outputs', path.join(tmp, 'out', 'y'))).rejects.toBeInstanceOf(ObjectNotFoundError);
     // A folder is not an object.
     expect(await store.stat('runs/r1/outputs')).toBeNull();
   });

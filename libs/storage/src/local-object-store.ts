@@ -63,6 +63,18 @@ export class LocalObjectStore implements ObjectStore {
     return { body, size: info.size };
   }
 
+  /** One kernel-side copy (no streams): what staging a run's attachments costs per file. */
+  async copyToFile(key: string, file: string): Promise<void> {
+    await mkdir(path.dirname(file), { recursive: true });
+    try {
+      await copyFile(this.file(key), file);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') throw new ObjectNotFoundError(`no object ${key}`);
+      throw err;
+    }
+  }
+
   async stat(key: string): Promise<ObjectInfo | null> {
     try {
       const s = await stat(this.file(key));

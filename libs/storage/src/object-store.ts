@@ -36,10 +36,19 @@ export interface ObjectStore {
   /** Removes one object (no error when there is none). */
   delete(key: string): Promise<void>;
   deletePrefix(prefix: string): Promise<void>;
+  /**
+   * Copies an object to a local file in one call, for a store whose objects are local files
+   * already (downloadToFile uses it when present). Throws ObjectNotFoundError.
+   */
+  copyToFile?(key: string, file: string): Promise<void>;
 }
 
 /** Copies an object of any store to a local file; an abort signal stops the copy. */
 export async function downloadToFile(store: ObjectStore, key: string, file: string, signal?: AbortSignal): Promise<void> {
+  if (store.copyToFile) {
+    signal?.throwIfAborted();
+    return store.copyToFile(key, file);
+  }
   const { body } = await store.get(key);
   await mkdir(path.dirname(file), { recursive: true });
   await pipeline(body, createWriteStream(file), { signal });
