@@ -26,6 +26,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { freePort, killAllChildren, killMatching, startPrivateRedis } from '../scripts/lib/proc';
 import { ROOT, snapshotBuild } from '../scripts/lib/wes-stack';
@@ -69,6 +70,16 @@ process.on('SIGINT', () => cleanup(130));
 process.on('SIGTERM', () => cleanup(143));
 process.on('exit', () => killAllChildren());
 
+/** The code under test: its git commit, and whether the working tree had changes (the build is of the tree). */
+function codeVersion(): { commit: string; dirty: boolean } {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+    return { commit: git('rev-parse', '--short=12', 'HEAD'), dirty: git('status', '--porcelain', '--untracked-files=no') !== '' };
+  } catch {
+    return { commit: 'unknown (not a git checkout)', dirty: false };
+  }
+}
+
 async function main(): Promise<number> {
   const started = new Date();
   const mode = opt.full ? 'full' : 'quick';
@@ -77,7 +88,8 @@ async function main(): Promise<number> {
   const redisDir = path.join(root, 'redis');
   for (const d of [logDir, redisDir]) mkdirSync(d, { recursive: true });
   const host = machine();
-  say(`bench (${mode}): ${host.nproc} × ${host.model}, ${host.memoryGiB} GiB, node ${host.node} · folder ${root}`);
+  const code = codeVersion();
+  say(`bench (${mode}): ${host.nproc} × ${host.model}, ${host.memoryGiB} GiB, node ${host.node} · code ${code.commit}${code.dirty ? ' + uncommitted changes' : ''} · folder ${root}`);
   const busyBefore = await cpuBusy(2000);
   const loadBefore = loadAverage();
   say(`machine busy before start: ${(busyBefore * 100).toFixed(0)} % of all CPUs (load average ${loadBefore.join(' ')})`);
@@ -152,6 +164,7 @@ async function main(): Promise<number> {
     mode,
     date: started.toISOString(),
     durationS: Math.round((finished.getTime() - started.getTime()) / 1000),
+    code,
     machine: { ...host, busyBefore: Math.round(busyBefore * 100) / 100, busyAfter: Math.round(busyAfter * 100) / 100, loadBefore, loadAfter: loadAverage() },
     notes: [
       'Each baseline ran in the same run, on the same private redis-server (AOF on, automatic rewrite off), with the same autocannon settings; repeated measurements alternate.',
@@ -168,7 +181,7 @@ async function main(): Promise<number> {
     ...(opt.profile ? { profiles: b.profiles } : {}),
   };
 
-  process.stdout.write(`\nwes-server benchmark (${mode}) · ${host.nproc} × ${host.model} · node ${host.node} · ${out.durationS} s\n`);
+  process.stdout.write(`\nwes-server benchmark (${mode}) · ${host.nproc} × ${host.model} · node ${host.node} · code ${code.commit}${code.dirty ? '+' : ''} · ${out.durationS} s\n`);
   process.stdout.write(`machine busy before/after: ${Math.round(busyBefore * 100)} % / ${Math.round(busyAfter * 100)} % of all CPUs\n\n`);
   process.stdout.write(formatTable(rows) + '\n');
   for (const r of rows.filter((x) => x.note)) process.stdout.write(`  ${r.id} ${r.scenario}: ${r.note}\n`);
