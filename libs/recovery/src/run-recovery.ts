@@ -155,9 +155,8 @@ export class RunRecovery {
    */
   async settleOrphansOf(workerId: string, stillHeld: (runId: string) => boolean): Promise<Settlement[]> {
     const outcomes: Settlement[] = [];
-    for (const state of ['CANCELING', 'INITIALIZING', 'RUNNING'] as const) {
-      const ids = (await this.runs.inState(state)).filter((id) => !stillHeld(id));
-      for (const run of await this.runs.holders(ids)) {
+    for await (const [state, ids] of this.activeRuns()) {
+      for (const run of await this.runs.holders(ids.filter((id) => !stillHeld(id)))) {
         // Read again: the run may have moved on since the index was read.
         if (run.worker !== workerId || run.state !== state || stillHeld(run.runId)) continue;
         outcomes.push(await this.settleLostRun(run, `worker ${workerId} no longer runs it`));
@@ -168,14 +167,26 @@ export class RunRecovery {
 
   private async settleLost(filter: (run: RunHolder) => boolean, reason: string): Promise<Settlement[]> {
     const outcomes: Settlement[] = [];
-    for (const state of ['CANCELING', 'INITIALIZING', 'RUNNING'] as const) {
-      const runs = (await this.runs.holders(await this.runs.inState(state))).filter((r) => r.state === state && filter(r));
+    for await (const [state, ids] of this.activeRuns()) {
+      const runs = (await this.runs.holders(ids)).filter((r) => r.state === state && filter(r));
       const alive = await this.workers.alive(runs.map((r) => r.worker ?? ''));
       for (const run of runs) {
         if (this.isLost(run, alive)) outcomes.push(await this.settleLostRun(run, `worker ${run.worker ?? '(none)'}: ${reason}`));
       }
     }
     return outcomes;
+  }
+
+  /** Every run held by a worker (CANCELING, INITIALIZING, RUNNING), in batches, each id once. */
+  private async *activeRuns(): AsyncGenerator<[ActiveHeldState, string[]]> {
+    for (const state of ['CANCELING', 'INITIALIZING', 'RUNNING'] as const) {
+      const seen = new Set<string>();
+      for await (const batch of this.runs.scanInState(state)) {
+        const fresh = batch.filter((id) => !seen.has(id));
+        fresh.forEach((id) => seen.add(id));
+        if (fresh.length) yield [state, fresh];
+      }
+    }
   }
 
   /**
@@ -207,6 +218,8 @@ export class RunRecovery {
     return report;
   }
 }
+
+type ActiveHeldState = 'CANCELING' | 'INITIALIZING' | 'RUNNING';
 
 /** Runs RunRecovery.sweep every reaperIntervalMs (jittered) until stopped. */
 export class Reaper {

@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PrivateRedis, startRedis } from '../../../test/helpers/redis-server';
+import { loadSettings } from '../../config/src';
+import { createLogger } from '../../logging/src';
+import { createRunQueue, WorkerRegistry } from '../../queue/src';
+import { RunKeys, RunStore, WorkflowStateMachine } from '../../runs/src';
+import { RunRecovery } from './run-recovery';
+
+/**
+ * Recovery must see every run a worker holds, however many there are: the sweeps page through
+ * the whole index of each active state. A lost run that entered RUNNING after more than a
+ * thousand others (one page) is still found.
+ */
+let server: PrivateRedis;
+let redis: Redis;
+
+beforeAll(async () => {
+  server = await startRedis();
+  redis = new Redis(server.url, { maxRetriesPerRequest: null });
+});
+
+afterAll(async () => {
+  await redis?.quit();
+  await server?.stop();
+});
+
+const HELD = 2500;
+
+async function setUp() {
+  const prefix = `rec-${randomBytes(4).toString('hex')}`;
+  const keys = new RunKeys(prefix);
+  const settings = loadSettings({ REDIS_URL: server.url, WES_KEY_PREFIX: prefix, WES_WORKER_LOSS_POLICY: 'fail', WES_HEARTBEAT_MS: '500' });
+  const sm = new WorkflowStateMachine(redis, keys);
+  const runs = new RunStore(redis, keys);
+  const workers = new WorkerRegistry(redis, keys, 60_000);
+  const queue = createRunQueue(`${prefix}-runs`, redis, prefix);
+  const recovery = new RunRecovery(settings, sm, runs, workers, queue, redis, keys, createLogger('recovery-spec', 'silent'));
+  // A recovery just made distrusts missing heartbeats for 3 heartbeats (1.5 s here).
+  const heartbeatsTrusted = new Promise((resolve) => setTimeout(resolve, 1600));
+  // A live worker on another host (so no pid check applies) holds HELD runs.
+  const live = 'live-worker';
+  await workers.announce({ workerId: live, host: 'elsewhere', pid: 1, startedAt: new Date().toISOString(), concurrency: HELD, engines: {} });
+  const hold = async (ids: string[], worker: string) => {
+    await Promise.all(ids.map((id) => sm.enqueue(id, { request: '{}' })));
+    await Promise.all(ids.map((id) => sm.sendOrThrow(id, 'initialize', { fields: { worker, host: 'elsewhere', wpid: '1' } })));
+    await Promise.all(ids.map((id) => sm.sendOrThrow(id, 'run', { attempt: 1 })));
+  };
+  const liveIds = Array.from({ length: HELD }, (_, i) => `live-${String(i).padStart(5, '0')}`);
+  for (let i = 0; i < liveIds.length; i += 500) await hold(liveIds.slice(i, i + 500), live);
+  return { keys, sm, runs, recovery, queue, live, liveIds, hold, heartbeatsTrusted };
+}
+
+describe('RunRecovery over more active runs than one page', () => {
+  it('the reaper settles a lost run that entered RUNNING after 2500 others, and only it', async () => {
+    const { runs, recovery, queue, liveIds, hold, heartbeatsTrusted } = await setUp();
+    try {
+      // Newest of all: held by a worker that never announced itself (its heartbeat is gone).
+      await hold(['lost-run'], 'dead-worker');
+      expect((await runs.inState('RUNNING')).includes('lost-run')).toBe(false);
+      await heartbeatsTrusted;
+
+      const report = await recovery.sweep();
+      expect(report.swept).toBe(true);
+      expect(report.settled).toEqual({ canceled: 0, requeued: 0, failed: 1 });
+      expect((await runs.get('lost-run'))?.state).toBe('SYSTEM_ERROR');
+      const states = await Promise.all(liveIds.map(async (id) => (await runs.holders([id]))[0]?.state));
+      expect(states.filter((s) => s !== 'RUNNING')).toEqual([]);
+    } finally {
+      await queue.close();
+    }
+  }, 120_000);
+
+  it('a worker settles the run it dropped, even when it is the newest of thousands it holds', async () => {
+    const { runs, recovery, queue, live, liveIds } = await setUp();
+    try {
+      const dropped = liveIds[liveIds.length - 1];
+      const settled = await recovery.settleOrphansOf(live, (id) => id !== dropped);
+      expect(settled.filter((o) => o !== 'untouched')).toEqual(['failed']);
+      expect((await runs.get(dropped))?.state).toBe('SYSTEM_ERROR');
+      expect((await runs.counts()).RUNNING).toBe(HELD - 1);
+    } finally {
+      await queue.close();
+    }
+  }, 120_000);
+});
