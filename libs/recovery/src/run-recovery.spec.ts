@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PrivateRedis, startRedis } from '../../../test/helpers/redis-server';
+import { describe, expect, it } from 'vitest';
+import { usePrivateRedis } from '../../../test/helpers/private-redis';
 import { loadSettings } from '../../config/src';
 import { createLogger } from '../../logging/src';
 import { createRunQueue, WorkerRegistry } from '../../queue/src';
@@ -13,22 +12,12 @@ import { RunRecovery } from './run-recovery';
  * the whole index of each active state. A lost run that entered RUNNING after more than a
  * thousand others (one page) is still found.
  */
-let server: PrivateRedis;
-let redis: Redis;
-
-beforeAll(async () => {
-  server = await startRedis();
-  redis = new Redis(server.url, { maxRetriesPerRequest: null });
-});
-
-afterAll(async () => {
-  await redis?.quit();
-  await server?.stop();
-});
+const r = usePrivateRedis();
 
 const HELD = 2500;
 
 async function setUp() {
+  const { redis, server } = r;
   const prefix = `rec-${randomBytes(4).toString('hex')}`;
   const keys = new RunKeys(prefix);
   const settings = loadSettings({ REDIS_URL: server.url, WES_KEY_PREFIX: prefix, WES_WORKER_LOSS_POLICY: 'fail', WES_HEARTBEAT_MS: '500' });

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PrivateRedis, startRedis } from '../../../test/helpers/redis-server';
+import { describe, expect, it } from 'vitest';
+import { usePrivateRedis } from '../../../test/helpers/private-redis';
 import { RunKeys } from './run-keys';
 import { RunStore } from './run-store';
 import { WorkflowStateMachine } from './workflow-state-machine';
@@ -11,21 +10,11 @@ import { WorkflowStateMachine } from './workflow-state-machine';
  * back must not end the attempt another worker is running: every message it sends names its
  * attempt, and the transition script refuses it once the run is on another.
  */
-let server: PrivateRedis;
-let redis: Redis;
-
-beforeAll(async () => {
-  server = await startRedis();
-  redis = new Redis(server.url, { maxRetriesPerRequest: null });
-});
-
-afterAll(async () => {
-  await redis?.quit();
-  await server?.stop();
-});
+const r = usePrivateRedis();
 
 describe('attempt fencing', () => {
   it('refuses, as stale, the end message of an attempt the run has moved on from', async () => {
+    const { redis } = r;
     const keys = new RunKeys(`fence-${randomBytes(4).toString('hex')}`);
     const sm = new WorkflowStateMachine(redis, keys);
     const runs = new RunStore(redis, keys);
@@ -55,6 +44,7 @@ describe('attempt fencing', () => {
   });
 
   it('refuses a reaper settling an attempt that is no longer the run’s', async () => {
+    const { redis } = r;
     const keys = new RunKeys(`fence-${randomBytes(4).toString('hex')}`);
     const sm = new WorkflowStateMachine(redis, keys);
     const id = `run-${randomBytes(4).toString('hex')}`;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PrivateRedis, startRedis } from '../../../test/helpers/redis-server';
+import { usePrivateRedis } from '../../../test/helpers/private-redis';
 import { RunKeys } from './run-keys';
 import { encodeCommand } from './run-model';
 import { RunStore } from './run-store';
@@ -15,7 +15,6 @@ const MESSAGES = Object.keys(TRANSITIONS) as RunMessage[];
  * Against a real, private redis-server: the Lua scripts are the state machine, so a mocked
  * Redis would test nothing.
  */
-let server: PrivateRedis;
 let redis: Redis;
 let keys: RunKeys;
 let machine: WorkflowStateMachine;
@@ -24,17 +23,10 @@ let seq = 0;
 
 const newRunId = () => `run-${String(++seq).padStart(5, '0')}-${randomBytes(3).toString('hex')}`;
 
-beforeAll(async () => {
-  server = await startRedis();
-  redis = new Redis(server.url, { maxRetriesPerRequest: null });
-});
-
-afterAll(async () => {
-  await redis?.quit();
-  await server?.stop();
-});
+const r = usePrivateRedis();
 
 beforeEach(() => {
+  redis = r.redis;
   keys = new RunKeys(`sm-${randomBytes(4).toString('hex')}`);
   machine = new WorkflowStateMachine(redis, keys);
   store = new RunStore(redis, keys);
@@ -200,7 +192,7 @@ describe('WorkflowStateMachine', () => {
   });
 
   it('marks and broadcasts a cancel of a run held by a worker, not of a queued one', async () => {
-    const sub = new Redis(server.url);
+    const sub = new Redis(r.server.url);
     const heard: string[] = [];
     try {
       await sub.subscribe(keys.cancelChannel);
@@ -244,7 +236,7 @@ describe('WorkflowStateMachine', () => {
   describe('races between processes (separate connections)', () => {
     let other: Redis;
     beforeAll(() => {
-      other = new Redis(server.url, { maxRetriesPerRequest: null });
+      other = new Redis(r.server.url, { maxRetriesPerRequest: null });
     });
     afterAll(async () => {
       await other.quit();
