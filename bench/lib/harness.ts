@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort, Managed, startLogged } from '../../scripts/lib/proc';
 import { cleanEnv, tailOf, WES_BASE, WesProcesses } from '../../scripts/lib/wes-stack';
+import { memoryPreload } from './memory';
 import { profileEnv, profilePreload, ProfileSummary, summarizeProfiles } from './profile';
 import { say, sleep } from './util';
 
@@ -73,6 +74,11 @@ export class Bench {
   }
 
   /** A folder under the run's root. */
+  /** Where WES processes write their memory figures when asked (see memory.ts). */
+  get memoryDir(): string {
+    return this.dir('memory');
+  }
+
   dir(...parts: string[]): string {
     const d = path.join(this.root, ...parts);
     mkdirSync(d, { recursive: true });
@@ -106,7 +112,15 @@ export class Bench {
       ...o.env,
     };
     const profileDir = this.dir('profiles', name);
-    if (this.profile) Object.assign(env, profileEnv(profileDir, profilePreload(this.root)));
+    // Every WES process answers SIGURG with its memory after a full GC (scenario 8).
+    const preloads = [`--require ${memoryPreload(this.root)}`];
+    env.BENCH_MEMORY_DIR = this.memoryDir;
+    if (this.profile) {
+      const p = profileEnv(profileDir, profilePreload(this.root));
+      preloads.push(p.NODE_OPTIONS);
+      env.BENCH_PROFILE_DIR = p.BENCH_PROFILE_DIR;
+    }
+    env.NODE_OPTIONS = [env.NODE_OPTIONS, ...preloads].filter(Boolean).join(' ');
     const procs = new WesProcesses(this.codeDir, env, this.dir('logs', name), this.root);
     const api = procs.startApi();
     const workers = Array.from({ length: o.workers ?? 0 }, () => procs.startWorker(o.workerEnv));

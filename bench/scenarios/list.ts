@@ -15,7 +15,8 @@ import { http } from '../lib/harness';
 import { LoadResult, runLoad } from '../lib/load';
 import { countCommands } from '../lib/monitor';
 import { seedRuns } from '../lib/seed';
-import { describeHash, median, round, row, rssBytes, say, ScenarioResult, sleep, usedMemory } from '../lib/util';
+import { memoryAfterGc } from '../lib/memory';
+import { describeHash, median, round, row, say, ScenarioResult, sleep, usedMemory } from '../lib/util';
 
 const MiB = 2 ** 20;
 
@@ -31,7 +32,7 @@ export async function listScenario(b: Bench): Promise<{ list: ScenarioResult; fo
   const big = await b.startWes('list-big', { env: { ...env, WES_CWLTOOL_PATH: '/bin/true' }, workers: 1 });
   const small = await b.startWes('list-1k', { env });
   await sleep(3000);
-  const idle = { api: rssBytes(big.api.pid), worker: rssBytes(big.workers[0].pid), apiSmall: rssBytes(small.api.pid) };
+  const idle = await memoryAfterGc(b.memoryDir, { api: big.api.pid, worker: big.workers[0].pid, apiSmall: small.api.pid });
 
   const mem0 = await usedMemory(b.redis);
   const t0 = Date.now();
@@ -96,8 +97,7 @@ export async function listScenario(b: Bench): Promise<{ list: ScenarioResult; fo
       say(`  list ${k.padEnd(10)} round ${r + 1}: ${res.rps} req/s, p50 ${res.p50} ms, p99 ${res.p99} ms, non-2xx ${res.non2xx}`);
     }
   }
-  await sleep(1000);
-  const atN = { api: rssBytes(big.api.pid), worker: rssBytes(big.workers[0].pid), apiSmall: rssBytes(small.api.pid) };
+  const atN = await memoryAfterGc(b.memoryDir, { api: big.api.pid, worker: big.workers[0].pid, apiSmall: small.api.pid });
   const commands = await countCommands(b.redisUrl, ['wes-api'], 5, async () => {
     for (let i = 0; i < 5; i++) await (await fetch(`${big.origin}${paths.deepBig}`)).arrayBuffer();
   });
@@ -140,13 +140,20 @@ export async function listScenario(b: Bench): Promise<{ list: ScenarioResult; fo
       usedMemoryDelta: mem1 - mem0,
       sampleRunHash: sample,
       sampleDocHash: sampleDoc,
+      // After a full garbage collection in each process (bench/lib/memory.ts).
       rssMiB: {
-        apiIdle: round((idle.api ?? NaN) / MiB, 1),
-        apiAtN: round((atN.api ?? NaN) / MiB, 1),
-        api1kIdle: round((idle.apiSmall ?? NaN) / MiB, 1),
-        apiAt1k: round((atN.apiSmall ?? NaN) / MiB, 1),
-        workerIdle: round((idle.worker ?? NaN) / MiB, 1),
-        workerAtN: round((atN.worker ?? NaN) / MiB, 1),
+        apiIdle: round((idle.api?.rss ?? NaN) / MiB, 1),
+        apiAtN: round((atN.api?.rss ?? NaN) / MiB, 1),
+        api1kIdle: round((idle.apiSmall?.rss ?? NaN) / MiB, 1),
+        apiAt1k: round((atN.apiSmall?.rss ?? NaN) / MiB, 1),
+        workerIdle: round((idle.worker?.rss ?? NaN) / MiB, 1),
+        workerAtN: round((atN.worker?.rss ?? NaN) / MiB, 1),
+      },
+      heapUsedMiB: {
+        apiIdle: round((idle.api?.heapUsed ?? NaN) / MiB, 1),
+        apiAtN: round((atN.api?.heapUsed ?? NaN) / MiB, 1),
+        api1kIdle: round((idle.apiSmall?.heapUsed ?? NaN) / MiB, 1),
+        apiAt1k: round((atN.apiSmall?.heapUsed ?? NaN) / MiB, 1),
       },
     },
   };
