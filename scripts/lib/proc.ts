@@ -1,6 +1,6 @@
 /**
- * Process helpers for the chaos and benchmark scripts (Linux: reads /proc). Kept apart from
- * test/helpers so these scripts need nothing from vitest.
+ * Process helpers for the chaos and benchmark scripts and the tests (Linux: reads /proc). Plain
+ * Node, nothing from vitest, so the scripts can use them too.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
@@ -48,17 +48,26 @@ export function processesMatching(marker: string): ProcInfo[] {
   return scanProcesses().filter((p) => p.cmdline.includes(marker) || p.cwd.includes(marker));
 }
 
-/** SIGKILLs every process whose command line or working folder contains `marker`; returns them. */
-export function killMatching(marker: string): ProcInfo[] {
-  const found = processesMatching(marker);
-  for (const p of found) {
+/** Processes whose command line contains `marker`. */
+export function processesWithCommand(marker: string): ProcInfo[] {
+  return scanProcesses().filter((p) => p.cmdline.includes(marker));
+}
+
+/** SIGKILLs these processes (those already gone are skipped); returns them. */
+export function killAll(procs: ProcInfo[]): ProcInfo[] {
+  for (const p of procs) {
     try {
       process.kill(p.pid, 'SIGKILL');
     } catch {
       // already gone
     }
   }
-  return found;
+  return procs;
+}
+
+/** SIGKILLs every process whose command line or working folder contains `marker`; returns them. */
+export function killMatching(marker: string): ProcInfo[] {
+  return killAll(processesMatching(marker));
 }
 
 /** A TCP port that was free a moment ago; never 6379 (the shared Redis). */
@@ -150,23 +159,37 @@ export function killAllChildren(): void {
   for (const m of everyChild) m.signal('SIGKILL');
 }
 
-/** Sends PING over a raw socket; true when the server answers +PONG. */
-export function redisPing(port: number, timeoutMs = 1000): Promise<boolean> {
+/**
+ * Sends one command (inline protocol) over a raw socket; resolves with the first reply line, or
+ * '' if the connection fails, closes or times out first.
+ */
+export function redisCommand(port: number, command: string, timeoutMs = 2000): Promise<string> {
   return new Promise((resolve) => {
     const sock = net.connect({ port, host: '127.0.0.1' });
     let data = '';
-    const done = (ok: boolean) => {
+    const done = () => {
       sock.destroy();
-      resolve(ok);
+      resolve(data.includes('\r\n') ? data.split('\r\n')[0] : '');
     };
-    sock.setTimeout(timeoutMs, () => done(false));
-    sock.on('error', () => done(false));
-    sock.on('connect', () => sock.write('PING\r\n'));
+    sock.setTimeout(timeoutMs, done);
+    sock.on('error', done);
+    sock.on('close', done);
+    sock.on('connect', () => sock.write(`${command}\r\n`));
     sock.on('data', (chunk) => {
       data += chunk.toString();
-      if (data.includes('\r\n')) done(data.startsWith('+PONG'));
+      if (data.includes('\r\n')) done();
     });
   });
+}
+
+/** Sends PING over a raw socket; true when the server answers +PONG. */
+export async function redisPing(port: number, timeoutMs = 1000): Promise<boolean> {
+  return (await redisCommand(port, 'PING', timeoutMs)) === '+PONG';
+}
+
+/** The arguments of a private redis-server on `port` keeping its AOF in `dir` (no RDB snapshots). */
+export function privateRedisArgs(port: number, dir: string): string[] {
+  return ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--daemonize', 'no', '--protected-mode', 'no'];
 }
 
 /** Starts a private redis-server (AOF on, no RDB snapshots) in `dir` on a free port; waits for PING. */
@@ -176,7 +199,7 @@ export async function startPrivateRedis(dir: string, logDir: string, onPort?: nu
   const proc = startLogged(
     'redis',
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--daemonize', 'no', '--protected-mode', 'no'],
+    privateRedisArgs(port, dir),
     { env: process.env, cwd: dir, logFile: `${logDir}/redis.log` },
   );
   const deadline = Date.now() + 15_000;

@@ -1,45 +1,15 @@
-import { readdirSync, readFileSync } from 'node:fs';
+/** The tests' view of the process helpers in scripts/lib/proc.ts (matching by command line). */
+import { killAll, ProcInfo, processesWithCommand, scanProcesses } from '../../scripts/lib/proc';
 
-export interface ProcessInfo {
-  pid: number;
-  /** argv joined by single spaces. */
-  cmdline: string;
-}
+export type ProcessInfo = ProcInfo;
 
 /** Live (not zombie) processes, from /proc (Linux only). */
-export function listProcesses(): ProcessInfo[] {
-  const out: ProcessInfo[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const pid = Number(name);
-    if (pid === process.pid) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
-      const raw = readFileSync(`/proc/${name}/cmdline`, 'utf8');
-      if (!raw) continue; // kernel thread
-      out.push({ pid, cmdline: raw.replace(/\0+$/, '').split('\0').join(' ') });
-    } catch {
-      // the process ended while being read
-    }
-  }
-  return out;
-}
+export const listProcesses = scanProcesses;
 
 /** Processes whose command line contains `marker`. */
-export function findProcesses(marker: string): ProcessInfo[] {
-  return listProcesses().filter((p) => p.cmdline.includes(marker));
-}
+export const findProcesses = processesWithCommand;
 
 /** SIGKILLs every process whose command line contains `marker`; returns what it found. */
 export function killProcesses(marker: string): ProcessInfo[] {
-  const found = findProcesses(marker);
-  for (const p of found) {
-    try {
-      process.kill(p.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  return found;
+  return killAll(processesWithCommand(marker));
 }

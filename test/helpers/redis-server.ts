@@ -1,13 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from './ports';
-
-/** The Redis everybody else uses; tests never connect to it. */
-const FORBIDDEN_PORT = 6379;
+import { freePort, privateRedisArgs, redisCommand, redisPing } from '../../scripts/lib/proc';
 
 export interface PrivateRedis {
   port: number;
@@ -26,25 +22,6 @@ export interface PrivateRedis {
   stop(): Promise<void>;
 }
 
-/** Sends PING over a raw socket; true when the server answers +PONG. */
-export function ping(port: number, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ port, host: '127.0.0.1' });
-    let data = '';
-    const done = (ok: boolean) => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(timeoutMs, () => done(false));
-    sock.on('error', () => done(false));
-    sock.on('connect', () => sock.write('PING\r\n'));
-    sock.on('data', (chunk) => {
-      data += chunk.toString();
-      if (data.includes('\r\n')) done(data.startsWith('+PONG'));
-    });
-  });
-}
-
 function waitExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
   return new Promise((resolve) => {
@@ -56,41 +33,8 @@ function waitExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
   });
 }
 
-/** Sends one command (inline protocol) over a raw socket; resolves with the first reply line, or '' if the connection closes first. */
-function rawCommand(port: number, command: string, timeoutMs = 2000): Promise<string> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ port, host: '127.0.0.1' });
-    let data = '';
-    const done = () => {
-      sock.destroy();
-      resolve(data.split('\r\n')[0]);
-    };
-    sock.setTimeout(timeoutMs, done);
-    sock.on('error', done);
-    sock.on('close', done);
-    sock.on('connect', () => sock.write(`${command}\r\n`));
-    sock.on('data', (chunk) => {
-      data += chunk.toString();
-      if (data.includes('\r\n')) done();
-    });
-  });
-}
-
 function spawnRedis(executable: string, port: number, dir: string, logFile: string) {
-  const child = spawn(
-    executable,
-    [
-      '--port', String(port),
-      '--bind', '127.0.0.1',
-      '--dir', dir,
-      '--save', '',
-      '--appendonly', 'yes',
-      '--daemonize', 'no',
-      '--logfile', logFile,
-      '--protected-mode', 'no',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const child = spawn(executable, [...privateRedisArgs(port, dir), '--logfile', logFile], { stdio: ['ignore', 'ignore', 'pipe'] });
   const state = { stderr: '', spawnError: undefined as Error | undefined };
   child.stderr?.on('data', (c) => (state.stderr += c.toString()));
   child.on('error', (err) => (state.spawnError = err));
@@ -117,7 +61,7 @@ async function waitReady(
       }
       throw new Error(`redis-server exited with ${child.exitCode} before answering PING:\n${state.stderr}\n${log}`);
     }
-    if (await ping(port)) return;
+    if (await redisPing(port)) return;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`redis-server on port ${port} did not answer PING in time`);
@@ -134,9 +78,8 @@ export async function startRedis(options: { executable?: string; timeoutMs?: num
   const executable = options.executable ?? 'redis-server';
   const timeoutMs = options.timeoutMs ?? 15_000;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'wes-test-redis-'));
-  let port = await freePort();
-  while (port === FORBIDDEN_PORT) port = await freePort();
-  if (port === FORBIDDEN_PORT) throw new Error('refusing to use port 6379');
+  // Never 6379 (the Redis everybody else uses): freePort skips it.
+  const port = await freePort();
   const logFile = path.join(dir, 'redis.log');
   let spawned = spawnRedis(executable, port, dir, logFile);
   try {
@@ -154,7 +97,7 @@ export async function startRedis(options: { executable?: string; timeoutMs?: num
     async restart({ how = 'shutdown', downMs = 0 } = {}) {
       const child = spawned.child;
       if (child.exitCode === null && child.signalCode === null) {
-        if (how === 'shutdown') await rawCommand(port, 'SHUTDOWN');
+        if (how === 'shutdown') await redisCommand(port, 'SHUTDOWN');
         else child.kill(how === 'sigterm' ? 'SIGTERM' : 'SIGKILL');
         if (!(await waitExit(child, 10_000))) throw new Error(`redis-server on port ${port} did not stop (${how})`);
       }

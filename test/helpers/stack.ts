@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { WesClient } from './client';
-import { freePort } from './ports';
+import { freePort } from '../../scripts/lib/proc';
 import { killProcesses, ProcessInfo } from './processes';
 import { PrivateRedis, startRedis } from './redis-server';
 
