@@ -188,10 +188,10 @@ export class RunExecutor {
     const timer = setInterval(() => {
       this.runs
         .holders([runId])
-        .then(async ([h]) => {
+        .then(([h]) => {
           const held = h && ['INITIALIZING', 'RUNNING', 'CANCELING'].includes(h.state);
           if (!h || !held || h.attempt !== attempt || h.worker !== this.workerId) this.interrupt(runId, 'superseded');
-          else if (await this.runs.isCancelRequested(runId)) this.interrupt(runId, 'cancel');
+          else if (h.cancelRequestedAt !== undefined) this.interrupt(runId, 'cancel');
         })
         .catch(() => undefined);
     }, this.settings.cancelPollMs);

@@ -42,8 +42,8 @@ export interface RunRecord {
   pgid?: number;
 }
 
-/** Who holds a run, and where: what recovery needs to know of it. */
-export type RunHolder = Pick<RunRecord, 'runId' | 'state' | 'attempt' | 'worker' | 'host' | 'workerPid' | 'pgid'>;
+/** Who holds a run, and where, and whether a cancel was asked for: what recovery and the holder's watcher need to know of it. */
+export type RunHolder = Pick<RunRecord, 'runId' | 'state' | 'attempt' | 'worker' | 'host' | 'workerPid' | 'pgid' | 'cancelRequestedAt'>;
 
 export interface RunSummaryRow {
   runId: string;

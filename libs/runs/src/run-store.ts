@@ -108,11 +108,11 @@ export class RunStore {
   async holders(runIds: string[]): Promise<RunHolder[]> {
     if (runIds.length === 0) return [];
     const pipe = this.redis.pipeline();
-    runIds.forEach((id) => pipe.hmget(this.keys.run(id), 'state', 'attempt', 'worker', 'host', 'wpid', 'pgid'));
+    runIds.forEach((id) => pipe.hmget(this.keys.run(id), 'state', 'attempt', 'worker', 'host', 'wpid', 'pgid', 'cancel'));
     const res = (await pipe.exec()) ?? [];
     const out: RunHolder[] = [];
     runIds.forEach((runId, i) => {
-      const [state, attempt, worker, host, wpid, pgid] = (res[i]?.[1] ?? []) as (string | null)[];
+      const [state, attempt, worker, host, wpid, pgid, cancel] = (res[i]?.[1] ?? []) as (string | null)[];
       if (!state) return;
       out.push({
         runId,
@@ -122,6 +122,7 @@ export class RunStore {
         host: host || undefined,
         workerPid: num(wpid),
         pgid: num(pgid),
+        cancelRequestedAt: num(cancel),
       });
     });
     return out;
@@ -143,9 +144,5 @@ export class RunStore {
 
   async appendSystemLog(runId: string, line: string): Promise<void> {
     await this.redis.rpush(this.keys.systemLogs(runId), line);
-  }
-
-  async isCancelRequested(runId: string): Promise<boolean> {
-    return (await this.redis.hexists(this.keys.run(runId), 'cancel')) === 1;
   }
 }
