@@ -1,11 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { RunKeys } from '../../libs/runs/src/run-keys';
+import { WorkflowStateMachine } from '../../libs/runs/src/workflow-state-machine';
 import { runForm, WesClient, workflowFiles } from '../helpers/client';
 import { reverseLines, TWO_STEP_FILES, uniqueNumber, useStack } from '../helpers/e2e';
 import { findProcesses } from '../helpers/processes';
-import { Stack } from '../helpers/stack';
+import { logHas, Stack } from '../helpers/stack';
 
 /**
  * Cancellation. One worker that runs one run at a time, so a second run waits in QUEUED, and a
@@ -175,6 +177,27 @@ describe('cancel with the engine stop signal (cwltool: SIGINT)', () => {
     expect(info.system_state_counts.COMPLETE).toBe(1);
     expect(info.system_state_counts.CANCELING ?? 0).toBe(0);
     expect(info.system_state_counts.RUNNING ?? 0).toBe(0);
+  });
+
+  it('a cancel whose broadcast the worker missed still lands: it finds the durable mark by polling', async () => {
+    const seconds = uniqueNumber();
+    const id = await startSleeping(h.client, seconds);
+    const redis = new Redis(h.stack.redis.url);
+    try {
+      const machine = new WorkflowStateMachine(redis, new RunKeys(h.stack.keyPrefix));
+      // Cut every subscriber off and cancel in the same instant (both commands leave in one
+      // write): the worker's cancel subscriber is reconnecting when the broadcast goes out.
+      const [killed, sent] = await Promise.all([redis.client('KILL', 'TYPE', 'pubsub'), machine.send(id, 'cancel')]);
+      expect(Number(killed)).toBeGreaterThan(0);
+      expect(sent).toEqual({ applied: true, from: 'RUNNING', to: 'CANCELING' });
+      await h.client.waitForState(id, ['CANCELED'], 30_000, 50);
+    } finally {
+      redis.disconnect();
+    }
+    const worker = h.stack.workers[0];
+    expect(logHas(worker, 'cancel mark found by polling')).toBe(true);
+    expect(readFileSync(worker.logFile, 'utf8').split('\n').some((l) => l.includes(id) && l.includes('cancel received'))).toBe(false);
+    expect(findProcesses(`sleep ${seconds}`)).toEqual([]);
   });
 });
 

@@ -191,7 +191,10 @@ export class RunExecutor {
         .then(([h]) => {
           const held = h && ['INITIALIZING', 'RUNNING', 'CANCELING'].includes(h.state);
           if (!h || !held || h.attempt !== attempt || h.worker !== this.workerId) this.interrupt(runId, 'superseded');
-          else if (h.cancelRequestedAt !== undefined) this.interrupt(runId, 'cancel');
+          else if (h.cancelRequestedAt !== undefined && !this.active.get(runId)?.signal.aborted) {
+            this.logger.info({ runId }, 'cancel mark found by polling (its broadcast was missed)');
+            this.interrupt(runId, 'cancel');
+          }
         })
         .catch(() => undefined);
     }, this.settings.cancelPollMs);
