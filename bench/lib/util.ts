@@ -48,16 +48,6 @@ export function stats(values: number[], digits = 2): Stats {
 
 export const median = (values: number[]) => percentile(values, 50);
 
-/** Resident set size of a process in bytes (VmRSS of /proc/<pid>/status), or null when it is gone. */
-export function rssBytes(pid: number): number | null {
-  try {
-    const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+)\s+kB/m);
-    return m ? Number(m[1]) * 1024 : null;
-  } catch {
-    return null;
-  }
-}
-
 /** Redis INFO memory used_memory, in bytes. */
 export async function usedMemory(redis: Redis): Promise<number> {
   const info = await redis.info('memory');

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { WesSettings } from '../../../../libs/config/src';
 import { wesBaseUrl } from '../common/base-url';
@@ -9,7 +9,6 @@ import { RUN_REQUEST_FIELDS } from './run-request.dto';
 import { OutputUrl, outputPaths, toRunLog, toRunSummary } from './run-log.mapper';
 import { runObjectKeys } from '../../../../libs/runs/src';
 import { newRunId, RunsService } from './runs.service';
-import { Inject } from '@nestjs/common';
 import { OBJECT_STORE } from '../../../../libs/platform/src';
 import { ObjectStore, S3ObjectStore } from '../../../../libs/storage/src';
 
