@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runForm } from '../helpers/client';
 import { useStack } from '../helpers/e2e';
-import { LocalS3, S3RVER_KEY, startS3 } from '../helpers/s3';
+import { LocalS3, startS3 } from '../helpers/s3';
 import type { StackOptions } from '../helpers/stack';
 
 /**
@@ -54,11 +54,7 @@ beforeAll(async () => {
   }
   mkdirSync(path.join(sandbox, 'outside'));
   options.env = {
-    WES_S3_REGION: 'us-east-1',
-    WES_S3_ENDPOINT: s3.endpoint,
-    WES_S3_FORCE_PATH_STYLE: 'true',
-    WES_S3_ACCESS_KEY_ID: S3RVER_KEY,
-    WES_S3_SECRET_ACCESS_KEY: S3RVER_KEY,
+    ...s3.readerEnv(),
     WES_FILE_ALLOW_DIRS: allowed,
   };
 });

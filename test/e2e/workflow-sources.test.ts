@@ -8,7 +8,7 @@ import { RunSpec, runForm, workflowFiles } from '../helpers/client';
 import { CAT_TOOL, filesUnder, SECONDARY_TOOL } from '../helpers/cwl-fixtures';
 import { TWO_STEP_FILES, uniqueMarker, useStack } from '../helpers/e2e';
 import { startHttpServer, TestHttpServer } from '../helpers/http-server';
-import { LocalS3, S3RVER_KEY, startS3 } from '../helpers/s3';
+import { LocalS3, startS3 } from '../helpers/s3';
 import type { StackOptions } from '../helpers/stack';
 import { buildZip } from '../helpers/zip';
 
@@ -38,11 +38,7 @@ beforeAll(async () => {
   mkdirSync(allowedDir);
   mkdirSync(outsideDir);
   options.env = {
-    WES_S3_REGION: 'us-east-1',
-    WES_S3_ENDPOINT: s3.endpoint,
-    WES_S3_FORCE_PATH_STYLE: 'true',
-    WES_S3_ACCESS_KEY_ID: S3RVER_KEY,
-    WES_S3_SECRET_ACCESS_KEY: S3RVER_KEY,
+    ...s3.readerEnv(),
     WES_FETCH_ALLOW_CIDRS: '127.0.0.1/32',
     WES_FILE_ALLOW_DIRS: allowedDir,
   };

@@ -16,7 +16,9 @@ export interface LocalS3 {
   client: S3Client;
   createBucket(name: string): Promise<void>;
   put(bucket: string, key: string, body: string | Uint8Array): Promise<void>;
-  /** The settings that point the WES server's object store (or its s3:// reader) at this server. */
+  /** The settings that point the WES server's s3:// reader at this server. */
+  readerEnv(): Record<string, string>;
+  /** The same, plus the object store in a bucket of this server. */
   env(bucket: string, prefix?: string): Record<string, string>;
   /** Keys stored in a bucket, read from s3rver's folder (not through S3). */
   storedKeys(bucket: string): string[];
@@ -65,6 +67,13 @@ export async function startS3(): Promise<LocalS3> {
     }
     return out;
   };
+  const readerEnv = () => ({
+    WES_S3_REGION: 'us-east-1',
+    WES_S3_ENDPOINT: endpoint,
+    WES_S3_FORCE_PATH_STYLE: 'true',
+    WES_S3_ACCESS_KEY_ID: S3RVER_KEY,
+    WES_S3_SECRET_ACCESS_KEY: S3RVER_KEY,
+  });
   return {
     endpoint,
     directory,
@@ -75,17 +84,9 @@ export async function startS3(): Promise<LocalS3> {
     async put(bucket, key, body) {
       await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
     },
+    readerEnv,
     env(bucket, prefix = '') {
-      return {
-        WES_OBJECT_STORE: 's3',
-        WES_S3_BUCKET: bucket,
-        WES_S3_PREFIX: prefix,
-        WES_S3_REGION: 'us-east-1',
-        WES_S3_ENDPOINT: endpoint,
-        WES_S3_FORCE_PATH_STYLE: 'true',
-        WES_S3_ACCESS_KEY_ID: S3RVER_KEY,
-        WES_S3_SECRET_ACCESS_KEY: S3RVER_KEY,
-      };
+      return { WES_OBJECT_STORE: 's3', WES_S3_BUCKET: bucket, WES_S3_PREFIX: prefix, ...readerEnv() };
     },
     storedKeys: (bucket) => walk(path.join(directory, bucket)).sort(),
     async stop() {
