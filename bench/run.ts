@@ -28,7 +28,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { freePort, killAllChildren, killMatching, startPrivateRedis } from '../scripts/lib/proc';
+import { freePort, killAllChildren, killMatching, startPrivateRedis, stopEverythingOnSignals } from '../scripts/lib/proc';
 import { ROOT, snapshotBuild } from '../scripts/lib/wes-stack';
 import { Bench } from './lib/harness';
 import { cpuBusy, formatTable, loadAverage, machine, markdownTable, Row, say, ScenarioResult, sleep } from './lib/util';
@@ -57,18 +57,7 @@ if (opt.help) {
 const only = new Set(String(opt.only).split(',').map((s) => s.trim()));
 
 let root = '';
-let cleaning = false;
-function cleanup(code: number) {
-  if (cleaning) return;
-  cleaning = true;
-  killAllChildren();
-  if (root) killMatching(`${root}/`);
-  if (root && !opt.keep) rmSync(root, { recursive: true, force: true });
-  process.exit(code);
-}
-process.on('SIGINT', () => cleanup(130));
-process.on('SIGTERM', () => cleanup(143));
-process.on('exit', () => killAllChildren());
+stopEverythingOnSignals({ marker: () => root, folder: () => root, keep: !!opt.keep });
 
 /** The code under test: its git commit, and whether the working tree had changes (the build is of the tree). */
 function codeVersion(): { commit: string; dirty: boolean } {

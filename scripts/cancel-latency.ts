@@ -21,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { freePort, killAllChildren, killMatching, Managed, processesMatching, startPrivateRedis } from './lib/proc';
+import { freePort, killAllChildren, killMatching, Managed, processesMatching, startPrivateRedis, stopEverythingOnSignals } from './lib/proc';
 import { cleanEnv, fmtMs, ROOT, snapshotBuild, summary, tailOf, WesProcesses } from './lib/wes-stack';
 
 const { values: opt } = parseArgs({
@@ -70,18 +70,7 @@ for (const s of selected) if (!SCENARIOS.some((x) => x.name === s)) throw new Er
 
 let root = '';
 let workDir = '';
-let cleaning = false;
-function cleanup(code: number) {
-  if (cleaning) return;
-  cleaning = true;
-  killAllChildren();
-  if (workDir) killMatching(`${workDir}/`);
-  if (root && !opt.keep) rmSync(root, { recursive: true, force: true });
-  process.exit(code);
-}
-process.on('SIGINT', () => cleanup(130));
-process.on('SIGTERM', () => cleanup(143));
-process.on('exit', () => killAllChildren());
+stopEverythingOnSignals({ marker: () => workDir, folder: () => root, keep: !!opt.keep });
 
 interface Sample {
   runId: string;

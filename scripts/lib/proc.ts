@@ -3,7 +3,7 @@
  * Node, nothing from vitest, so the scripts can use them too.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -157,6 +157,26 @@ export function startLogged(name: string, file: string, args: string[], options:
 /** SIGKILLs every child this script started that is still alive (last-resort clean-up). */
 export function killAllChildren(): void {
   for (const m of everyChild) m.signal('SIGKILL');
+}
+
+/**
+ * Ctrl-C and SIGTERM stop a script cleanly: every child it started is killed, then whatever
+ * still runs with `marker()` in its command line or folder, and `folder()` is removed unless
+ * `keep`. Children are also killed at any exit.
+ */
+export function stopEverythingOnSignals(o: { marker: () => string; folder: () => string; keep: boolean }): void {
+  let cleaning = false;
+  const cleanup = (code: number) => {
+    if (cleaning) return;
+    cleaning = true;
+    killAllChildren();
+    if (o.marker()) killMatching(`${o.marker()}/`);
+    if (o.folder() && !o.keep) rmSync(o.folder(), { recursive: true, force: true });
+    process.exit(code);
+  };
+  process.on('SIGINT', () => cleanup(130));
+  process.on('SIGTERM', () => cleanup(143));
+  process.on('exit', () => killAllChildren());
 }
 
 /**
