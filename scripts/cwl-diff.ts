@@ -11,15 +11,16 @@
  *   --timeout      seconds one side of a case may take before it is stopped
  *   --keep         keep the temporary folder (every case's outputs, stdout, stderr; the stack's logs)
  *   --list         print the cases (with each skip reason) and exit
- * Prints a table and "N of M identical"; writes .cwl-diff/latest.json; exits 1 when a case that
+ * Prints a table and "N of M identical"; writes .cwl-diff/latest.json (and .md); exits 1 when a case that
  * is not skipped differs, 2 when the harness itself fails, 130 on Ctrl-C.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { CASES, caseId } from './cwl-diff/cases';
+import { CASES, caseId, DEBIAN_CWL_ROOT } from './cwl-diff/cases';
+import { reportMarkdown } from './cwl-diff/markdown';
 import { CaseResult, runCases, summaryLine, tableHeader, tableRow } from './cwl-diff/run-cases';
 import { directRunner, killRunningSides, serverRunner } from './cwl-diff/runners';
 import { freePort, killAllChildren, killMatching, startPrivateRedis } from './lib/proc';
@@ -102,7 +103,16 @@ function reportEntry(r: CaseResult) {
   };
 }
 
+/** The three packages' test folders: without them there is nothing to compare. */
+function checkDocumentsInstalled(): void {
+  const missing = ['cwltool/tests', 'cwl_utils/testdata', 'toil/test/cwl'].filter((d) => !existsSync(path.join(DEBIAN_CWL_ROOT, d)));
+  if (missing.length) {
+    throw new Error(`${missing.map((d) => path.join(DEBIAN_CWL_ROOT, d)).join(', ')} missing: install the Debian packages cwltool, python3-cwl-utils and toil (bash scripts/install-deps.sh --with-cwl-docs)`);
+  }
+}
+
 async function main(): Promise<number> {
+  checkDocumentsInstalled();
   const t0 = Date.now();
   root = mkdtempSync(path.join(os.tmpdir(), 'wes-cwl-diff-'));
   const logDir = path.join(root, 'logs');
@@ -174,6 +184,7 @@ async function main(): Promise<number> {
   mkdirSync(REPORT_DIR, { recursive: true });
   const file = path.join(REPORT_DIR, 'latest.json');
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(path.join(REPORT_DIR, 'latest.md'), reportMarkdown(report));
   process.stdout.write(`report: ${path.relative(process.cwd(), file)}${opt.keep ? ` · folder kept: ${root}` : ''}\n`);
   if (!opt.keep) rmSync(root, { recursive: true, force: true });
   return different.length ? 1 : 0;
