@@ -13,7 +13,7 @@ import { encodeCommand, RunRecord, runObjectKeys, RunStore, TransitionOptions, W
 import { downloadToFile, ObjectStore, resolveInside } from '../../../libs/storage/src';
 import { InputUnavailableError, stageInputs } from './input-stager';
 import { LogShipper } from './log-shipper';
-import { collectOutputs } from './output-collector';
+import { collectOutputs, UnusableOutputError } from './output-collector';
 import { WORKER_ID } from './worker-identity';
 
 /** Why a run was interrupted while this worker held it. */
@@ -296,9 +296,17 @@ export class RunExecutor {
       });
       return;
     }
-    const stored = await collectOutputs(outputs, path.join(scratch, 'outputs'), (rel, file) =>
-      this.store.putFile(runObjectKeys.output(runId, rel), file).then(() => undefined),
-    );
+    let stored: unknown;
+    try {
+      stored = await collectOutputs(outputs, path.join(scratch, 'outputs'), (rel, file) =>
+        this.store.putFile(runObjectKeys.output(runId, rel), file).then(() => undefined),
+      );
+    } catch (err) {
+      if (!(err instanceof UnusableOutputError)) throw err;
+      // No exit code: clients such as toil-wes-cwl-runner exit with it, and this run failed.
+      await this.end(at, 'executor_error', { systemLogs: [`the engine exited 0 but its ${err.message}`] });
+      return;
+    }
     await this.end(at, 'complete', { fields: { exit_code: '0', outputs: stringifyJson(stored) } });
   }
 
