@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { usePrivateRedis } from '../../../test/helpers/private-redis';
+import { runningRun } from '../../../test/helpers/running-run';
 import { RunKeys } from './run-keys';
 import { TaskRecord, TaskStore } from './task-store';
 import { WorkflowStateMachine } from './workflow-state-machine';
@@ -8,15 +9,9 @@ import { WorkflowStateMachine } from './workflow-state-machine';
 const r = usePrivateRedis();
 
 /** A store on a fresh key prefix, and a run brought to RUNNING on attempt 1. */
-async function runningRun() {
-  const keys = new RunKeys(`tasks-${randomBytes(4).toString('hex')}`);
-  const sm = new WorkflowStateMachine(r.redis, keys);
-  const store = new TaskStore(r.redis, keys);
-  const id = `run-${randomBytes(4).toString('hex')}`;
-  await sm.enqueue(id, { request: '{}' });
-  await sm.sendOrThrow(id, 'initialize');
-  await sm.sendOrThrow(id, 'run', { attempt: 1 });
-  return { keys, sm, store, id };
+async function runningRunStore() {
+  const { keys, sm, runId } = await runningRun(r.redis, 'tasks');
+  return { sm, store: new TaskStore(r.redis, keys), id: runId };
 }
 
 const task = (name: string, attempt = 1, extra: Partial<TaskRecord> = {}): TaskRecord => ({
@@ -30,7 +25,7 @@ const task = (name: string, attempt = 1, extra: Partial<TaskRecord> = {}): TaskR
 
 describe('TaskStore', () => {
   it('appends tasks with ids 1, 2, 3..., updates them, reads one and pages', async () => {
-    const { store, id } = await runningRun();
+    const { store, id } = await runningRunStore();
     for (const [i, name] of ['a', 'b', 'c', 'd', 'e'].entries()) expect(await store.append(id, task(name))).toBe(i);
     const ended = task('b', 1, { end: 1_700_000_000_900, exitCode: 3, stderr: true, systemLogs: ['exited with status: 3'] });
     expect(await store.update(id, 1, ended)).toBe(true);
@@ -47,7 +42,7 @@ describe('TaskStore', () => {
   });
 
   it('finds no task for an id it did not give', async () => {
-    const { store, id } = await runningRun();
+    const { store, id } = await runningRunStore();
     await store.append(id, task('a'));
     for (const bad of ['0', '2', '-1', '01', '1.0', 'a', '', '1e3', '99999999999999999999']) expect(await store.get(id, bad), bad).toBeNull();
     expect(await store.get('no-such-run', '1')).toBeNull();
@@ -55,7 +50,7 @@ describe('TaskStore', () => {
   });
 
   it('gives all the tasks up to a maximum, none beyond it', async () => {
-    const { store, id } = await runningRun();
+    const { store, id } = await runningRunStore();
     expect(await store.allUpTo(id, 3)).toEqual([]);
     for (const name of ['a', 'b', 'c']) await store.append(id, task(name));
     expect((await store.allUpTo(id, 3))?.map((t) => t.id)).toEqual(['1', '2', '3']);
@@ -66,7 +61,7 @@ describe('TaskStore', () => {
 
 describe('TaskStore fencing', () => {
   it('refuses the writes of an attempt the run has moved on from, and a new attempt starts empty', async () => {
-    const { sm, store, id } = await runningRun();
+    const { sm, store, id } = await runningRunStore();
     expect(await store.reset(id, 1)).toBe(true);
     await store.append(id, task('old'));
 
@@ -88,7 +83,7 @@ describe('TaskStore fencing', () => {
   });
 
   it('takes writes while the run is CANCELING, none once it ended', async () => {
-    const { sm, store, id } = await runningRun();
+    const { sm, store, id } = await runningRunStore();
     await store.append(id, task('a'));
     await sm.sendOrThrow(id, 'cancel');
     expect(await store.update(id, 0, task('a', 1, { end: 1 }))).toBe(true);
