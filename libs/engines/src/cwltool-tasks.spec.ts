@@ -160,6 +160,13 @@ describe('cwltool tasks from other runs', () => {
       ['shout_2', ['echo', 'x']],
       ['shout_3', ['echo', 'y']],
     ]);
+    // Another run: cwltool started the sub-workflows first, so step shout_2 ran job shout.
+    const renamed = replay(feed(fixture('nested-renamed')).events);
+    expect(renamed.map((t) => [t.name, t.cmd, t.exitCode])).toEqual([
+      ['shout', ['echo', 'x'], 0],
+      ['shout_2', ['echo', 'y'], 0],
+      ['shout_3', ['echo', 'plain'], 0],
+    ]);
   });
 
   it('a job killed by a signal exits 128 + its number', () => {

@@ -1,5 +1,5 @@
 #!/usr/bin/env cwl-runner
-# A step that sleeps, then one that echoes: the first task shows while the run goes on.
+# One step that sleeps for `seconds`: its task shows while the run is RUNNING.
 cwlVersion: v1.2
 class: Workflow
 inputs:
