@@ -171,6 +171,22 @@ describe('a run whose three steps pass', () => {
   });
 });
 
+describe('a run of more than 100 tasks', () => {
+  it('names each element of a scattered ExpressionTool, and leaves them out of the RunLog (task_logs null)', async () => {
+    const n = Array.from({ length: 101 }, (_, i) => i);
+    const runId = await h.client.submitOk(cwlRun('tasks/many.cwl', { n }, ['tasks/many.cwl']));
+    await h.client.waitForState(runId, ['COMPLETE']);
+    const run = await h.client.runLog(runId);
+    expect(run.outputs.doubled).toEqual(n.map((i) => 2 * i));
+    expect(run.task_logs).toBeNull();
+    const { pages, tasks } = await walkTasks(runId, 100);
+    expect(pages.map((p) => p.length)).toEqual([100, 1]);
+    expect(tasks.map((t) => t.name)).toEqual(n.map((i) => (i === 0 ? 'double' : `double_${i + 1}`)));
+    expect(tasks.every((t) => t.exit_code === 0 && t.cmd.length === 0)).toBe(true);
+    expectInsideRun(run, tasks);
+  });
+});
+
 describe('a run still going', () => {
   it('lists its first task while it is RUNNING; a cancel closes it', async () => {
     const runId = await h.client.submitOk(cwlRun('tasks/slow.cwl', { seconds: 600 }, ['tasks/slow.cwl', 'tasks/nap.cwl']));
