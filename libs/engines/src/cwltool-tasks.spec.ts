@@ -221,6 +221,31 @@ describe('the end of the log', () => {
   });
 });
 
+describe('tool output on the same stderr', () => {
+  const MiB = 1024 * 1024;
+
+  it('drops a line longer than a bound (it is not held whole), and reads the records after it', () => {
+    const parser = CWLTOOL.createTaskParser!();
+    expect(parser.feed('INFO [job z] /tmp/x$ ', 0)).toEqual([]);
+    for (let i = 1; i < 48; i++) expect(parser.feed('x'.repeat(MiB / 8), i)).toEqual([]);
+    const events = parser.feed(`${'y'.repeat(100)}\nINFO [job a] /tmp/x$ true\nINFO [job a] completed success\n`, 50);
+    expect(replay(events).map((t) => [t.name, t.cmd, t.exitCode])).toEqual([['a', ['true'], 0]]);
+  });
+
+  it('ends a command record whose quotes never close after a bounded length, and reads on', () => {
+    const parser = CWLTOOL.createTaskParser!();
+    const events = parser.feed("INFO [job a] /tmp/x$ sh \\\n    -c \\\n    echo it's\n", 1);
+    for (let i = 0; i < 5; i++) events.push(...parser.feed(`${'tool output\n'.repeat(MiB / 12)}`, 2 + i));
+    events.push(...parser.feed('INFO [job a] completed success\nINFO [job b] /tmp/y$ true\n', 10));
+    const tasks = replay(events);
+    expect(tasks.map((t) => t.name)).toEqual(['a', 'b']);
+    expect(tasks[0].cmd.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(tasks[0].cmd[2].length).toBeLessThan(4 * MiB + 100);
+    expect(tasks[0].exitCode).toBe(0);
+    expect(tasks[1].cmd).toEqual(['true']);
+  });
+});
+
 /** A command record as cwltool writes it (job.py: shellescape.quote where needed, " \\\n    " between). */
 function cwltoolRecord(job: string, args: string[], stdout?: string): string {
   const quote = (a: string) => (/(^$|[\s|&;()<>'"$@])/.test(a) ? `'${a.replace(/'/g, `'"'"'`)}'` : a);

@@ -29,6 +29,13 @@ const PLAIN = /[^\s|&;()<>'"$@]+/y;
 const REDIRECTS = /^(?: < (.+?))?(?: > (\/.+?))?(?: 2> (\/.+?))?$/;
 /** Lines a multi-line "Job error" record may add to a system log line. */
 const MAX_ERROR_LINES = 20;
+/**
+ * Longest line, and longest command record, kept whole. Tool output that is not captured shares
+ * cwltool's stderr: a tool writing without newlines (or after a command record whose quotes do
+ * not balance) must not make the worker hold all of it.
+ */
+const MAX_LINE = 1024 * 1024;
+const MAX_COMMAND = 4 * 1024 * 1024;
 
 export interface ParsedCommand {
   args: string[];
@@ -39,9 +46,8 @@ export interface ParsedCommand {
 
 const unquote = (quoted: string) => quoted.slice(1, -1).replace(/'"'"'/g, "'");
 
-/** Whether a single quote opened in `text` is still open at its end (so more lines must follow). */
-function quoteOpen(text: string): boolean {
-  let open = false;
+/** Whether a single quote is open at the end of `text`, given whether one was at its start. */
+function quoteOpenAfter(text: string, open = false): boolean {
   for (let i = 0; i < text.length; i++) {
     if (!open && text.startsWith(`"'"`, i)) i += 2;
     else if (text[i] === "'") open = !open;
@@ -57,8 +63,10 @@ function quoteOpen(text: string): boolean {
  * `/bin/sh -c <line>` without quoting the line: an argument that reads as neither is taken as
  * it stands, up to the next separator or, the last one, the redirections at the end of the record.
  */
+export function parseCommandRecord(text: string, final: true): ParsedCommand;
+export function parseCommandRecord(text: string, final?: boolean): ParsedCommand | undefined;
 export function parseCommandRecord(text: string, final = false): ParsedCommand | undefined {
-  if (!final && (text.endsWith(' \\') || quoteOpen(text))) return undefined;
+  if (!final && (text.endsWith(' \\') || quoteOpenAfter(text))) return undefined;
   const args: string[] = [];
   let pos = 0;
   for (;;) {
@@ -149,11 +157,13 @@ interface StepStart {
  */
 export class CwltoolTaskParser implements TaskParser {
   private partial = '';
+  /** The rest of a line longer than MAX_LINE is dropped. */
+  private skippingLine = false;
   private now = 0;
   private order = 0;
   private nextKey = 0;
-  /** A command record whose continuation lines are still coming. */
-  private command?: { job: string; lines: string[]; time: number; order: number };
+  /** A command record whose continuation lines are still coming (`quoted`: a quote is open, `size`: its length). */
+  private command?: { job: string; lines: string[]; quoted: boolean; size: number; time: number; order: number };
   /** A "Job error:" record, whose message goes on over the next lines. */
   private jobError?: { task: Tracked; lines: string[] };
   private readonly pending: StepStart[] = [];
@@ -167,13 +177,20 @@ export class CwltoolTaskParser implements TaskParser {
     this.now = time;
     const lines = (this.partial + text).split('\n');
     this.partial = lines.pop()!;
-    for (const line of lines) this.line(line);
+    for (const line of lines) {
+      if (this.skippingLine) this.skippingLine = false;
+      else this.line(line);
+    }
+    if (this.partial.length > MAX_LINE) {
+      this.partial = '';
+      this.skippingLine = true;
+    }
     return this.flush();
   }
 
   finish(time: number): TaskEvent[] {
     this.now = time;
-    if (this.partial) this.line(this.partial);
+    if (this.partial && !this.skippingLine) this.line(this.partial);
     this.partial = '';
     this.closeOpenRecords();
     // Step starts nobody claimed: no job of theirs ran that the log shows.
@@ -186,7 +203,9 @@ export class CwltoolTaskParser implements TaskParser {
     if (!record) {
       if (this.command) {
         this.command.lines.push(line);
-        this.tryStartJob(false);
+        this.command.quoted = quoteOpenAfter(line, this.command.quoted);
+        this.command.size += line.length + 1;
+        this.tryStartJob(this.command.size > MAX_COMMAND);
       } else if (this.jobError && this.jobError.lines.length < MAX_ERROR_LINES) {
         this.jobError.lines.push(line);
       }
@@ -197,7 +216,7 @@ export class CwltoolTaskParser implements TaskParser {
     const [, level, message] = record;
     let m: RegExpExecArray | null;
     if ((m = COMMAND.exec(message))) {
-      this.command = { job: m[1], lines: [m[3]], time: this.now, order: this.order };
+      this.command = { job: m[1], lines: [m[3]], quoted: quoteOpenAfter(m[3]), size: m[3].length, time: this.now, order: this.order };
       this.tryStartJob(false);
     } else if ((m = JOB.exec(message))) {
       if (level !== 'DEBUG') this.jobRecord(m[1], m[2]);
@@ -221,8 +240,9 @@ export class CwltoolTaskParser implements TaskParser {
 
   private tryStartJob(final: boolean): void {
     const c = this.command!;
-    const parsed = parseCommandRecord(c.lines.join('\n'), final);
-    if (!parsed) return;
+    // The record goes on while its last line ends with cwltool's separator or a quote is open.
+    if (!final && (c.quoted || c.lines[c.lines.length - 1].endsWith(' \\'))) return;
+    const parsed = parseCommandRecord(c.lines.join('\n'), true);
     this.command = undefined;
     this.claim(c.job);
     const task: Tracked = { name: c.job, cmd: parsed.args, start: c.time, order: c.order, systemLogs: [] };
