@@ -161,7 +161,7 @@ export class TaskTracker {
 
   private async write(key: number, record: TaskRecord): Promise<void> {
     const index = this.index.get(key);
-    if (index !== undefined && !(await this.o.tasks.update(this.o.runId, index, record))) this.refuse();
+    if (index !== undefined && !this.refused && !(await this.o.tasks.update(this.o.runId, index, record))) this.refuse();
   }
 
   private refuse(): void {
@@ -176,6 +176,7 @@ export class TaskTracker {
     const id = String(index + 1);
     this.uploads = this.uploads
       .then(async () => {
+        if (this.refused) return;
         const stored: Partial<Record<Stream, boolean>> = {};
         const systemLogs = [...task.systemLogs];
         for (const stream of STREAMS) {
