@@ -54,7 +54,7 @@ export function toRunLog(run: RunRecord, base: string, tasks: StoredTask[] | nul
       system_logs: run.systemLogs,
     },
     task_logs_url: `${runUrl}/tasks`,
-    task_logs: tasks && tasks.map((t) => toTaskLog(t, runUrl)),
+    task_logs: tasks && tasks.map((t) => toTaskLog(t, runUrl, run.state)),
     outputs: (outputsForClient(run.outputs ?? {}, outputUrl) ?? {}) as Record<string, unknown>,
   };
 }

@@ -2,7 +2,7 @@ import { Controller, Get, Inject, Param, Query, Req, Res } from '@nestjs/common'
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { WesSettings } from '../../../../libs/config/src';
 import { OBJECT_STORE } from '../../../../libs/platform/src';
-import { isTaskId, runObjectKeys, StoredTask, TaskStore } from '../../../../libs/runs/src';
+import { isTaskId, runObjectKeys, RunState, StoredTask, TaskStore } from '../../../../libs/runs/src';
 import { ObjectStore } from '../../../../libs/storage/src';
 import { wesBaseUrl } from '../common/base-url';
 import { decodePageToken, encodePageToken, parsePageSize } from '../common/pagination';
@@ -34,15 +34,16 @@ export class TasksController {
   ) {
     const size = parsePageSize(pageSize, this.settings.defaultPageSize, this.settings.maxPageSize);
     const after = decodePageToken(pageToken, isTaskId);
-    await this.runs.status(runId);
+    const state = await this.runs.status(runId);
     const page = await this.tasks.page(runId, size, after);
     const runUrl = this.runUrl(req, runId);
-    return { task_logs: page.tasks.map((t) => toTaskLog(t, runUrl)), next_page_token: page.more ? encodePageToken(page.tasks.at(-1)?.id) : '' };
+    return { task_logs: page.tasks.map((t) => toTaskLog(t, runUrl, state)), next_page_token: page.more ? encodePageToken(page.tasks.at(-1)?.id) : '' };
   }
 
   @Get('runs/:run_id/tasks/:task_id')
   async getTask(@Param('run_id') runId: string, @Param('task_id') taskId: string, @Req() req: FastifyRequest) {
-    return toTaskLog(await this.find(runId, taskId), this.runUrl(req, runId));
+    const { task, state } = await this.find(runId, taskId);
+    return toTaskLog(task, this.runUrl(req, runId), state);
   }
 
   /** What a task captured of its stdout or stderr (the URLs of its TaskLog); a single Range is honoured. */
@@ -55,18 +56,18 @@ export class TasksController {
     @Res() reply: FastifyReply,
   ) {
     const stream = logStream(name);
-    const task = await this.find(runId, taskId);
+    const { task } = await this.find(runId, taskId);
     const key = runObjectKeys.taskLog(runId, task.attempt, task.id, stream);
     if (!task[stream] || !(await sendObject(this.store, req, reply, key, LOG_CONTENT_TYPE))) {
       throw new NotFoundError(`task ${taskId} of run ${runId} has no stored ${stream} (it captured none, has not ended, or it was too large)`);
     }
   }
 
-  private async find(runId: string, taskId: string): Promise<StoredTask> {
-    await this.runs.status(runId);
+  private async find(runId: string, taskId: string): Promise<{ task: StoredTask; state: RunState }> {
+    const state = await this.runs.status(runId);
     const task = await this.tasks.get(runId, taskId);
     if (!task) throw new NotFoundError(`run ${runId} has no task "${taskId}"`);
-    return task;
+    return { task, state };
   }
 
   private runUrl(req: FastifyRequest, runId: string): string {
