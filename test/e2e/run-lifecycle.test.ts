@@ -131,12 +131,16 @@ describe('a two-step CWL workflow submitted with attachments', () => {
     }
   });
 
-  it('lists no tasks yet, and 404s an unknown task', async () => {
+  it('lists a task per step, and 404s an unknown task', async () => {
     const tasks = await h.client.getJson(`/runs/${runId}/tasks`);
-    expect(tasks.task_logs).toEqual([]);
+    expect(tasks.task_logs.map((t: any) => [t.name, t.exit_code])).toEqual([
+      ['reverse', 0],
+      ['count_lines', 0],
+    ]);
     expect(tasks.next_page_token ?? '').toBe('');
     const paged = await h.client.getJson(`/runs/${runId}/tasks?page_size=1`);
-    expect(paged.task_logs).toEqual([]);
+    expect(paged.task_logs).toEqual(tasks.task_logs.slice(0, 1));
+    expect(paged.next_page_token).not.toBe('');
     await h.client.getJson(`/runs/${runId}/tasks/no-such-task`, 404);
   });
 

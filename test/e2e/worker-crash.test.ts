@@ -135,6 +135,7 @@ describe('worker killed mid-run, WES_WORKER_LOSS_POLICY=fail', () => {
       const seconds = uniqueSeconds(300);
       const id = await client.submitOk(napForm(seconds));
       const procs = await waitEngineRunning(client, inspector, id, seconds, 1);
+      await waitFor('the nap task recorded', async () => ((await client.getJson(`/runs/${id}/tasks`)).task_logs.length === 1 ? true : undefined), 10_000, 50);
       const killedAt = Date.now();
       await stack.kill(stack.workers[0]);
       // No worker is left: only the API's reaper can settle it.
@@ -149,6 +150,10 @@ describe('worker killed mid-run, WES_WORKER_LOSS_POLICY=fail', () => {
       const lines = log.run_log.system_logs as string[];
       expect(lines.some((l) => /attempt 1 of 3 lost while RUNNING: worker .*(lost|died).*worker-loss policy is "fail".*SYSTEM_ERROR/.test(l)), lines.join('\n')).toBe(true);
       expect(log.run_log.end_time).toBeDefined();
+      // Nobody saw its task end: the task says so rather than look as if it still ran.
+      const [task] = (await client.getJson(`/runs/${id}/tasks`)).task_logs;
+      expect(task.end_time).toBeUndefined();
+      expect(task.system_logs).toContain('the run ended SYSTEM_ERROR before this task was seen to end');
       expect((await inspector.record(id)).hash.attempt).toBe('1');
       expect(logHas(stack.api, 'lost run settled')).toBe(true);
       const info = await client.getJson('/service-info');

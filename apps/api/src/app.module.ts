@@ -10,6 +10,7 @@ import { OpenApiController } from './docs/openapi.controller';
 import { RunFilesController } from './runs/run-files.controller';
 import { RunsController } from './runs/runs.controller';
 import { RunsService } from './runs/runs.service';
+import { TasksController } from './runs/tasks.controller';
 import { WorkflowSources } from './runs/workflow-sources';
 import { ServiceInfoController } from './service-info/service-info.controller';
 
@@ -20,7 +21,7 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [PlatformModule.forRoot(settings, 'api', logger)],
-      controllers: [ServiceInfoController, RunsController, RunFilesController, OpenApiController],
+      controllers: [ServiceInfoController, RunsController, TasksController, RunFilesController, OpenApiController],
       providers: [RunsService, WorkflowSources, ApiReaper, ConnectionDraining, { provide: APP_FILTER, useClass: ErrorResponseFilter }],
     };
   }

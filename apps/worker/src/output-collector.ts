@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
@@ -10,9 +10,13 @@ import { OUTPUT_LOCATION_PREFIX } from '../../../libs/runs/src';
 /** Stores one file of the engine's output folder under its store path (relative to the run's outputs). */
 export type UploadOutput = (storePath: string, file: string) => Promise<void>;
 
-/** An output that lies outside the run's output folder (it is never uploaded). */
-export class OutputOutsideRunError extends Error {
-  override name = 'OutputOutsideRunError';
+/**
+ * The engine's output object names something we cannot take: a file outside the run's output
+ * folder (never uploaded), or one that does not exist (cwltool 3.1 reports a second output of
+ * the same name as `name_2` without writing it). The workflow's run failed, not the server.
+ */
+export class UnusableOutputError extends Error {
+  override name = 'UnusableOutputError';
 }
 
 /** Uploads at once, at most: many small outputs (a scatter's) go faster than one by one. */
@@ -59,7 +63,7 @@ export async function collectOutputs(outputs: unknown, outDir: string, upload: U
   const relative = (file: string): string => {
     const rel = path.relative(root, path.resolve(file));
     if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
-      throw new OutputOutsideRunError(`output ${file} is outside the run's output folder`);
+      throw new UnusableOutputError(`output ${file} is outside the run's output folder`);
     }
     return rel.split(path.sep).join('/');
   };
@@ -100,17 +104,20 @@ export async function collectOutputs(outputs: unknown, outDir: string, upload: U
     return out;
   };
 
-  const stored = await mapFileObjects(outputs, async (obj) => {
+  const stored = await mapFileObjects(outputs, async (obj, where) => {
     const file = localPath(obj);
     if (!file) return obj;
-    const key = storePath(relative(file));
+    const rel = relative(file);
+    const key = storePath(rel);
     const out: Record<string, unknown> = { ...obj, location: OUTPUT_LOCATION_PREFIX + key };
     delete out.path;
     if (!isPlainName(out.basename)) out.basename = lastSegment(key);
     if (obj.class === 'File') {
+      if (!(await stat(file).then((s) => s.isFile(), () => false))) throw new UnusableOutputError(`output ${where} (${rel}) does not exist`);
       files.set(key, file);
       if (typeof obj.size !== 'number' || typeof obj.checksum !== 'string') Object.assign(out, await digest(file));
     } else {
+      if (!(await stat(file).then((s) => s.isDirectory(), () => false))) throw new UnusableOutputError(`output ${where} (${rel}) does not exist`);
       const listing = await walkFolder(file, !Array.isArray(obj.listing));
       if (!Array.isArray(obj.listing)) out.listing = listing;
     }

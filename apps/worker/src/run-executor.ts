@@ -9,11 +9,12 @@ import type { Logger } from '../../../libs/logging/src';
 import { UrlFetcher } from '../../../libs/fetch/src';
 import { LOGGER, OBJECT_STORE } from '../../../libs/platform/src';
 import { RunRecovery } from '../../../libs/recovery/src';
-import { encodeCommand, RunRecord, runObjectKeys, RunStore, TransitionOptions, WorkflowStateMachine } from '../../../libs/runs/src';
+import { encodeCommand, RunRecord, runObjectKeys, RunStore, TaskStore, TransitionOptions, WorkflowStateMachine } from '../../../libs/runs/src';
 import { downloadToFile, ObjectStore, resolveInside } from '../../../libs/storage/src';
 import { InputUnavailableError, stageInputs } from './input-stager';
 import { LogShipper } from './log-shipper';
-import { collectOutputs } from './output-collector';
+import { collectOutputs, UnusableOutputError } from './output-collector';
+import { trackTasks } from './task-tracker';
 import { WORKER_ID } from './worker-identity';
 
 /** Why a run was interrupted while this worker held it. */
@@ -78,6 +79,7 @@ export class RunExecutor {
     private readonly settings: WesSettings,
     private readonly stateMachine: WorkflowStateMachine,
     private readonly runs: RunStore,
+    private readonly tasks: TaskStore,
     private readonly recovery: RunRecovery,
     private readonly fetcher: UrlFetcher,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
@@ -239,11 +241,13 @@ export class RunExecutor {
     if (signal.aborted) throw new RunInterrupted(reasonOf(signal), 'before the engine started');
     const inputs = path.join(scratch, 'attachments');
     const [workflowFile, fragment] = run.workflow.split('#', 2);
+    const taskLogDir = path.join(scratch, 'task-logs');
     const command = engine.command(this.settings.cwltoolPath, {
       workflowPath: resolveInside(inputs, workflowFile) + (fragment ? `#${fragment}` : ''),
       paramsPath: path.join(inputs, paramsFileName(run.attachments)),
       outDir: path.join(scratch, 'outputs'),
       tmpDir: path.join(scratch, 'tmp'),
+      taskLogDir,
       parameters: run.request.workflow_engine_parameters,
     });
     const cmd = [command.file, ...command.args];
@@ -264,6 +268,7 @@ export class RunExecutor {
     });
     if (engineProcess.pid > 0) await this.runs.setFields(runId, { pgid: String(engineProcess.pid) });
     log.info({ pid: engineProcess.pid, cmd }, 'engine started');
+    const tasks = trackTasks(engine, { runId, attempt: at.attempt, stderrFile, taskLogDir, tasks: this.tasks, store: this.store, maxLogBytes: this.settings.taskLogMaxBytes, log }, engineProcess.exited, signal);
 
     const shipper = new LogShipper(this.store, runId, { stdout: stdoutFile, stderr: stderrFile }, LIVE_LOG_INTERVAL_MS, log);
     shipper.start();
@@ -274,6 +279,8 @@ export class RunExecutor {
       signalGroup(engineProcess.pid, 'SIGKILL');
     }
     await shipper.finish().catch((err) => log.warn({ err }, 'logs not stored'));
+    // A client that sees the run end sees its final tasks.
+    await tasks.done;
     if (signal.aborted) throw new RunInterrupted(reasonOf(signal), await stopped);
     log.info({ exit }, 'engine exited');
     if (exit.spawnError) {
@@ -296,9 +303,17 @@ export class RunExecutor {
       });
       return;
     }
-    const stored = await collectOutputs(outputs, path.join(scratch, 'outputs'), (rel, file) =>
-      this.store.putFile(runObjectKeys.output(runId, rel), file).then(() => undefined),
-    );
+    let stored: unknown;
+    try {
+      stored = await collectOutputs(outputs, path.join(scratch, 'outputs'), (rel, file) =>
+        this.store.putFile(runObjectKeys.output(runId, rel), file).then(() => undefined),
+      );
+    } catch (err) {
+      if (!(err instanceof UnusableOutputError)) throw err;
+      // No exit code: clients such as toil-wes-cwl-runner exit with it, and this run failed.
+      await this.end(at, 'executor_error', { systemLogs: [`the engine exited 0 but its ${err.message}`] });
+      return;
+    }
     await this.end(at, 'complete', { fields: { exit_code: '0', outputs: stringifyJson(stored) } });
   }
 

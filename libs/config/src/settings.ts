@@ -187,6 +187,14 @@ export class WesSettings {
   @Min(1)
   fetchMaxBytes = 1024 * 1024 * 1024;
 
+  /**
+   * Largest stdout or stderr a task captured (a CWL tool's `stdout:`/`stderr:`) that is stored
+   * as the task's log, in bytes; a larger one is not, and the task's system_logs say so.
+   */
+  @IsInt()
+  @Min(0)
+  taskLogMaxBytes = 64 * 1024 * 1024;
+
   /** Time allowed for one fetch from a URL, in milliseconds. */
   @IsInt()
   @Min(100)
@@ -310,6 +318,7 @@ export const SETTING_SOURCES: { [K in SettingKey]-?: SettingSource } = {
   outputUrls: { env: 'WES_OUTPUT_URLS', kind: 'string' },
   presignExpirySeconds: { env: 'WES_PRESIGN_EXPIRY_SECONDS', kind: 'int' },
   fetchMaxBytes: { env: 'WES_FETCH_MAX_BYTES', kind: 'int' },
+  taskLogMaxBytes: { env: 'WES_TASK_LOG_MAX_BYTES', kind: 'int' },
   fetchTimeoutMs: { env: 'WES_FETCH_TIMEOUT_MS', kind: 'int' },
   fetchMaxRedirects: { env: 'WES_FETCH_MAX_REDIRECTS', kind: 'int' },
   fetchAllowCidrs: { env: 'WES_FETCH_ALLOW_CIDRS', kind: 'string' },

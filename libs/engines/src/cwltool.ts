@@ -1,3 +1,4 @@
+import { CwltoolTaskParser } from './cwltool-tasks';
 import { EngineCommandInput, EngineDefinition } from './engine-definition';
 
 /**
@@ -52,6 +53,9 @@ export const CWLTOOL: EngineDefinition = {
   ],
   command(executable: string, input: EngineCommandInput) {
     const args = ['--disable-color', '--outdir', input.outDir, '--tmpdir-prefix', `${input.tmpDir}/`, '--tmp-outdir-prefix', `${input.tmpDir}/`];
+    // Each job's captured stdout/stderr then goes to <taskLogDir>/<job>/ first (cwltool copies
+    // it to the job's output folder): there it outlives cwltool's clean-up, for the task logs.
+    if (input.taskLogDir) args.push('--log-dir', input.taskLogDir);
     for (const [name, value] of Object.entries(input.parameters)) {
       if (name === '--strict') {
         if (value === 'false') args.push('--non-strict');
@@ -64,6 +68,7 @@ export const CWLTOOL: EngineDefinition = {
     args.push(input.workflowPath, input.paramsPath);
     return { file: executable, args };
   },
+  createTaskParser: () => new CwltoolTaskParser(),
   parseVersion(output: string) {
     const tokens = output.trim().split(/\s+/);
     return tokens[tokens.length - 1] ?? 'unknown';

@@ -1,3 +1,5 @@
+import { TaskParser } from './engine-tasks';
+
 /** An engine parameter a client may set through workflow_engine_parameters (the allow-list). */
 export interface EngineParameter {
   /** The flag as the client names it, e.g. `--parallel`. */
@@ -14,6 +16,11 @@ export interface EngineCommandInput {
   paramsPath: string;
   outDir: string;
   tmpDir: string;
+  /**
+   * Folder in which the engine keeps, per task, the stdout and stderr it captures (so the
+   * worker can store them as the task's logs, whatever the engine does with its own copies).
+   */
+  taskLogDir?: string;
   /** Client parameters, already checked against the allow-list. */
   parameters: Record<string, string>;
 }
@@ -42,6 +49,11 @@ export interface EngineDefinition {
   command(executable: string, input: EngineCommandInput): EngineCommand;
   /** Parses the engine's `--version` output. */
   parseVersion(output: string): string;
+  /**
+   * A new reader of the tasks (jobs) of one run from the engine's stderr, for
+   * `GET /runs/{id}/tasks`; an engine without it lists no tasks.
+   */
+  createTaskParser?(): TaskParser;
 }
 
 /** A workflow_engine_parameters entry the engine does not accept. */

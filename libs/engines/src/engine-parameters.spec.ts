@@ -73,6 +73,13 @@ describe('cwltool command', () => {
     expect(args.slice(-2)).toEqual(['/w/main.cwl', '/w/params.json']);
   });
 
+  it('keeps captured task logs in the task log folder when there is one', () => {
+    expect(CWLTOOL.command('cwltool', input).args).not.toContain('--log-dir');
+    const { args } = CWLTOOL.command('cwltool', { ...input, taskLogDir: '/w/task-logs' });
+    expect(args[args.indexOf('--log-dir') + 1]).toBe('/w/task-logs');
+    expect(args.slice(-2)).toEqual(['/w/main.cwl', '/w/params.json']);
+  });
+
   it('keeps the default strictness when --strict is true', () => {
     const { args } = CWLTOOL.command('cwltool', { ...input, parameters: { '--strict': 'true' } });
     expect(args).not.toContain('--non-strict');

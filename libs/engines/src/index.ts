@@ -1,4 +1,6 @@
 export * from './engine-definition';
+export * from './engine-tasks';
+export * from './cwltool-tasks';
 export * from './engine-catalog';
 export * from './engine-launcher';
 export * from './cwltool';

@@ -7,7 +7,7 @@ import { createLogger, Logger } from '../../logging/src';
 import type { Queue } from 'bullmq';
 import { createRedis, createRunQueue, RunJobData, WorkerRegistry } from '../../queue/src';
 import { RunRecovery } from '../../recovery/src';
-import { RunKeys, RunStore, TerminalStateCache, WorkflowStateMachine } from '../../runs/src';
+import { RunKeys, RunStore, TaskStore, TerminalStateCache, WorkflowStateMachine } from '../../runs/src';
 import { createObjectStore, createS3Client, ObjectStore, S3ObjectStore } from '../../storage/src';
 
 /** Injection tokens of what the platform module provides that is not a class of its own. */
@@ -98,6 +98,7 @@ export class PlatformModule {
           useFactory: (redis: Redis, keys: RunKeys, cache: TerminalStateCache) => new WorkflowStateMachine(redis, keys, cache),
         },
         { provide: RunStore, inject: [REDIS, RunKeys], useFactory: (redis: Redis, keys: RunKeys) => new RunStore(redis, keys) },
+        { provide: TaskStore, inject: [REDIS, RunKeys], useFactory: (redis: Redis, keys: RunKeys) => new TaskStore(redis, keys) },
         {
           provide: WorkerRegistry,
           inject: [REDIS, RunKeys],
@@ -130,6 +131,7 @@ export class PlatformModule {
         TerminalStateCache,
         WorkflowStateMachine,
         RunStore,
+        TaskStore,
         WorkerRegistry,
         OBJECT_STORE,
         UrlFetcher,

@@ -4,3 +4,4 @@ export * from './run-model';
 export * from './run-store';
 export * from './terminal-state-cache';
 export * from './workflow-state-machine';
+export * from './task-store';

@@ -39,6 +39,14 @@ export class RunKeys {
     return `${this.prefix}:run:${runId}:syslog`;
   }
 
+  /**
+   * List of the run's tasks (engine jobs) of its current attempt, in start order: index n is
+   * the task with id n + 1, each a JSON TaskRecord (task-store.ts).
+   */
+  tasks(runId: string): string {
+    return `${this.prefix}:run:${runId}:tasks`;
+  }
+
   /** Sorted set (all scores 0) of run ids; ids are time-ordered, so lexical order is age order. */
   get index(): string {
     return `${this.prefix}:runs`;

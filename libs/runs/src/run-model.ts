@@ -65,6 +65,12 @@ export const runObjectKeys = {
   /** While a run goes on, its logs arrive as numbered chunks; the whole log replaces them at the end. */
   logPart: (runId: string, stream: 'stdout' | 'stderr', seq: number) => `runs/${runId}/logs/${stream}.parts/${String(seq).padStart(8, '0')}`,
   logPartsPrefix: (runId: string, stream: 'stdout' | 'stderr') => `runs/${runId}/logs/${stream}.parts/`,
+  /**
+   * What a task captured of its stdout or stderr. The attempt is part of the key: a worker that
+   * lost the run cannot overwrite the logs of the attempt that replaced it.
+   */
+  taskLog: (runId: string, attempt: number, taskId: string, stream: 'stdout' | 'stderr') => `runs/${runId}/tasks/${attempt}/${taskId}/${stream}`,
+  taskLogsPrefix: (runId: string) => `runs/${runId}/tasks/`,
   run: (runId: string) => `runs/${runId}/`,
 };
 

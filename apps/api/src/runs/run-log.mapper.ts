@@ -1,7 +1,8 @@
 import { FileObject, forEachFileObject } from '../../../../libs/engines/src';
 import { isJsonObject } from '../../../../libs/json/src';
-import { OUTPUT_LOCATION_PREFIX, RunRecord, RunSummaryRow } from '../../../../libs/runs/src';
+import { OUTPUT_LOCATION_PREFIX, RunRecord, RunSummaryRow, StoredTask } from '../../../../libs/runs/src';
 import { encodePath, wesTime } from '../common/base-url';
+import { toTaskLog } from './task-log.mapper';
 
 /** Gives the client URL of an output path (relative to the run's outputs folder). */
 export type OutputUrl = (path: string) => string;
@@ -30,8 +31,11 @@ export function outputsForClient(value: unknown, urlOf: OutputUrl): unknown {
   return out;
 }
 
-/** The WES RunLog of a run, with every link absolute under `base` (the WES root URL). */
-export function toRunLog(run: RunRecord, base: string, urlOf?: OutputUrl) {
+/**
+ * The WES RunLog of a run, with every link absolute under `base` (the WES root URL); `tasks`:
+ * all its tasks, or null when it has too many to list here (task_logs_url pages them).
+ */
+export function toRunLog(run: RunRecord, base: string, tasks: StoredTask[] | null, urlOf?: OutputUrl) {
   const runUrl = `${base}/runs/${run.runId}`;
   const outputUrl = urlOf ?? ((path: string) => `${runUrl}/outputs/${encodePath(path)}`);
   const name = run.request.workflow_url.split('#')[0].split('/').pop() || run.request.workflow_url;
@@ -50,7 +54,7 @@ export function toRunLog(run: RunRecord, base: string, urlOf?: OutputUrl) {
       system_logs: run.systemLogs,
     },
     task_logs_url: `${runUrl}/tasks`,
-    task_logs: [],
+    task_logs: tasks && tasks.map((t) => toTaskLog(t, runUrl, run.state)),
     outputs: (outputsForClient(run.outputs ?? {}, outputUrl) ?? {}) as Record<string, unknown>,
   };
 }

@@ -4,11 +4,11 @@ import { stringifyJson } from '../../../../libs/json/src';
 import { WesSettings } from '../../../../libs/config/src';
 import { wesBaseUrl } from '../common/base-url';
 import { decodePageToken, encodePageToken, parsePageSize } from '../common/pagination';
-import { BadRequestError, NotFoundError } from '../common/wes-errors';
+import { BadRequestError } from '../common/wes-errors';
 import { readMultipartSubmission, RawSubmission } from './multipart-submission';
 import { RUN_REQUEST_FIELDS } from './run-request.dto';
 import { OutputUrl, outputPaths, toRunLog, toRunSummary } from './run-log.mapper';
-import { runObjectKeys } from '../../../../libs/runs/src';
+import { runObjectKeys, TaskStore } from '../../../../libs/runs/src';
 import { newRunId, RunsService } from './runs.service';
 import { OBJECT_STORE } from '../../../../libs/platform/src';
 import { ObjectStore, S3ObjectStore } from '../../../../libs/storage/src';
@@ -17,6 +17,7 @@ import { ObjectStore, S3ObjectStore } from '../../../../libs/storage/src';
 export class RunsController {
   constructor(
     private readonly runs: RunsService,
+    private readonly tasks: TaskStore,
     private readonly settings: WesSettings,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
   ) {}
@@ -53,7 +54,8 @@ export class RunsController {
 
   @Get('runs/:run_id')
   async getRunLog(@Param('run_id') runId: string, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
-    const run = await this.runs.get(runId);
+    // RunLog.task_logs is deprecated (clients are to page task_logs_url): null beyond 100 tasks.
+    const [run, tasks] = await Promise.all([this.runs.get(runId), this.tasks.allUpTo(runId, 100)]);
     let urlOf: OutputUrl | undefined;
     if (this.settings.outputUrls === 'presigned' && this.store instanceof S3ObjectStore) {
       const store = this.store;
@@ -66,7 +68,7 @@ export class RunsController {
     }
     // Written by libs/json: params and outputs keep their numbers exactly as they came.
     reply.header('content-type', 'application/json; charset=utf-8');
-    return stringifyJson(toRunLog(run, wesBaseUrl(this.settings, req), urlOf));
+    return stringifyJson(toRunLog(run, wesBaseUrl(this.settings, req), tasks, urlOf));
   }
 
   @Get('runs/:run_id/status')
@@ -79,20 +81,5 @@ export class RunsController {
   async cancelRun(@Param('run_id') runId: string) {
     await this.runs.cancel(runId);
     return { run_id: runId };
-  }
-
-  /** Tasks are not tracked yet: a valid, empty, paginated list for a known run. */
-  @Get('runs/:run_id/tasks')
-  async listTasks(@Param('run_id') runId: string, @Query('page_size') pageSize?: string, @Query('page_token') pageToken?: string) {
-    parsePageSize(pageSize, this.settings.defaultPageSize, this.settings.maxPageSize);
-    decodePageToken(pageToken, () => false);
-    await this.runs.status(runId);
-    return { task_logs: [], next_page_token: '' };
-  }
-
-  @Get('runs/:run_id/tasks/:task_id')
-  async getTask(@Param('run_id') runId: string, @Param('task_id') taskId: string) {
-    await this.runs.status(runId);
-    throw new NotFoundError(`run ${runId} has no task "${taskId}"`);
   }
 }

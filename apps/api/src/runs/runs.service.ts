@@ -185,16 +185,15 @@ export class RunsService {
     if (kind === 'Directory' && /^https?:/i.test(ref.url)) {
       throw new BadRequestError(`${field}: a Directory cannot be listed over http(s): use s3://, file:// or a folder of attachments`);
     }
+    const refused = this.sources.whyRefused(ref.url);
+    if (refused === undefined) return;
     if (/^file:/i.test(ref.url)) {
-      try {
-        this.sources.checkUrl(field, ref.url);
-      } catch (err) {
-        const known = attachments.length ? `no attachment's name ends its path (attachments: ${attachments.slice(0, 20).join(', ')}${attachments.length > 20 ? ', ...' : ''})` : 'no file was attached';
-        throw new BadRequestError(`${(err as Error).message}; and ${known}`);
-      }
-      return;
+      // Most likely a path on the client's machine whose file was not attached.
+      const shown = attachments.slice(0, 20).join(', ') + (attachments.length > 20 ? ', ...' : '');
+      const known = attachments.length ? `no attachment's name ends its path (attachments: ${shown})` : 'no file was attached';
+      throw new BadRequestError(`${field}: "${loc}": ${known}, and it cannot be read on the server: ${refused}`);
     }
-    this.sources.checkUrl(field, ref.url);
+    throw new BadRequestError(`${field}: ${refused}`);
   }
 
   /** Records the run (atomically, in QUEUED) and queues its id. */
