@@ -12,7 +12,6 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description('Client of a GA4GH WES 1.1 server; `wes run` is a drop-in cwl-runner')
     .addOption(new Option('--url <url>', 'the WES server: an origin or the full .../ga4gh/wes/v1 URL').env('WES_URL').default(DEFAULT_WES_URL))
     .addOption(new Option('--token <token>', 'bearer token sent with every request to the server').env('WES_TOKEN'))
-    .showHelpAfterError('(wes --help for usage)')
     .configureOutput({ outputError: (text, write) => write(`wes: ${text.replace(/^error: /, '')}`) })
     .exitOverride();
   for (const cmd of [...runCommands(setExitCode), ...runQueryCommands(setExitCode), ...serverQueryCommands()]) {

@@ -51,7 +51,7 @@ export class RunMonitor {
     let follower: LogFollower | undefined;
     if (this.options.engineStderr) {
       const log = await this.retrying(() => this.client.runLog(this.runId));
-      if (log.run_log?.stderr) follower = new LogFollower(this.client, log.run_log.stderr, this.options.engineStderr);
+      if (log.run_log?.stderr) follower = new LogFollower(this.client, log.run_log.stderr, this.options.engineStderr, true);
     }
     let last = '';
     let tasksAt = 0;
@@ -73,7 +73,10 @@ export class RunMonitor {
       await sleep(wait);
     }
     // What the log and the tasks gained between the last poll and the end.
-    if (follower) await this.retrying(() => follower.poll());
+    if (follower) {
+      await this.retrying(() => follower.poll());
+      follower.flush();
+    }
     if (last !== 'CANCELED') await reportTasks();
     return this.retrying(() => this.client.runLog(this.runId));
   }
