@@ -63,7 +63,7 @@ describe('wes run', () => {
     const cwltool = spawnSync(CWLTOOL, ['--quiet', '--outdir', direct, WORKFLOW, JOB], { encoding: 'utf8', timeout: 120_000 });
     expect(cwltool.status, cwltool.stderr).toBe(0);
 
-    const r = await runWes(['run', '--follow', '--outdir', viaWes, WORKFLOW, JOB], { url: h.stack.origin, cwd });
+    const r = await runWes(['run', '--follow', '--engine-param=--parallel=true', '--outdir', viaWes, WORKFLOW, JOB], { url: h.stack.origin, cwd });
     expect(r.code, r.stderr).toBe(0);
     const runId = runIdIn(r.stderr);
     expect(await h.client.status(runId)).toBe('COMPLETE');
@@ -75,7 +75,9 @@ describe('wes run', () => {
     expect(followed.join('\n')).toBe(engineLog);
     // What it sent: everything, named relative to the common folder (test/workflows/cli).
     expect(r.stderr).toContain(`uploading 11 files`);
-    const request = (await h.client.runLog(runId)).request;
+    const { request, run_log } = await h.client.runLog(runId);
+    expect(request.workflow_engine_parameters).toEqual({ '--parallel': 'true' });
+    expect(run_log.cmd).toContain('--parallel');
     expect(request.workflow_url).toBe('workflow/main.cwl');
     expect(request.workflow_type_version).toBe('v1.2');
     expect(request.workflow_params).toEqual({

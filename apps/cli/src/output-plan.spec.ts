@@ -57,6 +57,13 @@ describe('planDownloads', () => {
     const out = plan.outputs as any;
     expect(out.dir).toMatchObject({ location: 'file:///data/out/copy', path: '/data/out/copy' });
     expect(out.dir.listing[1].listing[0].path).toBe('/data/out/copy/sub/b.txt');
+    expect(plan.unlisted).toEqual([]);
+  });
+
+  it('names the Directories that came without a listing (their files cannot be known)', () => {
+    const plan = planDownloads({ d: { class: 'Directory', basename: 'd', location: `${API}/d` } }, OUT);
+    expect(plan.unlisted).toEqual(['/data/out/d']);
+    expect(plan.folders).toEqual(['/data/out/d']);
   });
 
   it('takes the name from the URL when there is no basename, and encodes the local URL', () => {

@@ -19,6 +19,8 @@ export interface DownloadPlan {
   files: PlannedFile[];
   /** Every folder to create (Directory outputs, empty ones included). */
   folders: string[];
+  /** Directories the server sent without a listing: only their folder can be made. */
+  unlisted: string[];
 }
 
 interface Entry {
@@ -86,9 +88,11 @@ export function planDownloads(outputs: unknown, outdir: string): DownloadPlan {
 
   const files: PlannedFile[] = [];
   const folders = new Set<string>();
+  const unlisted: string[] = [];
   for (const e of order) {
     if (e.kind === 'Directory') {
       folders.add(e.target);
+      if (!Array.isArray(e.obj.listing)) unlisted.push(e.target);
       continue;
     }
     folders.add(path.dirname(e.target));
@@ -110,7 +114,7 @@ export function planDownloads(outputs: unknown, outdir: string): DownloadPlan {
     }
     return out;
   };
-  return { outputs: rewrite(outputs), files, folders: [...folders] };
+  return { outputs: rewrite(outputs), files, folders: [...folders], unlisted };
 }
 
 function isFileOrDirectory(value: unknown): value is Record<string, unknown> {

@@ -104,6 +104,7 @@ async function run(cmd: Command, workflow: string, job: string | undefined, opti
     if (interrupts > 0) return INTERRUPTED_EXIT_CODE;
     if (log.state !== 'COMPLETE') await explainFailure(client, log, Boolean(options.follow));
     const result = await downloadOutputs(client, log.outputs ?? {}, outdir);
+    for (const d of result.unlisted) note(`warning: the server gave output Directory ${d} no listing: its files were not downloaded`);
     if (result.files > 0) progress?.(`downloaded ${result.files} files (${bytesText(result.bytes)}) to ${outdir}`);
     printJson(result.outputs);
     return runExitCode(log);
