@@ -42,6 +42,11 @@ export function positiveInt(flag: string) {
   };
 }
 
+/** `1 file`, `2 files`. */
+export function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 /** Human-readable byte count. */
 export function bytesText(n: number): string {
   if (n < 1024) return `${n} B`;

@@ -83,11 +83,10 @@ function parameters(section: unknown): { id: string; param: Record<string, unkno
   return [];
 }
 
-/** A process object and the document it was read from (and that document's $graph, if packed). */
+/** A process object and the document it was read from. */
 interface Located {
   process: Record<string, unknown>;
   docPath: string;
-  graph?: unknown[];
 }
 
 function fromGraph(graph: unknown[], fragment: string | undefined): Record<string, unknown> | undefined {
@@ -157,7 +156,7 @@ export class DependencyFinder {
     if (!isPlainObject(doc)) return undefined;
     if (Array.isArray(doc.$graph)) {
       const process = fromGraph(doc.$graph, fragment);
-      return process ? { process, docPath: abs, graph: doc.$graph } : undefined;
+      return process ? { process, docPath: abs } : undefined;
     }
     return { process: doc, docPath: abs };
   }
