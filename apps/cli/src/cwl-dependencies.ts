@@ -120,13 +120,18 @@ export class DependencyFinder {
     if (known !== undefined) return known;
     this.requireFile(abs, referencedBy ? `referenced by ${referencedBy}` : undefined);
     let doc: unknown;
+    this.files.add(abs);
     try {
       doc = parseYaml(readFileSync(abs, 'utf8'), abs);
     } catch (err) {
-      throw new CliError(`${abs}: not a YAML or JSON document: ${(err as Error).message.split('\n')[0]}`);
+      const why = `${abs}: not a YAML or JSON document: ${(err as Error).message.split('\n')[0]}`;
+      if (!referencedBy) throw new CliError(why);
+      // The engine's reader may accept what js-yaml does not: send it and let the engine judge.
+      this.warnings.push(`${why} (sent as it is; what it references is not)`);
+      this.documents.set(abs, null);
+      return null;
     }
     this.documents.set(abs, doc ?? null);
-    this.files.add(abs);
     this.scanDocumentNode(doc, abs);
     return doc;
   }

@@ -77,6 +77,23 @@ describe('prepareSubmission', () => {
     expect(s.params).toEqual({});
   });
 
+  it('asks for a #fragment when a packed document has no #main, naming its processes', () => {
+    write('two.cwl', 'cwlVersion: v1.2\n$graph:\n  - {id: tool, class: CommandLineTool, baseCommand: "true", inputs: [], outputs: []}\n  - {id: wf, class: Workflow, inputs: [], outputs: [], steps: []}\n');
+    const file = path.join(dir, 'two.cwl');
+    expect(() => prepareSubmission(file)).toThrow(`${file}: its $graph has no process #main: name one (#tool, #wf), e.g. ${file}#tool`);
+    expect(prepareSubmission(`${file}#wf`).workflowUrl).toBe('two.cwl#wf');
+  });
+
+  it('runs the tool a job names by cwl:tool, reads the job’s $include and $import, drops cwl:tool and id', () => {
+    write('tools/echo.cwl', 'cwlVersion: v1.0\nclass: CommandLineTool\nbaseCommand: echo\ninputs: {text: string, opts: Any}\noutputs: []\n');
+    write('jobs/run-me.yml', 'cwl:tool: ../tools/echo.cwl\nid: x\ntext: {$include: words.txt}\nopts: {$import: opts.yml}\n');
+    write('jobs/words.txt', 'hello');
+    write('jobs/opts.yml', 'n: 9007199254740993\n');
+    const s = prepareSubmission(path.join(dir, 'jobs/run-me.yml'));
+    expect(s.workflowUrl).toBe('echo.cwl'); // the only file sent: the job's own references are read in
+    expect(toJson(s.params, 0)).toBe('{"text":"hello","opts":{"n":9007199254740993}}');
+  });
+
   it('names a Directory input by its folder (relative to the common folder, never ".")', () => {
     write('wf.cwl', 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: ls\ninputs: {d: Directory}\noutputs: []\n');
     write('sub/d/a.txt', 'a');

@@ -2,7 +2,7 @@ import { existsSync, openAsBlob, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { FormData } from 'undici';
 import { CliError } from './cli-errors';
-import { DependencyFinder, localLocationOf } from './cwl-dependencies';
+import { DependencyFinder, localLocationOf, localPathOf } from './cwl-dependencies';
 import { isPlainObject, parseDocument, toJson } from './lossless-documents';
 
 /** The workflow argument: a file, and the process inside it named by a `#fragment`. */
@@ -78,7 +78,10 @@ export interface Submission {
   warnings: string[];
 }
 
-/** Reads a job file (YAML or JSON, numbers lossless); it must hold an object. */
+/**
+ * Reads a job file (YAML or JSON, numbers lossless); it must hold an object. Its `$include`s
+ * and `$import`s of local files are read in, `cwl:tool` and `id` dropped.
+ */
 export function readJob(jobFile: string): Record<string, unknown> {
   let text: string;
   try {
@@ -94,7 +97,39 @@ export function readJob(jobFile: string): Record<string, unknown> {
   }
   if (job === undefined || job === null) return {};
   if (!isPlainObject(job)) throw new CliError(`${jobFile}: the job must be an object of inputs`);
-  return job;
+  const inputs = resolveJobReferences(job, jobFile) as Record<string, unknown>;
+  // Keys for cwltool, not inputs: it drops them from the job too.
+  delete inputs['cwl:tool'];
+  delete inputs.id;
+  return inputs;
+}
+
+/** `$include` (the file's text) and `$import` (the document) of local files in a job, as cwltool's job loader reads them. */
+function resolveJobReferences(value: unknown, jobFile: string): unknown {
+  if (Array.isArray(value)) return value.map((v) => resolveJobReferences(v, jobFile));
+  if (!isPlainObject(value)) return value;
+  const ref = typeof value.$include === 'string' ? value.$include : typeof value.$import === 'string' ? value.$import : undefined;
+  const target = ref && !ref.startsWith('#') ? localPathOf(ref, jobFile) : undefined;
+  if (target) {
+    if (!existsSync(target)) throw new CliError(`${jobFile}: ${target}: no such file`);
+    const text = readFileSync(target, 'utf8');
+    return typeof value.$include === 'string' ? text : resolveJobReferences(parseDocument(text, target), target);
+  }
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveJobReferences(v, jobFile)]));
+}
+
+/** The tool a job document names by `cwl:tool` (`cwltool job.yml` runs it), if the file is such a job. */
+function toolNamedByJob(file: string): string | undefined {
+  let doc: unknown;
+  try {
+    doc = parseDocument(readFileSync(file, 'utf8'), file);
+  } catch {
+    return undefined;
+  }
+  if (!isPlainObject(doc) || typeof doc['cwl:tool'] !== 'string' || 'class' in doc || '$graph' in doc) return undefined;
+  const [ref, fragment] = doc['cwl:tool'].split('#', 2);
+  const tool = localPathOf(ref, file);
+  return tool && (fragment ? `${tool}#${fragment}` : tool);
 }
 
 /**
@@ -102,12 +137,19 @@ export function readJob(jobFile: string): Record<string, unknown> {
  * relative to the common folder of all of them, the job's locations rewritten to match.
  */
 export function prepareSubmission(workflowArg: string, jobFile?: string): Submission {
+  const named = jobFile ? undefined : existsSync(workflowArg) ? toolNamedByJob(workflowArg) : undefined;
+  if (named) return prepareSubmission(named, workflowArg);
   const workflow = parseWorkflowArgument(workflowArg);
   if (!existsSync(workflow.file) || !statSync(workflow.file).isFile()) throw new CliError(`${workflow.file}: no such file`);
   const finder = new DependencyFinder();
   finder.addDocument(workflow.file);
   const located = finder.locate(workflow.file, workflow.fragment);
-  if (!located) throw new CliError(`${workflowArg}: no process ${workflow.fragment ? `#${workflow.fragment}` : '#main'} in its $graph`);
+  if (!located) {
+    const doc = finder.addDocument(workflow.file);
+    const graph = isPlainObject(doc) && Array.isArray(doc.$graph) ? doc.$graph.filter(isPlainObject) : [];
+    const ids = graph.map((p) => `#${String(p.id ?? '').replace(/^#/, '')}`).join(', ');
+    throw new CliError(`${workflow.file}: its $graph has no process ${workflow.fragment ? `#${workflow.fragment}` : '#main'}: name one (${ids}), e.g. ${workflowArg.split('#')[0]}${ids.split(',')[0]}`);
+  }
   const typeVersion = finder.cwlVersion(workflow.file, workflow.fragment);
   if (!typeVersion) throw new CliError(`${workflow.file}: no cwlVersion: not a CWL document`);
 
