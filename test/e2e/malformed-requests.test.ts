@@ -42,7 +42,7 @@ const cases: [string, string, RunSpec][] = [
   // REQUIRED in the WES RunRequest (and in its `required` list).
   ['missing workflow_type_version', 'workflow_type_version', without('workflow_type_version')],
   ['workflow_type_version v2.0', 'workflow_type_version', { ...valid, workflow_type_version: 'v2.0' }],
-  ['unknown engine parameter --outdir', 'workflow_engine_parameters', { ...valid, workflow_engine_parameters: { '--outdir': '/tmp' } }],
+  ['unknown engine parameter --provenance', 'workflow_engine_parameters', { ...valid, workflow_engine_parameters: { '--provenance': '/tmp' } }],
   ['unknown engine parameter --jobStore', 'workflow_engine_parameters', { ...valid, workflow_engine_parameters: { '--jobStore': 'x' } }],
   ['engine parameter with a bad value', 'workflow_engine_parameters', { ...valid, workflow_engine_parameters: { '--parallel': 'maybe' } }],
   ['bad JSON in workflow_engine_parameters', 'workflow_engine_parameters', { ...valid, workflow_engine_parameters: '{' }],

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import fastifyCors from '@fastify/cors';
 import multipart from '@fastify/multipart';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -6,11 +7,13 @@ import { NestFactory } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { InvalidSettingError, loadSettings, WesSettings } from '../../../libs/config/src';
+import { parseJson } from '../../../libs/json/src';
 import { createLogger, PinoNestLogger } from '../../../libs/logging/src';
 import { ApiModule } from './app.module';
 import { WES_BASE_PATH } from './common/base-url';
 import { closeConnectionsWhenShuttingDown } from './common/connection-draining';
 import { sendErrorResponse } from './common/error-response.filter';
+import { BadRequestError } from './common/wes-errors';
 import { OPENAPI_DOCUMENT } from './version';
 
 function settingsOrExit(): WesSettings {
@@ -36,9 +39,32 @@ async function main() {
   });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(settings, logger), adapter, {
     logger: new PinoNestLogger(logger),
+    // Bodies are parsed below (JSON, losslessly) and in readMultipartSubmission (multipart).
+    bodyParser: false,
   });
   // Limits are given per request in readMultipartSubmission.
   await app.register(multipart as never);
+  const fastify = app.getHttpAdapter().getInstance();
+  // A JSON RunRequest's numbers reach the engine as the client wrote them (libs/json).
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, body === '' ? undefined : parseJson(body as string));
+    } catch (err) {
+      done(new BadRequestError(`the request body is not valid JSON: ${(err as Error).message}`), undefined);
+    }
+  });
+  const corsOrigins = settings.corsOrigins.split(',').map((o) => o.trim()).filter(Boolean);
+  if (corsOrigins.length > 0) {
+    await app.register(fastifyCors as never, {
+      origin: corsOrigins.includes('*') ? '*' : corsOrigins,
+      methods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
+      allowedHeaders: ['authorization', 'content-type', 'range', 'if-none-match', 'x-request-id'],
+      // What a browser may read: ranges of logs and outputs, validators, and errors' hints.
+      exposedHeaders: ['accept-ranges', 'content-range', 'content-length', 'content-disposition', 'etag', 'retry-after', 'www-authenticate', 'x-request-id'],
+      maxAge: 600,
+    } as never);
+  }
   await app.register(fastifySwagger as never, { mode: 'static', specification: { path: OPENAPI_DOCUMENT, baseDir: '' } } as never);
   await app.register(fastifySwaggerUi as never, { routePrefix: `${WES_BASE_PATH}/docs` } as never);
   closeConnectionsWhenShuttingDown(app.getHttpAdapter().getInstance());

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { AttachmentIndex, FileObject, locationOf, mapFileObjects } from '../../../libs/engines/src';
 import { FetchFailedError, FetchRefusedError, UrlFetcher } from '../../../libs/fetch/src';
 import { resolveInside, UnsafePathError } from '../../../libs/storage/src';
 
@@ -9,74 +10,74 @@ export class InputUnavailableError extends Error {
   override name = 'InputUnavailableError';
 }
 
-const isUrlOrAbsolute = (loc: string) => /^[A-Za-z][A-Za-z0-9+.-]*:/.test(loc) || loc.startsWith('/');
+/** Where a run's inputs are on this worker. */
+export interface StagingFolders {
+  /** The run's attachments, copied from the object store (sub-folders kept). */
+  attachmentsDir: string;
+  attachments: readonly string[];
+  /** Where inputs fetched from URLs go. */
+  inputsDir: string;
+}
+
+/** A name only: never a path, never . or .. (a fetched copy stays in its own folder). */
+function safeBasename(obj: FileObject, url: string): string {
+  const named = typeof obj.basename === 'string' ? obj.basename : decodeURIComponent(new URL(url).pathname.replace(/\/+$/, '').split('/').pop() ?? '');
+  return !named || named.includes('/') || named.includes('\\') || named === '.' || named === '..' ? 'input' : named;
+}
 
 /**
- * Downloads every File of workflow_params that lives at a URL (http, https, s3, allowed
- * file://; an absolute path counts as file://), secondaryFiles included, and every Directory
- * at an s3:// prefix or an allowed file:// folder, into the run's scratch folder, and returns the params with those locations pointing at the local copies.
- * Relative locations stay as they are: the engine resolves them against the attachments.
+ * Points every File and Directory of workflow_params (secondaryFiles and listings included) at
+ * a file on this worker, and returns the params the engine is to read:
+ * - one that names an attachment (relatively, or as a client-machine file:// URL or path
+ *   ending with its name: AttachmentIndex) gets the absolute file:// URL of the staged copy;
+ * - a File at a URL (http, https, s3, allowed file://) is fetched into `inputsDir`, and so is a
+ *   Directory at an s3:// prefix or an allowed file:// folder (listed, each file fetched).
+ * The engine never fetches an input itself.
  */
 export async function stageInputs(
   params: Record<string, unknown>,
-  inputsDir: string,
+  folders: StagingFolders,
   fetcher: UrlFetcher,
   signal: AbortSignal,
 ): Promise<{ params: Record<string, unknown>; staged: number }> {
+  const index = new AttachmentIndex(folders.attachments);
   let staged = 0;
-  const walk = async (value: unknown, where: string): Promise<unknown> => {
-    if (Array.isArray(value)) {
-      const out = [];
-      for (let i = 0; i < value.length; i++) out.push(await walk(value[i], `${where}[${i}]`));
-      return out;
-    }
-    if (!value || typeof value !== 'object') return value;
-    const obj = value as Record<string, unknown>;
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(obj)) out[k] = k === 'location' || k === 'path' ? v : await walk(v, `${where}.${k}`);
-    const loc = typeof obj.location === 'string' ? obj.location : typeof obj.path === 'string' ? obj.path : undefined;
-    if (obj.class === 'File' && loc && isUrlOrAbsolute(loc)) {
-      const url = loc.startsWith('/') ? pathToFileURL(loc).href : loc;
-      const named = typeof obj.basename === 'string' ? obj.basename : decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
-      // A name only: never a path, never . or .. (the copy stays in its own folder).
-      const basename = !named || named.includes('/') || named.includes('\\') || named === '.' || named === '..' ? 'input' : named;
-      const file = path.join(inputsDir, String(++staged), basename);
-      try {
-        await fetcher.fetchToFile(url, file, signal);
-      } catch (err) {
-        if (err instanceof FetchFailedError || err instanceof FetchRefusedError) {
-          throw new InputUnavailableError(`input ${where} (${loc}): ${err.message}`);
-        }
-        throw err;
-      }
-      delete out.path;
-      out.location = pathToFileURL(file).href;
-    }
-    if (obj.class === 'Directory' && loc && isUrlOrAbsolute(loc)) {
-      const url = loc.startsWith('/') ? pathToFileURL(loc).href : loc;
-      const named = typeof obj.basename === 'string' ? obj.basename : decodeURIComponent(new URL(url).pathname.replace(/\/+$/, '').split('/').pop() ?? '');
-      const basename = !named || named.includes('/') || named.includes('\\') || named === '.' || named === '..' ? 'input' : named;
-      const dir = path.join(inputsDir, String(++staged), basename);
-      try {
-        for (const file of await fetcher.listDirectory(url)) {
-          if (signal.aborted) throw signal.reason ?? new Error('aborted');
-          await fetcher.fetchToFile(file.url, resolveInside(dir, file.path), signal);
-        }
-      } catch (err) {
-        if (err instanceof FetchFailedError || err instanceof FetchRefusedError || err instanceof UnsafePathError) {
-          throw new InputUnavailableError(`input ${where} (${loc}): ${err.message}`);
-        }
-        throw err;
-      }
-      await mkdir(dir, { recursive: true });
-      // The client's listing names remote locations: the engine lists the local copy itself.
-      delete out.path;
-      delete out.listing;
-      out.location = pathToFileURL(dir).href;
-    }
+  const pointAt = (obj: FileObject, file: string, withoutListing = false) => {
+    const out: Record<string, unknown> = { ...obj, location: pathToFileURL(file).href };
+    delete out.path;
+    // A fetched Directory's listing names remote locations: the engine lists the local copy itself.
+    if (withoutListing) delete out.listing;
     return out;
   };
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(params)) out[k] = await walk(v, k);
-  return { params: out, staged };
+  const out = await mapFileObjects(params, async (obj, where) => {
+    const loc = locationOf(obj);
+    if (loc === undefined) return obj;
+    let ref;
+    try {
+      ref = index.resolve(loc, obj.class);
+    } catch (err) {
+      throw new InputUnavailableError(`input ${where} (${loc}): ${(err as Error).message}`);
+    }
+    if (ref.kind === 'attachment') return pointAt(obj, resolveInside(folders.attachmentsDir, ref.name));
+    if (ref.kind === 'missing') throw new InputUnavailableError(`input ${where} (${loc}): names no attachment`);
+    const target = path.join(folders.inputsDir, String(++staged), safeBasename(obj, ref.url));
+    try {
+      if (obj.class === 'File') {
+        await fetcher.fetchToFile(ref.url, target, signal);
+        return pointAt(obj, target);
+      }
+      for (const file of await fetcher.listDirectory(ref.url)) {
+        if (signal.aborted) throw signal.reason ?? new Error('aborted');
+        await fetcher.fetchToFile(file.url, resolveInside(target, file.path), signal);
+      }
+      await mkdir(target, { recursive: true });
+      return pointAt(obj, target, true);
+    } catch (err) {
+      if (err instanceof FetchFailedError || err instanceof FetchRefusedError || err instanceof UnsafePathError) {
+        throw new InputUnavailableError(`input ${where} (${loc}): ${err.message}`);
+      }
+      throw err;
+    }
+  });
+  return { params: out as Record<string, unknown>, staged };
 }

@@ -1,77 +1,134 @@
-import { readdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import { FileObject, forEachFileObject, mapFileObjects } from '../../../libs/engines/src';
 import { OUTPUT_LOCATION_PREFIX } from '../../../libs/runs/src';
 
-/** Stores one file of the engine's output folder under a path relative to it. */
-export type UploadOutput = (relativePath: string, file: string) => Promise<void>;
+/** Stores one file of the engine's output folder under its store path (relative to the run's outputs). */
+export type UploadOutput = (storePath: string, file: string) => Promise<void>;
 
-/** An output that lies outside the run's output folder (it is never uploaded). */
-export class OutputOutsideRunError extends Error {
-  override name = 'OutputOutsideRunError';
+/**
+ * The engine's output object names something we cannot take: a file outside the run's output
+ * folder (never uploaded), or one that does not exist (cwltool 3.1 reports a second output of
+ * the same name as `name_2` without writing it). The workflow's run failed, not the server.
+ */
+export class UnusableOutputError extends Error {
+  override name = 'UnusableOutputError';
 }
 
-function localPath(obj: Record<string, unknown>): string | undefined {
+/** Uploads at once, at most: many small outputs (a scatter's) go faster than one by one. */
+const UPLOAD_CONCURRENCY = 8;
+
+function localPath(obj: FileObject): string | undefined {
   const location = typeof obj.location === 'string' ? obj.location : undefined;
   if (location?.startsWith('file://')) return fileURLToPath(location);
   if (typeof obj.path === 'string') return obj.path;
   return location && path.isAbsolute(location) ? location : undefined;
 }
 
-async function filesUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
+const lastSegment = (p: string) => p.slice(p.lastIndexOf('/') + 1);
+const isPlainName = (name: unknown): name is string =>
+  typeof name === 'string' && name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0');
+
+/** Size and sha1 of a file, as cwltool writes them (`sha1$<hex>`). */
+async function digest(file: string): Promise<{ size: number; checksum: string }> {
+  const hash = createHash('sha1');
+  let size = 0;
+  await pipeline(createReadStream(file), async function* (chunks: AsyncIterable<Buffer>) {
+    for await (const chunk of chunks) {
+      size += chunk.length;
+      hash.update(chunk);
+    }
+  });
+  return { size, checksum: `sha1$${hash.digest('hex')}` };
 }
 
 /**
- * Walks a CWL output object, uploads every File and Directory it names (secondaryFiles and
- * listings included, each file once), and returns the object with each location replaced by
- * an object-store reference (`wes-output:<path>`) and the worker-local `path` removed.
+ * Walks an engine's output object, uploads every File and Directory it names (secondaryFiles
+ * and listings included, each file once), and returns the object as the RunLog gives it: each
+ * location an object-store reference (`wes-output:<store path>`), the worker-local `path`
+ * removed, every File with its `size` and sha1 `checksum`, every Directory with its complete
+ * `listing` (read from the folder when the engine gave none).
+ *
+ * Store paths are paths in the output folder, except that an output whose name there is not
+ * its basename (cwltool writes a second `out.txt` as `out.txt_2`) is stored under
+ * `<name>/<basename>`: every location then ends with `/<basename>`, which is how checkers
+ * such as cwltest match outputs.
  */
 export async function collectOutputs(outputs: unknown, outDir: string, upload: UploadOutput): Promise<unknown> {
   const root = path.resolve(outDir);
-  const uploaded = new Set<string>();
   const relative = (file: string): string => {
     const rel = path.relative(root, path.resolve(file));
     if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
-      throw new OutputOutsideRunError(`output ${file} is outside the run's output folder`);
+      throw new UnusableOutputError(`output ${file} is outside the run's output folder`);
     }
     return rel.split(path.sep).join('/');
   };
-  const uploadOnce = async (file: string) => {
+
+  const renamed = new Map<string, string>();
+  forEachFileObject(outputs, (obj) => {
+    const file = localPath(obj);
+    if (!file) return;
     const rel = relative(file);
-    if (!uploaded.has(rel)) {
-      uploaded.add(rel);
-      await upload(rel, file);
+    if (isPlainName(obj.basename) && obj.basename !== lastSegment(rel)) renamed.set(rel, `${rel}/${obj.basename}`);
+  });
+  const storePath = (rel: string): string => {
+    for (let cut = rel.length; cut > 0; cut = rel.lastIndexOf('/', cut - 1)) {
+      const prefix = renamed.get(rel.slice(0, cut));
+      if (prefix !== undefined) return prefix + rel.slice(cut);
     }
     return rel;
   };
 
-  const walk = async (value: unknown): Promise<unknown> => {
-    if (Array.isArray(value)) return Promise.all(value.map(walk));
-    if (value === null || typeof value !== 'object') return value;
-    const obj = value as Record<string, unknown>;
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(obj)) {
-      if (k !== 'path' && k !== 'location') out[k] = await walk(v);
-    }
-    if (obj.class === 'File' || obj.class === 'Directory') {
-      const file = localPath(obj);
-      if (file) {
-        if (obj.class === 'File') {
-          out.location = OUTPUT_LOCATION_PREFIX + (await uploadOnce(file));
-        } else {
-          for (const f of await filesUnder(file)) await uploadOnce(f);
-          out.location = OUTPUT_LOCATION_PREFIX + relative(file);
-        }
-      } else if (obj.location !== undefined) {
-        out.location = obj.location;
+  const files = new Map<string, string>();
+  /** Registers every file under a folder for upload; builds its listing when `describe` is set. */
+  const walkFolder = async (dir: string, describe: boolean): Promise<FileObject[]> => {
+    const entries = await readdir(dir, { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const out: FileObject[] = [];
+    for (const e of entries) {
+      const full = path.join(dir, e.name);
+      const key = storePath(relative(full));
+      const location = OUTPUT_LOCATION_PREFIX + key;
+      if (e.isFile()) {
+        files.set(key, full);
+        if (describe) out.push({ class: 'File', location, basename: e.name, ...(await digest(full)) });
+      } else if (e.isDirectory()) {
+        const listing = await walkFolder(full, describe);
+        if (describe) out.push({ class: 'Directory', location, basename: e.name, listing });
       }
-    } else {
-      if ('location' in obj) out.location = await walk(obj.location);
-      if ('path' in obj) out.path = await walk(obj.path);
     }
     return out;
   };
-  return walk(outputs);
+
+  const stored = await mapFileObjects(outputs, async (obj, where) => {
+    const file = localPath(obj);
+    if (!file) return obj;
+    const rel = relative(file);
+    const key = storePath(rel);
+    const out: Record<string, unknown> = { ...obj, location: OUTPUT_LOCATION_PREFIX + key };
+    delete out.path;
+    if (!isPlainName(out.basename)) out.basename = lastSegment(key);
+    if (obj.class === 'File') {
+      if (!(await stat(file).then((s) => s.isFile(), () => false))) throw new UnusableOutputError(`output ${where} (${rel}) does not exist`);
+      files.set(key, file);
+      if (typeof obj.size !== 'number' || typeof obj.checksum !== 'string') Object.assign(out, await digest(file));
+    } else {
+      if (!(await stat(file).then((s) => s.isDirectory(), () => false))) throw new UnusableOutputError(`output ${where} (${rel}) does not exist`);
+      const listing = await walkFolder(file, !Array.isArray(obj.listing));
+      if (!Array.isArray(obj.listing)) out.listing = listing;
+    }
+    return out;
+  });
+
+  const queue = [...files.entries()];
+  const worker = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) await upload(next[0], next[1]);
+  };
+  await Promise.all(Array.from({ length: Math.min(UPLOAD_CONCURRENCY, queue.length) }, worker));
+  return stored;
 }
+

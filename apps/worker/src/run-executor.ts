@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { WesSettings } from '../../../libs/config/src';
 import { ENGINES, groupMembers, launchEngine, RunningEngine, signalGroup, stopGroup } from '../../../libs/engines/src';
+import { parseJson, stringifyJson } from '../../../libs/json/src';
 import type { Logger } from '../../../libs/logging/src';
 import { UrlFetcher } from '../../../libs/fetch/src';
 import { LOGGER, OBJECT_STORE } from '../../../libs/platform/src';
@@ -12,7 +13,7 @@ import { encodeCommand, RunRecord, runObjectKeys, RunStore, TransitionOptions, W
 import { downloadToFile, ObjectStore, resolveInside } from '../../../libs/storage/src';
 import { InputUnavailableError, stageInputs } from './input-stager';
 import { LogShipper } from './log-shipper';
-import { collectOutputs } from './output-collector';
+import { collectOutputs, UnusableOutputError } from './output-collector';
 import { WORKER_ID } from './worker-identity';
 
 /** Why a run was interrupted while this worker held it. */
@@ -223,10 +224,11 @@ export class RunExecutor {
         throw signal.aborted ? new RunInterrupted(reasonOf(signal), 'while its inputs were being staged') : err;
       });
     }
-    const { params } = await stageInputs(run.request.workflow_params, path.join(scratch, 'inputs'), this.fetcher, signal).catch((err) => {
+    const folders = { attachmentsDir: inputs, attachments: run.attachments, inputsDir: path.join(scratch, 'inputs') };
+    const { params } = await stageInputs(run.request.workflow_params, folders, this.fetcher, signal).catch((err) => {
       throw signal.aborted ? new RunInterrupted(reasonOf(signal), 'while its inputs were being staged') : err;
     });
-    await writeFile(path.join(inputs, paramsFileName(run.attachments)), JSON.stringify(params, null, 2));
+    await writeFile(path.join(inputs, paramsFileName(run.attachments)), stringifyJson(params, 2));
   }
 
   private async runEngine(run: RunRecord, at: Held, scratch: string, signal: AbortSignal): Promise<void> {
@@ -286,7 +288,7 @@ export class RunExecutor {
     }
     let outputs: unknown;
     try {
-      outputs = JSON.parse((await readFile(stdoutFile, 'utf8')) || '{}');
+      outputs = parseJson((await readFile(stdoutFile, 'utf8')) || '{}');
     } catch (err) {
       await this.end(at, 'system_error', {
         fields: { exit_code: '0' },
@@ -294,10 +296,18 @@ export class RunExecutor {
       });
       return;
     }
-    const stored = await collectOutputs(outputs, path.join(scratch, 'outputs'), (rel, file) =>
-      this.store.putFile(runObjectKeys.output(runId, rel), file).then(() => undefined),
-    );
-    await this.end(at, 'complete', { fields: { exit_code: '0', outputs: JSON.stringify(stored) } });
+    let stored: unknown;
+    try {
+      stored = await collectOutputs(outputs, path.join(scratch, 'outputs'), (rel, file) =>
+        this.store.putFile(runObjectKeys.output(runId, rel), file).then(() => undefined),
+      );
+    } catch (err) {
+      if (!(err instanceof UnusableOutputError)) throw err;
+      // No exit code: clients such as toil-wes-cwl-runner exit with it, and this run failed.
+      await this.end(at, 'executor_error', { systemLogs: [`the engine exited 0 but its ${err.message}`] });
+      return;
+    }
+    await this.end(at, 'complete', { fields: { exit_code: '0', outputs: stringifyJson(stored) } });
   }
 
   /**

@@ -253,6 +253,15 @@ export class WesSettings {
   /** Where a client learns how to get credentials (service-info auth_instructions_url). */
   @IsString()
   authInstructionsUrl = '';
+
+  /**
+   * Comma-separated origins (e.g. `https://app.example.org`) whose browser pages may call the
+   * API (CORS); `*` for any; empty: none (browsers then refuse cross-origin calls).
+   */
+  @Matches(/^(\*|https?:\/\/[^\s,/]+(\s*,\s*https?:\/\/[^\s,/]+)*)?$/, {
+    message: 'must be empty, * or comma-separated origins such as https://app.example.org',
+  })
+  corsOrigins = '';
 }
 
 export type SettingKey = keyof WesSettings;
@@ -312,4 +321,5 @@ export const SETTING_SOURCES: { [K in SettingKey]-?: SettingSource } = {
   organizationName: { env: 'WES_ORGANIZATION_NAME', kind: 'string' },
   organizationUrl: { env: 'WES_ORGANIZATION_URL', kind: 'string' },
   authInstructionsUrl: { env: 'WES_AUTH_INSTRUCTIONS_URL', kind: 'string' },
+  corsOrigins: { env: 'WES_CORS_ORIGINS', kind: 'string' },
 };

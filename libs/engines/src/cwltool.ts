@@ -24,6 +24,32 @@ export const CWLTOOL: EngineDefinition = {
       description: 'On a failed step: stop the workflow, or continue the steps that do not depend on it',
     },
   ],
+  // From `cwltool --help`: where the client's own run would put outputs, temporary files,
+  // caches, logs and container ids, and how it prints. The server decides those for itself.
+  clientSideParameters: [
+    '--outdir',
+    '--basedir',
+    '--tmpdir-prefix',
+    '--tmp-outdir-prefix',
+    '--cachedir',
+    '--log-dir',
+    '--leave-tmpdir',
+    '--rm-tmpdir',
+    '--move-outputs',
+    '--leave-outputs',
+    '--copy-outputs',
+    '--rm-container',
+    '--leave-container',
+    '--cidfile-dir',
+    '--cidfile-prefix',
+    '--write-summary',
+    '--quiet',
+    '--verbose',
+    '--disable-color',
+    '--enable-color',
+    '--no-doc-cache',
+    '--doc-cache',
+  ],
   command(executable: string, input: EngineCommandInput) {
     const args = ['--disable-color', '--outdir', input.outDir, '--tmpdir-prefix', `${input.tmpDir}/`, '--tmp-outdir-prefix', `${input.tmpDir}/`];
     for (const [name, value] of Object.entries(input.parameters)) {

@@ -29,6 +29,13 @@ export interface EngineDefinition {
   /** Workflow types it runs, with their versions (as service-info lists them). */
   workflowTypes: Record<string, string[]>;
   parameters: EngineParameter[];
+  /**
+   * Flags that only concern the machine of a client that runs the engine itself (where to put
+   * outputs and temporary files, how to print): clients that wrap a local runner, such as
+   * toil-wes-cwl-runner under cwltest, pass them on. They are dropped, each noted in the run's
+   * system_logs; they never reach the engine.
+   */
+  clientSideParameters: readonly string[];
   /** Signal that asks the engine to stop (sent to its whole process group). */
   stopSignal: NodeJS.Signals;
   /** The command to run a workflow: an argument array, never a shell line. */
@@ -42,14 +49,30 @@ export class InvalidEngineParameterError extends Error {
   override name = 'InvalidEngineParameterError';
 }
 
-/** Checks client parameters against the engine's allow-list; returns them normalised. */
-export function checkEngineParameters(engine: EngineDefinition, given: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
+/** Client parameters after the allow-list: those to apply, and the client-side ones dropped. */
+export interface CheckedEngineParameters {
+  parameters: Record<string, string>;
+  ignored: string[];
+}
+
+/**
+ * Checks client parameters against the engine's allow-list; returns them normalised, with the
+ * client-side flags set apart. A value of '' (a bare flag: clients send null) means true.
+ */
+export function checkEngineParameters(engine: EngineDefinition, given: Record<string, string>): CheckedEngineParameters {
+  const parameters: Record<string, string> = {};
+  const ignored: string[] = [];
   for (const [name, raw] of Object.entries(given)) {
+    if (engine.clientSideParameters.includes(name)) {
+      ignored.push(name);
+      continue;
+    }
     const def = engine.parameters.find((p) => p.name === name);
     if (!def) {
       const allowed = engine.parameters.map((p) => p.name).join(', ');
-      throw new InvalidEngineParameterError(`"${name}" is not a parameter ${engine.name} accepts here (allowed: ${allowed})`);
+      throw new InvalidEngineParameterError(
+        `"${name}" is not a parameter ${engine.name} accepts here (allowed: ${allowed}; ignored as client-side: ${engine.clientSideParameters.join(', ')})`,
+      );
     }
     const value = String(raw).trim();
     if (def.type === 'boolean') {
@@ -57,13 +80,13 @@ export function checkEngineParameters(engine: EngineDefinition, given: Record<st
       if (!['true', 'false', ''].includes(v)) {
         throw new InvalidEngineParameterError(`"${name}" takes true or false, not "${value}"`);
       }
-      out[name] = v === 'false' ? 'false' : 'true';
+      parameters[name] = v === 'false' ? 'false' : 'true';
     } else {
       if (def.choices && !def.choices.includes(value)) {
         throw new InvalidEngineParameterError(`"${name}" takes one of ${def.choices.join(', ')}, not "${value}"`);
       }
-      out[name] = value;
+      parameters[name] = value;
     }
   }
-  return out;
+  return { parameters, ignored };
 }

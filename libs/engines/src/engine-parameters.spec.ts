@@ -5,17 +5,17 @@ import { checkEngineParameters, InvalidEngineParameterError } from './engine-def
 
 describe('checkEngineParameters (the cwltool allow-list)', () => {
   it('accepts no parameters', () => {
-    expect(checkEngineParameters(CWLTOOL, {})).toEqual({});
+    expect(checkEngineParameters(CWLTOOL, {})).toEqual({ parameters: {}, ignored: [] });
   });
 
   it('normalises boolean values', () => {
     expect(
-      checkEngineParameters(CWLTOOL, { '--parallel': 'TRUE', '--debug': '', '--strict': ' false ', '--timestamps': 'True' }),
+      checkEngineParameters(CWLTOOL, { '--parallel': 'TRUE', '--debug': '', '--strict': ' false ', '--timestamps': 'True' }).parameters,
     ).toEqual({ '--parallel': 'true', '--debug': 'true', '--strict': 'false', '--timestamps': 'true' });
   });
 
   it('accepts a string parameter only with one of its choices', () => {
-    expect(checkEngineParameters(CWLTOOL, { '--on-error': 'continue' })).toEqual({ '--on-error': 'continue' });
+    expect(checkEngineParameters(CWLTOOL, { '--on-error': 'continue' }).parameters).toEqual({ '--on-error': 'continue' });
     expect(() => checkEngineParameters(CWLTOOL, { '--on-error': 'retry' })).toThrow(InvalidEngineParameterError);
     expect(() => checkEngineParameters(CWLTOOL, { '--on-error': 'retry' })).toThrow(/--on-error.*stop, continue.*retry/);
   });
@@ -24,7 +24,14 @@ describe('checkEngineParameters (the cwltool allow-list)', () => {
     expect(() => checkEngineParameters(CWLTOOL, { '--parallel': 'maybe' })).toThrow(/"--parallel" takes true or false, not "maybe"/);
   });
 
-  it.each(['--outdir', '--basedir', '--tmpdir-prefix', '--jobStore', '--workDir', '--user-space-docker-cmd', 'parallel', '-p', '--parallel=true'])(
+  it('drops the client-side flags toil-wes-cwl-runner passes on (null: a bare flag), keeping the rest', () => {
+    expect(checkEngineParameters(CWLTOOL, { '--outdir': '/tmp/xyz', '--quiet': '', '--parallel': '' })).toEqual({
+      parameters: { '--parallel': 'true' },
+      ignored: ['--outdir', '--quiet'],
+    });
+  });
+
+  it.each(['--jobStore', '--workDir', '--user-space-docker-cmd', '--provenance', '--overrides', 'parallel', '-p', '--parallel=true', '--outdir=/x'])(
     'refuses %s, which is not on the allow-list, and lists what is',
     (name) => {
       let err: unknown;
@@ -40,7 +47,7 @@ describe('checkEngineParameters (the cwltool allow-list)', () => {
   );
 
   it('refuses the whole set when one entry is bad', () => {
-    expect(() => checkEngineParameters(CWLTOOL, { '--parallel': 'true', '--outdir': '/' })).toThrow(/--outdir/);
+    expect(() => checkEngineParameters(CWLTOOL, { '--parallel': 'true', '--jobStore': '/' })).toThrow(/--jobStore/);
   });
 });
 
@@ -56,7 +63,7 @@ describe('cwltool command', () => {
   });
 
   it('turns checked parameters into flags', () => {
-    const parameters = checkEngineParameters(CWLTOOL, { '--parallel': 'true', '--debug': 'false', '--strict': 'false', '--on-error': 'continue' });
+    const { parameters } = checkEngineParameters(CWLTOOL, { '--parallel': 'true', '--debug': 'false', '--strict': 'false', '--on-error': 'continue' });
     const { args } = CWLTOOL.command('cwltool', { ...input, parameters });
     expect(args).toContain('--parallel');
     expect(args).not.toContain('--debug');

@@ -3,3 +3,4 @@ export * from './engine-catalog';
 export * from './engine-launcher';
 export * from './cwltool';
 export * from './process-group';
+export * from './languages/cwl';

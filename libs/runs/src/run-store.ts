@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { parseJson } from '../../json/src';
 import { RunKeys, splitRunFields } from './run-keys';
 import { RunHolder, RunRecord, RunSummaryRow, decodeCommand } from './run-model';
 import { LIST_PAGE_SCRIPT } from './state-machine-scripts';
@@ -32,7 +33,7 @@ export class RunStore {
       runId,
       state: h.state as RunState,
       // The tags are stored once, beside the request (the run list reads them alone).
-      request: { ...JSON.parse(d.request ?? '{}'), tags: d.tags ? JSON.parse(d.tags) : {} },
+      request: { ...(parseJson(d.request ?? '{}') as RunRecord['request']), tags: d.tags ? JSON.parse(d.tags) : {} },
       engine: h.engine,
       workflow: d.workflow,
       attachments: d.attachments ? JSON.parse(d.attachments) : [],
@@ -41,7 +42,7 @@ export class RunStore {
       end: num(h.end),
       cmd: d.cmd ? decodeCommand(d.cmd) : undefined,
       exitCode: num(h.exit_code),
-      outputs: d.outputs ? JSON.parse(d.outputs) : undefined,
+      outputs: d.outputs ? (parseJson(d.outputs) as Record<string, unknown>) : undefined,
       systemLogs: (res?.[2]?.[1] ?? []) as string[],
       cancelRequestedAt: num(h.cancel),
       attempt: Number(h.attempt ?? 0),

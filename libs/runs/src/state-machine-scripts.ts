@@ -69,18 +69,21 @@ return {1, state, to}
 `;
 
 /**
- * Creates a run in QUEUED with its request fields, adds it to the run index, the index of
- * QUEUED runs and the counters, in one step: a run is either wholly recorded or absent.
+ * Records a new run, atomically: its fields, state QUEUED and its time, its place in the run
+ * index and the QUEUED index, the QUEUED counter, and its first system_logs lines (e.g. the
+ * client-side engine parameters it dropped). Nothing when the id is taken.
  *
- * KEYS: run hash, index sorted set, counts hash, doc hash. ARGV: run id, now (ms), key prefix,
- * n, n field/value pairs for the run hash, then field/value pairs for the doc hash.
- * Returns 1 when created, 0 when the id exists.
+ * KEYS: run hash, run index, counts hash, doc hash, system_logs list.
+ * ARGV: run id, now (ms), key prefix, n, n field/value pairs for the run hash, m, m field/value
+ * pairs for the doc hash, then log lines. Returns 1 when recorded, 0 when the id is taken.
  */
 export const ENQUEUE_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local n = tonumber(ARGV[4])
 redis.call('HSET', KEYS[1], 'state', 'QUEUED', 'created', ARGV[2], 't:QUEUED', ARGV[2], unpack(ARGV, 5, 4 + 2 * n))
-if #ARGV > 4 + 2 * n then redis.call('HSET', KEYS[4], unpack(ARGV, 5 + 2 * n)) end
+local m = tonumber(ARGV[5 + 2 * n])
+if m > 0 then redis.call('HSET', KEYS[4], unpack(ARGV, 6 + 2 * n, 5 + 2 * n + 2 * m)) end
+if #ARGV > 5 + 2 * n + 2 * m then redis.call('RPUSH', KEYS[5], unpack(ARGV, 6 + 2 * n + 2 * m)) end
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 redis.call('ZADD', ARGV[3] .. ':in:QUEUED', ARGV[2], ARGV[1])
 redis.call('HINCRBY', KEYS[3], 'QUEUED', 1)

@@ -50,16 +50,30 @@ export class WorkflowStateMachine {
   ) {
     if (!('wesTransition' in redis)) {
       redis.defineCommand('wesTransition', { numberOfKeys: 4, lua: TRANSITION_SCRIPT });
-      redis.defineCommand('wesEnqueue', { numberOfKeys: 4, lua: ENQUEUE_SCRIPT });
+      redis.defineCommand('wesEnqueue', { numberOfKeys: 5, lua: ENQUEUE_SCRIPT });
     }
     this.scripted = redis as unknown as ScriptedRedis;
   }
 
-  /** Records a new run in QUEUED with its fields; false when the id is taken. */
-  async enqueue(runId: string, fields: Record<string, string>, now = Date.now()): Promise<boolean> {
+  /** Records a new run in QUEUED with its fields and first system_logs lines; false when the id is taken. */
+  async enqueue(runId: string, fields: Record<string, string>, now = Date.now(), systemLogs: readonly string[] = []): Promise<boolean> {
     const k = this.keys;
     const { short, long } = splitRunFields(fields);
-    const created = await this.scripted.wesEnqueue(k.run(runId), k.index, k.counts, k.doc(runId), runId, now, k.prefix, short.length, ...short.flat(), ...long.flat());
+    const created = await this.scripted.wesEnqueue(
+      k.run(runId),
+      k.index,
+      k.counts,
+      k.doc(runId),
+      k.systemLogs(runId),
+      runId,
+      now,
+      k.prefix,
+      short.length,
+      ...short.flat(),
+      long.length,
+      ...long.flat(),
+      ...systemLogs,
+    );
     return created === 1;
   }
 

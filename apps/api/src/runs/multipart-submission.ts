@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Multipart } from '@fastify/multipart';
 import { WesSettings } from '../../../../libs/config/src';
@@ -75,6 +76,31 @@ async function storeAttachment(part: Multipart & { type: 'file' }, key: string, 
   }
 }
 
+async function sha256(chunks: AsyncIterable<Buffer>, count: (bytes: number) => void = () => undefined): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of chunks) {
+    count(chunk.length);
+    hash.update(chunk);
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * Whether a repeated attachment part holds the bytes already stored under its name. Both are
+ * hashed as they stream, so a repeat costs one read of the stored copy, and only repeats pay.
+ */
+async function sameBytes(part: Multipart & { type: 'file' }, key: string, store: ObjectStore, count: (bytes: number) => void): Promise<boolean> {
+  let incoming: string;
+  try {
+    incoming = await sha256(part.file as AsyncIterable<Buffer>, count);
+  } catch (err) {
+    part.file.resume();
+    throw err;
+  }
+  const { body } = await store.get(key);
+  return (await sha256(body as AsyncIterable<Buffer>)) === incoming;
+}
+
 /**
  * Reads a multipart/form-data RunWorkflow request. JSON fields may come as text fields or as
  * file parts (clients differ); every workflow_attachment part is streamed into the object store
@@ -114,17 +140,22 @@ export async function readMultipartSubmission(
           part.file.resume();
           throw new PayloadTooLargeError(`workflow_attachment: more than ${settings.maxAttachments} attachments (WES_MAX_ATTACHMENTS)`);
         }
-        if (attachments.has(name)) {
-          part.file.resume();
-          throw new BadRequestError(`workflow_attachment: "${name}" is attached twice`);
-        }
-        attachments.add(name);
-        await storeAttachment(part, runObjectKeys.attachment(runId, name), store, (n) => {
+        const key = runObjectKeys.attachment(runId, name);
+        const count = (n: number) => {
           total += n;
           if (total > settings.maxTotalAttachmentBytes) {
             throw new PayloadTooLargeError(`workflow_attachment: more than ${settings.maxTotalAttachmentBytes} bytes in all (WES_MAX_TOTAL_ATTACHMENT_BYTES)`);
           }
-        });
+        };
+        if (attachments.has(name)) {
+          // toil-wes-cwl-runner attaches a file the tool and the job both name twice: same bytes, kept once.
+          if (!(await sameBytes(part, key, store, count))) {
+            throw new BadRequestError(`workflow_attachment: "${name}" is attached twice with different contents`);
+          }
+        } else {
+          attachments.add(name);
+          await storeAttachment(part, key, store, count);
+        }
         if (part.file.truncated) {
           throw new PayloadTooLargeError(
             `workflow_attachment "${name}": larger than ${settings.maxAttachmentBytes} bytes (WES_MAX_ATTACHMENT_BYTES)`,

@@ -1,12 +1,14 @@
 import { Controller, Get, Inject, Param, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { WesSettings } from '../../../../libs/config/src';
+import { stringifyJson } from '../../../../libs/json/src';
 import { OBJECT_STORE } from '../../../../libs/platform/src';
 import { runObjectKeys } from '../../../../libs/runs/src';
 import { Readable } from 'node:stream';
 import { ByteRange, ObjectInfo, ObjectNotFoundError, ObjectStore, safeRelativePath } from '../../../../libs/storage/src';
 import { encodePath, wesBaseUrl } from '../common/base-url';
 import { BadRequestError, NotFoundError, WesHttpError } from '../common/wes-errors';
+import { findOutputDirectory, outputsForClient } from './run-log.mapper';
 import { RunsService } from './runs.service';
 
 /** Parses a single `bytes=a-b` range; null when absent. Multi-range requests get the whole file. */
@@ -117,8 +119,13 @@ export class RunFilesController {
     } catch (err) {
       throw new BadRequestError(`output path: ${(err as Error).message}`);
     }
-    if (!(await this.send(req, reply, runObjectKeys.output(runId, path), 'application/octet-stream'))) {
-      throw new NotFoundError(`run ${runId} has no output file "${path}"`);
-    }
+    if (await this.send(req, reply, runObjectKeys.output(runId, path), 'application/octet-stream')) return;
+    // A Directory output has no object of its own: its location answers with its listing.
+    const run = await this.runs.get(runId);
+    const dir = findOutputDirectory(run.outputs, path);
+    if (!dir) throw new NotFoundError(`run ${runId} has no output "${path}"`);
+    const base = `${wesBaseUrl(this.settings, req)}/runs/${runId}/outputs`;
+    reply.header('content-type', 'application/json; charset=utf-8');
+    reply.send(stringifyJson(outputsForClient(dir, (p) => `${base}/${encodePath(p)}`)));
   }
 }

@@ -1,3 +1,5 @@
+import { FileObject, forEachFileObject } from '../../../../libs/engines/src';
+import { isJsonObject } from '../../../../libs/json/src';
 import { OUTPUT_LOCATION_PREFIX, RunRecord, RunSummaryRow } from '../../../../libs/runs/src';
 import { encodePath, wesTime } from '../common/base-url';
 
@@ -5,21 +7,18 @@ import { encodePath, wesTime } from '../common/base-url';
 export type OutputUrl = (path: string) => string;
 
 /** The output paths an output object refers to. */
-export function outputPaths(value: unknown, out: string[] = []): string[] {
-  if (Array.isArray(value)) value.forEach((v) => outputPaths(v, out));
-  else if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      if (k === 'location' && typeof v === 'string' && v.startsWith(OUTPUT_LOCATION_PREFIX)) out.push(v.slice(OUTPUT_LOCATION_PREFIX.length));
-      else outputPaths(v, out);
-    }
-  }
+export function outputPaths(value: unknown): string[] {
+  const out: string[] = [];
+  forEachFileObject(value, (obj) => {
+    if (typeof obj.location === 'string' && obj.location.startsWith(OUTPUT_LOCATION_PREFIX)) out.push(obj.location.slice(OUTPUT_LOCATION_PREFIX.length));
+  });
   return out;
 }
 
 /** Rewrites each stored output location into a URL the client can fetch. */
 export function outputsForClient(value: unknown, urlOf: OutputUrl): unknown {
   if (Array.isArray(value)) return value.map((v) => outputsForClient(v, urlOf));
-  if (value === null || typeof value !== 'object') return value;
+  if (!isJsonObject(value)) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     if (k === 'location' && typeof v === 'string' && v.startsWith(OUTPUT_LOCATION_PREFIX)) {
@@ -58,4 +57,14 @@ export function toRunLog(run: RunRecord, base: string, urlOf?: OutputUrl) {
 
 export function toRunSummary(row: RunSummaryRow) {
   return { run_id: row.runId, state: row.state, start_time: wesTime(row.start), end_time: wesTime(row.end), tags: row.tags };
+}
+
+/** The Directory of an output object stored at `path` (its `wes-output:` location), if any. */
+export function findOutputDirectory(value: unknown, path: string): FileObject | undefined {
+  const location = OUTPUT_LOCATION_PREFIX + path;
+  let found: FileObject | undefined;
+  forEachFileObject(value, (obj) => {
+    if (!found && obj.class === 'Directory' && obj.location === location) found = obj;
+  });
+  return found;
 }

@@ -1,4 +1,5 @@
 import { IsNotEmpty, IsObject, IsOptional, IsString, validateSync } from 'class-validator';
+import { parseJson } from '../../../../libs/json/src';
 import { BadRequestError } from '../common/wes-errors';
 
 /** Fields of a WES RunRequest as they arrive (multipart text or JSON). */
@@ -55,7 +56,7 @@ function parseJsonField(name: RunRequestField, value: string | object): unknown 
   if (typeof value !== 'string') return value;
   if (value.trim() === '') return undefined;
   try {
-    return JSON.parse(value);
+    return parseJson(value);
   } catch (err) {
     throw new BadRequestError(`${name}: not valid JSON (${(err as Error).message})`);
   }

@@ -1,5 +1,6 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
-import type { FastifyRequest } from 'fastify';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { stringifyJson } from '../../../../libs/json/src';
 import { WesSettings } from '../../../../libs/config/src';
 import { wesBaseUrl } from '../common/base-url';
 import { decodePageToken, encodePageToken, parsePageSize } from '../common/pagination';
@@ -51,7 +52,7 @@ export class RunsController {
   }
 
   @Get('runs/:run_id')
-  async getRunLog(@Param('run_id') runId: string, @Req() req: FastifyRequest) {
+  async getRunLog(@Param('run_id') runId: string, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const run = await this.runs.get(runId);
     let urlOf: OutputUrl | undefined;
     if (this.settings.outputUrls === 'presigned' && this.store instanceof S3ObjectStore) {
@@ -63,7 +64,9 @@ export class RunsController {
       const byPath = new Map(paths.map((p, i) => [p, urls[i]]));
       urlOf = (p) => byPath.get(p)!;
     }
-    return toRunLog(run, wesBaseUrl(this.settings, req), urlOf);
+    // Written by libs/json: params and outputs keep their numbers exactly as they came.
+    reply.header('content-type', 'application/json; charset=utf-8');
+    return stringifyJson(toRunLog(run, wesBaseUrl(this.settings, req), urlOf));
   }
 
   @Get('runs/:run_id/status')

@@ -3,12 +3,18 @@ import type { Queue } from 'bullmq';
 import { v7 as uuidv7 } from 'uuid';
 import { WesSettings } from '../../../../libs/config/src';
 import {
+  AttachmentIndex,
   checkEngineParameters,
+  CheckedEngineParameters,
+  forEachFileObject,
+  InputReference,
+  locationOf,
   DEFAULT_ENGINE_FOR_TYPE,
   ENGINES,
   InvalidEngineParameterError,
   supportedWorkflowTypes,
 } from '../../../../libs/engines/src';
+import { stringifyJson } from '../../../../libs/json/src';
 import type { Logger } from '../../../../libs/logging/src';
 import { LOGGER, OBJECT_STORE, RUN_QUEUE } from '../../../../libs/platform/src';
 import { RUN_JOB_NAME, RUN_JOB_OPTIONS, RunJobData, WorkerRegistry } from '../../../../libs/queue/src';
@@ -62,7 +68,7 @@ export class RunsService {
   async validate(
     runId: string,
     raw: RawSubmission,
-  ): Promise<{ request: RunRequest; engine: string; workflowPath: string; attachments: string[] }> {
+  ): Promise<{ request: RunRequest; engine: string; workflowPath: string; attachments: string[]; systemLogs: string[] }> {
     const dto = parseRunRequest(raw.fields);
     const types = supportedWorkflowTypes();
     const type = dto.workflow_type.trim().toUpperCase();
@@ -91,9 +97,9 @@ export class RunsService {
         );
       }
     }
-    let parameters: Record<string, string>;
+    let checked: CheckedEngineParameters;
     try {
-      parameters = checkEngineParameters(engine, stringMap('workflow_engine_parameters', dto.workflow_engine_parameters));
+      checked = checkEngineParameters(engine, stringMap('workflow_engine_parameters', dto.workflow_engine_parameters));
     } catch (err) {
       if (err instanceof InvalidEngineParameterError) throw new BadRequestError(`workflow_engine_parameters: ${err.message}`);
       throw err;
@@ -105,12 +111,13 @@ export class RunsService {
       workflow_type: type,
       workflow_type_version: typeVersion,
       tags: stringMap('tags', dto.tags),
-      workflow_engine_parameters: parameters,
+      workflow_engine_parameters: checked.parameters,
       workflow_url: dto.workflow_url,
     };
     if (dto.workflow_engine) request.workflow_engine = engineName;
     if (dto.workflow_engine_version) request.workflow_engine_version = dto.workflow_engine_version;
-    return { request, engine: engineName, workflowPath, attachments };
+    const systemLogs = checked.ignored.map((name) => `ignored client-side engine parameter ${name}`);
+    return { request, engine: engineName, workflowPath, attachments, systemLogs };
   }
 
   /**
@@ -153,41 +160,40 @@ export class RunsService {
   }
 
   /**
-   * Checks the File and Directory locations of workflow_params: a relative one must name an
-   * attachment (or, for a Directory, a folder of them); a URL must be one the workers may
-   * fetch; an absolute path counts as a file:// URL.
+   * Checks the File and Directory locations of workflow_params: each must name an attachment
+   * (a folder of them for a Directory) — relatively, or as a client-machine file:// URL or
+   * path ending with its name (AttachmentIndex) — or be a URL the workers may fetch.
    */
   private checkInputs(params: Record<string, unknown>, attachments: string[]): void {
-    const walk = (value: unknown, where: string) => {
-      if (Array.isArray(value)) return value.forEach((v, i) => walk(v, `${where}[${i}]`));
-      if (!value || typeof value !== 'object') return;
-      const obj = value as Record<string, unknown>;
-      if (obj.class === 'File' || obj.class === 'Directory') {
-        const loc = typeof obj.location === 'string' ? obj.location : typeof obj.path === 'string' ? obj.path : undefined;
-        if (loc !== undefined) this.checkInputLocation(loc, obj.class, where, attachments);
-      }
-      for (const [k, v] of Object.entries(obj)) if (k !== 'location' && k !== 'path') walk(v, `${where}.${k}`);
-    };
-    for (const [k, v] of Object.entries(params)) walk(v, k);
+    const index = new AttachmentIndex(attachments);
+    forEachFileObject(params, (obj, where) => {
+      const loc = locationOf(obj);
+      if (loc !== undefined) this.checkInputLocation(index, loc, obj.class, where, attachments);
+    });
   }
 
-  private checkInputLocation(loc: string, kind: 'File' | 'Directory', where: string, attachments: string[]): void {
+  private checkInputLocation(index: AttachmentIndex, loc: string, kind: 'File' | 'Directory', where: string, attachments: string[]): void {
     const field = `workflow_params: input ${where}`;
-    if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(loc) || loc.startsWith('/')) {
-      if (kind === 'Directory' && /^https?:/i.test(loc)) {
-        throw new BadRequestError(`${field}: a Directory cannot be listed over http(s): use s3://, file:// or a folder of attachments`);
-      }
-      this.sources.checkUrl(field, loc.startsWith('/') ? `file://${loc}` : loc);
-      return;
-    }
-    let name: string;
+    let ref: InputReference;
     try {
-      name = safeRelativePath(loc.replace(/\/+$/, '') || '.');
+      ref = index.resolve(loc, kind);
     } catch (err) {
       throw new BadRequestError(`${field}: ${(err as UnsafePathError).message}`);
     }
-    const found = kind === 'File' ? attachments.includes(name) : attachments.some((a) => a.startsWith(`${name}/`));
-    if (!found) throw new BadRequestError(`${field}: "${loc}" names no ${kind === 'File' ? 'attachment' : 'folder of attachments'}`);
+    if (ref.kind === 'attachment') return;
+    if (ref.kind === 'missing') throw new BadRequestError(`${field}: "${loc}" names no ${kind === 'File' ? 'attachment' : 'folder of attachments'}`);
+    if (kind === 'Directory' && /^https?:/i.test(ref.url)) {
+      throw new BadRequestError(`${field}: a Directory cannot be listed over http(s): use s3://, file:// or a folder of attachments`);
+    }
+    const refused = this.sources.whyRefused(ref.url);
+    if (refused === undefined) return;
+    if (/^file:/i.test(ref.url)) {
+      // Most likely a path on the client's machine whose file was not attached.
+      const shown = attachments.slice(0, 20).join(', ') + (attachments.length > 20 ? ', ...' : '');
+      const known = attachments.length ? `no attachment's name ends its path (attachments: ${shown})` : 'no file was attached';
+      throw new BadRequestError(`${field}: "${loc}": ${known}, and it cannot be read on the server: ${refused}`);
+    }
+    throw new BadRequestError(`${field}: ${refused}`);
   }
 
   /** Records the run (atomically, in QUEUED) and queues its id. */
@@ -199,16 +205,16 @@ export class RunsService {
       await this.discardFiles(runId);
       throw err;
     }
-    const { request, engine, workflowPath, attachments } = validated;
+    const { request, engine, workflowPath, attachments, systemLogs } = validated;
     const created = await this.stateMachine.enqueue(runId, {
       // The tags are stored on their own (the run list reads them), not twice.
-      request: JSON.stringify({ ...request, tags: undefined }),
+      request: stringifyJson({ ...request, tags: undefined }),
       ...(Object.keys(request.tags).length ? { tags: JSON.stringify(request.tags) } : {}),
       engine,
       workflow: workflowPath,
       job: runId,
       attachments: JSON.stringify(attachments),
-    });
+    }, Date.now(), systemLogs);
     if (!created) throw new Error(`run id ${runId} already exists`);
     try {
       await this.queue.add(RUN_JOB_NAME, { runId }, { ...RUN_JOB_OPTIONS, jobId: runId });

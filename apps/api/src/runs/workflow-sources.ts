@@ -71,6 +71,17 @@ export class WorkflowSources {
     throw err;
   }
 
+  /** Why the workers may not fetch `url` (a 400's reason), or undefined when they may. */
+  whyRefused(url: string): string | undefined {
+    try {
+      this.fetcher.check(url);
+      return undefined;
+    } catch (err) {
+      if (err instanceof FetchRefusedError || err instanceof FetchFailedError) return err.message;
+      throw err;
+    }
+  }
+
   checkUrl(field: string, url: string): void {
     try {
       this.fetcher.check(url);

@@ -1,0 +1,77 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseJson, stringifyJson } from '../../../libs/json/src';
+import { collectOutputs, UnusableOutputError } from './output-collector';
+
+let out: string;
+let uploaded: Map<string, string>;
+const upload = async (storePath: string, file: string) => {
+  uploaded.set(storePath, file);
+};
+const url = (rel: string) => pathToFileURL(path.join(out, rel)).href;
+const write = (rel: string, text: string) => {
+  mkdirSync(path.dirname(path.join(out, rel)), { recursive: true });
+  writeFileSync(path.join(out, rel), text);
+};
+
+beforeEach(() => {
+  out = mkdtempSync(path.join(os.tmpdir(), 'wes-outputs-'));
+  uploaded = new Map();
+});
+afterEach(() => rmSync(out, { recursive: true, force: true }));
+
+describe('collectOutputs', () => {
+  it('stores a renamed output (cwltool\'s out.txt_2) under <name>/<basename>, so its location ends with its basename', async () => {
+    write('out.txt', 'one\n');
+    write('out.txt_2', 'two\n');
+    const stored = (await collectOutputs(
+      { a: { class: 'File', location: url('out.txt'), basename: 'out.txt' }, b: { class: 'File', location: url('out.txt_2'), basename: 'out.txt' } },
+      out,
+      upload,
+    )) as any;
+    expect(stored.a.location).toBe('wes-output:out.txt');
+    expect(stored.b.location).toBe('wes-output:out.txt_2/out.txt');
+    expect([...uploaded.entries()].sort()).toEqual([
+      ['out.txt', path.join(out, 'out.txt')],
+      ['out.txt_2/out.txt', path.join(out, 'out.txt_2')],
+    ]);
+  });
+
+  it('gives every File its size and sha1, and a Directory without listing its complete listing (empty folders too)', async () => {
+    write('d/b.txt', 'bee\n');
+    write('d/sub dir/ü#1.txt', 'x\n');
+    mkdirSync(path.join(out, 'd/empty'));
+    write('f.txt', 'hello\n');
+    const stored = (await collectOutputs({ d: { class: 'Directory', location: url('d') }, f: { class: 'File', path: path.join(out, 'f.txt') } }, out, upload)) as any;
+    expect(stored.f).toEqual({ class: 'File', location: 'wes-output:f.txt', basename: 'f.txt', size: 6, checksum: 'sha1$f572d396fae9206628714fb2ce00f72e94f2258f' });
+    // Checksums as `sha1sum` prints them.
+    expect(stored.d.listing).toEqual([
+      { class: 'File', location: 'wes-output:d/b.txt', basename: 'b.txt', size: 4, checksum: 'sha1$b34c5d81fb400237616a41e1ba7129f6e31a3fa5' },
+      { class: 'Directory', location: 'wes-output:d/empty', basename: 'empty', listing: [] },
+      {
+        class: 'Directory',
+        location: 'wes-output:d/sub dir',
+        basename: 'sub dir',
+        listing: [{ class: 'File', location: 'wes-output:d/sub dir/ü#1.txt', basename: 'ü#1.txt', size: 2, checksum: 'sha1$6fcf9dfbd479ed82697fee719b9f8c610a11ff2a' }],
+      },
+    ]);
+    expect([...uploaded.keys()].sort()).toEqual(['d/b.txt', 'd/sub dir/ü#1.txt', 'f.txt']);
+  });
+
+  it('keeps what the engine says of its files, and numbers exactly', async () => {
+    write('a.txt', 'a');
+    const outputs = parseJson(`{"n": 4200000000000000000000000000000000000000000, "a": {"class": "File", "location": "${url('a.txt')}", "basename": "a.txt", "size": 1, "checksum": "sha1$given", "format": "edam:x"}}`);
+    expect(stringifyJson(await collectOutputs(outputs, out, upload))).toBe(
+      '{"n":4200000000000000000000000000000000000000000,"a":{"class":"File","location":"wes-output:a.txt","basename":"a.txt","size":1,"checksum":"sha1$given","format":"edam:x"}}',
+    );
+  });
+
+  it('refuses an output outside the output folder, and one that does not exist, uploading nothing', async () => {
+    await expect(collectOutputs({ x: { class: 'File', location: 'file:///etc/passwd' } }, out, upload)).rejects.toThrow(UnusableOutputError);
+    await expect(collectOutputs({ x: { class: 'File', location: url('missing.txt') } }, out, upload)).rejects.toThrow(/output x \(missing.txt\) does not exist/);
+    expect(uploaded.size).toBe(0);
+  });
+});

@@ -1,0 +1,2 @@
+export * from './file-objects';
+export * from './input-locations';
