@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from './cli-errors';
-import { toJson } from './lossless-documents';
+import { stringifyJson } from '../../../libs/json/src';
 import { DEFAULT_WES_URL, WesApiClient } from './wes-api-client';
 
 /** The client configured by the global options (--url / WES_URL, --token / WES_TOKEN). */
@@ -10,7 +10,7 @@ export function clientOf(cmd: Command): WesApiClient {
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(`${toJson(value)}\n`);
+  process.stdout.write(`${stringifyJson(value, 2)}\n`);
 }
 
 export function printText(text: string): void {

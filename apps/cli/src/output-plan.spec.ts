@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseJson, toJson } from './lossless-documents';
+import { parseJson, stringifyJson } from '../../../libs/json/src';
 import { planDownloads } from './output-plan';
 
 const OUT = '/data/out';
@@ -81,7 +81,7 @@ describe('planDownloads', () => {
   it('keeps every other value exact, big numbers included', () => {
     const outputs = parseJson(`{"n": 9007199254740993, "f": {"class": "File", "basename": "f", "location": "${API}/f", "size": 12345678901234567890}}`);
     const plan = planDownloads(outputs, OUT);
-    expect(toJson(plan.outputs, 0)).toBe(
+    expect(stringifyJson(plan.outputs)).toBe(
       '{"n":9007199254740993,"f":{"class":"File","basename":"f","location":"file:///data/out/f","size":12345678901234567890,"path":"/data/out/f"}}',
     );
     expect(plan.files[0].size).toBe('12345678901234567890');

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CliError } from './cli-errors';
-import { isPlainObject, numberText } from './lossless-documents';
+import { isJsonObject } from '../../../libs/json/src';
+import { numberText } from './lossless-documents';
 
 /** One output file to fetch: from its URL to its local place, with what the server says of it. */
 export interface PlannedFile {
@@ -71,7 +72,7 @@ export function planDownloads(outputs: unknown, outdir: string): DownloadPlan {
   const collect = (value: unknown) => {
     if (Array.isArray(value)) value.forEach(collect);
     else if (isFileOrDirectory(value)) visit(value, outdir);
-    else if (isPlainObject(value)) Object.values(value).forEach(collect);
+    else if (isJsonObject(value)) Object.values(value).forEach(collect);
   };
   collect(outputs);
 
@@ -104,7 +105,7 @@ export function planDownloads(outputs: unknown, outdir: string): DownloadPlan {
 
   const rewrite = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(rewrite);
-    if (!isPlainObject(value)) return value;
+    if (!isJsonObject(value)) return value;
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) out[k] = rewrite(v);
     const entry = isFileOrDirectory(value) && typeof value.location === 'string' ? byLocation.get(value.location) : undefined;
@@ -118,5 +119,5 @@ export function planDownloads(outputs: unknown, outdir: string): DownloadPlan {
 }
 
 function isFileOrDirectory(value: unknown): value is Record<string, unknown> {
-  return isPlainObject(value) && (value.class === 'File' || value.class === 'Directory');
+  return isJsonObject(value) && (value.class === 'File' || value.class === 'Directory');
 }

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { FormData } from 'undici';
 import { CliError } from './cli-errors';
 import { DependencyFinder, localLocationOf, localPathOf } from './cwl-dependencies';
-import { isPlainObject, parseDocument, toJson } from './lossless-documents';
+import { isJsonObject, stringifyJson } from '../../../libs/json/src';
+import { parseDocument } from './lossless-documents';
 
 /** The workflow argument: a file, and the process inside it named by a `#fragment`. */
 export interface WorkflowArgument {
@@ -45,7 +46,7 @@ export function relativeName(root: string, abs: string): string {
  */
 export function rewriteLocations(value: unknown, base: string, nameOf: (abs: string) => string): unknown {
   if (Array.isArray(value)) return value.map((v) => rewriteLocations(v, base, nameOf));
-  if (!isPlainObject(value)) return value;
+  if (!isJsonObject(value)) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = rewriteLocations(v, base, nameOf);
   if (value.class === 'File' || value.class === 'Directory') {
@@ -96,7 +97,7 @@ export function readJob(jobFile: string): Record<string, unknown> {
     throw new CliError(`${jobFile}: not a YAML or JSON document: ${(err as Error).message.split('\n')[0]}`);
   }
   if (job === undefined || job === null) return {};
-  if (!isPlainObject(job)) throw new CliError(`${jobFile}: the job must be an object of inputs`);
+  if (!isJsonObject(job)) throw new CliError(`${jobFile}: the job must be an object of inputs`);
   const inputs = resolveJobReferences(job, jobFile) as Record<string, unknown>;
   // Keys for cwltool, not inputs: it drops them from the job too.
   delete inputs['cwl:tool'];
@@ -107,7 +108,7 @@ export function readJob(jobFile: string): Record<string, unknown> {
 /** `$include` (the file's text) and `$import` (the document) of local files in a job, as cwltool's job loader reads them. */
 function resolveJobReferences(value: unknown, jobFile: string): unknown {
   if (Array.isArray(value)) return value.map((v) => resolveJobReferences(v, jobFile));
-  if (!isPlainObject(value)) return value;
+  if (!isJsonObject(value)) return value;
   const ref = typeof value.$include === 'string' ? value.$include : typeof value.$import === 'string' ? value.$import : undefined;
   const target = ref && !ref.startsWith('#') ? localPathOf(ref, jobFile) : undefined;
   if (target) {
@@ -126,7 +127,7 @@ function toolNamedByJob(file: string): string | undefined {
   } catch {
     return undefined;
   }
-  if (!isPlainObject(doc) || typeof doc['cwl:tool'] !== 'string' || 'class' in doc || '$graph' in doc) return undefined;
+  if (!isJsonObject(doc) || typeof doc['cwl:tool'] !== 'string' || 'class' in doc || '$graph' in doc) return undefined;
   const [ref, fragment] = doc['cwl:tool'].split('#', 2);
   const tool = localPathOf(ref, file);
   return tool && (fragment ? `${tool}#${fragment}` : tool);
@@ -146,7 +147,7 @@ export function prepareSubmission(workflowArg: string, jobFile?: string): Submis
   const located = finder.locate(workflow.file, workflow.fragment);
   if (!located) {
     const doc = finder.addDocument(workflow.file);
-    const graph = isPlainObject(doc) && Array.isArray(doc.$graph) ? doc.$graph.filter(isPlainObject) : [];
+    const graph = isJsonObject(doc) && Array.isArray(doc.$graph) ? doc.$graph.filter(isJsonObject) : [];
     const ids = graph.map((p) => `#${String(p.id ?? '').replace(/^#/, '')}`).join(', ');
     throw new CliError(`${workflow.file}: its $graph has no process ${workflow.fragment ? `#${workflow.fragment}` : '#main'}: name one (${ids}), e.g. ${workflowArg.split('#')[0]}${ids.split(',')[0]}`);
   }
@@ -184,7 +185,7 @@ export async function submissionForm(s: Submission, options: SubmissionOptions =
   form.append('workflow_type', 'CWL');
   form.append('workflow_type_version', s.workflowTypeVersion);
   form.append('workflow_url', s.workflowUrl);
-  form.append('workflow_params', toJson(s.params, 0));
+  form.append('workflow_params', stringifyJson(s.params));
   if (options.tags && Object.keys(options.tags).length) form.append('tags', JSON.stringify(options.tags));
   if (options.engine) form.append('workflow_engine', options.engine);
   if (options.engineParameters && Object.keys(options.engineParameters).length) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseJson } from '../lossless-documents';
+import { parseJson } from '../../../../libs/json/src';
 import type { RunLog } from '../wes-types';
 import { runExitCode } from './run-command';
 
