@@ -9,6 +9,8 @@ import { localCwltoolExitCode, uniqueNumber, useStack } from '../helpers/e2e';
 import { CWLTOOL } from '../helpers/stack';
 import { outputShape, runWes, startWes, treeOf } from '../helpers/wes-cli';
 import { freePort } from '../../scripts/lib/proc';
+import { downloadOutputs } from '../../apps/cli/src/output-downloader';
+import { WesApiClient } from '../../apps/cli/src/wes-api-client';
 
 /**
  * The `wes` command-line client against a real stack and real cwltool: `wes run` as a drop-in
@@ -146,6 +148,33 @@ describe('wes run', () => {
       expect(r.stdout).toContain('"n_out": 9007199254740993');
       expect(r.stdout).toContain('"huge_out": 4200000000000000000000000000000000000000000');
     }
+  });
+});
+
+describe('output downloads', () => {
+  it('refuse a file whose size or sha1 is not what the output object says', async () => {
+    const r = await runWes(['submit', path.join(CLI_DIR, 'numbers/echo-number.cwl'), path.join(CLI_DIR, 'numbers/job.yml')], { url: h.stack.origin });
+    const runId = r.stdout.trim();
+    await h.client.waitForState(runId, ['COMPLETE']);
+    const outputs = (await new WesApiClient(h.stack.origin).runLog(runId)).outputs!;
+    const url = (outputs.printed as { location: string }).location;
+    const stored = path.join(h.stack.dataDir, 'runs', runId, 'outputs', decodeURIComponent(url.split('/outputs/')[1]));
+    const original = readFileSync(stored);
+
+    // Same size, one byte changed: only the sha1 tells.
+    writeFileSync(stored, Buffer.concat([original.subarray(0, -1), Buffer.from('X')]));
+    await expect(downloadOutputs(new WesApiClient(h.stack.origin), outputs, folder('sha1'))).rejects.toThrow(
+      /numbers\.txt: checksum sha1\$[0-9a-f]{40} differs from the server's sha1\$[0-9a-f]{40}/,
+    );
+    // One byte more.
+    writeFileSync(stored, Buffer.concat([original, Buffer.from('X')]));
+    await expect(downloadOutputs(new WesApiClient(h.stack.origin), outputs, folder('size'))).rejects.toThrow(
+      `numbers.txt: downloaded ${original.length + 1} bytes, the server says ${original.length}`,
+    );
+    // The file as it was: downloaded and verified.
+    writeFileSync(stored, original);
+    const ok = await downloadOutputs(new WesApiClient(h.stack.origin), outputs, folder('ok'));
+    expect(ok.files).toBe(1);
   });
 });
 
