@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -134,6 +134,19 @@ describe('wes run', () => {
     expect(r.stderr).toContain(`run ${runId}: CANCELED`);
     // It left only once the run had ended.
     expect(await h.client.status(runId)).toBe('CANCELED');
+  });
+
+  it('sends an empty Directory input (no attachment can carry it) so that the tool sees it as cwltool would', async () => {
+    const dir = folder('empty-dir');
+    mkdirSync(path.join(dir, 'nothing-here'));
+    writeFileSync(path.join(dir, 'job.yml'), 'd: {class: Directory, location: nothing-here}\n');
+    const tool = path.join(CLI_DIR, 'tools/describe-folder.cwl');
+    const direct = spawnSync(CWLTOOL, ['--quiet', '--outdir', path.join(dir, 'direct'), tool, path.join(dir, 'job.yml')], { encoding: 'utf8', timeout: 120_000 });
+    expect(direct.status, direct.stderr).toBe(0);
+    const r = await runWes(['run', '--outdir', path.join(dir, 'wes'), tool, path.join(dir, 'job.yml')], { url: h.stack.origin });
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(path.join(dir, 'wes/described.txt'), 'utf8')).toBe('nothing-here\n');
+    expect(treeOf(path.join(dir, 'wes'))).toEqual(treeOf(path.join(dir, 'direct')));
   });
 
   it('keeps integers beyond 2^53 exact from the job file (YAML and JSON) to the engine and back to the printed outputs', async () => {

@@ -44,6 +44,14 @@ describe('rewriteLocations', () => {
     expect(out.d.listing[0].location).toBe('NAME(/root/jobs/data/dir/a.txt)');
     expect(out.l).toEqual(job.l);
   });
+
+  it('makes a Directory it has no name for a literal: basename and listing', () => {
+    const job = { d: { class: 'Directory', path: 'empty' }, n: { class: 'Directory', location: 'named', basename: 'kept', listing: [] } };
+    expect(rewriteLocations(job, '/root/job.yml', () => undefined)).toEqual({
+      d: { class: 'Directory', basename: 'empty', listing: [] },
+      n: { class: 'Directory', basename: 'kept', listing: [] },
+    });
+  });
 });
 
 describe('prepareSubmission', () => {
@@ -101,6 +109,15 @@ describe('prepareSubmission', () => {
     const s = prepareSubmission(path.join(dir, 'wf.cwl'), path.join(dir, 'sub/job.json'));
     expect(s.attachments.map((a) => a.name).sort()).toEqual(['sub/d/a.txt', 'wf.cwl']);
     expect(s.params).toEqual({ d: { class: 'Directory', location: 'sub/d' } });
+  });
+
+  it('sends an empty Directory input as a literal (no attachment can carry an empty folder)', () => {
+    write('wf.cwl', 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: ls\ninputs: {d: Directory, e: Directory}\noutputs: []\n');
+    write('full/a.txt', 'a');
+    mkdirSync(path.join(dir, 'empty'));
+    write('job.yml', 'd: {class: Directory, location: empty}\ne: {class: Directory, location: full}\n');
+    const s = prepareSubmission(path.join(dir, 'wf.cwl'), path.join(dir, 'job.yml'));
+    expect(s.params).toEqual({ d: { class: 'Directory', basename: 'empty', listing: [] }, e: { class: 'Directory', location: 'full' } });
   });
 
   it('fails clearly on a missing workflow or job, and on a job that is not an object', () => {

@@ -43,17 +43,23 @@ export function relativeName(root: string, abs: string): string {
  * A copy of a job object in which every local File/Directory location (relative to `base`, a
  * file in the job's folder) is replaced by `nameOf` its absolute path, `path` dropped; remote
  * locations, literals and every other value (LosslessNumbers included) are kept as they are.
+ * A Directory `nameOf` has no name for (a folder holding no file, which no attachment can
+ * carry) becomes a Directory literal: its basename and its listing (empty unless given).
  */
-export function rewriteLocations(value: unknown, base: string, nameOf: (abs: string) => string): unknown {
+export function rewriteLocations(value: unknown, base: string, nameOf: (abs: string) => string | undefined): unknown {
   if (Array.isArray(value)) return value.map((v) => rewriteLocations(v, base, nameOf));
   if (!isJsonObject(value)) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = rewriteLocations(v, base, nameOf);
   if (value.class === 'File' || value.class === 'Directory') {
     const local = localLocationOf(value, base);
-    if (local) {
-      out.location = nameOf(local);
-      delete out.path;
+    const name = local && nameOf(local);
+    if (local) delete out.path;
+    if (name) out.location = name;
+    else if (local && value.class === 'Directory') {
+      delete out.location;
+      out.basename ??= path.basename(local);
+      out.listing ??= [];
     }
   }
   return out;
@@ -160,7 +166,10 @@ export function prepareSubmission(workflowArg: string, jobFile?: string): Submis
 
   const files = [...finder.files];
   const root = commonFolder([...files, ...finder.directories].map((p) => path.dirname(p)));
-  const params = rewriteLocations(job, jobBase, (abs) => relativeName(root, abs)) as Record<string, unknown>;
+  // A folder no file is sent from has no attachment name: it goes as a Directory literal.
+  const sentFrom = (dir: string) => files.some((f) => f.startsWith(dir + path.sep));
+  const nameOf = (abs: string) => (finder.directories.has(abs) && !sentFrom(abs) ? undefined : relativeName(root, abs));
+  const params = rewriteLocations(job, jobBase, nameOf) as Record<string, unknown>;
   const workflowName = relativeName(root, workflow.file);
   return {
     root,
