@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from './cli-errors';
-import { toJson } from './lossless-documents';
+import { stringifyJson } from '../../../libs/json/src';
 import { DEFAULT_WES_URL, WesApiClient } from './wes-api-client';
 
 /** The client configured by the global options (--url / WES_URL, --token / WES_TOKEN). */
@@ -10,7 +10,7 @@ export function clientOf(cmd: Command): WesApiClient {
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(`${toJson(value)}\n`);
+  process.stdout.write(`${stringifyJson(value, 2)}\n`);
 }
 
 export function printText(text: string): void {
@@ -40,6 +40,11 @@ export function positiveInt(flag: string) {
     if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`${flag} takes a whole number ≥ 1, not "${value}"`);
     return Number(value);
   };
+}
+
+/** `1 file`, `2 files`. */
+export function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 /** Human-readable byte count. */

@@ -8,16 +8,17 @@ import { DEFAULT_WES_URL } from './wes-api-client';
 
 /** The `wes` program: global options, then one sub-command per WES operation (and `run`). */
 export function buildProgram(setExitCode: (code: number) => void): Command {
-  const program = new Command('wes')
+  // Errors are one line: "wes: <what>", no suggestion after it.
+  const oneLine = (cmd: Command) =>
+    cmd
+      .configureOutput({ outputError: (text, write) => write(`wes: ${text.replace(/^error: /, '')}`) })
+      .showSuggestionAfterError(false)
+      .exitOverride();
+  const program = oneLine(new Command('wes'))
     .description('Client of a GA4GH WES 1.1 server; `wes run` is a drop-in cwl-runner')
     .addOption(new Option('--url <url>', 'the WES server: an origin or the full .../ga4gh/wes/v1 URL').env('WES_URL').default(DEFAULT_WES_URL))
-    .addOption(new Option('--token <token>', 'bearer token sent with every request to the server').env('WES_TOKEN'))
-    .showHelpAfterError('(wes --help for usage)')
-    .configureOutput({ outputError: (text, write) => write(`wes: ${text.replace(/^error: /, '')}`) })
-    .exitOverride();
-  for (const cmd of [...runCommands(setExitCode), ...runQueryCommands(setExitCode), ...serverQueryCommands()]) {
-    program.addCommand(cmd.exitOverride().configureOutput({ outputError: (text, write) => write(`wes: ${text.replace(/^error: /, '')}`) }));
-  }
+    .addOption(new Option('--token <token>', 'bearer token sent with every request to the server').env('WES_TOKEN'));
+  for (const cmd of [...runCommands(setExitCode), ...runQueryCommands(setExitCode), ...serverQueryCommands()]) program.addCommand(oneLine(cmd));
   return program;
 }
 

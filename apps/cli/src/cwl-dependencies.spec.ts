@@ -171,6 +171,15 @@ outputs: []
     expect(f.warnings.join('\n')).toContain(abs('tools/missing.txt'));
   });
 
+  it('sends a referenced document js-yaml cannot read as it is, with a warning; the workflow itself must be readable', () => {
+    files({ 'wf.cwl': 'cwlVersion: v1.2\nclass: Workflow\ninputs: []\noutputs: []\nsteps:\n  s:\n    run: odd.cwl\n    in: {}\n    out: []\n', 'odd.cwl': 'a: [unclosed\n' });
+    const f = new DependencyFinder();
+    f.addDocument(abs('wf.cwl'));
+    expect(found(f)).toEqual(['odd.cwl', 'wf.cwl']);
+    expect(f.warnings.join()).toContain(`${abs('odd.cwl')}: not a YAML or JSON document`);
+    expect(() => new DependencyFinder().addDocument(abs('odd.cwl'))).toThrow(`${abs('odd.cwl')}: not a YAML or JSON document`);
+  });
+
   it('fails clearly on a run: document that is not there', () => {
     files({ 'wf.cwl': 'cwlVersion: v1.2\nclass: Workflow\ninputs: []\noutputs: []\nsteps:\n  s:\n    run: nope.cwl\n    in: {}\n    out: []\n' });
     expect(() => new DependencyFinder().addDocument(abs('wf.cwl'))).toThrow(`${abs('nope.cwl')}: no such file (referenced by ${abs('wf.cwl')})`);

@@ -2,7 +2,8 @@ import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CliError } from './cli-errors';
-import { isPlainObject, parseYaml } from './lossless-documents';
+import { isJsonObject } from '../../../libs/json/src';
+import { parseYaml } from './lossless-documents';
 
 /** A secondaryFiles pattern of an input: `.bai` (appended) or `^.bai` (replaces an extension). */
 export interface SecondaryPattern {
@@ -40,7 +41,7 @@ export function secondaryPatterns(value: unknown): SecondaryPattern[] {
     let pattern: string | undefined;
     let required = true;
     if (typeof item === 'string') pattern = item;
-    else if (isPlainObject(item) && typeof item.pattern === 'string') {
+    else if (isJsonObject(item) && typeof item.pattern === 'string') {
       pattern = item.pattern;
       if (typeof item.required === 'boolean') required = item.required;
       else if (typeof item.required === 'string') continue; // an expression decides: cannot know here
@@ -75,23 +76,22 @@ export function shortId(id: string): string {
 /** Parameters of a process's `inputs`: a list with ids or a map by id. */
 function parameters(section: unknown): { id: string; param: Record<string, unknown> }[] {
   if (Array.isArray(section)) {
-    return section.filter(isPlainObject).flatMap((p) => (typeof p.id === 'string' ? [{ id: shortId(p.id), param: p }] : []));
+    return section.filter(isJsonObject).flatMap((p) => (typeof p.id === 'string' ? [{ id: shortId(p.id), param: p }] : []));
   }
-  if (isPlainObject(section)) {
-    return Object.entries(section).map(([id, v]) => ({ id, param: isPlainObject(v) ? v : {} }));
+  if (isJsonObject(section)) {
+    return Object.entries(section).map(([id, v]) => ({ id, param: isJsonObject(v) ? v : {} }));
   }
   return [];
 }
 
-/** A process object and the document it was read from (and that document's $graph, if packed). */
+/** A process object and the document it was read from. */
 interface Located {
   process: Record<string, unknown>;
   docPath: string;
-  graph?: unknown[];
 }
 
 function fromGraph(graph: unknown[], fragment: string | undefined): Record<string, unknown> | undefined {
-  const items = graph.filter(isPlainObject);
+  const items = graph.filter(isJsonObject);
   const wanted = fragment ?? 'main';
   return items.find((p) => typeof p.id === 'string' && p.id.replace(/^#/, '') === wanted) ?? (fragment ? undefined : items.length === 1 ? items[0] : undefined);
 }
@@ -121,13 +121,18 @@ export class DependencyFinder {
     if (known !== undefined) return known;
     this.requireFile(abs, referencedBy ? `referenced by ${referencedBy}` : undefined);
     let doc: unknown;
+    this.files.add(abs);
     try {
       doc = parseYaml(readFileSync(abs, 'utf8'), abs);
     } catch (err) {
-      throw new CliError(`${abs}: not a YAML or JSON document: ${(err as Error).message.split('\n')[0]}`);
+      const why = `${abs}: not a YAML or JSON document: ${(err as Error).message.split('\n')[0]}`;
+      if (!referencedBy) throw new CliError(why);
+      // The engine's reader may accept what js-yaml does not: send it and let the engine judge.
+      this.warnings.push(`${why} (sent as it is; what it references is not)`);
+      this.documents.set(abs, null);
+      return null;
     }
     this.documents.set(abs, doc ?? null);
-    this.files.add(abs);
     this.scanDocumentNode(doc, abs);
     return doc;
   }
@@ -154,10 +159,10 @@ export class DependencyFinder {
   locate(docPath: string, fragment?: string): Located | undefined {
     const abs = path.resolve(docPath);
     const doc = this.addDocument(abs);
-    if (!isPlainObject(doc)) return undefined;
+    if (!isJsonObject(doc)) return undefined;
     if (Array.isArray(doc.$graph)) {
       const process = fromGraph(doc.$graph, fragment);
-      return process ? { process, docPath: abs, graph: doc.$graph } : undefined;
+      return process ? { process, docPath: abs } : undefined;
     }
     return { process: doc, docPath: abs };
   }
@@ -168,7 +173,7 @@ export class DependencyFinder {
     const located = this.locate(docPath, fragment);
     const own = located?.process.cwlVersion;
     if (typeof own === 'string') return own;
-    return isPlainObject(doc) && typeof doc.cwlVersion === 'string' ? doc.cwlVersion : undefined;
+    return isJsonObject(doc) && typeof doc.cwlVersion === 'string' ? doc.cwlVersion : undefined;
   }
 
   /**
@@ -185,7 +190,7 @@ export class DependencyFinder {
       for (const item of node) this.scanDocumentNode(item, docPath);
       return;
     }
-    if (!isPlainObject(node)) return;
+    if (!isJsonObject(node)) return;
     if (typeof node.$import === 'string') {
       const target = localPathOf(node.$import, docPath);
       if (target) this.addDocument(target, docPath);
@@ -225,7 +230,7 @@ export class DependencyFinder {
       for (const item of value) this.scanValue(item, base, where, presence);
       return;
     }
-    if (!isPlainObject(value)) return;
+    if (!isJsonObject(value)) return;
     if (value.class !== 'File' && value.class !== 'Directory') {
       for (const v of Object.values(value)) this.scanValue(v, base, where, presence);
       return;
@@ -256,7 +261,7 @@ export class DependencyFinder {
 /** The File objects of a job input value itself (or of its array), where patterns apply. */
 function topLevelFiles(value: unknown): Record<string, unknown>[] {
   if (Array.isArray(value)) return value.flatMap(topLevelFiles);
-  return isPlainObject(value) && value.class === 'File' ? [value] : [];
+  return isJsonObject(value) && value.class === 'File' ? [value] : [];
 }
 
 function isFile(p: string): boolean {

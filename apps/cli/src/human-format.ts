@@ -1,4 +1,5 @@
-import { numberText, toJson } from './lossless-documents';
+import { stringifyJson } from '../../../libs/json/src';
+import { numberText } from './lossless-documents';
 import type { RunLog, RunSummary, ServiceInfo, TaskLog } from './wes-types';
 
 /** Left-aligned columns, two spaces apart; the last column is not padded. */
@@ -53,7 +54,7 @@ export function runLogText(log: RunLog): string {
     `stderr:      ${text(rl.stderr)}`,
   );
   if (rl.system_logs?.length) lines.push('system_logs:', ...rl.system_logs.map((l) => `  ${l}`));
-  lines.push(`outputs:     ${toJson(log.outputs ?? {}).replace(/\n/g, '\n             ')}`);
+  lines.push(`outputs:     ${stringifyJson(log.outputs ?? {}, 2).replace(/\n/g, '\n             ')}`);
   return lines.join('\n');
 }
 

@@ -42,7 +42,7 @@ export async function downloadOutputs(
   outputs: unknown,
   outdir: string,
   signal?: AbortSignal,
-): Promise<{ outputs: unknown; files: number; bytes: number }> {
+): Promise<{ outputs: unknown; files: number; bytes: number; unlisted: string[] }> {
   const plan: DownloadPlan = planDownloads(outputs, outdir);
   for (const folder of plan.folders) await mkdir(folder, { recursive: true });
   let bytes = 0;
@@ -59,5 +59,5 @@ export async function downloadOutputs(
     }
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL_DOWNLOADS, queue.length) }, worker));
-  return { outputs: plan.outputs, files: plan.files.length, bytes };
+  return { outputs: plan.outputs, files: plan.files.length, bytes, unlisted: plan.unlisted };
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseJson, toJson } from './lossless-documents';
+import { parseJson, stringifyJson } from '../../../libs/json/src';
 import { planDownloads } from './output-plan';
 
 const OUT = '/data/out';
@@ -57,6 +57,13 @@ describe('planDownloads', () => {
     const out = plan.outputs as any;
     expect(out.dir).toMatchObject({ location: 'file:///data/out/copy', path: '/data/out/copy' });
     expect(out.dir.listing[1].listing[0].path).toBe('/data/out/copy/sub/b.txt');
+    expect(plan.unlisted).toEqual([]);
+  });
+
+  it('names the Directories that came without a listing (their files cannot be known)', () => {
+    const plan = planDownloads({ d: { class: 'Directory', basename: 'd', location: `${API}/d` } }, OUT);
+    expect(plan.unlisted).toEqual(['/data/out/d']);
+    expect(plan.folders).toEqual(['/data/out/d']);
   });
 
   it('takes the name from the URL when there is no basename, and encodes the local URL', () => {
@@ -74,7 +81,7 @@ describe('planDownloads', () => {
   it('keeps every other value exact, big numbers included', () => {
     const outputs = parseJson(`{"n": 9007199254740993, "f": {"class": "File", "basename": "f", "location": "${API}/f", "size": 12345678901234567890}}`);
     const plan = planDownloads(outputs, OUT);
-    expect(toJson(plan.outputs, 0)).toBe(
+    expect(stringifyJson(plan.outputs)).toBe(
       '{"n":9007199254740993,"f":{"class":"File","basename":"f","location":"file:///data/out/f","size":12345678901234567890,"path":"/data/out/f"}}',
     );
     expect(plan.files[0].size).toBe('12345678901234567890');

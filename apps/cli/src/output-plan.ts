@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CliError } from './cli-errors';
-import { isPlainObject, numberText } from './lossless-documents';
+import { isJsonObject } from '../../../libs/json/src';
+import { numberText } from './lossless-documents';
 
 /** One output file to fetch: from its URL to its local place, with what the server says of it. */
 export interface PlannedFile {
@@ -19,6 +20,8 @@ export interface DownloadPlan {
   files: PlannedFile[];
   /** Every folder to create (Directory outputs, empty ones included). */
   folders: string[];
+  /** Directories the server sent without a listing: only their folder can be made. */
+  unlisted: string[];
 }
 
 interface Entry {
@@ -69,7 +72,7 @@ export function planDownloads(outputs: unknown, outdir: string): DownloadPlan {
   const collect = (value: unknown) => {
     if (Array.isArray(value)) value.forEach(collect);
     else if (isFileOrDirectory(value)) visit(value, outdir);
-    else if (isPlainObject(value)) Object.values(value).forEach(collect);
+    else if (isJsonObject(value)) Object.values(value).forEach(collect);
   };
   collect(outputs);
 
@@ -86,9 +89,11 @@ export function planDownloads(outputs: unknown, outdir: string): DownloadPlan {
 
   const files: PlannedFile[] = [];
   const folders = new Set<string>();
+  const unlisted: string[] = [];
   for (const e of order) {
     if (e.kind === 'Directory') {
       folders.add(e.target);
+      if (!Array.isArray(e.obj.listing)) unlisted.push(e.target);
       continue;
     }
     folders.add(path.dirname(e.target));
@@ -100,7 +105,7 @@ export function planDownloads(outputs: unknown, outdir: string): DownloadPlan {
 
   const rewrite = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(rewrite);
-    if (!isPlainObject(value)) return value;
+    if (!isJsonObject(value)) return value;
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) out[k] = rewrite(v);
     const entry = isFileOrDirectory(value) && typeof value.location === 'string' ? byLocation.get(value.location) : undefined;
@@ -110,9 +115,9 @@ export function planDownloads(outputs: unknown, outdir: string): DownloadPlan {
     }
     return out;
   };
-  return { outputs: rewrite(outputs), files, folders: [...folders] };
+  return { outputs: rewrite(outputs), files, folders: [...folders], unlisted };
 }
 
 function isFileOrDirectory(value: unknown): value is Record<string, unknown> {
-  return isPlainObject(value) && (value.class === 'File' || value.class === 'Directory');
+  return isJsonObject(value) && (value.class === 'File' || value.class === 'Directory');
 }

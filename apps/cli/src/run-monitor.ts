@@ -51,7 +51,7 @@ export class RunMonitor {
     let follower: LogFollower | undefined;
     if (this.options.engineStderr) {
       const log = await this.retrying(() => this.client.runLog(this.runId));
-      if (log.run_log?.stderr) follower = new LogFollower(this.client, log.run_log.stderr, this.options.engineStderr);
+      if (log.run_log?.stderr) follower = new LogFollower(this.client, log.run_log.stderr, this.options.engineStderr, true);
     }
     let last = '';
     let tasksAt = 0;
@@ -65,16 +65,20 @@ export class RunMonitor {
     };
     for (let wait = FIRST_POLL_MS; ; wait = Math.min(MAX_POLL_MS, Math.round(wait * 1.5))) {
       const { state } = await this.retrying(() => this.client.status(this.runId));
+      // Read after the status: once the run has ended, this read has the whole log (the worker
+      // stores it before it ends the run).
+      if (follower) await this.retrying(() => follower.poll());
+      if (isTerminal(state)) {
+        follower?.flush();
+        if (state !== 'CANCELED') await reportTasks();
+        progress(`run ${this.runId}: ${state}`);
+        break;
+      }
       if (state !== last) progress(`run ${this.runId}: ${state}`);
       last = state;
-      if (follower) await this.retrying(() => follower.poll());
-      if (isTerminal(state)) break;
       if (state === 'RUNNING' && Date.now() - tasksAt >= TASKS_EVERY_MS) await reportTasks();
       await sleep(wait);
     }
-    // What the log and the tasks gained between the last poll and the end.
-    if (follower) await this.retrying(() => follower.poll());
-    if (last !== 'CANCELED') await reportTasks();
     return this.retrying(() => this.client.runLog(this.runId));
   }
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { toJson } from './lossless-documents';
+import { stringifyJson } from '../../../libs/json/src';
 import { commonFolder, parseWorkflowArgument, prepareSubmission, relativeName, rewriteLocations } from './run-submission';
 
 describe('relative naming', () => {
@@ -44,6 +44,14 @@ describe('rewriteLocations', () => {
     expect(out.d.listing[0].location).toBe('NAME(/root/jobs/data/dir/a.txt)');
     expect(out.l).toEqual(job.l);
   });
+
+  it('makes a Directory it has no name for a literal: basename and listing', () => {
+    const job = { d: { class: 'Directory', path: 'empty' }, n: { class: 'Directory', location: 'named', basename: 'kept', listing: [] } };
+    expect(rewriteLocations(job, '/root/job.yml', () => undefined)).toEqual({
+      d: { class: 'Directory', basename: 'empty', listing: [] },
+      n: { class: 'Directory', basename: 'kept', listing: [] },
+    });
+  });
 });
 
 describe('prepareSubmission', () => {
@@ -67,7 +75,7 @@ describe('prepareSubmission', () => {
     expect(s.attachments.map((a) => a.name).sort()).toEqual(['data/in put.txt', 'tools/t.cwl', 'wf/main.cwl']);
     expect(s.workflowUrl).toBe('wf/main.cwl');
     expect(s.workflowTypeVersion).toBe('v1.1');
-    expect(toJson(s.params, 0)).toBe('{"inp":{"class":"File","location":"data/in put.txt"},"big":4200000000000000000000000000000000000000000}');
+    expect(stringifyJson(s.params)).toBe('{"inp":{"class":"File","location":"data/in put.txt"},"big":4200000000000000000000000000000000000000000}');
   });
 
   it('keeps the #fragment of a packed workflow in workflow_url', () => {
@@ -77,6 +85,23 @@ describe('prepareSubmission', () => {
     expect(s.params).toEqual({});
   });
 
+  it('asks for a #fragment when a packed document has no #main, naming its processes', () => {
+    write('two.cwl', 'cwlVersion: v1.2\n$graph:\n  - {id: tool, class: CommandLineTool, baseCommand: "true", inputs: [], outputs: []}\n  - {id: wf, class: Workflow, inputs: [], outputs: [], steps: []}\n');
+    const file = path.join(dir, 'two.cwl');
+    expect(() => prepareSubmission(file)).toThrow(`${file}: its $graph has no process #main: name one (#tool, #wf), e.g. ${file}#tool`);
+    expect(prepareSubmission(`${file}#wf`).workflowUrl).toBe('two.cwl#wf');
+  });
+
+  it('runs the tool a job names by cwl:tool, reads the job’s $include and $import, drops cwl:tool and id', () => {
+    write('tools/echo.cwl', 'cwlVersion: v1.0\nclass: CommandLineTool\nbaseCommand: echo\ninputs: {text: string, opts: Any}\noutputs: []\n');
+    write('jobs/run-me.yml', 'cwl:tool: ../tools/echo.cwl\nid: x\ntext: {$include: words.txt}\nopts: {$import: opts.yml}\n');
+    write('jobs/words.txt', 'hello');
+    write('jobs/opts.yml', 'n: 9007199254740993\n');
+    const s = prepareSubmission(path.join(dir, 'jobs/run-me.yml'));
+    expect(s.workflowUrl).toBe('echo.cwl'); // the only file sent: the job's own references are read in
+    expect(stringifyJson(s.params)).toBe('{"text":"hello","opts":{"n":9007199254740993}}');
+  });
+
   it('names a Directory input by its folder (relative to the common folder, never ".")', () => {
     write('wf.cwl', 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: ls\ninputs: {d: Directory}\noutputs: []\n');
     write('sub/d/a.txt', 'a');
@@ -84,6 +109,15 @@ describe('prepareSubmission', () => {
     const s = prepareSubmission(path.join(dir, 'wf.cwl'), path.join(dir, 'sub/job.json'));
     expect(s.attachments.map((a) => a.name).sort()).toEqual(['sub/d/a.txt', 'wf.cwl']);
     expect(s.params).toEqual({ d: { class: 'Directory', location: 'sub/d' } });
+  });
+
+  it('sends an empty Directory input as a literal (no attachment can carry an empty folder)', () => {
+    write('wf.cwl', 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: ls\ninputs: {d: Directory, e: Directory}\noutputs: []\n');
+    write('full/a.txt', 'a');
+    mkdirSync(path.join(dir, 'empty'));
+    write('job.yml', 'd: {class: Directory, location: empty}\ne: {class: Directory, location: full}\n');
+    const s = prepareSubmission(path.join(dir, 'wf.cwl'), path.join(dir, 'job.yml'));
+    expect(s.params).toEqual({ d: { class: 'Directory', basename: 'empty', listing: [] }, e: { class: 'Directory', location: 'full' } });
   });
 
   it('fails clearly on a missing workflow or job, and on a job that is not an object', () => {

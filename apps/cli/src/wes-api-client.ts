@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
 import { request, type Dispatcher, type FormData } from 'undici';
 import { HttpStatusError, UnreachableError, UsageError } from './cli-errors';
-import { isPlainObject, parseJson } from './lossless-documents';
+import { isJsonObject, parseJson } from '../../../libs/json/src';
 import type { RunId, RunListResponse, RunLog, RunStatus, ServiceInfo, TaskListResponse, TaskLog } from './wes-types';
 
 export const WES_BASE_PATH = '/ga4gh/wes/v1';
@@ -54,7 +54,7 @@ function networkReason(err: unknown): string | undefined {
 function errorMessage(text: string): string {
   try {
     const body = parseJson(text);
-    if (isPlainObject(body) && typeof body.msg === 'string') return body.msg;
+    if (isJsonObject(body) && typeof body.msg === 'string') return body.msg;
   } catch {
     // not JSON: the text itself
   }

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { CliError } from '../cli-errors';
-import { bytesText, clientOf, keyValues, note, printJson, printText } from '../cli-context';
+import { bytesText, clientOf, counted, keyValues, note, printJson, printText } from '../cli-context';
 import { downloadOutputs } from '../output-downloader';
 import { RunMonitor } from '../run-monitor';
 import { prepareSubmission, submissionForm, SubmissionOptions } from '../run-submission';
@@ -43,7 +43,7 @@ async function submitRun(client: WesApiClient, workflow: string, job: string | u
   for (const w of submission.warnings) note(`warning: ${w}`);
   const bytes = submission.attachments.reduce((n, a) => n + statSync(a.file).size, 0);
   if (!options.quiet) {
-    note(`uploading ${submission.attachments.length} files (${bytesText(bytes)}) from ${submission.root} to ${client.base}`);
+    note(`uploading ${counted(submission.attachments.length, 'file')} (${bytesText(bytes)}) from ${submission.root} to ${client.base}`);
   }
   const extra: SubmissionOptions = { engine: options.engine, engineParameters: options.engineParam, tags: options.tags };
   try {
@@ -80,8 +80,11 @@ async function run(cmd: Command, workflow: string, job: string | undefined, opti
   const outdir = path.resolve(options.outdir);
   const progress = options.quiet ? undefined : note;
   let monitor: RunMonitor | undefined;
+  let ended = false;
   let interrupts = 0;
+  // Ctrl-C stops what is going on: the upload, the run (cancelled), or the downloads.
   const upload = new AbortController();
+  const download = new AbortController();
   const onInterrupt = () => {
     interrupts++;
     if (interrupts > 1) {
@@ -89,6 +92,10 @@ async function run(cmd: Command, workflow: string, job: string | undefined, opti
       process.exit(INTERRUPTED_EXIT_CODE);
     }
     if (!monitor) return upload.abort();
+    if (ended) {
+      note('interrupted: downloads stopped');
+      return download.abort();
+    }
     note(`cancelling run ${monitor.runId} (Ctrl-C again to exit at once)`);
     monitor.cancel().catch((err: Error) => note(`cancel failed: ${err.message}`));
   };
@@ -101,10 +108,14 @@ async function run(cmd: Command, workflow: string, job: string | undefined, opti
     });
     if (interrupts > 0) onInterrupt(); // Ctrl-C came while the server was answering the submit
     const log = await monitor.waitForEnd();
+    ended = true;
     if (interrupts > 0) return INTERRUPTED_EXIT_CODE;
     if (log.state !== 'COMPLETE') await explainFailure(client, log, Boolean(options.follow));
-    const result = await downloadOutputs(client, log.outputs ?? {}, outdir);
-    if (result.files > 0) progress?.(`downloaded ${result.files} files (${bytesText(result.bytes)}) to ${outdir}`);
+    const result = await downloadOutputs(client, log.outputs ?? {}, outdir, download.signal).catch((err) => {
+      throw download.signal.aborted ? new CliError('interrupted while downloading the outputs', INTERRUPTED_EXIT_CODE) : err;
+    });
+    for (const d of result.unlisted) note(`warning: the server gave output Directory ${d} no listing: its files were not downloaded`);
+    if (result.files > 0) progress?.(`downloaded ${counted(result.files, 'file')} (${bytesText(result.bytes)}) to ${outdir}`);
     printJson(result.outputs);
     return runExitCode(log);
   } finally {
