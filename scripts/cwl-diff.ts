@@ -5,8 +5,9 @@
  * and the reason each excluded one is excluded: scripts/cwl-diff/cases.ts; what is compared
  * and why: docs/CWL-DIFF.md.
  *
- * Usage: npm run cwl-diff -- [--only <substring>] [--concurrency 2] [--timeout 300] [--keep] [--list]
+ * Usage: npm run cwl-diff -- [--only <substring>] [--concurrency 2] [--timeout 300] [--keep] [--list] [--run-skipped]
  *   --only         run only the cases whose id contains this (repeatable)
+ *   --run-skipped  run the selected skipped cases too (to see how one fails here)
  *   --concurrency  cases run at once (and the worker's WES_WORKER_CONCURRENCY)
  *   --timeout      seconds one side of a case may take before it is stopped
  *   --keep         keep the temporary folder (every case's outputs, stdout, stderr; the stack's logs)
@@ -33,6 +34,7 @@ const { values: opt } = parseArgs({
     timeout: { type: 'string', default: '300' },
     keep: { type: 'boolean', default: false },
     list: { type: 'boolean', default: false },
+    'run-skipped': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -51,8 +53,8 @@ const CWLTOOL = 'cwltool';
 const REPORT_DIR = path.join(ROOT, '.cwl-diff');
 
 const selected = CASES.filter((c) => !opt.only?.length || opt.only.some((s) => caseId(c).includes(s)));
-const toRun = selected.filter((c) => !c.skip);
-const skipped = selected.filter((c) => c.skip);
+const toRun = selected.filter((c) => !c.skip || opt['run-skipped']);
+const skipped = selected.filter((c) => !toRun.includes(c));
 
 if (opt.list) {
   const width = Math.max(...selected.map((c) => caseId(c).length));
@@ -85,6 +87,8 @@ function commitOf(): string {
 
 function reportEntry(r: CaseResult) {
   const tail = (dir: string) => tailOf(path.join(dir, 'stderr'), 15);
+  // wes run's own lines (states, system logs) say most about a server-side failure.
+  const wesLines = (dir: string) => tailOf(path.join(dir, 'stderr'), 10_000).split('\n').filter((l) => l.startsWith('wes: ')).slice(0, 30).join('\n');
   const differs = r.comparison.verdict !== 'identical';
   return {
     id: r.id,
@@ -98,7 +102,7 @@ function reportEntry(r: CaseResult) {
     serverMs: r.server.ms,
     differences: r.comparison.differences,
     note: r.comparison.note ?? null,
-    ...(differs ? { directStderrTail: tail(r.direct.dir), serverStderrTail: tail(r.server.dir) } : {}),
+    ...(differs ? { directStderrTail: tail(r.direct.dir), serverWesLines: wesLines(r.server.dir), serverStderrTail: tail(r.server.dir) } : {}),
     ...(opt.keep ? { folder: path.dirname(r.direct.dir) } : {}),
   };
 }

@@ -2,8 +2,10 @@
  * An output object made comparable: what two runs of the same workflow must agree on, with
  * what differs by nature left out. Locations and paths name where each run put its files, so
  * they are dropped; in their place each File carries the sha1 of the bytes found there and each
- * Directory what is on disk under it. Numbers keep their JSON text (lossless parse): 1 and 1.0
- * are different CWL values (int, double), and 2^53 + 1 must not become 2^53.
+ * Directory what is on disk under it, and both their place relative to the run's --outdir
+ * (`wes run` lays files out as cwltool does: `out.txt`, then `out.txt_2`, ...). Numbers keep
+ * their JSON text (lossless parse): 1 and 1.0 are different CWL values (int, double), and
+ * 2^53 + 1 must not become 2^53.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -40,6 +42,8 @@ export interface CanonFile {
   /** Sorted by basename: a set of files, not a sequence. */
   secondaryFiles?: Canon[];
   content: FileProbe;
+  /** Where the file is, relative to the run's --outdir. */
+  place: string;
 }
 
 export interface CanonDirectory {
@@ -50,6 +54,8 @@ export interface CanonDirectory {
   listing?: Canon[];
   /** What is on disk under it, recursively; a string says why it could not be read. */
   disk: DiskEntry[] | string;
+  /** Where the folder is, relative to the run's --outdir. */
+  place: string;
 }
 
 /** Keys that name where a run put a file; they differ between any two runs. */
@@ -120,17 +126,28 @@ const byBasename = (items: Canon[]) =>
     return key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
   });
 
+/** A local path relative to `outdir` ('/'-separated), or why it has none there. */
+function placeIn(outdir: string | undefined, obj: Record<string, unknown>): string {
+  const p = localPath(obj);
+  if (p === undefined) return '(no local path)';
+  if (outdir === undefined) return '(not checked)';
+  const rel = path.relative(outdir, p);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? '(outside --outdir)' : rel.split(path.sep).join('/');
+}
+
 /**
  * The canonical form of an output value, reading each File and Directory from the local path
- * its object names (the direct run's --outdir, or where `wes run` downloaded it).
+ * its object names (the direct run's --outdir, or where `wes run` downloaded it); `outdir`
+ * is that --outdir.
  */
-export function canonicalize(value: unknown): Canon {
+export function canonicalize(value: unknown, outdir?: string): Canon {
+  const again = (v: unknown) => canonicalize(v, outdir);
   if (value === null || value === undefined) return { t: 'null' };
   if (typeof value === 'boolean') return { t: 'boolean', v: value };
   if (typeof value === 'string') return { t: 'string', v: value };
   if (typeof value === 'number') return { t: 'number', text: String(value) };
   if (isJsonNumber(value)) return { t: 'number', text: value.toString() };
-  if (Array.isArray(value)) return { t: 'array', items: value.map(canonicalize) };
+  if (Array.isArray(value)) return { t: 'array', items: value.map(again) };
   if (!isJsonObject(value)) return { t: 'string', v: String(value) };
   const fields: Record<string, Canon> = {};
   const isFile = value.class === 'File';
@@ -139,16 +156,16 @@ export function canonicalize(value: unknown): Canon {
     if ((isFile || isDirectory) && PLACE_KEYS.has(k)) continue;
     if (isFile && k === 'secondaryFiles') continue;
     if (isDirectory && k === 'listing') continue;
-    fields[k] = canonicalize(v);
+    fields[k] = again(v);
   }
   if (isFile) {
-    const file: CanonFile = { t: 'File', fields, content: probeFile(value) };
-    if (Array.isArray(value.secondaryFiles)) file.secondaryFiles = byBasename(value.secondaryFiles.map(canonicalize));
+    const file: CanonFile = { t: 'File', fields, content: probeFile(value), place: placeIn(outdir, value) };
+    if (Array.isArray(value.secondaryFiles)) file.secondaryFiles = byBasename(value.secondaryFiles.map(again));
     return file;
   }
   if (isDirectory) {
-    const dir: CanonDirectory = { t: 'Directory', fields, disk: probeDirectory(value) };
-    if (Array.isArray(value.listing)) dir.listing = byBasename(value.listing.map(canonicalize));
+    const dir: CanonDirectory = { t: 'Directory', fields, disk: probeDirectory(value), place: placeIn(outdir, value) };
+    if (Array.isArray(value.listing)) dir.listing = byBasename(value.listing.map(again));
     return dir;
   }
   return { t: 'object', fields };

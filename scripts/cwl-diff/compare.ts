@@ -4,9 +4,10 @@
  * Exit codes: both 0, or both non-zero (a failing workflow must fail through the server too;
  * the codes themselves may differ, e.g. 1 against 33, and the verdict says so). Outputs, when
  * both succeeded: the same keys; arrays in the same order; numbers with the same JSON text;
- * each File's fields (basename, size, checksum, format, ...) equal and its bytes' sha1 equal;
- * each Directory's fields equal, its listing equal as a set (a folder has no order) and what is
- * on disk under it equal (names, kinds, sizes, sha1s).
+ * each File's fields (basename, size, checksum, format, ...) equal, its bytes' sha1 equal and
+ * its place relative to --outdir equal; each Directory's fields and place equal, its listing
+ * equal as a set (a folder has no order) and what is on disk under it equal (names, kinds,
+ * sizes, sha1s).
  */
 import type { Canon, DiskEntry, FileProbe } from './canonical';
 
@@ -93,12 +94,14 @@ class DifferenceCollector {
       case 'File': {
         const f = b as typeof a;
         this.fields(at, a.fields, f.fields);
+        this.place(at, a.place, f.place);
         this.probe(`${at}<contents>`, a.content, f.content);
         return this.optionalSet(`${at}.secondaryFiles`, a.secondaryFiles, f.secondaryFiles);
       }
       case 'Directory': {
         const d = b as typeof a;
         this.fields(at, a.fields, d.fields);
+        this.place(at, a.place, d.place);
         this.optionalSet(`${at}.listing`, a.listing, d.listing);
         return this.disk(`${at}<on disk>`, a.disk, d.disk);
       }
@@ -121,6 +124,10 @@ class DifferenceCollector {
     if (a === undefined && b === undefined) return;
     if (a === undefined || b === undefined) return this.add(at, a === undefined ? "only in the server's output" : "only in cwltool's output");
     this.sequence(at, a, b);
+  }
+
+  private place(at: string, a: string, b: string): void {
+    if (a !== b) this.add(`${at}<place>`, `${JSON.stringify(a)} (cwltool) vs ${JSON.stringify(b)} (server), relative to --outdir`);
   }
 
   private probe(at: string, a: FileProbe, b: FileProbe): void {

@@ -82,7 +82,7 @@ async function outcome(dir: string, r: Awaited<ReturnType<typeof runLogged>>): P
   const base: SideRun = { exitCode: r.exitCode, timedOut: r.timedOut, ms: r.ms, dir };
   if (!text) return { ...base, outputError: 'empty stdout' };
   try {
-    return { ...base, outputs: canonicalize(parseOutputObject(text)) };
+    return { ...base, outputs: canonicalize(parseOutputObject(text), path.join(dir, 'out')) };
   } catch (err) {
     return { ...base, outputError: `stdout is not JSON (${(err as Error).message})` };
   }

@@ -11,6 +11,7 @@ function file(basename: string, sha1: string, extra: Record<string, Canon> = {})
     t: 'File',
     fields: { class: { t: 'string', v: 'File' }, basename: { t: 'string', v: basename }, checksum: { t: 'string', v: sha1 }, size: { t: 'number', text: '5' }, ...extra },
     content: { sha1, size: 5 },
+    place: basename,
   };
 }
 const obj = (fields: Record<string, Canon>): Canon => ({ t: 'object', fields });
@@ -66,12 +67,12 @@ describe('cwl-diff output comparison (pure data)', () => {
   it('ignores only the listed paths, and what lies under them', () => {
     const direct = obj({ e_out: file('aaaa', A) });
     const server = obj({ e_out: file('bbbb', B) });
-    expect(outputDifferences(direct, server, ['$.e_out.basename'])).toEqual([
+    expect(outputDifferences(direct, server, ['$.e_out.basename', '$.e_out<place>'])).toEqual([
       `$.e_out.checksum: "${A}" (cwltool) vs "${B}" (server)`,
       `$.e_out<contents>: ${A} (5 bytes) (cwltool) vs ${B} (5 bytes) (server)`,
     ]);
     expect(outputDifferences(direct, server, ['$.e_out'])).toEqual([]);
-    expect(outputDifferences(direct, server, ['$.e_ou'])).toHaveLength(3);
+    expect(outputDifferences(direct, server, ['$.e_ou'])).toHaveLength(4);
   });
 });
 
@@ -98,6 +99,17 @@ describe('cwl-diff canonical form (files on disk)', () => {
     const canon = (dir: string) => canonicalize({ out: { ...entry(dir, 'x.txt'), path: path.join(dir, 'x.txt') } });
     expect(outputDifferences(canon(a), canon(b))).toEqual([]);
     expect(outputDifferences(canon(a), canon(c))[0]).toMatch(/^\$\.out<contents>: sha1\$\w+ \(5 bytes\) \(cwltool\) vs sha1\$\w+ \(5 bytes\) \(server\)$/);
+  });
+
+  it('catches a file laid out under another name in --outdir (cwltool: out.txt, then out.txt_2)', () => {
+    const a = folder('pa', { 'x.txt': 'same', 'x.txt_2': 'same' });
+    const b = folder('pb', { 'x.txt': 'same', 'x.txt_3': 'same' });
+    const canon = (dir: string, second: string) =>
+      canonicalize({ one: { class: 'File', basename: 'x.txt', location: `file://${dir}/x.txt` }, two: { class: 'File', basename: 'x.txt', location: `file://${dir}/${second}` } }, dir);
+    expect(outputDifferences(canon(a, 'x.txt_2'), canon(b, 'x.txt_3'))).toEqual(['$.two<place>: "x.txt_2" (cwltool) vs "x.txt_3" (server), relative to --outdir']);
+    expect(outputDifferences(canon(a, 'x.txt_2'), canonicalize({ one: entry(tmp, 'pb/x.txt'), two: entry(b, 'x.txt_3') }, a))).toContain(
+      '$.one<place>: "x.txt" (cwltool) vs "(outside --outdir)" (server), relative to --outdir',
+    );
   });
 
   it('a File that is not there never matches', () => {
