@@ -20,6 +20,12 @@ export interface SideOutcome {
   outputs?: Canon;
   /** Why stdout gave no output object. */
   outputError?: string;
+  /**
+   * Server side only: the state the run ended in, as `wes run` reported it, or why there was no
+   * run (the submit was refused). A failing workflow must fail as a run, EXECUTOR_ERROR: a 400
+   * at submit or a SYSTEM_ERROR also exits non-zero, but compares nothing.
+   */
+  runState?: string;
 }
 
 export type Verdict = 'identical' | 'different';
@@ -181,7 +187,11 @@ export function compareCase(direct: SideOutcome, server: SideOutcome, expect: { 
   if (ok(direct) !== ok(server)) {
     differences.push(`${exitText(direct)} (cwltool) vs ${exitText(server)} (server)`);
   } else if (!ok(direct)) {
-    if (direct.exitCode !== server.exitCode) note = `both failed, with different codes: ${exitText(direct)} (cwltool) vs ${exitText(server)} (server)`;
+    if (server.runState !== undefined && server.runState !== 'EXECUTOR_ERROR') {
+      differences.push(`both failed, but the server's run did not fail as the workflow: ${server.runState}`);
+    } else if (direct.exitCode !== server.exitCode) {
+      note = `both failed, with different codes: ${exitText(direct)} (cwltool) vs ${exitText(server)} (server)`;
+    }
   } else if (!direct.outputs || !server.outputs) {
     differences.push(`no output object: ${direct.outputError ?? 'ok'} (cwltool) vs ${server.outputError ?? 'ok'} (server)`);
   } else {

@@ -88,6 +88,20 @@ async function outcome(dir: string, r: Awaited<ReturnType<typeof runLogged>>): P
   }
 }
 
+/**
+ * How the server's run ended, from `wes run`'s progress lines on stderr: `wes: run <id> ended
+ * <STATE>` when it failed, `wes: run <id>: COMPLETE` when it succeeded; with neither, the run
+ * never was (the first error line says why, e.g. a 400 at submit).
+ */
+export function runStateOf(stderr: string): string {
+  const lines = stderr.split('\n').filter((l) => l.startsWith('wes: '));
+  const ended = lines.map((l) => /^wes: run \S+ ended ([A-Z_]+)/.exec(l)?.[1]).find((s) => s !== undefined);
+  if (ended) return ended;
+  if (lines.some((l) => /^wes: run \S+: COMPLETE\b/.test(l))) return 'COMPLETE';
+  const why = lines.find((l) => !/^wes: (uploading|run \S+ submitted|warning:)/.test(l));
+  return `no run ended (${why ? why.slice('wes: '.length, 200) : 'wes run said nothing'})`;
+}
+
 /** The absolute document (with its #fragment) and job of a case. */
 export function casePaths(c: CwlDiffCase): { doc: string; job?: string } {
   return { doc: path.join(DEBIAN_CWL_ROOT, c.doc), job: c.job ? path.join(DEBIAN_CWL_ROOT, c.job) : undefined };
@@ -115,6 +129,7 @@ export function serverRunner(o: { cliEntry: string; wesUrl: string; timeoutMs: n
     mkdirSync(outdir, { recursive: true });
     const params = (c.cwltoolArgs ?? []).map((flag) => `--engine-param=${flag}=true`);
     const args = [o.cliEntry, '--url', o.wesUrl, 'run', '--outdir', outdir, ...params, doc, ...(job ? [job] : [])];
-    return outcome(dir, await runLogged(process.execPath, args, { dir, env: o.env ?? process.env, timeoutMs: o.timeoutMs }));
+    const side = await outcome(dir, await runLogged(process.execPath, args, { dir, env: o.env ?? process.env, timeoutMs: o.timeoutMs }));
+    return { ...side, runState: runStateOf(await readFile(path.join(dir, 'stderr'), 'utf8')) };
   };
 }

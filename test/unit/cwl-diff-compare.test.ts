@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Canon, canonicalize, parseOutputObject } from '../../scripts/cwl-diff/canonical';
 import { compareCase, outputDifferences, SideOutcome } from '../../scripts/cwl-diff/compare';
+import { runStateOf } from '../../scripts/cwl-diff/runners';
 
 /** A File as canonicalize makes it, its bytes' sha1 given directly (no disk). */
 function file(basename: string, sha1: string, extra: Record<string, Canon> = {}): Canon {
@@ -140,6 +141,19 @@ describe('cwl-diff verdicts', () => {
   it('identical when both succeed with equal outputs, or both fail', () => {
     expect(compareCase(ok(same), ok(same), { directExit: 0 })).toMatchObject({ verdict: 'identical', differences: [] });
     expect(compareCase(failed(1), failed(1), { directExit: 1 })).toMatchObject({ verdict: 'identical', note: undefined });
+  });
+
+  it('a failing case fails through the server only as a run that ended EXECUTOR_ERROR', () => {
+    expect(compareCase(failed(1), { ...failed(1), runState: 'EXECUTOR_ERROR' }, { directExit: 1 }).verdict).toBe('identical');
+    const refused = runStateOf('wes: uploading 1 file (277 B) from /x to http://h\nwes: 400 Bad Request: "--enable-ext" is not a parameter\n');
+    expect(refused).toBe('no run ended (400 Bad Request: "--enable-ext" is not a parameter)');
+    expect(compareCase(failed(1), { ...failed(1), runState: refused }, { directExit: 1 })).toMatchObject({
+      verdict: 'different',
+      firstDifference: `both failed, but the server's run did not fail as the workflow: ${refused}`,
+    });
+    expect(compareCase(failed(1), { ...failed(1), runState: 'SYSTEM_ERROR' }, { directExit: 1 }).verdict).toBe('different');
+    expect(runStateOf('wes: run 01a: RUNNING\nwes: run 01a: EXECUTOR_ERROR\nwes: run 01a ended EXECUTOR_ERROR (exit code 1)\n')).toBe('EXECUTOR_ERROR');
+    expect(runStateOf('wes: run 01a: RUNNING\nwes: run 01a: COMPLETE\n')).toBe('COMPLETE');
   });
 
   it('says when both failed with different codes', () => {
