@@ -207,6 +207,17 @@ describe('a failing tool', () => {
     expect(log.run_log.end_time).toMatch(ISO_UTC);
   });
 
+  it('ends EXECUTOR_ERROR with exit code 128 + the signal when the engine is killed by one (as a shell reports it)', async () => {
+    const id = await h.client.submitOk(
+      runForm({ workflow_url: 'kill-engine.cwl', workflow_type: 'CWL', workflow_type_version: 'v1.0', attachments: workflowFiles('kill-engine.cwl') }),
+    );
+    await h.client.waitForState(id, ['EXECUTOR_ERROR']);
+    ended.EXECUTOR_ERROR.push(id);
+    const log = await h.client.runLog(id);
+    expect(log.run_log.exit_code).toBe(137);
+    expect(log.run_log.system_logs).toContain('the engine was killed by SIGKILL');
+  });
+
   it("serves the tool's stderr, marker included", async () => {
     const log = await h.client.runLog(runId);
     const stderr = await h.client.fetchText(log.run_log.stderr);

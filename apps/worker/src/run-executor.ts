@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import os, { hostname } from 'node:os';
 import path from 'node:path';
 import { WesSettings } from '../../../libs/config/src';
 import { ENGINES, groupMembers, launchEngine, RunningEngine, signalGroup, stopGroup } from '../../../libs/engines/src';
@@ -289,7 +289,10 @@ export class RunExecutor {
     }
     if (exit.exitCode !== 0) {
       const why = exit.signal ? `the engine was killed by ${exit.signal}` : `the engine exited with code ${exit.exitCode}`;
-      const fields: Record<string, string> = exit.exitCode === undefined ? {} : { exit_code: String(exit.exitCode) };
+      // Killed by a signal: 128 + its number, as a shell reports it (clients exit with exit_code).
+      const signalled = exit.signal ? os.constants.signals[exit.signal as NodeJS.Signals] : undefined;
+      const code = exit.exitCode ?? (signalled === undefined ? undefined : 128 + signalled);
+      const fields: Record<string, string> = code === undefined ? {} : { exit_code: String(code) };
       await this.end(at, 'executor_error', { fields, systemLogs: [why] });
       return;
     }
