@@ -5,22 +5,27 @@
 #   redis-server, cwltool     Debian/Ubuntu packages (apt-get; root or sudo)
 #   curl                      Debian package, used by scripts/quickstart.sh
 #   docker-compose            Debian package, only with --with-compose (test/compose.test.ts)
+#   python3-cwl-utils, toil   Debian packages, only with --with-cwl-docs: the CWL documents they
+#                             (and cwltool) ship are what test/e2e/cwl-diff.test.ts and
+#                             `npm run cwl-diff` run
 #   node_modules              `npm ci` when missing or older than package-lock.json
 #   dist/                     `npm run build` when missing or older than the sources
 #
-# Usage: scripts/install-deps.sh [--with-compose] [--skip-build]
+# Usage: scripts/install-deps.sh [--with-compose] [--with-cwl-docs] [--skip-build]
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 with_compose=false
+with_cwl_docs=false
 skip_build=false
 for arg in "$@"; do
   case "$arg" in
     --with-compose) with_compose=true ;;
+    --with-cwl-docs) with_cwl_docs=true ;;
     --skip-build) skip_build=true ;;
     -h | --help)
-      sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -52,11 +57,17 @@ fi
 # command name -> Debian package
 missing_pkgs=()
 need() { command -v "$1" >/dev/null 2>&1 || missing_pkgs+=("$2"); }
+# For packages wanted for their files rather than a command.
+need_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' || missing_pkgs+=("$1"); }
 need redis-server redis-server
 need redis-cli redis-tools
 need cwltool cwltool
 need curl curl
 if $with_compose; then need docker-compose docker-compose; fi
+if $with_cwl_docs; then
+  need_pkg python3-cwl-utils
+  need_pkg toil
+fi
 
 if ((${#missing_pkgs[@]} > 0)); then
   say "missing system packages: ${missing_pkgs[*]}"
@@ -80,6 +91,10 @@ and then run this again."
   for pkg in "${missing_pkgs[@]}"; do
     case "$pkg" in
       redis-tools) cmd=redis-cli ;;
+      python3-cwl-utils)
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || die "$pkg is still not installed"
+        continue
+        ;;
       *) cmd=$pkg ;;
     esac
     command -v "$cmd" >/dev/null 2>&1 || die "'$cmd' is still not on PATH after installing $pkg"
