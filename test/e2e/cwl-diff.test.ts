@@ -16,7 +16,8 @@ import { CWLTOOL, ROOT } from '../helpers/stack';
  * for speed and variety: defaults, scatter, a sub-workflow, a packed $graph run by #fragment,
  * ExpressionTool, conditional steps, secondaryFiles in and out, a Directory input and a
  * Directory output, InitialWorkDir, records (of Files too) and big integers, $import, formats,
- * overrides and requirements in the job, and failing tools and workflows.
+ * overrides and requirements in the job, a cwltool:Loop (--enable-ext), and failing tools and
+ * workflows.
  */
 const SUBSET = [
   'cwl_utils:stdout-wf_v1_0.cwl',
@@ -46,6 +47,8 @@ const SUBSET = [
   'cwltool:wf/scatter-wf4.cwl + wf/scatter-job2.json',
   'cwltool:subgraph/env-wf2_subwf.cwl + subgraph/env-job.json',
   'cwltool:subgraph/env-tool2_no_env.cwl + subgraph/env-job.json',
+  // cwltool's extensions, asked for with the --enable-ext engine parameter.
+  'cwltool:loop/loop-inside-scatter.cwl + loop/loop-inside-scatter-job.yml [--enable-ext]',
   // Failing: a tool whose outputs are wrong, a missing command, a bad scatter element, a failed
   // workflow step, a bad argument, a job the document's version refuses, null for a required input.
   'cwltool:wf/badout1.cwl',

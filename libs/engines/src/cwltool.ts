@@ -18,6 +18,13 @@ export const CWLTOOL: EngineDefinition = {
     { name: '--timestamps', type: 'boolean', default_value: 'false', description: 'Add timestamps to the log lines' },
     { name: '--debug', type: 'boolean', default_value: 'false', description: 'Verbose engine log' },
     {
+      name: '--enable-ext',
+      type: 'boolean',
+      default_value: 'false',
+      description: "Accept cwltool's extensions (cwltool:Loop, cwltool:TimeLimit, ...) in the documents",
+    },
+    { name: '--enable-dev', type: 'boolean', default_value: 'false', description: 'Accept development versions of CWL in referenced documents' },
+    {
       name: '--on-error',
       type: 'string',
       default_value: 'stop',
