@@ -167,7 +167,7 @@ describe('a two-step workflow with attachments in sub-folders, through S3 only',
     expect(JSON.parse(stdout.body.toString())).toHaveProperty('reversed');
   });
 
-  it('everything went through the bucket: attachments, logs, outputs under runs/<id>/ (no live-log chunks left)', async () => {
+  it("everything went through the bucket: attachments, logs, outputs, the steps' captured stdout under runs/<id>/ (no live-log chunks left)", async () => {
     expect(runKeys(textRun)).toEqual([
       'attachments/data/deep/input.txt',
       'attachments/flows/main.cwl',
@@ -177,6 +177,9 @@ describe('a two-step workflow with attachments in sub-folders, through S3 only',
       'logs/stdout',
       'outputs/count.txt',
       'outputs/reversed.txt',
+      // Each step's `stdout:` capture, as its task's log (attempt 1, tasks 1 and 2).
+      'tasks/1/1/stdout',
+      'tasks/1/2/stdout',
     ]);
     expect(runKeys(binRun)).toEqual(['attachments/data/blob.bin', 'attachments/tools/binary.cwl', 'logs/stderr', 'logs/stdout', 'outputs/out/a.txt', 'outputs/out/sub/copy.bin']);
     // Nothing outside the deployment's prefix.
