@@ -1,4 +1,4 @@
-import { constants, FSWatcher, watch } from 'node:fs';
+import { FSWatcher, watch } from 'node:fs';
 import { FileHandle, open, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -6,14 +6,15 @@ import type { EngineDefinition, EngineTask, TaskEvent, TaskParser } from '../../
 import type { Logger } from '../../../libs/logging/src';
 import { runObjectKeys, TaskRecord, TaskStore } from '../../../libs/runs/src';
 import type { ObjectStore } from '../../../libs/storage/src';
+import { CapturedFile } from './captured-file';
 
 export interface TaskTrackerOptions {
   runId: string;
   attempt: number;
   /** The engine's stderr file (the engine appends to it). */
   stderrFile: string;
-  /** The folder the engine captures task stdout/stderr into: only files in it are stored. */
-  taskLogDir: string;
+  /** The run's scratch folder: only captured files inside it are stored. */
+  scratchDir: string;
   tasks: TaskStore;
   store: ObjectStore;
   /** Largest captured file stored as a task log. */
@@ -21,15 +22,23 @@ export interface TaskTrackerOptions {
   log: Logger;
   /** Read the log at least this often (fs.watch is prompt, but not guaranteed everywhere). */
   pollMs?: number;
+  /** Captured files held open at once, at most (each is one descriptor); later ones are not stored. */
+  maxOpenCaptures?: number;
 }
+
+/** Enough for any real run's jobs at once, few enough that forged records cannot exhaust descriptors. */
+const MAX_OPEN_CAPTURES = 256;
 
 const STREAMS = ['stdout', 'stderr'] as const;
 type Stream = (typeof STREAMS)[number];
+/** A task's captured files, held from its start; a string: why that one will not be stored. */
+type Captures = Partial<Record<Stream, CapturedFile | string>>;
 
 /**
  * Follows an engine's stderr while it runs, learns its tasks with the engine's TaskParser and
- * writes them to the TaskStore as they start and end, so the task list grows live; when a task
- * ends, the stdout/stderr it captured are stored as its logs. Times are those at which the
+ * writes them to the TaskStore as they start and end, so the task list grows live. The files a
+ * task captures its stdout/stderr into are opened as soon as they exist and held open until
+ * the task ends (see CapturedFile), then stored as its logs. Times are those at which the
  * lines were read (ms, inside the run's start and end). Nothing here fails the run: a failure
  * is logged and tracking goes on (or stops, when the run has moved on and writes are refused).
  */
@@ -46,6 +55,10 @@ export class TaskTracker {
   /** Store index of each task, by parser key, and the tasks that have not ended. */
   private readonly index = new Map<number, number>();
   private readonly open = new Map<number, EngineTask>();
+  /** Captured files of the tasks that have not ended, by parser key, and how many are held. */
+  private readonly captures = new Map<number, Captures>();
+  private holding = 0;
+  private scratch?: Promise<string>;
   private refused = false;
   private watcher?: FSWatcher;
   private timer?: NodeJS.Timeout;
@@ -63,11 +76,16 @@ export class TaskTracker {
       // What an earlier attempt stored of its tasks' logs belongs to no task any more.
       if (attempt > 1) await this.o.store.deletePrefix(runObjectKeys.taskLogsPrefix(runId));
     });
+    // The folder, not the file: the engine's launch may not have created the file yet. Being
+    // prompt matters: a job's captured files are opened once its record is read.
+    const name = path.basename(this.o.stderrFile);
     try {
-      this.watcher = watch(this.o.stderrFile, () => this.readSoon());
+      this.watcher = watch(path.dirname(this.o.stderrFile), (_, changed) => {
+        if (changed === null || changed === name) this.readSoon();
+      });
       this.watcher.on('error', () => this.watcher?.close());
     } catch {
-      // No watch (the file is not there yet, or the platform has none): the poll reads it.
+      // No watch (the platform has none): the poll reads it.
     }
     this.timer = setInterval(() => this.readSoon(), this.o.pollMs ?? 1000);
     this.readSoon();
@@ -86,13 +104,16 @@ export class TaskTracker {
       await this.apply([...this.parser.feed(this.decoder.end(), time), ...this.parser.finish(time)]);
       for (const open of this.open.values()) {
         const task = { ...open, end: time, systemLogs: [...open.systemLogs, note] };
+        const captures = this.endCaptures(task.key);
         await this.write(task.key, this.record(task));
-        this.storeLogsSoon(task);
+        this.storeLogsSoon(task, captures);
       }
       this.open.clear();
       await this.file?.close();
     });
     await this.uploads;
+    // Captures of tasks whose logs were not stored (writes refused, a failure above).
+    await this.releaseAll();
   }
 
   private enqueue(what: string, step: () => Promise<void>): Promise<void> {
@@ -136,6 +157,8 @@ export class TaskTracker {
   }
 
   private async apply(events: TaskEvent[]): Promise<void> {
+    // Before any write: the files may be created, and the job over, within milliseconds.
+    for (const { type, task } of events) if (type === 'started' && !this.refused) this.holdCaptures(task);
     for (const { type, task } of events) {
       if (this.refused) return;
       if (type === 'started') {
@@ -148,10 +171,52 @@ export class TaskTracker {
         await this.write(task.key, this.record(task));
       } else {
         this.open.delete(task.key);
+        const captures = this.endCaptures(task.key);
         await this.write(task.key, this.record(task));
-        this.storeLogsSoon(task);
+        this.storeLogsSoon(task, captures);
       }
     }
+  }
+
+  /** Starts opening the files a task captures into, within the bound on descriptors held. */
+  private holdCaptures(task: EngineTask): void {
+    const max = this.o.maxOpenCaptures ?? MAX_OPEN_CAPTURES;
+    const captures: Captures = {};
+    for (const stream of STREAMS) {
+      const file = stream === 'stdout' ? task.stdoutPath : task.stderrPath;
+      if (!file) continue;
+      if (this.holding >= max) {
+        captures[stream] = `more than ${max} captured files were open at once`;
+        continue;
+      }
+      this.scratch ??= realpath(this.o.scratchDir);
+      captures[stream] = new CapturedFile(file, this.scratch);
+      this.holding++;
+    }
+    if (Object.keys(captures).length) this.captures.set(task.key, captures);
+  }
+
+  /** An ended task's captures, taken to be read: those not open yet get one last try. */
+  private endCaptures(key: number): Captures {
+    const captures = this.captures.get(key) ?? {};
+    this.captures.delete(key);
+    for (const c of Object.values(captures)) if (typeof c !== 'string') void c.end();
+    return captures;
+  }
+
+  /** Closes captured files (they count no more against the bound). Never rejects. */
+  private async release(captures: Captures): Promise<void> {
+    for (const c of Object.values(captures)) {
+      if (typeof c === 'string') continue;
+      await c.close();
+      this.holding--;
+    }
+  }
+
+  private async releaseAll(): Promise<void> {
+    const all = [...this.captures.values()];
+    this.captures.clear();
+    await Promise.all(all.map((c) => this.release(c)));
   }
 
   private record(task: EngineTask, stored: Partial<Record<Stream, boolean>> = {}): TaskRecord {
@@ -167,70 +232,52 @@ export class TaskTracker {
   private refuse(): void {
     if (!this.refused) this.o.log.warn('task writes refused: the run has moved on from this attempt (or ended)');
     this.refused = true;
+    void this.releaseAll();
   }
 
-  /** Stores the files an ended task captured its stdout/stderr into, then records which were. */
-  private storeLogsSoon(task: EngineTask): void {
+  /**
+   * Stores the files an ended task captured its stdout/stderr into, through the descriptors
+   * held since its start, then records which were stored and why others were not. Closes them.
+   */
+  private storeLogsSoon(task: EngineTask, captures: Captures): void {
+    if (!Object.keys(captures).length) return;
     const index = this.index.get(task.key);
-    if (index === undefined || !(task.stdoutPath || task.stderrPath)) return;
-    const id = String(index + 1);
     this.uploads = this.uploads
       .then(async () => {
-        if (this.refused) return;
-        const stored: Partial<Record<Stream, boolean>> = {};
-        const systemLogs = [...task.systemLogs];
-        for (const stream of STREAMS) {
-          const file = stream === 'stdout' ? task.stdoutPath : task.stderrPath;
-          if (!file) continue;
-          const size = await this.storeLog(file, runObjectKeys.taskLog(this.o.runId, this.o.attempt, id, stream));
-          if (size === true) stored[stream] = true;
-          else if (size !== undefined) {
-            systemLogs.push(`${stream} not stored: its ${size} bytes exceed WES_TASK_LOG_MAX_BYTES (${this.o.maxLogBytes})`);
+        try {
+          if (index === undefined || this.refused) return;
+          const stored: Partial<Record<Stream, boolean>> = {};
+          const systemLogs = [...task.systemLogs];
+          for (const stream of STREAMS) {
+            const capture = captures[stream];
+            if (capture === undefined) continue;
+            const held = typeof capture === 'string' ? { missed: capture } : await capture.end();
+            if ('missed' in held) {
+              this.o.log.warn({ task: task.name, stream, file: typeof capture === 'string' ? undefined : capture.file, why: held.missed }, 'captured file not stored');
+              systemLogs.push(`${stream} not stored: ${held.missed}`);
+              continue;
+            }
+            const size = await this.storeLog(held.handle, runObjectKeys.taskLog(this.o.runId, this.o.attempt, String(index + 1), stream));
+            if (size === true) stored[stream] = true;
+            else systemLogs.push(`${stream} not stored: its ${size} bytes exceed WES_TASK_LOG_MAX_BYTES (${this.o.maxLogBytes})`);
           }
-        }
-        if (Object.keys(stored).length || systemLogs.length > task.systemLogs.length) {
-          await this.write(task.key, this.record({ ...task, systemLogs }, stored));
+          if (Object.keys(stored).length || systemLogs.length > task.systemLogs.length) {
+            await this.write(task.key, this.record({ ...task, systemLogs }, stored));
+          }
+        } finally {
+          await this.release(captures);
         }
       })
       .catch((err) => this.o.log.warn({ err, task: task.name }, 'task tracking: task logs not stored'));
   }
 
-  /**
-   * Copies one captured file to the object store: true when stored, its size when too large,
-   * undefined when there is none (cwltool removed it) or it is not a regular file inside the
-   * task log folder (a tool can print a line that looks like a record: it cannot make us read
-   * another file).
-   */
-  private async storeLog(file: string, key: string): Promise<true | number | undefined> {
-    let real: string;
-    let folder: string;
-    try {
-      [real, folder] = await Promise.all([realpath(file), realpath(this.o.taskLogDir)]);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
-    if (!real.startsWith(folder + path.sep)) {
-      this.o.log.warn({ file }, 'task log outside the task log folder: not stored');
-      return undefined;
-    }
-    let handle: FileHandle;
-    try {
-      handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
-    try {
-      const stat = await handle.stat();
-      if (!stat.isFile()) return undefined;
-      const { size } = stat;
-      if (size > this.o.maxLogBytes) return size;
-      await this.o.store.put(key, size === 0 ? '' : handle.createReadStream({ start: 0, end: size - 1, autoClose: false }));
-      return true;
-    } finally {
-      await handle.close();
-    }
+  /** Copies a held captured file to the object store: true when stored, its size when too large. */
+  private async storeLog(handle: FileHandle, key: string): Promise<true | number> {
+    // Read no further than this size: a process the tool left behind may still be writing.
+    const { size } = await handle.stat();
+    if (size > this.o.maxLogBytes) return size;
+    await this.o.store.put(key, size === 0 ? '' : handle.createReadStream({ start: 0, end: size - 1, autoClose: false }));
+    return true;
   }
 }
 
