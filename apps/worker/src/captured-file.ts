@@ -1,9 +1,8 @@
-import { constants } from 'node:fs';
-import { FileHandle, open, readlink, realpath } from 'node:fs/promises';
+import { close, closeSync, constants, fstatSync, openSync, readlinkSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 
-/** A captured file held open, or why it is not (the note the task's system_logs get). */
-export type Held = { handle: FileHandle } | { missed: string };
+/** A captured file held open (its descriptor), or why it is not (the note the task's system_logs get). */
+export type Held = { fd: number } | { missed: string };
 
 const REFUSED = "refused: not a regular file inside the run's folder";
 
@@ -16,6 +15,11 @@ const inside = (file: string, folder: string) => file.startsWith(folder + path.s
  * once the job ends it may rename them into its output folder or delete their folder: the open
  * descriptor keeps the bytes readable whatever becomes of the name.
  *
+ * A trivial last job can be over, and its files moved, a few milliseconds after its record: so
+ * each try is synchronous (a few system calls, no trip through the thread pool), the first one
+ * made as the record is read, the next after 1 ms, then less and less often up to every `pollMs`,
+ * until `end()`.
+ *
  * The path comes from the engine's log, which a task's tool can write to as well: only a regular
  * file inside the run's scratch folder is opened, never through a symbolic link, never a FIFO or
  * device (which could block or have effects when opened).
@@ -23,68 +27,64 @@ const inside = (file: string, folder: string) => file.startsWith(folder + path.s
 export class CapturedFile {
   readonly held: Promise<Held>;
   private ended = false;
-  private wake?: () => void;
+  private timer?: NodeJS.Timeout;
+  private settle!: (held: Held) => void;
 
-  /**
-   * `scratch`: the real path of the run's scratch folder. Opening is retried, first after 1 ms
-   * (the engine creates the file right after logging it) then less and less often, up to every
-   * `pollMs`, until `end()`.
-   */
+  /** `scratch`: the real path of the run's scratch folder. */
   constructor(
     readonly file: string,
-    private readonly scratch: Promise<string>,
+    private readonly scratch: string,
     private readonly pollMs = 50,
   ) {
-    this.held = this.hold().catch((err: unknown) => ({ missed: `could not be opened (${code(err) ?? String(err)})` }));
+    this.held = new Promise((resolve) => (this.settle = resolve));
+    this.attempt(1);
   }
 
   /** The task ended: one more try if the file is not open yet, then what came of it. */
   end(): Promise<Held> {
-    this.ended = true;
-    this.wake?.();
+    if (!this.ended) {
+      this.ended = true;
+      if (this.timer) {
+        clearTimeout(this.timer);
+        this.attempt(0);
+      }
+    }
     return this.held;
   }
 
   /** Ends the wait and closes the descriptor, if one was opened. Never rejects. */
   async close(): Promise<void> {
     const held = await this.end();
-    if ('handle' in held) await held.handle.close().catch(() => undefined);
+    if ('fd' in held) await new Promise((resolve) => close(held.fd, resolve));
   }
 
-  private async hold(): Promise<Held> {
-    const scratch = await this.scratch;
-    for (let delay = 1; ; delay = Math.min(delay * 2, this.pollMs)) {
-      // Read before trying: an end that comes during a try leaves one more.
-      const last = this.ended;
-      const held = await this.tryOpen(scratch);
-      if (held) return held;
-      if (last) return { missed: 'the file was gone before it could be opened (or never written)' };
-      if (this.ended) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = undefined;
+  private attempt(delay: number): void {
+    this.timer = undefined;
+    let held: Held | undefined;
+    try {
+      held = this.tryOpen();
+    } catch (err) {
+      held = { missed: `could not be opened (${code(err) ?? String(err)})` };
     }
+    if (held) this.settle(held);
+    else if (this.ended) this.settle({ missed: 'the file was gone before it could be opened (or never written)' });
+    else this.timer = setTimeout(() => this.attempt(Math.min(delay * 2, this.pollMs)), delay);
   }
 
   /** The file held, or refused; undefined while it does not exist. */
-  private async tryOpen(scratch: string): Promise<Held | undefined> {
+  private tryOpen(): Held | undefined {
     let real: string;
     try {
-      real = await realpath(this.file);
+      real = realpathSync.native(this.file);
     } catch (err) {
       if (code(err) === 'ENOENT') return undefined;
       throw err;
     }
-    if (!inside(real, scratch)) return { missed: REFUSED };
-    let handle: FileHandle;
+    if (!inside(real, this.scratch)) return { missed: REFUSED };
+    let fd: number;
     try {
       // O_NOFOLLOW: the file itself may not be a link; O_NONBLOCK: opening a FIFO does not wait for a writer.
-      handle = await open(this.file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      fd = openSync(this.file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch (err) {
       if (code(err) === 'ENOENT') return undefined;
       if (code(err) === 'ELOOP') return { missed: REFUSED };
@@ -93,21 +93,21 @@ export class CapturedFile {
     try {
       // What was opened, not what the path named a moment before: a folder on the way may
       // have been swapped for a link since the realpath.
-      const opened = await openedPath(handle);
-      if ((await handle.stat()).isFile() && (opened === undefined || inside(opened, scratch))) return { handle };
+      const opened = openedPath(fd);
+      if (fstatSync(fd).isFile() && (opened === undefined || inside(opened, this.scratch))) return { fd };
     } catch (err) {
-      await handle.close();
+      closeSync(fd);
       throw err;
     }
-    await handle.close();
+    closeSync(fd);
     return { missed: REFUSED };
   }
 }
 
 /** The path of an open file, from /proc (Linux); undefined where there is no /proc. */
-async function openedPath(handle: FileHandle): Promise<string | undefined> {
+function openedPath(fd: number): string | undefined {
   try {
-    return (await readlink(`/proc/self/fd/${handle.fd}`)).replace(/ \(deleted\)$/, '');
+    return readlinkSync(`/proc/self/fd/${fd}`).replace(/ \(deleted\)$/, '');
   } catch (err) {
     if (code(err) === 'ENOENT') return undefined;
     throw err;

@@ -1,5 +1,4 @@
-import { FSWatcher, watch } from 'node:fs';
-import { FileHandle, open, realpath } from 'node:fs/promises';
+import { closeSync, createReadStream, fstatSync, FSWatcher, openSync, readSync, realpathSync, watch } from 'node:fs';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { EngineDefinition, EngineTask, TaskEvent, TaskParser } from '../../../libs/engines/src';
@@ -28,6 +27,9 @@ export interface TaskTrackerOptions {
 
 /** Enough for any real run's jobs at once, few enough that forged records cannot exhaust descriptors. */
 const MAX_OPEN_CAPTURES = 256;
+/** The log is read in chunks of this size, at most READS_PER_TURN of them before letting others run. */
+const READ_CHUNK = 256 * 1024;
+const READS_PER_TURN = 16;
 
 const STREAMS = ['stdout', 'stderr'] as const;
 type Stream = (typeof STREAMS)[number];
@@ -43,13 +45,16 @@ type Captures = Partial<Record<Stream, CapturedFile | string>>;
  * is logged and tracking goes on (or stops, when the run has moved on and writes are refused).
  */
 export class TaskTracker {
-  private file?: FileHandle;
+  /** The engine's log, once it exists. */
+  private fd?: number;
+  private readonly buffer = Buffer.alloc(READ_CHUNK);
+  /** The rest of a long stretch of log, read on the next turn. */
+  private readMore?: NodeJS.Immediate;
   private offset = 0;
   private lastTime = 0;
   private readonly decoder = new StringDecoder('utf8');
-  /** Reads of the log and the writes they cause, one after another in order. */
+  /** The writes that reads of the log cause, one after another in order. */
   private work: Promise<void> = Promise.resolve();
-  private readQueued = false;
   /** Captured logs being stored, one at a time (apart from `work`: a big file holds up no task start). */
   private uploads: Promise<void> = Promise.resolve();
   /** Store index of each task, by parser key, and the tasks that have not ended. */
@@ -58,8 +63,9 @@ export class TaskTracker {
   /** Captured files of the tasks that have not ended, by parser key, and how many are held. */
   private readonly captures = new Map<number, Captures>();
   private holding = 0;
-  private scratch?: Promise<string>;
+  private scratch?: string;
   private refused = false;
+  private finished = false;
   private watcher?: FSWatcher;
   private timer?: NodeJS.Timeout;
 
@@ -81,14 +87,14 @@ export class TaskTracker {
     const name = path.basename(this.o.stderrFile);
     try {
       this.watcher = watch(path.dirname(this.o.stderrFile), (_, changed) => {
-        if (changed === null || changed === name) this.readSoon();
+        if (changed === null || changed === name) this.readNow();
       });
       this.watcher.on('error', () => this.watcher?.close());
     } catch {
       // No watch (the platform has none): the poll reads it.
     }
-    this.timer = setInterval(() => this.readSoon(), this.o.pollMs ?? 1000);
-    this.readSoon();
+    this.timer = setInterval(() => this.readNow(), this.o.pollMs ?? 1000);
+    this.readNow();
   }
 
   /**
@@ -97,11 +103,18 @@ export class TaskTracker {
    */
   async finish(exitTime: number, note: string): Promise<void> {
     clearInterval(this.timer);
+    clearImmediate(this.readMore);
     this.watcher?.close();
+    this.readNow(Infinity);
+    this.finished = true;
+    const time = this.observed(exitTime);
+    try {
+      if (this.fd !== undefined) closeSync(this.fd);
+      this.take([...this.parser.feed(this.decoder.end(), time), ...this.parser.finish(time)]);
+    } catch (err) {
+      this.o.log.warn({ err }, 'task tracking: reading the end of the engine log failed');
+    }
     await this.enqueue('finish', async () => {
-      await this.readNew();
-      const time = this.observed(exitTime);
-      await this.apply([...this.parser.feed(this.decoder.end(), time), ...this.parser.finish(time)]);
       for (const open of this.open.values()) {
         const task = { ...open, end: time, systemLogs: [...open.systemLogs, note] };
         const captures = this.endCaptures(task.key);
@@ -109,7 +122,6 @@ export class TaskTracker {
         this.storeLogsSoon(task, captures);
       }
       this.open.clear();
-      await this.file?.close();
     });
     await this.uploads;
     // Captures of tasks whose logs were not stored (writes refused, a failure above).
@@ -121,44 +133,50 @@ export class TaskTracker {
     return this.work;
   }
 
-  private readSoon(): void {
-    if (this.readQueued) return;
-    this.readQueued = true;
-    void this.enqueue('reading the engine log', () => {
-      this.readQueued = false;
-      return this.readNew();
-    });
-  }
-
   /** Observation times never go back, so tasks stay in start order whatever the clock does. */
   private observed(time = Date.now()): number {
     this.lastTime = Math.max(this.lastTime, time);
     return this.lastTime;
   }
 
-  /** Feeds what the engine added to its log since the last read to the parser. */
-  private async readNew(): Promise<void> {
-    if (this.refused) return;
-    if (!this.file) {
-      try {
-        this.file = await open(this.o.stderrFile, 'r');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-        throw err;
-      }
+  /**
+   * Feeds what the engine added to its log to the parser, now rather than after the writes
+   * queued before (a fast job can be over, its captured files moved, a few ms after its record),
+   * and queues the writes that follow. At most `turns` × READS_PER_TURN chunks: a long stretch
+   * (a tool's uncaptured output) goes on at the next turn of the event loop.
+   */
+  private readNow(turns = 1): void {
+    if (this.refused || this.finished) return;
+    try {
+      this.fd ??= openSync(this.o.stderrFile, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.o.log.warn({ err }, 'task tracking: the engine log could not be opened');
+      return;
     }
-    const buffer = Buffer.alloc(256 * 1024);
-    for (;;) {
-      const { bytesRead } = await this.file.read(buffer, 0, buffer.length, this.offset);
-      if (bytesRead === 0) return;
-      this.offset += bytesRead;
-      await this.apply(this.parser.feed(this.decoder.write(buffer.subarray(0, bytesRead)), this.observed()));
+    try {
+      for (let reads = 0; reads < turns * READS_PER_TURN; reads++) {
+        const bytesRead = readSync(this.fd, this.buffer, 0, this.buffer.length, this.offset);
+        if (bytesRead === 0) return;
+        this.offset += bytesRead;
+        this.take(this.parser.feed(this.decoder.write(this.buffer.subarray(0, bytesRead)), this.observed()));
+      }
+      this.readMore ??= setImmediate(() => {
+        this.readMore = undefined;
+        this.readNow();
+      });
+    } catch (err) {
+      this.o.log.warn({ err }, 'task tracking: reading the engine log failed');
     }
   }
 
+  /** Starts holding the captured files of tasks that started, and queues the writes of the events. */
+  private take(events: TaskEvent[]): void {
+    if (this.refused || !events.length) return;
+    for (const { type, task } of events) if (type === 'started') this.holdCaptures(task);
+    void this.enqueue('writing tasks', () => this.apply(events));
+  }
+
   private async apply(events: TaskEvent[]): Promise<void> {
-    // Before any write: the files may be created, and the job over, within milliseconds.
-    for (const { type, task } of events) if (type === 'started' && !this.refused) this.holdCaptures(task);
     for (const { type, task } of events) {
       if (this.refused) return;
       if (type === 'started') {
@@ -189,7 +207,12 @@ export class TaskTracker {
         captures[stream] = `more than ${max} captured files were open at once`;
         continue;
       }
-      this.scratch ??= realpath(this.o.scratchDir);
+      try {
+        this.scratch ??= realpathSync.native(this.o.scratchDir);
+      } catch (err) {
+        captures[stream] = `the run's folder could not be resolved (${(err as NodeJS.ErrnoException).code})`;
+        continue;
+      }
       captures[stream] = new CapturedFile(file, this.scratch);
       this.holding++;
     }
@@ -257,7 +280,7 @@ export class TaskTracker {
               systemLogs.push(`${stream} not stored: ${held.missed}`);
               continue;
             }
-            const size = await this.storeLog(held.handle, runObjectKeys.taskLog(this.o.runId, this.o.attempt, String(index + 1), stream));
+            const size = await this.storeLog(held.fd, runObjectKeys.taskLog(this.o.runId, this.o.attempt, String(index + 1), stream));
             if (size === true) stored[stream] = true;
             else systemLogs.push(`${stream} not stored: its ${size} bytes exceed WES_TASK_LOG_MAX_BYTES (${this.o.maxLogBytes})`);
           }
@@ -272,11 +295,11 @@ export class TaskTracker {
   }
 
   /** Copies a held captured file to the object store: true when stored, its size when too large. */
-  private async storeLog(handle: FileHandle, key: string): Promise<true | number> {
+  private async storeLog(fd: number, key: string): Promise<true | number> {
     // Read no further than this size: a process the tool left behind may still be writing.
-    const { size } = await handle.stat();
+    const { size } = fstatSync(fd);
     if (size > this.o.maxLogBytes) return size;
-    await this.o.store.put(key, size === 0 ? '' : handle.createReadStream({ start: 0, end: size - 1, autoClose: false }));
+    await this.o.store.put(key, size === 0 ? '' : createReadStream('', { fd, start: 0, end: size - 1, autoClose: false }));
     return true;
   }
 }
