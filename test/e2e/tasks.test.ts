@@ -1,14 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { runForm, workflowFiles } from '../helpers/client';
-import { useStack } from '../helpers/e2e';
+import { localCwltool, useStack } from '../helpers/e2e';
 import { expectValidComponent } from '../helpers/wes-schema';
 
 /**
  * WES 1.1 tasks as a client sees them, from real cwltool runs through the real API and worker:
  * one task per job (scatter elements, an ExpressionTool, a failing step), named as cwltool
  * names them, in start order, inside the run's times, paginated like the runs, listed while
- * the run is RUNNING, with the stdout/stderr each step captured served at the task's URLs.
+ * the run is RUNNING, with the stdout/stderr each step captured served at the task's URLs
+ * (kept without changing what the tools see).
  */
 const h = useStack({ workerConcurrency: 2 });
 
@@ -168,6 +169,23 @@ describe('a run whose three steps pass', () => {
     expect(tasks[4].cmd).toEqual([...FINISH, '0', '3']);
     expect(await argvFrom(tasks[4].stderr)).toEqual([...tasks[4].cmd, 'oops']);
     expect(tasks.every((t) => t.system_logs.length === 0)).toBe(true);
+  });
+});
+
+describe('a tool that lists the folder it runs in', () => {
+  it('sees its own stdout: file there, as under cwltool alone, and its task serves that listing', async () => {
+    const alone = localCwltool('tasks/list-self.cwl', {});
+    expect(alone).toEqual({ exitCode: 0, files: { 'listing.txt': 'listing.txt\n' } });
+    const runId = await h.client.submitOk(cwlRun('tasks/list-self.cwl', {}, ['tasks/list-self.cwl']));
+    await h.client.waitForState(runId, ['COMPLETE']);
+    const { outputs } = await h.client.runLog(runId);
+    expect(outputs.listing.basename).toBe('listing.txt');
+    expect((await h.client.fetchText(outputs.listing.location)).text).toBe(alone.files['listing.txt']);
+    const [task, ...more] = (await h.client.getJson(`/runs/${runId}/tasks`)).task_logs;
+    expect(more).toEqual([]);
+    expect(task).toMatchObject({ name: 'list-self.cwl', cmd: ['ls'], exit_code: 0, system_logs: [] });
+    expect(task.stdout).toBe(h.client.url(`/runs/${runId}/tasks/${task.id}/logs/stdout`));
+    expect(await h.client.fetchText(task.stdout)).toMatchObject({ status: 200, text: alone.files['listing.txt'] });
   });
 });
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
@@ -63,16 +63,26 @@ export function localCwltoolVersion(): string {
 
 /** Runs cwltool directly on a fixture and returns its exit code (what the server should report). */
 export function localCwltoolExitCode(workflow: string, params: unknown): number {
+  return localCwltool(workflow, params).exitCode;
+}
+
+/** Runs cwltool directly on a fixture: its exit code, and the text of each file at the top of its --outdir. */
+export function localCwltool(workflow: string, params: unknown): { exitCode: number; files: Record<string, string> } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'wes-cwltool-'));
   try {
     writeFileSync(path.join(dir, 'params.json'), JSON.stringify(params));
-    const r = spawnSync(CWLTOOL, ['--outdir', path.join(dir, 'out'), path.join(WORKFLOWS_DIR, workflow), path.join(dir, 'params.json')], {
+    const out = path.join(dir, 'out');
+    const r = spawnSync(CWLTOOL, ['--outdir', out, path.join(WORKFLOWS_DIR, workflow), path.join(dir, 'params.json')], {
       cwd: dir,
       encoding: 'utf8',
       timeout: 60_000,
     });
     if (r.status === null) throw new Error(`cwltool did not finish: ${r.signal}`);
-    return r.status;
+    const files: Record<string, string> = {};
+    if (existsSync(out)) {
+      for (const e of readdirSync(out, { withFileTypes: true })) if (e.isFile()) files[e.name] = readFileSync(path.join(out, e.name), 'utf8');
+    }
+    return { exitCode: r.status, files };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -241,13 +241,11 @@ export class RunExecutor {
     if (signal.aborted) throw new RunInterrupted(reasonOf(signal), 'before the engine started');
     const inputs = path.join(scratch, 'attachments');
     const [workflowFile, fragment] = run.workflow.split('#', 2);
-    const taskLogDir = path.join(scratch, 'task-logs');
     const command = engine.command(this.settings.cwltoolPath, {
       workflowPath: resolveInside(inputs, workflowFile) + (fragment ? `#${fragment}` : ''),
       paramsPath: path.join(inputs, paramsFileName(run.attachments)),
       outDir: path.join(scratch, 'outputs'),
       tmpDir: path.join(scratch, 'tmp'),
-      taskLogDir,
       parameters: run.request.workflow_engine_parameters,
     });
     const cmd = [command.file, ...command.args];
@@ -268,7 +266,7 @@ export class RunExecutor {
     });
     if (engineProcess.pid > 0) await this.runs.setFields(runId, { pgid: String(engineProcess.pid) });
     log.info({ pid: engineProcess.pid, cmd }, 'engine started');
-    const tasks = trackTasks(engine, { runId, attempt: at.attempt, stderrFile, taskLogDir, tasks: this.tasks, store: this.store, maxLogBytes: this.settings.taskLogMaxBytes, log }, engineProcess.exited, signal);
+    const tasks = trackTasks(engine, { runId, attempt: at.attempt, stderrFile, scratchDir: scratch, tasks: this.tasks, store: this.store, maxLogBytes: this.settings.taskLogMaxBytes, log }, engineProcess.exited, signal);
 
     const shipper = new LogShipper(this.store, runId, { stdout: stdoutFile, stderr: stderrFile }, LIVE_LOG_INTERVAL_MS, log);
     shipper.start();

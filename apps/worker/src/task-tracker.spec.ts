@@ -1,4 +1,5 @@
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,7 +19,8 @@ import { TaskTracker, TaskTrackerOptions } from './task-tracker';
  * while the "engine" runs.
  */
 const r = usePrivateRedis();
-const root = mkdtempSync(path.join(os.tmpdir(), 'wes-task-tracker-'));
+// Real path: the tracker's descriptors are recognised by the path /proc gives them.
+const root = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'wes-task-tracker-')));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const log = createLogger('task-tracker-spec', 'silent');
 const WORKFLOWS = path.resolve(__dirname, '../../../test/workflows/tasks');
@@ -28,13 +30,13 @@ async function setUp(extra: Partial<TaskTrackerOptions> = {}) {
   const { keys, sm, runId } = await runningRun(r.redis, 'tracker');
   const tasks = new TaskStore(r.redis, keys);
   const scratch = mkdtempSync(path.join(root, 'run-'));
-  for (const d of ['logs', 'task-logs', 'tmp', 'outputs']) mkdirSync(path.join(scratch, d));
+  for (const d of ['logs', 'tmp', 'outputs']) mkdirSync(path.join(scratch, d));
   const store = new LocalObjectStore(path.join(root, 'store'));
   const options: TaskTrackerOptions = {
     runId,
     attempt: 1,
     stderrFile: path.join(scratch, 'logs', 'stderr'),
-    taskLogDir: path.join(scratch, 'task-logs'),
+    scratchDir: scratch,
     tasks,
     store,
     maxLogBytes: 1024,
@@ -50,6 +52,17 @@ async function setUp(extra: Partial<TaskTrackerOptions> = {}) {
     return Buffer.concat(chunks).toString('utf8');
   };
   return { sm, tasks, runId, scratch, options, storedLog };
+}
+
+/** Whether this process (the tracker runs in it) holds `file` open. */
+function heldOpen(file: string): boolean {
+  return readdirSync('/proc/self/fd').some((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === file;
+    } catch {
+      return false; // closed meanwhile (the descriptor of the listing itself, say)
+    }
+  });
 }
 
 async function waitFor<T>(what: string, read: () => Promise<T | undefined | null | false>): Promise<T> {
@@ -71,7 +84,6 @@ describe('TaskTracker following cwltool', () => {
       paramsPath: path.join(scratch, 'job.json'),
       outDir: path.join(scratch, 'outputs'),
       tmpDir: path.join(scratch, 'tmp'),
-      taskLogDir: options.taskLogDir,
       parameters: {},
     });
     const engine = launchEngine(command, { cwd: scratch, stdoutFile: path.join(scratch, 'logs', 'stdout'), stderrFile: options.stderrFile });
@@ -114,11 +126,16 @@ describe('TaskTracker following cwltool', () => {
 
 describe('TaskTracker following a log as it grows', () => {
   const record = (line: string) => `INFO ${line}\n`;
+  /** The folder cwltool would run a job in (under --tmp-outdir-prefix), made. */
+  const jobDir = (scratch: string, name: string) => {
+    const dir = path.join(scratch, 'tmp', name);
+    mkdirSync(dir);
+    return dir;
+  };
 
   it('stores a task as soon as its record is written, and closes open tasks with the note at the end', async () => {
-    const { tasks, runId, options, storedLog } = await setUp();
-    const capture = path.join(options.taskLogDir, 'nap', 'nap.txt');
-    mkdirSync(path.dirname(capture));
+    const { tasks, runId, scratch, options, storedLog } = await setUp();
+    const capture = path.join(jobDir(scratch, 'nap'), 'nap.txt');
     writeFileSync(capture, 'rested\n');
     writeFileSync(options.stderrFile, record('[workflow ] start') + record('[step nap] start'));
     const tracker = new TaskTracker(CWLTOOL.createTaskParser!(), options);
@@ -127,36 +144,100 @@ describe('TaskTracker following a log as it grows', () => {
     const nap = await waitFor('the nap task', async () => (await tasks.page(runId, 10)).tasks[0]);
     expect(nap).toMatchObject({ id: '1', name: 'nap', cmd: ['sleep', '60'], attempt: 1 });
     expect(nap.end).toBeUndefined();
+    await waitFor('the capture held open', async () => heldOpen(capture));
+    await tracker.finish(Date.now(), 'canceled');
 
-    // Records of tasks that read files outside the task log folder, or files cwltool removed.
+    const [ended] = (await tasks.page(runId, 10)).tasks;
+    expect(ended).toMatchObject({ name: 'nap', stdout: true, systemLogs: ['canceled'] });
+    expect(ended.end).toBeGreaterThanOrEqual(ended.start);
+    expect(await storedLog('1', 'stdout')).toBe('rested\n');
+    expect(heldOpen(capture)).toBe(false);
+  });
+
+  it('stores what a job captured after cwltool renamed the file away and deleted its folder', async () => {
+    const { tasks, runId, scratch, options, storedLog } = await setUp();
+    const dir = jobDir(scratch, 'ls');
+    const [out, err] = [path.join(dir, 'out.txt'), path.join(dir, 'err.txt')];
+    const tracker = new TaskTracker(CWLTOOL.createTaskParser!(), options);
+    tracker.start();
+    // cwltool logs the job, then creates its captures and starts the tool.
+    writeFileSync(options.stderrFile, record(`[job ls] ${dir}$ ls > ${out} 2> ${err}`));
+    await waitFor('the ls task', async () => (await tasks.page(runId, 10)).tasks[0]);
+    writeFileSync(out, '');
+    writeFileSync(err, '');
+    await waitFor('both captures held open', async () => heldOpen(out) && heldOpen(err));
+    appendFileSync(out, 'err.txt\nout.txt\n');
+    appendFileSync(err, 'a warning\n');
+    // The job ends; before the tracker can read that, cwltool moves the output away and removes the job folder.
+    appendFileSync(options.stderrFile, record('[job ls] completed success'));
+    renameSync(out, path.join(scratch, 'outputs', 'out.txt'));
+    rmSync(dir, { recursive: true });
+    await waitFor('the task ended', async () => (await tasks.page(runId, 10)).tasks[0].end !== undefined);
+    await tracker.finish(Date.now(), 'the engine ended before this task finished');
+
+    const [ls] = (await tasks.page(runId, 10)).tasks;
+    expect(ls).toMatchObject({ name: 'ls', exitCode: 0, stdout: true, stderr: true, systemLogs: [] });
+    expect(await storedLog('1', 'stdout')).toBe('err.txt\nout.txt\n');
+    expect(await storedLog('1', 'stderr')).toBe('a warning\n');
+    expect(heldOpen(path.join(scratch, 'outputs', 'out.txt'))).toBe(false);
+  });
+
+  it('refuses captures outside the run folder, through links, or not regular files, and notes those it missed', async () => {
+    const { tasks, runId, scratch, options, storedLog } = await setUp();
+    const dir = jobDir(scratch, 'forger');
     const secret = path.join(root, 'secret.txt');
     writeFileSync(secret, 'not for clients\n');
-    symlinkSync(secret, path.join(options.taskLogDir, 'link.txt'));
-    appendFileSync(
-      options.stderrFile,
-      record(`[job forged] /tmp/y$ cat > ${secret}`) +
-        record('[job forged] completed success') +
-        record(`[job linked] /tmp/y$ cat > ${path.join(options.taskLogDir, 'link.txt')}`) +
-        record('[job linked] completed success') +
-        record(`[job gone] /tmp/y$ true 2> ${path.join(options.taskLogDir, 'gone', 'err.txt')}`) +
-        record('[job gone] completed success'),
-    );
-    await waitFor('three more tasks', async () => (await tasks.page(runId, 10)).tasks.filter((t) => t.end !== undefined).length === 3);
+    const inside = path.join(dir, 'inside.txt');
+    writeFileSync(inside, 'a file of the run\n');
+    symlinkSync(secret, path.join(dir, 'out-link.txt'));
+    symlinkSync(inside, path.join(dir, 'in-link.txt'));
+    symlinkSync(root, path.join(dir, 'root-link'));
+    execFileSync('mkfifo', [path.join(dir, 'fifo')]);
+    const forged: [string, string][] = [
+      ['outside', secret],
+      ['linked-outside', path.join(dir, 'out-link.txt')],
+      ['linked-inside', path.join(dir, 'in-link.txt')],
+      ['folder-linked-outside', path.join(dir, 'root-link', 'secret.txt')],
+      ['fifo', path.join(dir, 'fifo')],
+      ['folder', dir],
+      ['gone', path.join(dir, 'never', 'err.txt')],
+    ];
+    // What a tool could print: records naming files it wants the worker to read.
+    writeFileSync(options.stderrFile, forged.map(([job, file]) => record(`[job ${job}] /tmp/y$ cat 2> ${file}`) + record(`[job ${job}] completed success`)).join(''));
+    const tracker = new TaskTracker(CWLTOOL.createTaskParser!(), options);
+    tracker.start();
+    await waitFor('every forged task noted', async () => (await tasks.page(runId, 10)).tasks.filter((t) => t.systemLogs.length > 0).length === forged.length);
     await tracker.finish(Date.now(), 'canceled');
 
     const all = (await tasks.page(runId, 10)).tasks;
-    expect(all.map((t) => [t.name, t.exitCode, t.stdout ?? t.stderr ?? false])).toEqual([
-      ['nap', undefined, true],
-      ['forged', 0, false],
-      ['linked', 0, false],
-      ['gone', 0, false],
+    const refused = "stderr not stored: refused: not a regular file inside the run's folder";
+    expect(all.map((t) => [t.name, t.stderr ?? false, t.systemLogs])).toEqual([
+      ...forged.slice(0, -1).map(([job]) => [job, false, [refused]]),
+      ['gone', false, ['stderr not stored: the file was gone before it could be opened (or never written)']],
     ]);
-    expect(all[0].end).toBeGreaterThanOrEqual(all[0].start);
-    expect(all[0].systemLogs).toEqual(['canceled']);
-    expect(all.slice(1).every((t) => t.systemLogs.length === 0)).toBe(true);
-    expect(await storedLog('1', 'stdout')).toBe('rested\n');
-    expect(await storedLog('2', 'stdout')).toBeUndefined();
-    expect(await storedLog('3', 'stdout')).toBeUndefined();
+    for (const id of ['1', '2', '3', '4', '5', '6', '7']) expect(await storedLog(id, 'stderr')).toBeUndefined();
+    expect(heldOpen(inside) || heldOpen(secret)).toBe(false);
+  });
+
+  it('holds no more captures at once than its bound, and notes those it had to miss', async () => {
+    const { tasks, runId, scratch, options, storedLog } = await setUp({ maxOpenCaptures: 1 });
+    const dir = jobDir(scratch, 'two');
+    const files = ['a.out', 'a.err', 'b.out'].map((f) => path.join(dir, f));
+    for (const f of files) writeFileSync(f, `${path.basename(f)}\n`);
+    writeFileSync(options.stderrFile, record(`[job a] ${dir}$ true > ${files[0]} 2> ${files[1]}`) + record('[job a] completed success'));
+    const tracker = new TaskTracker(CWLTOOL.createTaskParser!(), options);
+    tracker.start();
+    await waitFor("a's stdout stored", async () => (await tasks.page(runId, 10)).tasks[0]?.stdout);
+    // a's descriptor is closed: b may hold one.
+    appendFileSync(options.stderrFile, record(`[job b] ${dir}$ true > ${files[2]}`) + record('[job b] completed success'));
+    await waitFor("b's stdout stored", async () => (await tasks.page(runId, 10)).tasks[1]?.stdout);
+    await tracker.finish(Date.now(), 'canceled');
+
+    const [a, b] = (await tasks.page(runId, 10)).tasks;
+    expect(a).toMatchObject({ stdout: true, systemLogs: ['stderr not stored: more than 1 captured files were open at once'] });
+    expect(a.stderr).toBeUndefined();
+    expect(b).toMatchObject({ stdout: true, systemLogs: [] });
+    expect([await storedLog('1', 'stdout'), await storedLog('1', 'stderr'), await storedLog('2', 'stdout')]).toEqual(['a.out\n', undefined, 'b.out\n']);
   });
 
   it('stops writing once the run has moved on to another attempt, without failing', async () => {

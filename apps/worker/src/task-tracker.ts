@@ -1,19 +1,19 @@
-import { constants, FSWatcher, watch } from 'node:fs';
-import { FileHandle, open, realpath } from 'node:fs/promises';
+import { closeSync, createReadStream, fstatSync, FSWatcher, openSync, readSync, realpathSync, watch } from 'node:fs';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { EngineDefinition, EngineTask, TaskEvent, TaskParser } from '../../../libs/engines/src';
 import type { Logger } from '../../../libs/logging/src';
 import { runObjectKeys, TaskRecord, TaskStore } from '../../../libs/runs/src';
 import type { ObjectStore } from '../../../libs/storage/src';
+import { CapturedFile } from './captured-file';
 
 export interface TaskTrackerOptions {
   runId: string;
   attempt: number;
   /** The engine's stderr file (the engine appends to it). */
   stderrFile: string;
-  /** The folder the engine captures task stdout/stderr into: only files in it are stored. */
-  taskLogDir: string;
+  /** The run's scratch folder: only captured files inside it are stored. */
+  scratchDir: string;
   tasks: TaskStore;
   store: ObjectStore;
   /** Largest captured file stored as a task log. */
@@ -21,32 +21,51 @@ export interface TaskTrackerOptions {
   log: Logger;
   /** Read the log at least this often (fs.watch is prompt, but not guaranteed everywhere). */
   pollMs?: number;
+  /** Captured files held open at once, at most (each is one descriptor); later ones are not stored. */
+  maxOpenCaptures?: number;
 }
+
+/** Enough for any real run's jobs at once, few enough that forged records cannot exhaust descriptors. */
+const MAX_OPEN_CAPTURES = 256;
+/** The log is read in chunks of this size, at most READS_PER_TURN of them before letting others run. */
+const READ_CHUNK = 256 * 1024;
+const READS_PER_TURN = 16;
 
 const STREAMS = ['stdout', 'stderr'] as const;
 type Stream = (typeof STREAMS)[number];
+/** A task's captured files, held from its start; a string: why that one will not be stored. */
+type Captures = Partial<Record<Stream, CapturedFile | string>>;
 
 /**
  * Follows an engine's stderr while it runs, learns its tasks with the engine's TaskParser and
- * writes them to the TaskStore as they start and end, so the task list grows live; when a task
- * ends, the stdout/stderr it captured are stored as its logs. Times are those at which the
+ * writes them to the TaskStore as they start and end, so the task list grows live. The files a
+ * task captures its stdout/stderr into are opened as soon as they exist and held open until
+ * the task ends (see CapturedFile), then stored as its logs. Times are those at which the
  * lines were read (ms, inside the run's start and end). Nothing here fails the run: a failure
  * is logged and tracking goes on (or stops, when the run has moved on and writes are refused).
  */
 export class TaskTracker {
-  private file?: FileHandle;
+  /** The engine's log, once it exists. */
+  private fd?: number;
+  private readonly buffer = Buffer.alloc(READ_CHUNK);
+  /** The rest of a long stretch of log, read on the next turn. */
+  private readMore?: NodeJS.Immediate;
   private offset = 0;
   private lastTime = 0;
   private readonly decoder = new StringDecoder('utf8');
-  /** Reads of the log and the writes they cause, one after another in order. */
+  /** The writes that reads of the log cause, one after another in order. */
   private work: Promise<void> = Promise.resolve();
-  private readQueued = false;
   /** Captured logs being stored, one at a time (apart from `work`: a big file holds up no task start). */
   private uploads: Promise<void> = Promise.resolve();
   /** Store index of each task, by parser key, and the tasks that have not ended. */
   private readonly index = new Map<number, number>();
   private readonly open = new Map<number, EngineTask>();
+  /** Captured files of the tasks that have not ended, by parser key, and how many are held. */
+  private readonly captures = new Map<number, Captures>();
+  private holding = 0;
+  private scratch?: string;
   private refused = false;
+  private finished = false;
   private watcher?: FSWatcher;
   private timer?: NodeJS.Timeout;
 
@@ -63,14 +82,19 @@ export class TaskTracker {
       // What an earlier attempt stored of its tasks' logs belongs to no task any more.
       if (attempt > 1) await this.o.store.deletePrefix(runObjectKeys.taskLogsPrefix(runId));
     });
+    // The folder, not the file: the engine's launch may not have created the file yet. Being
+    // prompt matters: a job's captured files are opened once its record is read.
+    const name = path.basename(this.o.stderrFile);
     try {
-      this.watcher = watch(this.o.stderrFile, () => this.readSoon());
+      this.watcher = watch(path.dirname(this.o.stderrFile), (_, changed) => {
+        if (changed === null || changed === name) this.readNow();
+      });
       this.watcher.on('error', () => this.watcher?.close());
     } catch {
-      // No watch (the file is not there yet, or the platform has none): the poll reads it.
+      // No watch (the platform has none): the poll reads it.
     }
-    this.timer = setInterval(() => this.readSoon(), this.o.pollMs ?? 1000);
-    this.readSoon();
+    this.timer = setInterval(() => this.readNow(), this.o.pollMs ?? 1000);
+    this.readNow();
   }
 
   /**
@@ -79,34 +103,34 @@ export class TaskTracker {
    */
   async finish(exitTime: number, note: string): Promise<void> {
     clearInterval(this.timer);
+    clearImmediate(this.readMore);
     this.watcher?.close();
+    this.readNow(Infinity);
+    this.finished = true;
+    const time = this.observed(exitTime);
+    try {
+      if (this.fd !== undefined) closeSync(this.fd);
+      this.take([...this.parser.feed(this.decoder.end(), time), ...this.parser.finish(time)]);
+    } catch (err) {
+      this.o.log.warn({ err }, 'task tracking: reading the end of the engine log failed');
+    }
     await this.enqueue('finish', async () => {
-      await this.readNew();
-      const time = this.observed(exitTime);
-      await this.apply([...this.parser.feed(this.decoder.end(), time), ...this.parser.finish(time)]);
       for (const open of this.open.values()) {
         const task = { ...open, end: time, systemLogs: [...open.systemLogs, note] };
+        const captures = this.endCaptures(task.key);
         await this.write(task.key, this.record(task));
-        this.storeLogsSoon(task);
+        this.storeLogsSoon(task, captures);
       }
       this.open.clear();
-      await this.file?.close();
     });
     await this.uploads;
+    // Captures of tasks whose logs were not stored (writes refused, a failure above).
+    await this.releaseAll();
   }
 
   private enqueue(what: string, step: () => Promise<void>): Promise<void> {
     this.work = this.work.then(step).catch((err) => this.o.log.warn({ err }, `task tracking: ${what} failed`));
     return this.work;
-  }
-
-  private readSoon(): void {
-    if (this.readQueued) return;
-    this.readQueued = true;
-    void this.enqueue('reading the engine log', () => {
-      this.readQueued = false;
-      return this.readNew();
-    });
   }
 
   /** Observation times never go back, so tasks stay in start order whatever the clock does. */
@@ -115,24 +139,41 @@ export class TaskTracker {
     return this.lastTime;
   }
 
-  /** Feeds what the engine added to its log since the last read to the parser. */
-  private async readNew(): Promise<void> {
-    if (this.refused) return;
-    if (!this.file) {
-      try {
-        this.file = await open(this.o.stderrFile, 'r');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-        throw err;
+  /**
+   * Feeds what the engine added to its log to the parser, now rather than after the writes
+   * queued before (a fast job can be over, its captured files moved, a few ms after its record),
+   * and queues the writes that follow. At most `turns` × READS_PER_TURN chunks: a long stretch
+   * (a tool's uncaptured output) goes on at the next turn of the event loop.
+   */
+  private readNow(turns = 1): void {
+    if (this.refused || this.finished) return;
+    try {
+      this.fd ??= openSync(this.o.stderrFile, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.o.log.warn({ err }, 'task tracking: the engine log could not be opened');
+      return;
+    }
+    try {
+      for (let reads = 0; reads < turns * READS_PER_TURN; reads++) {
+        const bytesRead = readSync(this.fd, this.buffer, 0, this.buffer.length, this.offset);
+        if (bytesRead === 0) return;
+        this.offset += bytesRead;
+        this.take(this.parser.feed(this.decoder.write(this.buffer.subarray(0, bytesRead)), this.observed()));
       }
+      this.readMore ??= setImmediate(() => {
+        this.readMore = undefined;
+        this.readNow();
+      });
+    } catch (err) {
+      this.o.log.warn({ err }, 'task tracking: reading the engine log failed');
     }
-    const buffer = Buffer.alloc(256 * 1024);
-    for (;;) {
-      const { bytesRead } = await this.file.read(buffer, 0, buffer.length, this.offset);
-      if (bytesRead === 0) return;
-      this.offset += bytesRead;
-      await this.apply(this.parser.feed(this.decoder.write(buffer.subarray(0, bytesRead)), this.observed()));
-    }
+  }
+
+  /** Starts holding the captured files of tasks that started, and queues the writes of the events. */
+  private take(events: TaskEvent[]): void {
+    if (this.refused || !events.length) return;
+    for (const { type, task } of events) if (type === 'started') this.holdCaptures(task);
+    void this.enqueue('writing tasks', () => this.apply(events));
   }
 
   private async apply(events: TaskEvent[]): Promise<void> {
@@ -148,10 +189,57 @@ export class TaskTracker {
         await this.write(task.key, this.record(task));
       } else {
         this.open.delete(task.key);
+        const captures = this.endCaptures(task.key);
         await this.write(task.key, this.record(task));
-        this.storeLogsSoon(task);
+        this.storeLogsSoon(task, captures);
       }
     }
+  }
+
+  /** Starts opening the files a task captures into, within the bound on descriptors held. */
+  private holdCaptures(task: EngineTask): void {
+    const max = this.o.maxOpenCaptures ?? MAX_OPEN_CAPTURES;
+    const captures: Captures = {};
+    for (const stream of STREAMS) {
+      const file = stream === 'stdout' ? task.stdoutPath : task.stderrPath;
+      if (!file) continue;
+      if (this.holding >= max) {
+        captures[stream] = `more than ${max} captured files were open at once`;
+        continue;
+      }
+      try {
+        this.scratch ??= realpathSync.native(this.o.scratchDir);
+      } catch (err) {
+        captures[stream] = `the run's folder could not be resolved (${(err as NodeJS.ErrnoException).code})`;
+        continue;
+      }
+      captures[stream] = new CapturedFile(file, this.scratch);
+      this.holding++;
+    }
+    if (Object.keys(captures).length) this.captures.set(task.key, captures);
+  }
+
+  /** An ended task's captures, taken to be read: those not open yet get one last try. */
+  private endCaptures(key: number): Captures {
+    const captures = this.captures.get(key) ?? {};
+    this.captures.delete(key);
+    for (const c of Object.values(captures)) if (typeof c !== 'string') void c.end();
+    return captures;
+  }
+
+  /** Closes captured files (they count no more against the bound). Never rejects. */
+  private async release(captures: Captures): Promise<void> {
+    for (const c of Object.values(captures)) {
+      if (typeof c === 'string') continue;
+      await c.close();
+      this.holding--;
+    }
+  }
+
+  private async releaseAll(): Promise<void> {
+    const all = [...this.captures.values()];
+    this.captures.clear();
+    await Promise.all(all.map((c) => this.release(c)));
   }
 
   private record(task: EngineTask, stored: Partial<Record<Stream, boolean>> = {}): TaskRecord {
@@ -167,70 +255,52 @@ export class TaskTracker {
   private refuse(): void {
     if (!this.refused) this.o.log.warn('task writes refused: the run has moved on from this attempt (or ended)');
     this.refused = true;
+    void this.releaseAll();
   }
 
-  /** Stores the files an ended task captured its stdout/stderr into, then records which were. */
-  private storeLogsSoon(task: EngineTask): void {
+  /**
+   * Stores the files an ended task captured its stdout/stderr into, through the descriptors
+   * held since its start, then records which were stored and why others were not. Closes them.
+   */
+  private storeLogsSoon(task: EngineTask, captures: Captures): void {
+    if (!Object.keys(captures).length) return;
     const index = this.index.get(task.key);
-    if (index === undefined || !(task.stdoutPath || task.stderrPath)) return;
-    const id = String(index + 1);
     this.uploads = this.uploads
       .then(async () => {
-        if (this.refused) return;
-        const stored: Partial<Record<Stream, boolean>> = {};
-        const systemLogs = [...task.systemLogs];
-        for (const stream of STREAMS) {
-          const file = stream === 'stdout' ? task.stdoutPath : task.stderrPath;
-          if (!file) continue;
-          const size = await this.storeLog(file, runObjectKeys.taskLog(this.o.runId, this.o.attempt, id, stream));
-          if (size === true) stored[stream] = true;
-          else if (size !== undefined) {
-            systemLogs.push(`${stream} not stored: its ${size} bytes exceed WES_TASK_LOG_MAX_BYTES (${this.o.maxLogBytes})`);
+        try {
+          if (index === undefined || this.refused) return;
+          const stored: Partial<Record<Stream, boolean>> = {};
+          const systemLogs = [...task.systemLogs];
+          for (const stream of STREAMS) {
+            const capture = captures[stream];
+            if (capture === undefined) continue;
+            const held = typeof capture === 'string' ? { missed: capture } : await capture.end();
+            if ('missed' in held) {
+              this.o.log.warn({ task: task.name, stream, file: typeof capture === 'string' ? undefined : capture.file, why: held.missed }, 'captured file not stored');
+              systemLogs.push(`${stream} not stored: ${held.missed}`);
+              continue;
+            }
+            const size = await this.storeLog(held.fd, runObjectKeys.taskLog(this.o.runId, this.o.attempt, String(index + 1), stream));
+            if (size === true) stored[stream] = true;
+            else systemLogs.push(`${stream} not stored: its ${size} bytes exceed WES_TASK_LOG_MAX_BYTES (${this.o.maxLogBytes})`);
           }
-        }
-        if (Object.keys(stored).length || systemLogs.length > task.systemLogs.length) {
-          await this.write(task.key, this.record({ ...task, systemLogs }, stored));
+          if (Object.keys(stored).length || systemLogs.length > task.systemLogs.length) {
+            await this.write(task.key, this.record({ ...task, systemLogs }, stored));
+          }
+        } finally {
+          await this.release(captures);
         }
       })
       .catch((err) => this.o.log.warn({ err, task: task.name }, 'task tracking: task logs not stored'));
   }
 
-  /**
-   * Copies one captured file to the object store: true when stored, its size when too large,
-   * undefined when there is none (cwltool removed it) or it is not a regular file inside the
-   * task log folder (a tool can print a line that looks like a record: it cannot make us read
-   * another file).
-   */
-  private async storeLog(file: string, key: string): Promise<true | number | undefined> {
-    let real: string;
-    let folder: string;
-    try {
-      [real, folder] = await Promise.all([realpath(file), realpath(this.o.taskLogDir)]);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
-    if (!real.startsWith(folder + path.sep)) {
-      this.o.log.warn({ file }, 'task log outside the task log folder: not stored');
-      return undefined;
-    }
-    let handle: FileHandle;
-    try {
-      handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
-    try {
-      const stat = await handle.stat();
-      if (!stat.isFile()) return undefined;
-      const { size } = stat;
-      if (size > this.o.maxLogBytes) return size;
-      await this.o.store.put(key, size === 0 ? '' : handle.createReadStream({ start: 0, end: size - 1, autoClose: false }));
-      return true;
-    } finally {
-      await handle.close();
-    }
+  /** Copies a held captured file to the object store: true when stored, its size when too large. */
+  private async storeLog(fd: number, key: string): Promise<true | number> {
+    // Read no further than this size: a process the tool left behind may still be writing.
+    const { size } = fstatSync(fd);
+    if (size > this.o.maxLogBytes) return size;
+    await this.o.store.put(key, size === 0 ? '' : createReadStream('', { fd, start: 0, end: size - 1, autoClose: false }));
+    return true;
   }
 }
 

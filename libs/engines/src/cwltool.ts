@@ -60,9 +60,6 @@ export const CWLTOOL: EngineDefinition = {
   ],
   command(executable: string, input: EngineCommandInput) {
     const args = ['--disable-color', '--outdir', input.outDir, '--tmpdir-prefix', `${input.tmpDir}/`, '--tmp-outdir-prefix', `${input.tmpDir}/`];
-    // Each job's captured stdout/stderr then goes to <taskLogDir>/<job>/ first (cwltool copies
-    // it to the job's output folder): there it outlives cwltool's clean-up, for the task logs.
-    if (input.taskLogDir) args.push('--log-dir', input.taskLogDir);
     for (const [name, value] of Object.entries(input.parameters)) {
       if (name === '--strict') {
         if (value === 'false') args.push('--non-strict');

@@ -16,11 +16,6 @@ export interface EngineCommandInput {
   paramsPath: string;
   outDir: string;
   tmpDir: string;
-  /**
-   * Folder in which the engine keeps, per task, the stdout and stderr it captures (so the
-   * worker can store them as the task's logs, whatever the engine does with its own copies).
-   */
-  taskLogDir?: string;
   /** Client parameters, already checked against the allow-list. */
   parameters: Record<string, string>;
 }

@@ -73,11 +73,10 @@ describe('cwltool command', () => {
     expect(args.slice(-2)).toEqual(['/w/main.cwl', '/w/params.json']);
   });
 
-  it('keeps captured task logs in the task log folder when there is one', () => {
-    expect(CWLTOOL.command('cwltool', input).args).not.toContain('--log-dir');
-    const { args } = CWLTOOL.command('cwltool', { ...input, taskLogDir: '/w/task-logs' });
-    expect(args[args.indexOf('--log-dir') + 1]).toBe('/w/task-logs');
-    expect(args.slice(-2)).toEqual(['/w/main.cwl', '/w/params.json']);
+  it('never passes --log-dir, not even when a client sends it: it moves stdout: files out of the job folder the tool sees', () => {
+    const { parameters, ignored } = checkEngineParameters(CWLTOOL, { '--log-dir': '/x', '--parallel': 'true' });
+    expect(ignored).toEqual(['--log-dir']);
+    expect(CWLTOOL.command('cwltool', { ...input, parameters }).args).not.toContain('--log-dir');
   });
 
   it('keeps the default strictness when --strict is true', () => {
