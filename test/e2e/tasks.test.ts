@@ -172,7 +172,7 @@ describe('a run whose three steps pass', () => {
   });
 });
 
-describe('a tool that lists the folder it runs in', () => {
+describe('a step that lists the folder it runs in', () => {
   it('sees its own stdout: file there, as under cwltool alone, and its task serves that listing', async () => {
     const alone = localCwltool('tasks/list-self.cwl', {});
     expect(alone).toEqual({ exitCode: 0, files: { 'listing.txt': 'listing.txt\n' } });
@@ -181,9 +181,10 @@ describe('a tool that lists the folder it runs in', () => {
     const { outputs } = await h.client.runLog(runId);
     expect(outputs.listing.basename).toBe('listing.txt');
     expect((await h.client.fetchText(outputs.listing.location)).text).toBe(alone.files['listing.txt']);
-    const [task, ...more] = (await h.client.getJson(`/runs/${runId}/tasks`)).task_logs;
+    const [task, after, ...more] = (await h.client.getJson(`/runs/${runId}/tasks`)).task_logs;
     expect(more).toEqual([]);
-    expect(task).toMatchObject({ name: 'list-self.cwl', cmd: ['ls'], exit_code: 0, system_logs: [] });
+    expect(after).toMatchObject({ name: 'after', exit_code: 0 });
+    expect(task).toMatchObject({ name: 'list', cmd: ['ls'], exit_code: 0, system_logs: [] });
     expect(task.stdout).toBe(h.client.url(`/runs/${runId}/tasks/${task.id}/logs/stdout`));
     expect(await h.client.fetchText(task.stdout)).toMatchObject({ status: 200, text: alone.files['listing.txt'] });
   });
