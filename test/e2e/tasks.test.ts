@@ -16,7 +16,7 @@ const h = useStack({ workerConcurrency: 2 });
 const TASK_FILES = ['tasks/three-steps.cwl', 'tasks/argv.cwl', 'tasks/count.cwl', 'tasks/finish.cwl'];
 /** The scripts of the two tools (see test/workflows/tasks), as the tools' command lines hold them. */
 const ARGV = ['sh', '-c', 'tr "\\0" "\\n" < /proc/$$/cmdline', 'argv'];
-const FINISH = ['sh', '-c', 'tr "\\0" "\\n" < /proc/$$/cmdline >&2; echo oops >&2; exit $1', 'finish'];
+const FINISH = ['sh', '-c', 'tr "\\0" "\\n" < /proc/$$/cmdline >&2; echo oops >&2; sleep 0.3; exit $1', 'finish'];
 
 /** A CWL v1.2 run of a workflow of test/workflows, with the documents it needs attached. */
 function cwlRun(workflow: string, params: Record<string, unknown>, files: string[]) {
