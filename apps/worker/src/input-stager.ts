@@ -17,6 +17,8 @@ export interface StagingFolders {
   attachments: readonly string[];
   /** Where inputs fetched from URLs go. */
   inputsDir: string;
+  /** The engine's path of a file of the run (they differ in a sandbox); the same when absent. */
+  toEngine?: (hostPath: string) => string;
 }
 
 /** A name only: never a path, never . or .. (a fetched copy stays in its own folder). */
@@ -43,7 +45,7 @@ export async function stageInputs(
   const index = new AttachmentIndex(folders.attachments);
   let staged = 0;
   const pointAt = (obj: FileObject, file: string, withoutListing = false) => {
-    const out: Record<string, unknown> = { ...obj, location: pathToFileURL(file).href };
+    const out: Record<string, unknown> = { ...obj, location: pathToFileURL(folders.toEngine ? folders.toEngine(file) : file).href };
     delete out.path;
     // A fetched Directory's listing names remote locations: the engine lists the local copy itself.
     if (withoutListing) delete out.listing;

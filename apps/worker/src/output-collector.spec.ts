@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -12,6 +12,8 @@ const upload = async (storePath: string, file: string) => {
   uploaded.set(storePath, file);
 };
 const url = (rel: string) => pathToFileURL(path.join(out, rel)).href;
+/** Without a sandbox the engine's paths are the worker's. */
+const same = (p: string) => p;
 const write = (rel: string, text: string) => {
   mkdirSync(path.dirname(path.join(out, rel)), { recursive: true });
   writeFileSync(path.join(out, rel), text);
@@ -30,6 +32,7 @@ describe('collectOutputs', () => {
     const stored = (await collectOutputs(
       { a: { class: 'File', location: url('out.txt'), basename: 'out.txt' }, b: { class: 'File', location: url('out.txt_2'), basename: 'out.txt' } },
       out,
+      same,
       upload,
     )) as any;
     expect(stored.a.location).toBe('wes-output:out.txt');
@@ -45,7 +48,7 @@ describe('collectOutputs', () => {
     write('d/sub dir/ü#1.txt', 'x\n');
     mkdirSync(path.join(out, 'd/empty'));
     write('f.txt', 'hello\n');
-    const stored = (await collectOutputs({ d: { class: 'Directory', location: url('d') }, f: { class: 'File', path: path.join(out, 'f.txt') } }, out, upload)) as any;
+    const stored = (await collectOutputs({ d: { class: 'Directory', location: url('d') }, f: { class: 'File', path: path.join(out, 'f.txt') } }, out, same, upload)) as any;
     expect(stored.f).toEqual({ class: 'File', location: 'wes-output:f.txt', basename: 'f.txt', size: 6, checksum: 'sha1$f572d396fae9206628714fb2ce00f72e94f2258f' });
     // Checksums as `sha1sum` prints them.
     expect(stored.d.listing).toEqual([
@@ -61,17 +64,42 @@ describe('collectOutputs', () => {
     expect([...uploaded.keys()].sort()).toEqual(['d/b.txt', 'd/sub dir/ü#1.txt', 'f.txt']);
   });
 
-  it('keeps what the engine says of its files, and numbers exactly', async () => {
+  it("keeps the engine's other fields and numbers exactly, but gives the size and sha1 of the bytes uploaded", async () => {
     write('a.txt', 'a');
-    const outputs = parseJson(`{"n": 4200000000000000000000000000000000000000000, "a": {"class": "File", "location": "${url('a.txt')}", "basename": "a.txt", "size": 1, "checksum": "sha1$given", "format": "edam:x"}}`);
-    expect(stringifyJson(await collectOutputs(outputs, out, upload))).toBe(
-      '{"n":4200000000000000000000000000000000000000000,"a":{"class":"File","location":"wes-output:a.txt","basename":"a.txt","size":1,"checksum":"sha1$given","format":"edam:x"}}',
+    // The engine's figures may be stale (a process of the run may have changed the file since): ours are of what is served.
+    const outputs = parseJson(`{"n": 4200000000000000000000000000000000000000000, "a": {"class": "File", "location": "${url('a.txt')}", "basename": "a.txt", "size": 7, "checksum": "sha1$stale", "format": "edam:x"}}`);
+    expect(stringifyJson(await collectOutputs(outputs, out, same, upload))).toBe(
+      '{"n":4200000000000000000000000000000000000000000,"a":{"class":"File","location":"wes-output:a.txt","basename":"a.txt","size":1,"checksum":"sha1$86f7e437faa5a7fce15d1ddcb9eaeaea377667b8","format":"edam:x"}}',
     );
   });
 
+  it('refuses a link leading out of the output folder (a File, or inside a Directory), and takes one that stays inside', async () => {
+    write('real.txt', 'inside\n');
+    symlinkSync(path.join(out, 'real.txt'), path.join(out, 'inner-link.txt'));
+    symlinkSync('/etc/passwd', path.join(out, 'leak.txt'));
+    mkdirSync(path.join(out, 'd'));
+    symlinkSync('/etc/passwd', path.join(out, 'd', 'leak'));
+    const ok = (await collectOutputs({ x: { class: 'File', location: url('inner-link.txt') } }, out, same, upload)) as any;
+    expect(ok.x.size).toBe(7);
+    expect(uploaded.get('inner-link.txt')).toBe(path.join(out, 'real.txt'));
+    uploaded.clear();
+    await expect(collectOutputs({ x: { class: 'File', location: url('leak.txt') } }, out, same, upload)).rejects.toThrow(/leak.txt is a link leading outside/);
+    await expect(collectOutputs({ x: { class: 'Directory', location: url('d') } }, out, same, upload)).rejects.toThrow(/d\/leak is a link leading outside/);
+    expect(uploaded.size).toBe(0);
+  });
+
+  it("maps the engine's paths to the worker's (a sandbox sees the run under /wes)", async () => {
+    write('s.txt', 'sandboxed');
+    const toHost = (p: string) => (p.startsWith('/wes/outputs/') ? path.join(out, p.slice('/wes/outputs/'.length)) : undefined);
+    const stored = (await collectOutputs({ s: { class: 'File', location: 'file:///wes/outputs/s.txt' } }, out, toHost, upload)) as any;
+    expect(stored.s.location).toBe('wes-output:s.txt');
+    expect(uploaded.get('s.txt')).toBe(path.join(out, 's.txt'));
+    await expect(collectOutputs({ s: { class: 'File', location: 'file:///etc/hostname' } }, out, toHost, upload)).rejects.toThrow(UnusableOutputError);
+  });
+
   it('refuses an output outside the output folder, and one that does not exist, uploading nothing', async () => {
-    await expect(collectOutputs({ x: { class: 'File', location: 'file:///etc/passwd' } }, out, upload)).rejects.toThrow(UnusableOutputError);
-    await expect(collectOutputs({ x: { class: 'File', location: url('missing.txt') } }, out, upload)).rejects.toThrow(/output x \(missing.txt\) does not exist/);
+    await expect(collectOutputs({ x: { class: 'File', location: 'file:///etc/passwd' } }, out, same, upload)).rejects.toThrow(UnusableOutputError);
+    await expect(collectOutputs({ x: { class: 'File', location: url('missing.txt') } }, out, same, upload)).rejects.toThrow(/output x \(missing.txt\) does not exist/);
     expect(uploaded.size).toBe(0);
   });
 });

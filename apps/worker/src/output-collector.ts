@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
@@ -10,10 +10,14 @@ import { OUTPUT_LOCATION_PREFIX } from '../../../libs/runs/src';
 /** Stores one file of the engine's output folder under its store path (relative to the run's outputs). */
 export type UploadOutput = (storePath: string, file: string) => Promise<void>;
 
+/** The worker's path of a path the engine names (they differ in a sandbox); undefined: outside the run. */
+export type ToHostPath = (enginePath: string) => string | undefined;
+
 /**
  * The engine's output object names something we cannot take: a file outside the run's output
- * folder (never uploaded), or one that does not exist (cwltool 3.1 reports a second output of
- * the same name as `name_2` without writing it). The workflow's run failed, not the server.
+ * folder, or a link leading out of it (never followed: a workflow could point one at any file
+ * the worker can read), or one that does not exist (cwltool 3.1 reports a second output of the
+ * same name as `name_2` without writing it). The workflow's run failed, not the server.
  */
 export class UnusableOutputError extends Error {
   override name = 'UnusableOutputError';
@@ -22,7 +26,8 @@ export class UnusableOutputError extends Error {
 /** Uploads at once, at most: many small outputs (a scatter's) go faster than one by one. */
 const UPLOAD_CONCURRENCY = 8;
 
-function localPath(obj: FileObject): string | undefined {
+/** The path an output object names, as the engine named it. */
+function enginePath(obj: FileObject): string | undefined {
   const location = typeof obj.location === 'string' ? obj.location : undefined;
   if (location?.startsWith('file://')) return fileURLToPath(location);
   if (typeof obj.path === 'string') return obj.path;
@@ -50,16 +55,21 @@ async function digest(file: string): Promise<{ size: number; checksum: string }>
  * Walks an engine's output object, uploads every File and Directory it names (secondaryFiles
  * and listings included, each file once), and returns the object as the RunLog gives it: each
  * location an object-store reference (`wes-output:<store path>`), the worker-local `path`
- * removed, every File with its `size` and sha1 `checksum`, every Directory with its complete
- * `listing` (read from the folder when the engine gave none).
+ * removed, every File with the `size` and sha1 `checksum` of the very bytes uploaded (computed
+ * here: what the RunLog says is what is served), every Directory with its complete `listing`
+ * (read from the folder when the engine gave none).
+ *
+ * Links are never followed out of the output folder: a link to a file inside it is taken as
+ * that file; one leading anywhere else fails the run (UnusableOutputError), naming it.
  *
  * Store paths are paths in the output folder, except that an output whose name there is not
  * its basename (cwltool writes a second `out.txt` as `out.txt_2`) is stored under
  * `<name>/<basename>`: every location then ends with `/<basename>`, which is how checkers
  * such as cwltest match outputs.
  */
-export async function collectOutputs(outputs: unknown, outDir: string, upload: UploadOutput): Promise<unknown> {
+export async function collectOutputs(outputs: unknown, outDir: string, toHost: ToHostPath, upload: UploadOutput): Promise<unknown> {
   const root = path.resolve(outDir);
+  const realRoot = await realpath(root);
   const relative = (file: string): string => {
     const rel = path.relative(root, path.resolve(file));
     if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
@@ -67,10 +77,39 @@ export async function collectOutputs(outputs: unknown, outDir: string, upload: U
     }
     return rel.split(path.sep).join('/');
   };
+  const hostPathOf = (obj: FileObject, where: string): string | undefined => {
+    const named = enginePath(obj);
+    if (named === undefined) return undefined;
+    const host = toHost(named);
+    if (host === undefined) throw new UnusableOutputError(`output ${where} (${named}) is outside the run's output folder`);
+    return host;
+  };
+  /** The real file behind a path of the output folder, refusing links that lead out of it. */
+  const insideTarget = async (file: string, rel: string): Promise<{ real: string; kind: 'file' | 'folder' | 'missing' | 'other' }> => {
+    let s;
+    try {
+      s = await lstat(file);
+    } catch {
+      return { real: file, kind: 'missing' };
+    }
+    let real = file;
+    if (s.isSymbolicLink()) {
+      try {
+        real = await realpath(file);
+      } catch {
+        return { real: file, kind: 'missing' };
+      }
+      if (real !== realRoot && !real.startsWith(`${realRoot}/`)) {
+        throw new UnusableOutputError(`output ${rel} is a link leading outside the run's output folder (links are not followed out of it)`);
+      }
+      s = await lstat(real);
+    }
+    return { real, kind: s.isFile() ? 'file' : s.isDirectory() ? 'folder' : 'other' };
+  };
 
   const renamed = new Map<string, string>();
-  forEachFileObject(outputs, (obj) => {
-    const file = localPath(obj);
+  forEachFileObject(outputs, (obj, where) => {
+    const file = hostPathOf(obj, where);
     if (!file) return;
     const rel = relative(file);
     if (isPlainName(obj.basename) && obj.basename !== lastSegment(rel)) renamed.set(rel, `${rel}/${obj.basename}`);
@@ -83,7 +122,15 @@ export async function collectOutputs(outputs: unknown, outDir: string, upload: U
     return rel;
   };
 
+  /** Files to upload by store path, and the digest of each real file (one read per file). */
   const files = new Map<string, string>();
+  const digests = new Map<string, Promise<{ size: number; checksum: string }>>();
+  const digestOf = (real: string) => {
+    let d = digests.get(real);
+    if (!d) digests.set(real, (d = digest(real)));
+    return d;
+  };
+
   /** Registers every file under a folder for upload; builds its listing when `describe` is set. */
   const walkFolder = async (dir: string, describe: boolean): Promise<FileObject[]> => {
     const entries = await readdir(dir, { withFileTypes: true });
@@ -91,13 +138,15 @@ export async function collectOutputs(outputs: unknown, outDir: string, upload: U
     const out: FileObject[] = [];
     for (const e of entries) {
       const full = path.join(dir, e.name);
-      const key = storePath(relative(full));
+      const rel = relative(full);
+      const key = storePath(rel);
       const location = OUTPUT_LOCATION_PREFIX + key;
-      if (e.isFile()) {
-        files.set(key, full);
-        if (describe) out.push({ class: 'File', location, basename: e.name, ...(await digest(full)) });
-      } else if (e.isDirectory()) {
-        const listing = await walkFolder(full, describe);
+      const { real, kind } = await insideTarget(full, rel);
+      if (kind === 'file') {
+        files.set(key, real);
+        if (describe) out.push({ class: 'File', location, basename: e.name, ...(await digestOf(real)) });
+      } else if (kind === 'folder') {
+        const listing = await walkFolder(real === full ? full : real, describe);
         if (describe) out.push({ class: 'Directory', location, basename: e.name, listing });
       }
     }
@@ -105,20 +154,21 @@ export async function collectOutputs(outputs: unknown, outDir: string, upload: U
   };
 
   const stored = await mapFileObjects(outputs, async (obj, where) => {
-    const file = localPath(obj);
+    const file = hostPathOf(obj, where);
     if (!file) return obj;
     const rel = relative(file);
     const key = storePath(rel);
     const out: Record<string, unknown> = { ...obj, location: OUTPUT_LOCATION_PREFIX + key };
     delete out.path;
     if (!isPlainName(out.basename)) out.basename = lastSegment(key);
+    const { real, kind } = await insideTarget(file, rel);
     if (obj.class === 'File') {
-      if (!(await stat(file).then((s) => s.isFile(), () => false))) throw new UnusableOutputError(`output ${where} (${rel}) does not exist`);
-      files.set(key, file);
-      if (typeof obj.size !== 'number' || typeof obj.checksum !== 'string') Object.assign(out, await digest(file));
+      if (kind !== 'file') throw new UnusableOutputError(`output ${where} (${rel}) does not exist`);
+      files.set(key, real);
+      Object.assign(out, await digestOf(real));
     } else {
-      if (!(await stat(file).then((s) => s.isDirectory(), () => false))) throw new UnusableOutputError(`output ${where} (${rel}) does not exist`);
-      const listing = await walkFolder(file, !Array.isArray(obj.listing));
+      if (kind !== 'folder') throw new UnusableOutputError(`output ${where} (${rel}) does not exist`);
+      const listing = await walkFolder(real, !Array.isArray(obj.listing));
       if (!Array.isArray(obj.listing)) out.listing = listing;
     }
     return out;
@@ -131,4 +181,3 @@ export async function collectOutputs(outputs: unknown, outDir: string, upload: U
   await Promise.all(Array.from({ length: Math.min(UPLOAD_CONCURRENCY, queue.length) }, worker));
   return stored;
 }
-

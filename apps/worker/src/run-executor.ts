@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os, { hostname } from 'node:os';
 import path from 'node:path';
 import { WesSettings } from '../../../libs/config/src';
-import { ENGINES, groupMembers, launchEngine, RunningEngine, signalGroup, stopGroup } from '../../../libs/engines/src';
+import { ENGINES, EngineView, groupMembers, launchEngine, runFolders, RunningEngine, SandboxSettings, signalGroup, stopGroup } from '../../../libs/engines/src';
 import { parseJson, stringifyJson } from '../../../libs/json/src';
 import type { Logger } from '../../../libs/logging/src';
 import { UrlFetcher } from '../../../libs/fetch/src';
@@ -13,6 +13,7 @@ import { encodeCommand, RunRecord, runObjectKeys, RunStore, TaskStore, Transitio
 import { downloadToFile, ObjectStore, resolveInside } from '../../../libs/storage/src';
 import { InputUnavailableError, stageInputs } from './input-stager';
 import { LogShipper } from './log-shipper';
+import { prepareSandbox, sandboxed, sandboxSettingsOf } from './engine-sandbox';
 import { collectOutputs, UnusableOutputError } from './output-collector';
 import { trackTasks } from './task-tracker';
 import { WORKER_ID } from './worker-identity';
@@ -74,6 +75,7 @@ export class RunExecutor {
   private readonly active = new Map<string, AbortController>();
   /** The execution of each run this worker holds (a second delivery waits for the first). */
   private readonly finishing = new Map<string, Promise<ExecutionResult>>();
+  private readonly sandbox: SandboxSettings;
 
   constructor(
     private readonly settings: WesSettings,
@@ -85,7 +87,9 @@ export class RunExecutor {
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(WORKER_ID) private readonly workerId: string,
-  ) {}
+  ) {
+    this.sandbox = sandboxSettingsOf(settings);
+  }
 
   get activeRunIds(): string[] {
     return [...this.active.keys()];
@@ -157,8 +161,9 @@ export class RunExecutor {
     let failed = false;
     try {
       scratch = await this.makeScratch(run.runId);
-      await this.prepareScratch(run, scratch, signal);
-      await this.runEngine(run, at, scratch, signal);
+      const view = new EngineView(runFolders(scratch), this.sandbox.kind !== 'none');
+      await this.prepareScratch(run, view, signal);
+      await this.runEngine(run, at, view, signal);
       return 'done';
     } catch (err) {
       failed = true;
@@ -216,40 +221,49 @@ export class RunExecutor {
     }
   }
 
-  /** Fills the run's scratch folder: attachments (sub-folders kept), params file, output and tmp folders. */
-  private async prepareScratch(run: RunRecord, scratch: string, signal: AbortSignal): Promise<void> {
-    const inputs = path.join(scratch, 'attachments');
-    await Promise.all(['attachments', 'outputs', 'tmp', 'logs'].map((d) => mkdir(path.join(scratch, d))));
+  /**
+   * Fills the run's scratch folder: attachments (sub-folders kept), inputs fetched from URLs, the
+   * params file (its locations as the engine sees them), output and tmp folders, and what the
+   * sandbox needs.
+   */
+  private async prepareScratch(run: RunRecord, view: EngineView, signal: AbortSignal): Promise<void> {
+    const { folders } = view;
+    const inputs = folders.attachments;
+    await Promise.all([folders.attachments, folders.inputs, folders.outputs, folders.tmp, path.join(folders.root, 'logs')].map((d) => mkdir(d)));
     for (const name of run.attachments) {
       if (signal.aborted) throw new RunInterrupted(reasonOf(signal), 'while its inputs were being staged');
       await downloadToFile(this.store, runObjectKeys.attachment(run.runId, name), resolveInside(inputs, name), signal).catch((err) => {
         throw signal.aborted ? new RunInterrupted(reasonOf(signal), 'while its inputs were being staged') : err;
       });
     }
-    const folders = { attachmentsDir: inputs, attachments: run.attachments, inputsDir: path.join(scratch, 'inputs') };
-    const { params } = await stageInputs(run.request.workflow_params, folders, this.fetcher, signal).catch((err) => {
+    const staging = { attachmentsDir: inputs, attachments: run.attachments, inputsDir: folders.inputs, toEngine: (p: string) => view.toEngine(p) };
+    const { params } = await stageInputs(run.request.workflow_params, staging, this.fetcher, signal).catch((err) => {
       throw signal.aborted ? new RunInterrupted(reasonOf(signal), 'while its inputs were being staged') : err;
     });
     await writeFile(path.join(inputs, paramsFileName(run.attachments)), stringifyJson(params, 2));
+    await prepareSandbox(folders, this.sandbox);
   }
 
-  private async runEngine(run: RunRecord, at: Held, scratch: string, signal: AbortSignal): Promise<void> {
+  private async runEngine(run: RunRecord, at: Held, view: EngineView, signal: AbortSignal): Promise<void> {
     const { runId } = run;
     const { log } = at;
+    const { folders } = view;
+    const scratch = folders.root;
     const engine = ENGINES[run.engine];
     if (!engine) throw new Error(`unknown engine ${run.engine}`);
     if (signal.aborted) throw new RunInterrupted(reasonOf(signal), 'before the engine started');
-    const inputs = path.join(scratch, 'attachments');
     const [workflowFile, fragment] = run.workflow.split('#', 2);
+    // Paths as the engine sees them: under /wes in a sandbox.
     const command = engine.command(this.settings.cwltoolPath, {
-      workflowPath: resolveInside(inputs, workflowFile) + (fragment ? `#${fragment}` : ''),
-      paramsPath: path.join(inputs, paramsFileName(run.attachments)),
-      outDir: path.join(scratch, 'outputs'),
-      tmpDir: path.join(scratch, 'tmp'),
+      workflowPath: view.toEngine(resolveInside(folders.attachments, workflowFile)) + (fragment ? `#${fragment}` : ''),
+      paramsPath: view.toEngine(path.join(folders.attachments, paramsFileName(run.attachments))),
+      outDir: view.toEngine(folders.outputs),
+      tmpDir: view.toEngine(folders.tmp),
       parameters: run.request.workflow_engine_parameters,
     });
     const cmd = [command.file, ...command.args];
-    const started = await this.stateMachine.send(runId, 'run', { fields: { cmd: encodeCommand(cmd, scratch) }, attempt: at.attempt });
+    const launch = sandboxed(command, folders, this.sandbox, engine.environment);
+    const started = await this.stateMachine.send(runId, 'run', { fields: { cmd: encodeCommand(cmd, view.root) }, attempt: at.attempt });
     if (!started.applied) {
       if (started.state === 'CANCELING' && !started.stale) throw new RunInterrupted('cancel', 'before the engine started');
       throw new RunInterrupted('superseded', `the run left INITIALIZING (now ${started.state})`);
@@ -257,8 +271,9 @@ export class RunExecutor {
     const stdoutFile = path.join(scratch, 'logs', 'stdout');
     const stderrFile = path.join(scratch, 'logs', 'stderr');
     const stopSignal = this.settings.cancelSignal ?? engine.stopSignal;
-    const engineProcess = launchEngine(command, {
+    const engineProcess = launchEngine(launch.command, {
       cwd: scratch,
+      env: launch.env,
       stdoutFile,
       stderrFile,
       parentDeathSignal: stopSignal,
@@ -266,7 +281,12 @@ export class RunExecutor {
     });
     if (engineProcess.pid > 0) await this.runs.setFields(runId, { pgid: String(engineProcess.pid) });
     log.info({ pid: engineProcess.pid, cmd }, 'engine started');
-    const tasks = trackTasks(engine, { runId, attempt: at.attempt, stderrFile, scratchDir: scratch, tasks: this.tasks, store: this.store, maxLogBytes: this.settings.taskLogMaxBytes, log }, engineProcess.exited, signal);
+    const tasks = trackTasks(
+      engine,
+      { runId, attempt: at.attempt, stderrFile, scratchDir: scratch, toHostPath: (p) => view.toHost(p), tasks: this.tasks, store: this.store, maxLogBytes: this.settings.taskLogMaxBytes, log },
+      engineProcess.exited,
+      signal,
+    );
 
     const shipper = new LogShipper(this.store, runId, { stdout: stdoutFile, stderr: stderrFile }, LIVE_LOG_INTERVAL_MS, log);
     shipper.start();
@@ -306,7 +326,7 @@ export class RunExecutor {
     }
     let stored: unknown;
     try {
-      stored = await collectOutputs(outputs, path.join(scratch, 'outputs'), (rel, file) =>
+      stored = await collectOutputs(outputs, folders.outputs, (p) => view.toHost(p), (rel, file) =>
         this.store.putFile(runObjectKeys.output(runId, rel), file).then(() => undefined),
       );
     } catch (err) {

@@ -14,6 +14,8 @@ export interface TaskTrackerOptions {
   stderrFile: string;
   /** The run's scratch folder: only captured files inside it are stored. */
   scratchDir: string;
+  /** The worker's path of a path the engine names (they differ in a sandbox); undefined: outside the run. */
+  toHostPath?: (enginePath: string) => string | undefined;
   tasks: TaskStore;
   store: ObjectStore;
   /** Largest captured file stored as a task log. */
@@ -201,8 +203,13 @@ export class TaskTracker {
     const max = this.o.maxOpenCaptures ?? MAX_OPEN_CAPTURES;
     const captures: Captures = {};
     for (const stream of STREAMS) {
-      const file = stream === 'stdout' ? task.stdoutPath : task.stderrPath;
-      if (!file) continue;
+      const named = stream === 'stdout' ? task.stdoutPath : task.stderrPath;
+      if (!named) continue;
+      const file = this.o.toHostPath ? this.o.toHostPath(named) : named;
+      if (!file) {
+        captures[stream] = `${named} is outside the run's folders`;
+        continue;
+      }
       if (this.holding >= max) {
         captures[stream] = `more than ${max} captured files were open at once`;
         continue;

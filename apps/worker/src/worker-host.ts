@@ -1,15 +1,18 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Job, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WesSettings } from '../../../libs/config/src';
-import { ENGINES, readEngineVersion } from '../../../libs/engines/src';
+import { ENGINES, readEngineVersion, runFolders } from '../../../libs/engines/src';
 import type { Logger } from '../../../libs/logging/src';
 import { LOGGER, REDIS } from '../../../libs/platform/src';
 import { bullPrefix, createRedis, RunJobData, WorkerInfo, WorkerRegistry } from '../../../libs/queue/src';
 import { Reaper, RunRecovery } from '../../../libs/recovery/src';
 import { RunKeys } from '../../../libs/runs/src';
+import { prepareSandbox, sandboxed, sandboxSettingsOf } from './engine-sandbox';
 import { RunExecutor } from './run-executor';
 import { WORKER_ID } from './worker-identity';
 
@@ -105,16 +108,35 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
     this.logger.info({ workerId: this.workerId, engines: info.engines, concurrency: this.settings.workerConcurrency }, 'worker taking runs');
   }
 
+  /**
+   * Asks each engine its version the way runs will start it: in its sandbox. A worker whose
+   * sandbox cannot start, or whose engine is not visible inside it, refuses to start.
+   */
   private async detectEngines(): Promise<Record<string, string>> {
     const engines: Record<string, string> = {};
     const cwltool = ENGINES.cwltool;
+    const sandbox = sandboxSettingsOf(this.settings);
+    if (sandbox.kind === 'none') {
+      this.logger.warn('WES_SANDBOX=none: engines run as plain children of the worker, so any workflow can read its secrets and reach Redis; only for a trusted single-user machine');
+    }
+    await mkdir(this.settings.workDir, { recursive: true });
+    const root = await mkdtemp(path.join(path.resolve(this.settings.workDir), 'engine-check-'));
     try {
-      engines.cwltool = cwltool.parseVersion(await readEngineVersion(this.settings.cwltoolPath));
+      const folders = runFolders(root);
+      await Promise.all([folders.attachments, folders.inputs, folders.outputs, folders.tmp].map((d) => mkdir(d)));
+      await prepareSandbox(folders, sandbox);
+      const { command, env } = sandboxed({ file: this.settings.cwltoolPath, args: ['--version'] }, folders, sandbox, cwltool.environment);
+      engines.cwltool = cwltool.parseVersion(await readEngineVersion(command, env));
     } catch (err) {
       throw new NoEngineError(
-        `cwltool cannot be run (WES_CWLTOOL_PATH=${this.settings.cwltoolPath}): ${(err as Error).message}. ` +
-          'Install it (Debian: apt-get install cwltool) or point WES_CWLTOOL_PATH at it.',
+        `cwltool cannot be run${sandbox.kind === 'bwrap' ? ' in its sandbox' : ''} (WES_CWLTOOL_PATH=${this.settings.cwltoolPath}): ${(err as Error).message}. ` +
+          'Install it (Debian: apt-get install cwltool) or point WES_CWLTOOL_PATH at it' +
+          (sandbox.kind === 'bwrap'
+            ? '; the sandbox needs bubblewrap (apt-get install bubblewrap) and, for a worker that is not root, user namespaces; an engine outside /usr needs WES_SANDBOX_RO_PATHS.'
+            : '.'),
       );
+    } finally {
+      await rm(root, { recursive: true, force: true });
     }
     return engines;
   }

@@ -170,6 +170,40 @@ export class WesSettings {
   cwltoolPath = 'cwltool';
 
   /**
+   * Where engines run: `bwrap` (default), a bubblewrap sandbox of its own per run (own pid and
+   * network namespaces, read-only system, only the run's folders writable, an unprivileged
+   * uid, a clean environment); `none`, as plain children of the worker, which any workflow can
+   * then take over (trusted single-user machines only; the worker warns at start-up).
+   */
+  @IsIn(['bwrap', 'none'])
+  sandbox: 'bwrap' | 'none' = 'bwrap';
+
+  /** Uid the engine runs as in the sandbox when the worker runs as root (nobody by default). */
+  @IsInt()
+  @Min(1)
+  @Max(4294967294)
+  sandboxUid = 65534;
+
+  /** Gid the engine runs as in the sandbox when the worker runs as root (nogroup by default). */
+  @IsInt()
+  @Min(1)
+  @Max(4294967294)
+  sandboxGid = 65534;
+
+  /**
+   * Give sandboxed engines the host's network. Off: an engine reaches nothing, not even
+   * loopback (the worker stages every input and the API fetches every document first). On only
+   * for an engine that must talk to a cluster: a workflow can then reach whatever the worker's
+   * machine can, Redis and the object store included, so protect those with credentials.
+   */
+  @IsBoolean()
+  sandboxNetwork = false;
+
+  /** Comma-separated host folders sandboxed engines may read besides the system's (e.g. /opt/conda). */
+  @IsString()
+  sandboxReadOnlyPaths = '';
+
+  /**
    * Output file URLs in RunLog.outputs: `api` (served by this API from the object store, with
    * the API's credentials) or `presigned` (time-limited S3 URLs; objectStore=s3 only).
    */
@@ -312,6 +346,11 @@ export const SETTING_SOURCES: { [K in SettingKey]-?: SettingSource } = {
   drainMs: { env: 'WES_DRAIN_MS', kind: 'int' },
   shutdownPolicy: { env: 'WES_SHUTDOWN_POLICY', kind: 'string' },
   cwltoolPath: { env: 'WES_CWLTOOL_PATH', kind: 'string' },
+  sandbox: { env: 'WES_SANDBOX', kind: 'string' },
+  sandboxUid: { env: 'WES_SANDBOX_UID', kind: 'int' },
+  sandboxGid: { env: 'WES_SANDBOX_GID', kind: 'int' },
+  sandboxNetwork: { env: 'WES_SANDBOX_NETWORK', kind: 'bool' },
+  sandboxReadOnlyPaths: { env: 'WES_SANDBOX_RO_PATHS', kind: 'string' },
   maxAttachmentBytes: { env: 'WES_MAX_ATTACHMENT_BYTES', kind: 'int' },
   maxAttachments: { env: 'WES_MAX_ATTACHMENTS', kind: 'int' },
   maxTotalAttachmentBytes: { env: 'WES_MAX_TOTAL_ATTACHMENT_BYTES', kind: 'int' },

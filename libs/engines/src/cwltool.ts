@@ -11,6 +11,8 @@ export const CWLTOOL: EngineDefinition = {
   name: 'cwltool',
   workflowTypes: { CWL: ['v1.0', 'v1.1', 'v1.2'] },
   stopSignal: 'SIGINT',
+  // cwltool needs nothing of the worker's environment: node for JavaScript is found on PATH.
+  environment: [],
   parameters: [
     { name: '--parallel', type: 'boolean', default_value: 'false', description: 'Run independent steps in parallel' },
     { name: '--strict', type: 'boolean', default_value: 'true', description: 'Strict validation of the CWL document (false: --non-strict)' },

@@ -40,6 +40,12 @@ export interface EngineDefinition {
   clientSideParameters: readonly string[];
   /** Signal that asks the engine to stop (sent to its whole process group). */
   stopSignal: NodeJS.Signals;
+  /**
+   * Variables of the worker's environment the engine needs (e.g. a cluster's settings). In a
+   * sandbox the engine's environment is rebuilt from nothing (PATH, HOME, TMPDIR, LANG) plus
+   * these: nothing else of the worker's (Redis URL, S3 keys) reaches a workflow.
+   */
+  environment: readonly string[];
   /** The command to run a workflow: an argument array, never a shell line. */
   command(executable: string, input: EngineCommandInput): EngineCommand;
   /** Parses the engine's `--version` output. */

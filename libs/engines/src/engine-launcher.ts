@@ -68,6 +68,8 @@ export function launchEngine(command: EngineCommand, options: LaunchOptions): Ru
   const child = execa(file, args, {
     cwd: options.cwd,
     env: options.env,
+    // Given an environment, the engine gets that one alone, not the worker's as well.
+    extendEnv: options.env === undefined,
     detached: true,
     cleanup: false,
     reject: false,
@@ -84,9 +86,12 @@ export function launchEngine(command: EngineCommand, options: LaunchOptions): Ru
   return { pid: child.pid ?? -1, exited };
 }
 
-/** Runs `<executable> --version` and returns its output (stdout, or stderr when stdout is empty). */
-export async function readEngineVersion(executable: string, timeoutMs = 30_000): Promise<string> {
-  const r = await execa(executable, ['--version'], { reject: false, timeout: timeoutMs, stdin: 'ignore' });
-  if (r.exitCode !== 0) throw new Error(`${executable} --version failed: ${r.shortMessage}`);
+/**
+ * Runs an engine's version command (`<executable> --version`, possibly wrapped in its sandbox)
+ * and returns its output (stdout, or stderr when stdout is empty).
+ */
+export async function readEngineVersion(command: EngineCommand, env?: Record<string, string>, timeoutMs = 30_000): Promise<string> {
+  const r = await execa(command.file, command.args, { reject: false, timeout: timeoutMs, stdin: 'ignore', env, extendEnv: env === undefined });
+  if (r.exitCode !== 0) throw new Error(`${[command.file, ...command.args].join(' ')} failed: ${r.stderr.trim().split('\n').slice(-3).join(' ') || r.shortMessage}`);
   return (r.stdout || r.stderr).trim();
 }

@@ -6,3 +6,4 @@ export * from './engine-launcher';
 export * from './cwltool';
 export * from './process-group';
 export * from './languages/cwl';
+export * from './sandbox';

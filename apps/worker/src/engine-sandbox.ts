@@ -1,0 +1,61 @@
+import { chmod, chown, mkdir, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { WesSettings } from '../../../libs/config/src';
+import { bwrapCommand, EngineCommand, findBwrap, RunFolders, SandboxedCommand, sandboxIdentityFiles, SandboxSettings } from '../../../libs/engines/src';
+
+/** The sandbox settings of the worker's settings (one place reads them). */
+export function sandboxSettingsOf(settings: WesSettings): SandboxSettings {
+  return {
+    kind: settings.sandbox,
+    uid: settings.sandboxUid,
+    gid: settings.sandboxGid,
+    network: settings.sandboxNetwork,
+    readOnlyPaths: settings.sandboxReadOnlyPaths
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)
+      .map((p) => path.resolve(p)),
+    hiddenFiles: process.env.WES_CONFIG_FILE ? [path.resolve(process.env.WES_CONFIG_FILE)] : [],
+  };
+}
+
+const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
+
+/** Makes what the engine may read readable by anyone (the engine's uid is not the worker's). */
+async function openForReading(dir: string): Promise<void> {
+  await chmod(dir, 0o755);
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) await openForReading(full);
+    else if (e.isFile()) await chmod(full, 0o644);
+  }
+}
+
+/**
+ * Gets a run's folders ready for its sandbox, once its inputs are staged: the sandbox's own
+ * passwd and group, and, when the worker runs as root, the folders the engine writes given to
+ * its uid and those it reads opened for reading (nothing else of the worker's is).
+ */
+export async function prepareSandbox(folders: RunFolders, settings: SandboxSettings): Promise<void> {
+  if (settings.kind !== 'bwrap') return;
+  await mkdir(folders.sandbox, { recursive: true });
+  const ids = isRoot() ? settings : { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+  const { passwd, group } = sandboxIdentityFiles(ids.uid, ids.gid);
+  await Promise.all([writeFile(path.join(folders.sandbox, 'passwd'), passwd), writeFile(path.join(folders.sandbox, 'group'), group)]);
+  if (!isRoot()) return;
+  await Promise.all([openForReading(folders.attachments), openForReading(folders.inputs), openForReading(folders.sandbox)]);
+  await Promise.all([chown(folders.outputs, settings.uid, settings.gid), chown(folders.tmp, settings.uid, settings.gid)]);
+}
+
+/**
+ * The command that starts an engine: in a sandbox (bwrap), or as it is (`none`). `env` names the
+ * worker's variables the engine needs (its definition's `environment`).
+ */
+export function sandboxed(command: EngineCommand, folders: RunFolders, settings: SandboxSettings, names: readonly string[]): SandboxedCommand {
+  const env: Record<string, string> = {};
+  for (const name of names) if (process.env[name] !== undefined) env[name] = process.env[name]!;
+  if (settings.kind === 'none') return { command };
+  const bwrap = findBwrap();
+  if (!bwrap) throw new Error('bubblewrap (bwrap) is not installed: apt-get install bubblewrap, or set WES_SANDBOX=none on a trusted machine');
+  return bwrapCommand(bwrap, command, folders, settings, env);
+}
