@@ -11,10 +11,12 @@ COPY libs ./libs
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
-# cwltool runs the workflows. --no-install-recommends: it recommends Debian's nodejs, but
-# this image's Node.js (first on PATH) already serves CWL JavaScript expressions.
+# cwltool runs the workflows, each in a bubblewrap sandbox (WES_SANDBOX=bwrap). As the
+# unprivileged user below, bwrap makes a user namespace per run: docker-compose.yml says what the
+# worker's container needs for that. --no-install-recommends: cwltool recommends Debian's
+# nodejs, but this image's Node.js (first on PATH, under /usr/local) serves CWL JavaScript.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends cwltool \
+ && apt-get install -y --no-install-recommends cwltool bubblewrap \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production \

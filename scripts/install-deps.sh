@@ -2,7 +2,8 @@
 # Installs what this repository needs and is missing; safe to run again and again.
 #
 #   Node.js >= 20.19          checked only (install it yourself: https://nodejs.org)
-#   redis-server, cwltool     Debian/Ubuntu packages (apt-get; root or sudo)
+#   redis-server, cwltool,    Debian/Ubuntu packages (apt-get; root or sudo); bubblewrap is the
+#   bubblewrap                engines' sandbox (WES_SANDBOX=bwrap, the default)
 #   curl                      Debian package, used by scripts/quickstart.sh
 #   docker-compose            Debian package, only with --with-compose (test/compose.test.ts)
 #   python3-cwl-utils, toil   Debian packages, only with --with-cwl-docs: the CWL documents they
@@ -25,7 +26,7 @@ for arg in "$@"; do
     --with-cwl-docs) with_cwl_docs=true ;;
     --skip-build) skip_build=true ;;
     -h | --help)
-      sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -62,6 +63,7 @@ need_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok
 need redis-server redis-server
 need redis-cli redis-tools
 need cwltool cwltool
+need bwrap bubblewrap
 need curl curl
 if $with_compose; then need docker-compose docker-compose; fi
 if $with_cwl_docs; then
@@ -91,6 +93,7 @@ and then run this again."
   for pkg in "${missing_pkgs[@]}"; do
     case "$pkg" in
       redis-tools) cmd=redis-cli ;;
+      bubblewrap) cmd=bwrap ;;
       python3-cwl-utils)
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || die "$pkg is still not installed"
         continue

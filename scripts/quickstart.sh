@@ -189,17 +189,25 @@ alive_or_die() { # name: the part must still run
 # --- Redis -----------------------------------------------------------------------------------
 if [[ -z ${REDIS_URL:-} ]]; then
   redis_port=$(free_port)
+  # A password (AUTH), kept in a file only this user reads: even a network slip does not hand
+  # the state machine over. It is made once and kept with the data.
+  redis_conf="$home/redis/redis.conf"
+  if [[ ! -s $redis_conf ]]; then
+    (umask 077 && printf 'requirepass %s\n' "$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$redis_conf")
+  fi
+  export REDISCLI_AUTH
+  REDISCLI_AUTH=$(awk '/^requirepass /{print $2}' "$redis_conf")
   # AOF on, RDB snapshots off: acknowledged runs survive a restart of this Redis.
-  start_part redis redis-server --port "$redis_port" --bind 127.0.0.1 --protected-mode yes \
+  start_part redis redis-server "$redis_conf" --port "$redis_port" --bind 127.0.0.1 --protected-mode yes \
     --dir "$home/redis" --appendonly yes --save "" --daemonize no --logfile ""
-  export REDIS_URL="redis://127.0.0.1:$redis_port"
+  export REDIS_URL="redis://:$REDISCLI_AUTH@127.0.0.1:$redis_port"
   for _ in $(seq 100); do
     [[ $(redis-cli -p "$redis_port" ping 2>/dev/null) == PONG ]] && break
     alive_or_die redis
     sleep 0.2
   done
   [[ $(redis-cli -p "$redis_port" ping 2>/dev/null) == PONG ]] || die "private Redis did not answer on port $redis_port (see $logs/redis.log)"
-  say "started a private Redis at $REDIS_URL (data in .wes/redis, log .wes/logs/redis.log)"
+  say "started a private Redis at redis://127.0.0.1:$redis_port with a password in .wes/redis/redis.conf (data in .wes/redis, log .wes/logs/redis.log)"
 else
   say "using the Redis at REDIS_URL=$REDIS_URL"
 fi
@@ -309,7 +317,7 @@ echo "  service-info  $base/service-info"
 echo "  API docs      $base/docs"
 echo "  OpenAPI       $base/openapi.yaml"
 echo "  this run      $base/runs/$run_id"
-echo "  Redis         $REDIS_URL$([[ -n $redis_pid ]] && echo ' (private; AOF in .wes/redis)')"
+echo "  Redis         ${REDIS_URL/\/\/:*@/\/\/:***@}$([[ -n $redis_pid ]] && echo ' (private, password in .wes/redis/redis.conf; AOF in .wes/redis)')"
 echo "  data          $WES_DATA_DIR (object store), $WES_WORK_DIR (scratch)"
 echo "  logs          .wes/logs/api.log, .wes/logs/worker.log$([[ -n $redis_pid ]] && echo ', .wes/logs/redis.log')"
 

@@ -20,6 +20,9 @@ interface ComposeService {
   volumes?: (string | { source?: string; target?: string })[];
   ports?: unknown[];
   container_name?: string;
+  security_opt?: string[];
+  privileged?: boolean;
+  cap_add?: string[];
 }
 
 interface ComposeFile {
@@ -94,7 +97,10 @@ describe('docker-compose.yml', () => {
     expect(worker.image ?? worker.build).toEqual(api.image ?? api.build);
     const apiEnv = environmentOf(api);
     const workerEnv = environmentOf(worker);
-    expect(apiEnv.REDIS_URL).toBe('redis://redis:6379');
+    // Redis asks for a password (WES_REDIS_PASSWORD), the one its command is given.
+    const password = '${WES_REDIS_PASSWORD:-change-this-redis-password}';
+    expect(apiEnv.REDIS_URL).toBe(`redis://:${password}@redis:6379`);
+    expect(words(compose.services.redis.command)).toEqual(expect.arrayContaining(['--requirepass', password]));
     expect(workerEnv.REDIS_URL).toBe(apiEnv.REDIS_URL);
     for (const key of ['WES_OBJECT_STORE', 'WES_S3_ENDPOINT', 'WES_S3_BUCKET', 'WES_S3_ACCESS_KEY_ID', 'WES_S3_SECRET_ACCESS_KEY']) {
       expect(apiEnv[key], key).toBeTruthy();
@@ -114,6 +120,15 @@ describe('docker-compose.yml', () => {
     const { worker } = compose.services;
     expect(worker.container_name).toBeUndefined();
     expect(worker.ports ?? []).toEqual([]);
+  });
+
+  it("lets the worker's engines make their sandbox's namespaces (and gives the API nothing of that)", () => {
+    const { worker, api } = compose.services;
+    expect(worker.security_opt).toEqual(expect.arrayContaining(['seccomp=unconfined', 'apparmor=unconfined', 'systempaths=unconfined']));
+    expect(worker.privileged ?? false).toBe(false);
+    expect(worker.cap_add ?? []).toEqual([]);
+    expect(environmentOf(worker).WES_SANDBOX ?? 'bwrap').toBe('bwrap');
+    expect(api.security_opt ?? []).toEqual([]);
   });
 
   it('redis keeps an append-only file on a named volume', () => {

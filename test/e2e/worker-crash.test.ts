@@ -210,9 +210,10 @@ describe('the engine dies with its worker, with no other process on the host to 
       expect(holder).toBeDefined();
       const killedAt = Date.now();
       await stack.kill(holder!);
-      const goneMs = await waitProcessesGone(procs, 2_000 + 4_000, 'the stubborn engine of the SIGKILLed worker');
+      // Unsandboxed, the tool outlives the stop signal until the SIGKILL at the grace period's
+      // end; in its sandbox, which dies with the worker's signal, it is gone at once.
+      await waitProcessesGone(procs, 2_000 + 4_000, 'the stubborn engine of the SIGKILLed worker');
       console.log(`parent-death (tool ignoring SIGINT/SIGTERM): engine gone ${Date.now() - killedAt} ms after SIGKILL of the worker`);
-      expect(goneMs).toBeGreaterThan(0);
     } finally {
       inspector.close();
     }

@@ -1,7 +1,7 @@
 import { chmod, chown, mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { WesSettings } from '../../../libs/config/src';
-import { bwrapCommand, EngineCommand, findBwrap, RunFolders, SandboxedCommand, sandboxIdentityFiles, SandboxSettings } from '../../../libs/engines/src';
+import { bwrapCommand, EngineCommand, ENGINE_FOLDERS, findBwrap, RunFolders, SandboxedCommand, sandboxIdentityFiles, SandboxSettings } from '../../../libs/engines/src';
 
 /** The sandbox settings of the worker's settings (one place reads them). */
 export function sandboxSettingsOf(settings: WesSettings): SandboxSettings {
@@ -21,20 +21,21 @@ export function sandboxSettingsOf(settings: WesSettings): SandboxSettings {
 
 const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
 
-/** Makes what the engine may read readable by anyone (the engine's uid is not the worker's). */
-async function openForReading(dir: string): Promise<void> {
-  await chmod(dir, 0o755);
+/** Gives a folder and all it holds to the engine's uid (the worker staged them as root). */
+async function giveTo(dir: string, uid: number, gid: number): Promise<void> {
+  await chown(dir, uid, gid);
   for (const e of await readdir(dir, { withFileTypes: true })) {
     const full = path.join(dir, e.name);
-    if (e.isDirectory()) await openForReading(full);
-    else if (e.isFile()) await chmod(full, 0o644);
+    if (e.isDirectory()) await giveTo(full, uid, gid);
+    else await chown(full, uid, gid);
   }
 }
 
 /**
  * Gets a run's folders ready for its sandbox, once its inputs are staged: the sandbox's own
- * passwd and group, and, when the worker runs as root, the folders the engine writes given to
- * its uid and those it reads opened for reading (nothing else of the worker's is).
+ * passwd and group and, when the worker runs as root, the run's folders given to the engine's
+ * uid, as a user's own files are when they run the engine by hand (nothing else of the
+ * worker's is).
  */
 export async function prepareSandbox(folders: RunFolders, settings: SandboxSettings): Promise<void> {
   if (settings.kind !== 'bwrap') return;
@@ -43,8 +44,8 @@ export async function prepareSandbox(folders: RunFolders, settings: SandboxSetti
   const { passwd, group } = sandboxIdentityFiles(ids.uid, ids.gid);
   await Promise.all([writeFile(path.join(folders.sandbox, 'passwd'), passwd), writeFile(path.join(folders.sandbox, 'group'), group)]);
   if (!isRoot()) return;
-  await Promise.all([openForReading(folders.attachments), openForReading(folders.inputs), openForReading(folders.sandbox)]);
-  await Promise.all([chown(folders.outputs, settings.uid, settings.gid), chown(folders.tmp, settings.uid, settings.gid)]);
+  await chmod(folders.sandbox, 0o755);
+  await Promise.all(ENGINE_FOLDERS.map((name) => giveTo(folders[name], settings.uid, settings.gid)));
 }
 
 /**

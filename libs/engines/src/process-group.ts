@@ -61,13 +61,38 @@ export async function waitForGroupExit(pgid: number, timeoutMs: number, pollMs =
 }
 
 /**
- * Stops a whole process group: the stop signal, then SIGKILL to whatever is left after the
- * grace period. Resolves once no live process of the group remains (or, if even SIGKILL did
- * not clear it within killWaitMs, with false).
+ * The programs the worker wraps an engine in: coreutils `timeout` (which would relay a signal to
+ * the whole group again) and bubblewrap (which dies of a stop signal, and takes its whole
+ * sandbox with it at once, leaving the engine no time to stop its own work cleanly).
+ */
+const WRAPPERS = new Set(['timeout', 'bwrap']);
+
+/** Sends a stop signal to the members of a group that are not the worker's wrappers of the engine. */
+async function signalEngine(pgid: number, signal: NodeJS.Signals): Promise<void> {
+  if (process.platform !== 'linux') {
+    signalGroup(pgid, signal);
+    return;
+  }
+  for (const pid of await groupMembers(pgid)) {
+    const comm = (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')).trim();
+    if (WRAPPERS.has(comm)) continue;
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+}
+
+/**
+ * Stops a whole process group: the stop signal to the engine and what it started (not to its
+ * wrappers: see WRAPPERS), then SIGKILL to the whole group after the grace period. Resolves once
+ * no live process of the group remains (or, if even SIGKILL did not clear it within
+ * killWaitMs, with false). In a sandbox, its processes die with it once the engine is gone.
  */
 export async function stopGroup(pgid: number, signal: NodeJS.Signals, graceMs: number, killWaitMs = 5_000): Promise<boolean> {
   if (signal !== 'SIGKILL') {
-    signalGroup(pgid, signal);
+    await signalEngine(pgid, signal);
     if (await waitForGroupExit(pgid, graceMs)) return true;
   }
   signalGroup(pgid, 'SIGKILL');

@@ -49,13 +49,13 @@ export function runFolders(root: string): RunFolders {
   };
 }
 
-/** The run's folders as the engine sees them, read-only or not. */
-const ENGINE_FOLDERS = [
-  ['attachments', 'ro'],
-  ['inputs', 'ro'],
-  ['outputs', 'rw'],
-  ['tmp', 'rw'],
-] as const satisfies readonly (readonly [keyof RunFolders, 'ro' | 'rw'])[];
+/**
+ * The run's folders the engine sees, all writable by it: they are its own run's, and engines
+ * alone may write to their inputs (cwltool stages inputs as links, and a tool that touches one
+ * writes through the link); a sandbox that refused it would give other results than the engine
+ * run by hand.
+ */
+export const ENGINE_FOLDERS = ['attachments', 'inputs', 'outputs', 'tmp'] as const satisfies readonly (keyof RunFolders)[];
 
 /**
  * Translates paths between the worker's view of a run's folders and the engine's: inside a
@@ -183,7 +183,7 @@ export function bwrapCommand(bwrap: string, inner: EngineCommand, folders: RunFo
   for (const f of settings.hiddenFiles) if (settings.readOnlyPaths.some((p) => f.startsWith(`${p}/`))) args.push('--ro-bind-try', '/dev/null', f);
   args.push('--proc', '/proc', '--dev', '/dev');
   args.push('--bind', folders.tmp, '/tmp');
-  for (const [name, mode] of ENGINE_FOLDERS) args.push(mode === 'ro' ? '--ro-bind' : '--bind', folders[name], path.join(SANDBOX_RUN_ROOT, name));
+  for (const name of ENGINE_FOLDERS) args.push('--bind', folders[name], path.join(SANDBOX_RUN_ROOT, name));
   const home = path.join(SANDBOX_RUN_ROOT, 'tmp');
   args.push('--chdir', home, '--clearenv');
   const engineEnv: Record<string, string> = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: home, TMPDIR: home, LANG: 'C.UTF-8', ...env };
