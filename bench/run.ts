@@ -10,6 +10,7 @@
  *   6 throughput  no-op runs through 2 workers × 4    vs bare BullMQ jobs spawning `true`
  *   7 cancel      cancel → CANCELED, group gone       vs the grace period
  *   8 footprint   Redis bytes per run, API/worker RSS
+ *  13 sandbox     5 and 6 with engines in their sandbox   vs the same with WES_SANDBOX=none
  *
  * Prints one table and writes it, with every figure measured, to bench/results/latest.json and
  * bench/results/bench-<mode>-<time>.json. Quick mode (default) takes a few minutes; --full uses
@@ -37,6 +38,7 @@ import { dispatchScenario } from './scenarios/dispatch';
 import { e2eScenario } from './scenarios/e2e';
 import { footprintRows } from './scenarios/footprint';
 import { listScenario } from './scenarios/list';
+import { sandboxCostScenario } from './scenarios/sandbox-cost';
 import { statusScenario } from './scenarios/status';
 import { submitScenario } from './scenarios/submit';
 import { throughputScenario } from './scenarios/throughput';
@@ -44,7 +46,7 @@ import { throughputScenario } from './scenarios/throughput';
 const { values: opt } = parseArgs({
   options: {
     full: { type: 'boolean', default: false },
-    only: { type: 'string', default: '1,2,3,4,5,6,7,8' },
+    only: { type: 'string', default: '1,2,3,4,5,6,7,8,13' },
     keep: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -125,6 +127,7 @@ async function main(): Promise<number> {
   if (only.has('5')) await step('5', 'scenario 5 (end to end)', async () => void (results['5'] = await e2eScenario(b)));
   if (only.has('6') || only.has('8')) await step('6', 'scenario 6 (throughput)', async () => void (results['6'] = await throughputScenario(b)));
   if (only.has('7')) await step('7', 'scenario 7 (cancel)', async () => void (results['7'] = await cancelScenario(b)));
+  if (only.has('13')) await step('13', 'scenario 13 (the sandbox\'s cost)', async () => void (results['13'] = await sandboxCostScenario(b)));
   let listFootprint: Record<string, unknown> | undefined;
   if (only.has('3') || only.has('8')) {
     await step('3', 'scenario 3 (list) and the footprint at N runs', async () => {
@@ -145,7 +148,7 @@ async function main(): Promise<number> {
   const busyAfter = await cpuBusy(2000);
 
   const rows: Row[] = Object.keys(results)
-    .sort()
+    .sort((x, y) => parseInt(x, 10) - parseInt(y, 10))
     .flatMap((k) => results[k].rows);
   const finished = new Date();
   const out = {

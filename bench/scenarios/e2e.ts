@@ -9,57 +9,79 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CWLTOOL } from '../../libs/engines/src/cwltool';
-import { Bench, runLogTimes } from '../lib/harness';
+import { isTerminal } from '../../libs/runs/src';
+import { Bench, runLogTimes, WesStack } from '../lib/harness';
 import { runState, submit, workflowFile } from '../lib/fixtures';
 import { multipartBody } from '../lib/load';
 import { epochMs, median, row, say, ScenarioResult, sleep, stats } from '../lib/util';
 
-export async function e2eScenario(b: Bench): Promise<ScenarioResult> {
-  const reps = b.full ? 10 : 5;
-  const params = { message: 'hello, benchmark' };
-  const stack = await b.startWes('e2e', { env: { WES_WORKER_CONCURRENCY: '1' }, workers: 1 });
-  const sub = multipartBody(
+const PARAMS = { message: 'hello, benchmark' };
+
+/** The submission of scenarios 5 and 13: the two-step workflow as one attachment. */
+export function twoStepSubmission(): { body: Buffer; contentType: string } {
+  return multipartBody(
     [
       ['workflow_type', 'CWL'],
       ['workflow_type_version', 'v1.2'],
       ['workflow_url', 'two-step.cwl'],
-      ['workflow_params', JSON.stringify(params)],
+      ['workflow_params', JSON.stringify(PARAMS)],
     ],
     [{ field: 'workflow_attachment', filename: 'two-step.cwl', content: readFileSync(workflowFile('two-step.cwl')) }],
   );
+}
 
-  const phases: Record<string, number[]> = {
-    submitToInitializing: [],
-    initializingToEngineStarted: [],
-    engineRunning: [],
-    engineExitedToRunEnded: [],
-    runEndedToClientSawComplete: [],
-  };
-  const viaWes = async (): Promise<number> => {
-    const t0 = epochMs();
-    const runId = await submit(stack.base, sub);
-    for (;;) {
-      const state = await runState(stack.base, runId);
-      if (state === 'COMPLETE') {
-        const t1 = epochMs();
-        const l = runLogTimes(stack.workers[0].logFile, runId);
-        phases.submitToInitializing.push(l['initializing'] - t0);
-        phases.initializingToEngineStarted.push(l['engine started'] - l['initializing']);
-        phases.engineRunning.push(l['engine exited'] - l['engine started']);
-        phases.engineExitedToRunEnded.push(l['run ended'] - l['engine exited']);
-        phases.runEndedToClientSawComplete.push(t1 - l['run ended']);
-        return t1 - t0;
-      }
-      if (['EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED'].includes(state)) throw new Error(`e2e: run ${runId} ended ${state}`);
-      await sleep(20);
+export type E2ePhases = Record<
+  'submitToInitializing' | 'initializingToEngineStarted' | 'engineRunning' | 'engineExitedToRunEnded' | 'runEndedToClientSawComplete',
+  number[]
+>;
+
+export const emptyPhases = (): E2ePhases => ({
+  submitToInitializing: [],
+  initializingToEngineStarted: [],
+  engineRunning: [],
+  engineExitedToRunEnded: [],
+  runEndedToClientSawComplete: [],
+});
+
+/**
+ * One run through WES, from POST /runs to the status poll (every 20 ms) that shows COMPLETE, in
+ * ms; its phases (from the worker's log) are added to `phases`.
+ */
+export async function timeOneRun(stack: WesStack, sub: { body: Buffer; contentType: string }, phases: E2ePhases): Promise<number> {
+  const t0 = epochMs();
+  const runId = await submit(stack.base, sub);
+  for (;;) {
+    const state = await runState(stack.base, runId);
+    if (state === 'COMPLETE') {
+      const t1 = epochMs();
+      const l = runLogTimes(stack.workers[0].logFile, runId);
+      phases.submitToInitializing.push(l['initializing'] - t0);
+      phases.initializingToEngineStarted.push(l['engine started'] - l['initializing']);
+      phases.engineRunning.push(l['engine exited'] - l['engine started']);
+      phases.engineExitedToRunEnded.push(l['run ended'] - l['engine exited']);
+      phases.runEndedToClientSawComplete.push(t1 - l['run ended']);
+      return t1 - t0;
     }
-  };
+    if (isTerminal(state)) throw new Error(`e2e: run ${runId} ended ${state}`);
+    await sleep(20);
+  }
+}
+
+export const medianPhases = (phases: E2ePhases) =>
+  Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(median(v) * 10) / 10]));
+
+export async function e2eScenario(b: Bench): Promise<ScenarioResult> {
+  const reps = b.full ? 10 : 5;
+  const stack = await b.startWes('e2e', { env: { WES_WORKER_CONCURRENCY: '1' }, workers: 1 });
+  const sub = twoStepSubmission();
+  let phases = emptyPhases();
+  const viaWes = () => timeOneRun(stack, sub, phases);
   let n = 0;
   const direct = async (): Promise<number> => {
     const scratch = b.dir('e2e-direct', `run-${n++}`);
     for (const d of ['attachments', 'outputs', 'tmp', 'logs']) mkdirSync(path.join(scratch, d), { recursive: true });
     copyFileSync(workflowFile('two-step.cwl'), path.join(scratch, 'attachments', 'two-step.cwl'));
-    writeFileSync(path.join(scratch, 'attachments', 'wes-params.json'), JSON.stringify(params, null, 2));
+    writeFileSync(path.join(scratch, 'attachments', 'wes-params.json'), JSON.stringify(PARAMS, null, 2));
     const cmd = CWLTOOL.command('cwltool', {
       workflowPath: path.join(scratch, 'attachments', 'two-step.cwl'),
       paramsPath: path.join(scratch, 'attachments', 'wes-params.json'),
@@ -80,7 +102,7 @@ export async function e2eScenario(b: Bench): Promise<ScenarioResult> {
 
   await viaWes();
   await direct();
-  for (const k of Object.keys(phases)) phases[k] = [];
+  phases = emptyPhases();
   const ours: number[] = [];
   const baseline: number[] = [];
   for (let i = 0; i < reps; i++) {
@@ -116,7 +138,7 @@ export async function e2eScenario(b: Bench): Promise<ScenarioResult> {
       baseline: stats(baseline, 1),
       oursMs: ours,
       baselineMs: baseline,
-      phasesOfOursMedianMs: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(median(v) * 10) / 10])),
+      phasesOfOursMedianMs: medianPhases(phases),
     },
   };
 }

@@ -15,7 +15,8 @@ import { Redis } from 'ioredis';
 import path from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import { RUN_JOB_OPTIONS } from '../../libs/queue/src';
-import type { Bench } from '../lib/harness';
+import { RunKeys } from '../../libs/runs/src';
+import type { Bench, WesStack } from '../lib/harness';
 import { helloSubmission, submit } from '../lib/fixtures';
 import { describeHash, epochMs, row, say, ScenarioResult, sleep, usedMemory } from '../lib/util';
 
@@ -28,14 +29,56 @@ async function pool<T>(n: number, parallel: number, fn: (i: number) => Promise<T
   );
 }
 
+/** The pool and the load of scenario 6 (and of 13, which repeats it with and without the sandbox). */
+export const THROUGHPUT_SHAPE = { processes: 2, concurrency: 4, clients: 8 } as const;
+
+/** The no-op engine of scenario 6: `true` exits 0 at once, and answers --version too. */
+export const NO_OP_ENGINE = '/bin/true';
+
+export interface ThroughputTiming {
+  rate: number;
+  submitRate: number;
+  seconds: number;
+}
+
+/**
+ * Submits `runs` runs of `sub` from `clients` concurrent clients and waits until they are all
+ * COMPLETE (the state counters, polled every 10 ms); runs/s from the first submit to the last
+ * COMPLETE. Throws at the first run that fails.
+ */
+export async function runsThroughWes(
+  b: Bench,
+  stack: WesStack,
+  sub: { body: Buffer; contentType: string },
+  runs: number,
+  clients: number,
+): Promise<ThroughputTiming> {
+  const countsKey = new RunKeys(stack.prefix).counts;
+  const before = await b.redis.hgetall(countsKey);
+  const doneBefore = Number(before.COMPLETE ?? 0);
+  const badBefore = Number(before.EXECUTOR_ERROR ?? 0) + Number(before.SYSTEM_ERROR ?? 0);
+  const t0 = epochMs();
+  await pool(runs, clients, () => submit(stack.base, sub));
+  const submitted = epochMs();
+  const deadline = Date.now() + 600_000;
+  for (;;) {
+    const c = await b.redis.hgetall(countsKey);
+    const bad = Number(c.EXECUTOR_ERROR ?? 0) + Number(c.SYSTEM_ERROR ?? 0) - badBefore;
+    if (bad > 0) throw new Error(`throughput: ${bad} runs failed (see ${stack.workers[0].logFile})`);
+    if (Number(c.COMPLETE ?? 0) - doneBefore >= runs) break;
+    if (Date.now() > deadline) throw new Error('throughput: runs did not complete in 10 minutes');
+    await sleep(10);
+  }
+  const t1 = epochMs();
+  return { rate: (runs / (t1 - t0)) * 1000, submitRate: (runs / (submitted - t0)) * 1000, seconds: (t1 - t0) / 1000 };
+}
+
 export async function throughputScenario(b: Bench): Promise<ScenarioResult> {
   const n = b.full ? 2000 : 500;
   const rounds = 2;
-  const processes = 2;
-  const concurrency = 4;
-  const clients = 8;
+  const { processes, concurrency, clients } = THROUGHPUT_SHAPE;
   const stack = await b.startWes('tput', {
-    env: { WES_CWLTOOL_PATH: '/bin/true', WES_WORKER_CONCURRENCY: String(concurrency) },
+    env: { WES_CWLTOOL_PATH: NO_OP_ENGINE, WES_WORKER_CONCURRENCY: String(concurrency) },
     workers: processes,
   });
   const baseQueueName = 'bbase-tput';
@@ -55,29 +98,13 @@ export async function throughputScenario(b: Bench): Promise<ScenarioResult> {
   const queueConn = new Redis(b.redisUrl, { maxRetriesPerRequest: null, connectionName: 'bench-bull-queue' });
   const queue = new Queue(baseQueueName, { connection: queueConn, prefix: basePrefix });
   const sub = helloSubmission('throughput');
-  const countsKey = `${stack.prefix}:counts`;
   const eventsKey = `${stack.prefix}:bull:${stack.queue}:events`;
 
   let footprint: Record<string, unknown> | undefined;
   const ours = async (record: boolean, runs: number) => {
-    const before = await b.redis.hgetall(countsKey);
-    const doneBefore = Number(before.COMPLETE ?? 0);
-    const badBefore = Number(before.EXECUTOR_ERROR ?? 0) + Number(before.SYSTEM_ERROR ?? 0);
     const mem0 = record ? await usedMemory(b.redis) : 0;
     const ev0 = record ? Number((await b.redis.memory('USAGE', eventsKey)) ?? 0) : 0;
-    const t0 = epochMs();
-    await pool(runs, clients, () => submit(stack.base, sub));
-    const submitted = epochMs();
-    const deadline = Date.now() + 600_000;
-    for (;;) {
-      const c = await b.redis.hgetall(countsKey);
-      const bad = Number(c.EXECUTOR_ERROR ?? 0) + Number(c.SYSTEM_ERROR ?? 0) - badBefore;
-      if (bad > 0) throw new Error(`throughput: ${bad} runs failed (see ${stack.workers[0].logFile})`);
-      if (Number(c.COMPLETE ?? 0) - doneBefore >= runs) break;
-      if (Date.now() > deadline) throw new Error('throughput: runs did not complete in 10 minutes');
-      await sleep(10);
-    }
-    const t1 = epochMs();
+    const timing = await runsThroughWes(b, stack, sub, runs, clients);
     if (record) {
       // Jobs are removed as they finish, just after COMPLETE: give the last ones a moment.
       await sleep(1000);
@@ -94,7 +121,7 @@ export async function throughputScenario(b: Bench): Promise<ScenarioResult> {
         bytesPerRunWithEvents: Math.round((mem1 - mem0) / runs),
       };
     }
-    return { rate: (runs / (t1 - t0)) * 1000, submitRate: (runs / (submitted - t0)) * 1000, seconds: (t1 - t0) / 1000 };
+    return timing;
   };
   const baseline = async (runs: number) => {
     const done0 = Number((await b.redis.get(doneKey)) ?? 0);
