@@ -240,6 +240,24 @@ describe('TaskTracker following a log as it grows', () => {
     expect([await storedLog('1', 'stdout'), await storedLog('1', 'stderr'), await storedLog('2', 'stdout')]).toEqual(['a.out\n', undefined, 'b.out\n']);
   });
 
+  it('records no more tasks than its bound, and cuts a command line too long to keep (a tool can forge records)', async () => {
+    const { tasks, runId, options } = await setUp({ maxTasks: 3 });
+    const huge = 'x'.repeat(70 * 1024);
+    const lines = ['a', 'b', 'c', 'd', 'e'].map((j) => record(`[job ${j}] /tmp/x$ echo ${j === 'b' ? huge : j}`) + record(`[job ${j}] completed success`));
+    writeFileSync(options.stderrFile, lines.join(''));
+    const tracker = new TaskTracker(CWLTOOL.createTaskParser!(), options);
+    tracker.start();
+    await tracker.finish(Date.now(), 'the engine ended before this task finished');
+    const stored = (await tasks.page(runId, 10)).tasks;
+    expect(stored.map((t) => t.name)).toEqual(['a', 'b', 'c']);
+    const b = stored[1];
+    expect(b.cmd.join('').length).toBe(64 * 1024);
+    expect(b.cmd.join(' ').startsWith('echo x')).toBe(true);
+    expect(b.systemLogs).toEqual(['command line cut to its first 65536 characters']);
+    expect(stored[0].systemLogs).toEqual([]);
+    expect(stored[0].cmd.join(' ')).toBe('echo a');
+  });
+
   it('stops writing once the run has moved on to another attempt, without failing', async () => {
     const { sm, tasks, runId, options } = await setUp();
     writeFileSync(options.stderrFile, record('[job a] /tmp/x$ true'));

@@ -25,6 +25,32 @@ export interface TaskTrackerOptions {
   pollMs?: number;
   /** Captured files held open at once, at most (each is one descriptor); later ones are not stored. */
   maxOpenCaptures?: number;
+  /** Tasks recorded per attempt, at most; later ones are not (MAX_TASKS). */
+  maxTasks?: number;
+}
+
+/**
+ * Tasks recorded per attempt. A tool can print lines that look like the engine's (its stderr is
+ * the engine's), so the count and size of records are the workflow's to choose: bounded, they
+ * cannot fill Redis for everyone (10,000 records of at most ~70 kB each).
+ */
+const MAX_TASKS = 10_000;
+/** Characters of a task's command line kept in its record; the rest is cut, and the record says so. */
+const MAX_CMD_CHARS = 64 * 1024;
+
+/** A command line cut to MAX_CMD_CHARS characters in all (whole arguments first, then a part of one). */
+function boundedCommand(cmd: readonly string[]): { cmd: string[]; cut: boolean } {
+  let left = MAX_CMD_CHARS;
+  const kept: string[] = [];
+  for (const arg of cmd) {
+    if (arg.length > left) {
+      if (left > 0) kept.push(arg.slice(0, left));
+      return { cmd: kept, cut: true };
+    }
+    kept.push(arg);
+    left -= arg.length;
+  }
+  return { cmd: kept, cut: false };
 }
 
 /** Enough for any real run's jobs at once, few enough that forged records cannot exhaust descriptors. */
@@ -68,6 +94,8 @@ export class TaskTracker {
   private scratch?: string;
   private refused = false;
   private finished = false;
+  /** More tasks started than are recorded (maxTasks): said once in the worker's log. */
+  private overflowed = false;
   private watcher?: FSWatcher;
   private timer?: NodeJS.Timeout;
 
@@ -178,10 +206,20 @@ export class TaskTracker {
     void this.enqueue('writing tasks', () => this.apply(events));
   }
 
+  private get maxTasks(): number {
+    return this.o.maxTasks ?? MAX_TASKS;
+  }
+
   private async apply(events: TaskEvent[]): Promise<void> {
     for (const { type, task } of events) {
       if (this.refused) return;
       if (type === 'started') {
+        if (this.index.size >= this.maxTasks) {
+          if (!this.overflowed) this.o.log.warn({ maxTasks: this.maxTasks }, `task tracking: more than ${this.maxTasks} tasks, later ones are not recorded`);
+          this.overflowed = true;
+          this.release(this.endCaptures(task.key)).catch(() => undefined);
+          continue;
+        }
         this.open.set(task.key, task);
         const index = await this.o.tasks.append(this.o.runId, this.record(task));
         if (index === null) return this.refuse();
@@ -250,8 +288,10 @@ export class TaskTracker {
   }
 
   private record(task: EngineTask, stored: Partial<Record<Stream, boolean>> = {}): TaskRecord {
-    const { name, cmd, start, end, exitCode, systemLogs } = task;
-    return { name, cmd, start, end, exitCode, attempt: this.o.attempt, ...stored, systemLogs };
+    const { name, start, end, exitCode } = task;
+    const { cmd, cut } = boundedCommand(task.cmd);
+    const systemLogs = cut ? [...task.systemLogs, `command line cut to its first ${MAX_CMD_CHARS} characters`] : task.systemLogs;
+    return { name: name.slice(0, 1024), cmd, start, end, exitCode, attempt: this.o.attempt, ...stored, systemLogs };
   }
 
   private async write(key: number, record: TaskRecord): Promise<void> {

@@ -105,7 +105,10 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
         .catch((err) => this.logger.warn({ err }, 'orphan check failed'));
     }, this.settings.reaperIntervalMs);
     void this.worker.run();
-    this.logger.info({ workerId: this.workerId, engines: info.engines, concurrency: this.settings.workerConcurrency }, 'worker taking runs');
+    this.logger.info(
+      { workerId: this.workerId, engines: info.engines, concurrency: this.settings.workerConcurrency, sandbox: this.settings.sandbox },
+      'worker taking runs',
+    );
   }
 
   /**
