@@ -203,6 +203,32 @@ describe.each<[Variant]>([['local'], ['s3']])('bad input with the %s object stor
     });
   });
 
+  describe('names longer than a file system or S3 holds → 400 naming the limit', () => {
+    it.each([
+      ['a 5,000-character attachment name', `${MARK}-${'a'.repeat(5000)}.txt`, /longer than the 768 bytes/],
+      ['a 900-byte attachment name of short folders', `${Array.from({ length: 90 }, () => 'abcdefghi').join('/')}/${MARK}.txt`, /longer than the 768 bytes/],
+      ['an attachment name with one 230-character folder', `sub/${'d'.repeat(230)}/${MARK}.txt`, /name of 230 bytes, longer than the 200 bytes/],
+      ['an attachment name of 230 characters', `${MARK}-${'f'.repeat(230)}`, /longer than the 200 bytes/],
+    ])('%s', async (_what, name, msg) => {
+      const r = await refused(form(base({ attachments: withGood({ 'in.txt': 'in\n', [name]: 'evil\n' }) })), 400, msg);
+      expect(r.body.msg).toMatch(/^workflow_attachment: /);
+      expect(r.body.msg.length, 'the message shows the start of the name only').toBeLessThan(300);
+    });
+
+    it('a zip entry with a 230-character name → 400 naming the limit', async () => {
+      await refused(zipRun([{ name: 'tool.cwl', data: TOOL }, { name: `data/${'z'.repeat(230)}`, data: 'evil\n' }]), 400, /bundle\.zip.*longer than the 200 bytes/);
+    });
+
+    it('a workflow_url or an input location of 3,000 characters (under WES_MAX_FIELD_BYTES) → 400 naming the field and the limit', async () => {
+      await refused(form(base({ workflow_url: `${'w'.repeat(3000)}.cwl`, attachments: withGood({ 'in.txt': 'in\n' }) })), 400, /^workflow_url: .*longer than the 768 bytes/);
+      await refused(
+        form(base({ workflow_params: { files: [{ class: 'File', location: `${'i'.repeat(3000)}.txt` }] }, attachments: withGood({ 'in.txt': 'in\n' }) })),
+        400,
+        /input files\[0\].*longer than the 768 bytes/,
+      );
+    });
+  });
+
   describe('limits → 413', () => {
     it('a part larger than WES_MAX_ATTACHMENT_BYTES (past the size read whole: it streams)', async () => {
       await refused(form(base({ attachments: withGood({ 'in.txt': Buffer.alloc(450_000, 65) }) })), 413, /WES_MAX_ATTACHMENT_BYTES|too large/);
@@ -426,6 +452,25 @@ describe.each<[Variant]>([['local'], ['s3']])('bad input with the %s object stor
       const log = await h.client.runLog(runId);
       expect((await h.client.fetchText(log.outputs.out.location)).text).toBe(`${MARK}\n`);
       await expectOnlyRunFiles(before, runId);
+    });
+
+    it('GET of an output path longer than a store holds → 400 naming the limit (not the store\'s ENAMETOOLONG or 400 as a 500)', async () => {
+      // Any run will do: the path is checked before its outputs are looked for.
+      const runId = await h.client.submitOk(runForm(base({ attachments: withGood({ 'in.txt': 'in\n' }) })));
+      for (const [path, msg] of [
+        ['x'.repeat(5000), /^output path: .*\(5000 bytes\) is longer than the 768 bytes/],
+        [`d/${'y'.repeat(230)}`, /^output path: .*name of 230 bytes, longer than the 200 bytes/],
+        [Array.from({ length: 6 }, () => 'z'.repeat(150)).join('/'), /^output path: .*longer than the 768 bytes/],
+      ] as const) {
+        const r = await h.client.request('GET', `/runs/${runId}/outputs/${path}`);
+        expect(r.status, r.text.slice(0, 300)).toBe(400);
+        expect(r.body.msg).toMatch(msg);
+      }
+      // Within the limits, a path that names no output is a 404.
+      const near = await h.client.request('GET', `/runs/${runId}/outputs/${Array.from({ length: 4 }, () => 'z'.repeat(190)).join('/')}`);
+      expect(near.status, near.text.slice(0, 300)).toBe(404);
+      expect(near.body.msg).toMatch(/has no output/);
+      await h.client.cancel(runId);
     });
 
     /** New files since `before` all lie in the run's folder of the store (the scratch folder is gone). */

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { FileObject, forEachFileObject, mapFileObjects } from '../../../libs/engines/src';
 import { OUTPUT_LOCATION_PREFIX } from '../../../libs/runs/src';
+import { safeRelativePath, UnsafePathError } from '../../../libs/storage/src';
 
 /** Stores one file of the engine's output folder under its store path (relative to the run's outputs). */
 export type UploadOutput = (storePath: string, file: string) => Promise<void>;
@@ -124,6 +125,16 @@ export async function collectOutputs(outputs: unknown, outDir: string, toHost: T
 
   /** Files to upload by store path, and the digest of each real file (one read per file). */
   const files = new Map<string, string>();
+  /** Registers a file for upload, once its store path is one clients can name (path limits). */
+  const addFile = (key: string, real: string) => {
+    try {
+      safeRelativePath(key);
+    } catch (err) {
+      if (err instanceof UnsafePathError) throw new UnusableOutputError(`output ${err.message}, so it cannot be stored`);
+      throw err;
+    }
+    files.set(key, real);
+  };
   const digests = new Map<string, Promise<{ size: number; checksum: string }>>();
   const digestOf = (real: string) => {
     let d = digests.get(real);
@@ -143,7 +154,7 @@ export async function collectOutputs(outputs: unknown, outDir: string, toHost: T
       const location = OUTPUT_LOCATION_PREFIX + key;
       const { real, kind } = await insideTarget(full, rel);
       if (kind === 'file') {
-        files.set(key, real);
+        addFile(key, real);
         if (describe) out.push({ class: 'File', location, basename: e.name, ...(await digestOf(real)) });
       } else if (kind === 'folder') {
         const listing = await walkFolder(real === full ? full : real, describe);
@@ -164,7 +175,7 @@ export async function collectOutputs(outputs: unknown, outDir: string, toHost: T
     const { real, kind } = await insideTarget(file, rel);
     if (obj.class === 'File') {
       if (kind !== 'file') throw new UnusableOutputError(`output ${where} (${rel}) does not exist`);
-      files.set(key, real);
+      addFile(key, real);
       Object.assign(out, await digestOf(real));
     } else {
       if (kind !== 'folder') throw new UnusableOutputError(`output ${where} (${rel}) does not exist`);
