@@ -194,6 +194,16 @@ describe.each<[Variant]>([['local'], ['s3']])('bad input with the %s object stor
       await refused(raw([...RAW_FIELDS, { disposition: `form-data; name="workflow_attachment"; ${filenameParam}`, body: 'evil\n' }]), 400, msg);
     });
 
+    it.each([
+      ['a file, then a file inside it', [MARK, `${MARK}/in.txt`]],
+      ['a file inside, then the file', [`${MARK}/in.txt`, MARK]],
+      ['a deep file, then one of its folders', [`${MARK}/a/b/c.txt`, `${MARK}/a`]],
+    ])('%s → 400 saying the two clash (a file cannot also be a folder)', async (_what, [first, second]) => {
+      const r = await refused(form(base({ attachments: withGood({ [first]: 'one\n', [second]: 'two\n' }) })), 400, /clash/);
+      const [file, inside] = first.length < second.length ? [first, second] : [second, first];
+      expect(r.body.msg).toBe(`workflow_attachment: "${file}" and "${inside}" clash: "${file}" cannot be both a file and a folder`);
+    });
+
     it('the same name twice → 400', async () => {
       await refused(
         raw([...RAW_FIELDS, { disposition: 'form-data; name="workflow_attachment"; filename="tool.cwl"', body: 'second copy\n' }]),
@@ -339,6 +349,28 @@ describe.each<[Variant]>([['local'], ['s3']])('bad input with the %s object stor
       rmSync(dir, { recursive: true, force: true });
       rmSync(path.join(sandbox, 'links.zip'));
       await refused(form(base({ workflow_url: 'bundle.zip', attachments: { 'bundle.zip': zip } })), 400, /link/);
+    });
+
+    it.each([
+      ['a file, then a file inside it', ['data', 'data/in.txt']],
+      ['a file inside, then the file', ['data/in.txt', 'data']],
+    ])('a zip whose entries clash (%s) → 400 naming the two entries only (no server path)', async (_what, [first, second]) => {
+      const r = await refused(
+        zipRun([{ name: 'tool.cwl', data: TOOL }, { name: first, data: 'one\n' }, { name: second, data: 'two\n' }]),
+        400,
+        /^workflow_attachment "bundle\.zip": "data" and "data\/in\.txt" clash: "data" cannot be both a file and a folder$/,
+      );
+      expect(r.body.msg).not.toContain(h.stack.root);
+      expect(r.body.msg).not.toMatch(/runs\/|\/tmp\/|ENOTDIR|EEXIST/);
+    });
+
+    it('a zip entry that clashes with another attachment → 400 naming both', async () => {
+      const r = await refused(
+        form(base({ workflow_url: 'bundle.zip', attachments: { 'bundle.zip': buildZip([{ name: 'tool.cwl', data: TOOL }, { name: 'data/in.txt', data: 'in\n' }]), data: 'file\n' } })),
+        400,
+        /^workflow_attachment "bundle\.zip": "data" and "data\/in\.txt" clash/,
+      );
+      expect(r.body.msg).not.toContain(h.stack.root);
     });
 
     it('a zip with a device entry → 400', async () => {

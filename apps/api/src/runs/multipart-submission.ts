@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import type { Multipart } from '@fastify/multipart';
 import { WesSettings } from '../../../../libs/config/src';
 import { runObjectKeys } from '../../../../libs/runs/src';
-import { ObjectStore, UnsafePathError, safeRelativePath } from '../../../../libs/storage/src';
+import { ObjectStore, PathSet, UnsafePathError, safeRelativePath } from '../../../../libs/storage/src';
 import { BadRequestError, PayloadTooLargeError } from '../common/wes-errors';
 import { RUN_REQUEST_FIELDS, RunRequestField } from './run-request.dto';
 
@@ -114,7 +114,7 @@ export async function readMultipartSubmission(
   settings: WesSettings,
 ): Promise<RawSubmission> {
   const fields: RawSubmission['fields'] = {};
-  const attachments = new Set<string>();
+  const attachments = new PathSet();
   let total = 0;
   const parts = request.parts({
     preservePath: true,
@@ -132,6 +132,8 @@ export async function readMultipartSubmission(
         let name: string;
         try {
           name = safeRelativePath(part.filename);
+          // Before a byte is stored: `x` and `x/y` cannot both be files, in either order.
+          attachments.check(name);
         } catch (err) {
           part.file.resume();
           throw new BadRequestError(`workflow_attachment: ${(err as UnsafePathError).message}`);
@@ -173,5 +175,5 @@ export async function readMultipartSubmission(
       fields[part.fieldname] = String(part.value);
     }
   }
-  return { fields, attachments: [...attachments] };
+  return { fields, attachments: attachments.values() };
 }
