@@ -41,8 +41,7 @@ const base = (extra: Partial<RunSpec>): RunSpec => ({
 const withGood = (attachments: Record<string, string | Uint8Array>) => ({ 'tool.cwl': TOOL, ...attachments });
 
 /** A multipart body built by hand (for names no FormData implementation would send). */
-function rawMultipart(parts: { disposition: string; body: string | Buffer }[]): { body: Buffer; type: string } {
-  const boundary = `----wes-test-${Math.random().toString(36).slice(2)}`;
+function rawMultipart(parts: { disposition: string; body: string | Buffer }[], boundary = `----wes-test-${Math.random().toString(36).slice(2)}`): { body: Buffer; type: string } {
   const chunks: Buffer[] = [];
   for (const p of parts) {
     chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: ${p.disposition}\r\n`, 'latin1'));
@@ -210,6 +209,29 @@ describe.each<[Variant]>([['local'], ['s3']])('bad input with the %s object stor
         400,
         /attached twice/,
       );
+    });
+  });
+
+  describe('a multipart Content-Type the parser cannot use → 400', () => {
+    const parts = RAW_FIELDS;
+
+    it.each([
+      ['no boundary', 'multipart/form-data'],
+      ['an empty boundary', 'multipart/form-data; boundary='],
+    ])('%s → 400 saying the boundary is missing', async (_what, type) => {
+      const { body } = rawMultipart(parts, 'abc');
+      await refused(() => postRuns(h.stack.origin, body, { 'content-type': type }), 400, /^Content-Type: multipart\/form-data without a boundary/);
+    });
+
+    it.each([300, 253])('a boundary of %i characters (over the parser\'s 252) → 400 naming its length and the limit', async (length) => {
+      const { body, type } = rawMultipart(parts, 'b'.repeat(length));
+      await refused(() => postRuns(h.stack.origin, body, { 'content-type': type }), 400, new RegExp(`^Content-Type: a multipart boundary of ${length} bytes, more than the 252 taken`));
+    });
+
+    it('a boundary of 252 characters is taken', async () => {
+      const { body, type } = rawMultipart(RAW_FIELDS, 'b'.repeat(252));
+      // Accepted up to its params (in.txt is not attached): the Content-Type is not what is refused.
+      await refused(() => postRuns(h.stack.origin, body, { 'content-type': type }), 400, /^workflow_params: input files\[0\].*names no attachment/);
     });
   });
 
