@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunSpec, runForm, WesResponse } from '../helpers/client';
 import { expectValid, expectValidComponent } from '../helpers/wes-schema';
-import { CAT_TOOL, filesUnder } from '../helpers/cwl-fixtures';
+import { CAT_TOOL, filesUnder, RECORD_TOOL } from '../helpers/cwl-fixtures';
 import { StackHandle, uniqueMarker, useStack } from '../helpers/e2e';
 import { startHttpServer, TestHttpServer } from '../helpers/http-server';
 import { LocalS3, startS3 } from '../helpers/s3';
@@ -465,6 +465,11 @@ describe.each<[Variant]>([['local'], ['s3']])('bad input with the %s object stor
     ])('%s → 400 naming the input', async (_what, file, msg) => {
       await refused(form(base({ workflow_params: { files: [file] }, attachments: withGood({ 'in.txt': 'in\n' }) })), 400, msg);
     });
+
+    it.each(['location', 'path'])('a File in a record field named %s, at 127.0.0.1 → 400 naming it', async (key) => {
+      const params = { files: [{ class: 'File', location: 'in.txt' }], rec: { [key]: { class: 'File', location: 'http://127.0.0.1:9/in.txt' } } };
+      await refused(form(base({ workflow_params: params, attachments: withGood({ 'in.txt': 'in\n' }) })), 400, new RegExp(`input rec\\.${key}.*127\\.0\\.0\\.1 is a private address`));
+    });
   });
 
   describe('accepted runs write only inside their own folders', () => {
@@ -489,6 +494,27 @@ describe.each<[Variant]>([['local'], ['s3']])('bad input with the %s object stor
       expect(log.run_log.system_logs.join('\n')).toMatch(/input files\[0\].*localhost resolves to 127\.0\.0\.1, a private address/);
       expect(http.requests.length).toBe(requests);
       await expectOnlyRunFiles(before, runId);
+    });
+
+    describe('a File in a record field named location (the engine reads it like any other)', () => {
+      const recordRun = (location: string) =>
+        runForm(base({ workflow_params: { rec: { location: { class: 'File', location } } }, attachments: { 'tool.cwl': RECORD_TOOL, 'data/in.txt': `${MARK}\n` } }));
+
+      it('at a client-machine path ending with an attachment\'s name: staged from the attachment, COMPLETE', async () => {
+        const runId = await h.client.submitOk(recordRun('file:///home/client/project/data/in.txt'));
+        await h.client.waitForState(runId, ['COMPLETE'], 90_000);
+        const log = await h.client.runLog(runId);
+        expect((await h.client.fetchText(log.outputs.out.location)).text).toBe(`${MARK}\n`);
+      });
+
+      it('at a host name resolving to 127.0.0.1: EXECUTOR_ERROR naming it, no request made', async () => {
+        const requests = http.requests.length;
+        const runId = await h.client.submitOk(recordRun(`http://localhost:${new URL(http.origin).port}/in.txt`));
+        await h.client.waitForState(runId, ['EXECUTOR_ERROR'], 60_000);
+        const log = await h.client.runLog(runId);
+        expect(log.run_log.system_logs.join('\n')).toMatch(/input rec\.location .*localhost resolves to 127\.0\.0\.1, a private address/);
+        expect(http.requests.length).toBe(requests);
+      });
     });
 
     it('a valid zip workflow with sub-folders: COMPLETE, files only under the run', async () => {

@@ -32,3 +32,24 @@ describe('mapFileObjects', () => {
     );
   });
 });
+
+describe('a record field named location or path that holds a File', () => {
+  const nested = parseJson(`{
+    "rec": {"location": {"class": "File", "location": "http://example.org/a"}, "path": {"class": "File", "path": "b"}},
+    "odd": {"class": "File", "location": {"class": "File", "location": "c"}}
+  }`);
+
+  it('is visited by forEachFileObject', () => {
+    const seen: string[] = [];
+    forEachFileObject(nested, (obj, where) => seen.push(`${where}=${locationOf(obj) ?? '-'}`));
+    expect(seen).toEqual(['rec.location=http://example.org/a', 'rec.path=b', 'odd=-', 'odd.location=c']);
+  });
+
+  it('is replaced by mapFileObjects like any other File (the engine reads it)', async () => {
+    const out = (await mapFileObjects(nested, (obj) => ({ ...obj, mapped: true }))) as any;
+    expect(out.rec.location).toEqual({ class: 'File', location: 'http://example.org/a', mapped: true });
+    expect(out.rec.path).toEqual({ class: 'File', path: 'b', mapped: true });
+    expect(out.odd.location).toEqual({ class: 'File', location: 'c', mapped: true });
+    expect(out.odd.mapped).toBe(true);
+  });
+});

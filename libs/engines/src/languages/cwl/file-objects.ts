@@ -48,9 +48,8 @@ export async function mapFileObjects(
   }
   if (!isJsonObject(value)) return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    // A location is a string, never walked into; copying keeps the key order.
-    out[k] = k === 'location' || k === 'path' ? v : await mapFileObjects(v, replace, child(where, k));
-  }
+  // Every value is walked, whatever its key: a record field may be named `location` or `path`
+  // and hold a File, which the engine reads like any other.
+  for (const [k, v] of Object.entries(value)) out[k] = await mapFileObjects(v, replace, child(where, k));
   return isFileObject(out) ? replace(out, where) : out;
 }
