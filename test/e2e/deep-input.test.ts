@@ -4,9 +4,11 @@ import { CAT_TOOL, filesUnder } from '../helpers/cwl-fixtures';
 import { useStack } from '../helpers/e2e';
 
 /**
- * Values nested deeper than the server reads: a JSON body or JSON field nested past the JSON
- * depth limit (1000) is a 400 naming the field and the limit, read without recursion (the
- * parser's stack would give out first), and nothing is recorded or stored.
+ * Values nested deeper than the server reads or walks: a JSON body or JSON field nested past
+ * the JSON depth limit (1000), or workflow_params past the CWL walkers' limit (256), is a 400
+ * naming the field and the limit, found without recursion (the stack would give out first),
+ * and nothing is recorded or stored. An engine output nested past 256 levels fails its run
+ * EXECUTOR_ERROR with a system log; the worker goes on.
  */
 const h = useStack({ workerConcurrency: 1 });
 
@@ -71,5 +73,63 @@ describe('JSON nested past the JSON depth limit (1000) → 400 naming the field'
 
   it('a JSON body nested 1,000 deep is read (and then judged on its content)', async () => {
     await refused(postJson(jsonBody('workflow_engine_parameters', deepText(999))), /^workflow_engine_parameters: the value of "a" must be a string$/);
+  });
+});
+
+describe('workflow_params nested past the CWL walkers\' limit (256) → 400', () => {
+  const tooDeep = /^workflow_params: nested deeper than 256 levels \(arrays and objects\) at a\.a\.a.*…$/;
+
+  it('5,000 deep (past the JSON limit first)', async () => {
+    await refused(postForm({ ...base, workflow_params: deepText(5000) }), /^workflow_params: JSON nested deeper than 1000 levels/);
+  });
+
+  it.each([257, 500, 1000])('%i deep, as a multipart field', async (depth) => {
+    await refused(postForm({ ...base, workflow_params: deepText(depth) }), tooDeep);
+  });
+
+  it('500 deep, with a File at the bottom', async () => {
+    const params = '{"a":'.repeat(499) + '{"class":"File","location":"in.txt"}' + '}'.repeat(499);
+    await refused(postForm({ ...base, workflow_params: params }), tooDeep);
+  });
+
+  it('256 deep is taken (the run is cancelled at once)', async () => {
+    const params = `{"files":[{"class":"File","location":"in.txt"}],"deep":${deepText(255)}}`;
+    const id = await h.client.submitOk(runForm({ ...base, workflow_params: params }));
+    expect((await h.client.cancel(id)).status).toBe(200);
+  });
+});
+
+describe('an engine output nested past 256 levels', () => {
+  /** Returns {"deep": {"a": ... "leaf"}}, `depth` objects under "deep". */
+  const DEEP_OUTPUT_TOOL = `cwlVersion: v1.2
+class: ExpressionTool
+requirements:
+  InlineJavascriptRequirement: {}
+inputs:
+  depth: int
+outputs:
+  deep: Any
+expression: |
+  \${ var v = "leaf"; for (var i = 0; i < inputs.depth; i++) v = {"a": v}; return {"deep": v}; }
+`;
+  const run = (depth: number) =>
+    h.client.submitOk(runForm({ ...base, workflow_url: 'deep.cwl', workflow_params: { depth }, attachments: { 'deep.cwl': DEEP_OUTPUT_TOOL } }));
+
+  it('ends its run EXECUTOR_ERROR with a system log naming the limit; the worker goes on', async () => {
+    const worker = h.stack.workers[0];
+    const id = await run(300);
+    await h.client.waitForState(id, ['EXECUTOR_ERROR'], 90_000);
+    const log = await h.client.runLog(id);
+    expect(log.run_log.system_logs.join('\n')).toMatch(/the engine exited 0 but its output object is nested deeper than 256 levels \(arrays and objects\) at deep\.a\.a/);
+    expect(log.run_log.exit_code ?? null).toBeNull();
+    expect(log.outputs).toEqual({});
+    expect(worker.child.exitCode).toBeNull();
+    // The same worker runs the next one, whose output nests 200 deep.
+    const next = await run(200);
+    await h.client.waitForState(next, ['COMPLETE'], 90_000);
+    let value = (await h.client.runLog(next)).outputs.deep;
+    for (let i = 0; i < 200; i++) value = value.a;
+    expect(value).toBe('leaf');
+    expect(h.stack.liveWorkers()).toEqual([worker]);
   });
 });

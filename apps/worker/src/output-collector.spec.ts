@@ -113,4 +113,13 @@ describe('collectOutputs', () => {
     await expect(collectOutputs({ d: { class: 'Directory', location: url('d') } }, out, same, upload)).rejects.toThrow(/name of 230 bytes/);
     expect(uploaded.size).toBe(0);
   });
+
+  it('refuses an output object nested deeper than 256 levels (the run failed, not the worker)', async () => {
+    write('a.txt', 'a');
+    let deep: unknown = { class: 'File', location: url('a.txt') };
+    for (let i = 0; i < 300; i++) deep = { a: deep };
+    await expect(collectOutputs({ deep }, out, same, upload)).rejects.toBeInstanceOf(UnusableOutputError);
+    await expect(collectOutputs({ deep }, out, same, upload)).rejects.toThrow(/^output object is nested deeper than 256 levels \(arrays and objects\) at deep\.a\.a/);
+    expect(uploaded.size).toBe(0);
+  });
 });

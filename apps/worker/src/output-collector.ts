@@ -4,7 +4,7 @@ import { lstat, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { FileObject, forEachFileObject, mapFileObjects } from '../../../libs/engines/src';
+import { CwlValueTooDeepError, FileObject, forEachFileObject, mapFileObjects } from '../../../libs/engines/src';
 import { OUTPUT_LOCATION_PREFIX } from '../../../libs/runs/src';
 import { safeRelativePath, UnsafePathError } from '../../../libs/storage/src';
 
@@ -69,6 +69,16 @@ async function digest(file: string): Promise<{ size: number; checksum: string }>
  * such as cwltest match outputs.
  */
 export async function collectOutputs(outputs: unknown, outDir: string, toHost: ToHostPath, upload: UploadOutput): Promise<unknown> {
+  try {
+    return await collect(outputs, outDir, toHost, upload);
+  } catch (err) {
+    // The engine's output object, nested past what the walkers (and the RunLog's writer) take.
+    if (err instanceof CwlValueTooDeepError) throw new UnusableOutputError(`output object is ${err.message}`);
+    throw err;
+  }
+}
+
+async function collect(outputs: unknown, outDir: string, toHost: ToHostPath, upload: UploadOutput): Promise<unknown> {
   const root = path.resolve(outDir);
   const realRoot = await realpath(root);
   const relative = (file: string): string => {

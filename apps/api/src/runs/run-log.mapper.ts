@@ -1,5 +1,4 @@
-import { FileObject, forEachFileObject } from '../../../../libs/engines/src';
-import { isJsonObject } from '../../../../libs/json/src';
+import { FileObject, forEachFileObject, mapFileObjectsSync } from '../../../../libs/engines/src';
 import { OUTPUT_LOCATION_PREFIX, RunRecord, RunSummaryRow, StoredTask } from '../../../../libs/runs/src';
 import { encodePath, wesTime } from '../common/base-url';
 import { toTaskLog } from './task-log.mapper';
@@ -16,19 +15,13 @@ export function outputPaths(value: unknown): string[] {
   return out;
 }
 
-/** Rewrites each stored output location into a URL the client can fetch. */
+/** Rewrites each stored output location (of a File or Directory) into a URL the client can fetch. */
 export function outputsForClient(value: unknown, urlOf: OutputUrl): unknown {
-  if (Array.isArray(value)) return value.map((v) => outputsForClient(v, urlOf));
-  if (!isJsonObject(value)) return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    if (k === 'location' && typeof v === 'string' && v.startsWith(OUTPUT_LOCATION_PREFIX)) {
-      out[k] = urlOf(v.slice(OUTPUT_LOCATION_PREFIX.length));
-    } else {
-      out[k] = outputsForClient(v, urlOf);
-    }
-  }
-  return out;
+  return mapFileObjectsSync(value, (obj) =>
+    typeof obj.location === 'string' && obj.location.startsWith(OUTPUT_LOCATION_PREFIX)
+      ? { ...obj, location: urlOf(obj.location.slice(OUTPUT_LOCATION_PREFIX.length)) }
+      : obj,
+  );
 }
 
 /**
