@@ -432,6 +432,9 @@ describe.each<[Variant]>([['local'], ['s3']])('bad input with the %s object stor
       ['the cloud metadata address', 'http://169.254.169.254/latest/meta-data/main.cwl', /169\.254\.169\.254/],
       ['a private network', 'https://10.0.0.1/main.cwl', /10\.0\.0\.1/],
       ['127.0.0.2', 'http://127.0.0.2:9/main.cwl', /127\.0\.0\.2/],
+      ['IPv4-compatible ::127.0.0.1', 'http://[::127.0.0.1]:9/main.cwl', /workflow_url: ::7f00:1 \(IPv4 127\.0\.0\.1\) is a private address/],
+      ['NAT64 64:ff9b::a9fe:a9fe', 'http://[64:ff9b::169.254.169.254]/latest/meta-data/main.cwl', /\(IPv4 169\.254\.169\.254\) is a private address/],
+      ['6to4 2002:a00:1::', 'http://[2002:a00:1::]/main.cwl', /\(IPv4 10\.0\.0\.1\) is a private address/],
     ])('workflow_url at %s → 400', async (_what, url, msg) => {
       await refused(form(base({ workflow_url: url })), 400, msg);
     });
@@ -455,6 +458,8 @@ describe.each<[Variant]>([['local'], ['s3']])('bad input with the %s object stor
 
     it.each([
       ['an http input at 127.0.0.1', { class: 'File', location: 'http://127.0.0.1:9/in.txt' }, /input files\[0\].*127\.0\.0\.1 is a private address/],
+      ['an http input at ::ffff:127.0.0.1', { class: 'File', location: 'http://[::ffff:127.0.0.1]:9/in.txt' }, /input files\[0\].*\(IPv4 127\.0\.0\.1\) is a private address/],
+      ['an http input at 64:ff9b::127.0.0.1', { class: 'File', location: 'http://[64:ff9b::127.0.0.1]:9/in.txt' }, /input files\[0\].*\(IPv4 127\.0\.0\.1\) is a private address/],
       ['an ftp input', { class: 'File', location: 'ftp://example.org/in.txt' }, /input files\[0\].*"ftp" scheme/],
       ['a file:// input with no allowed folder', { class: 'File', location: 'file:///etc/passwd' }, /input files\[0\].*file:\/\/ URLs are refused/],
       ['an absolute path input', { class: 'File', location: '/etc/passwd' }, /input files\[0\].*file:\/\/ URLs are refused/],
