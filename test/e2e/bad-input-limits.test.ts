@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunSpec, runForm, WesResponse } from '../helpers/client';
 import { expectValid, expectValidComponent } from '../helpers/wes-schema';
-import { CAT_TOOL, filesUnder } from '../helpers/cwl-fixtures';
+import { CAT_TOOL, filesUnder, RECORD_TOOL } from '../helpers/cwl-fixtures';
 import { StackHandle, uniqueMarker, useStack } from '../helpers/e2e';
 import { startHttpServer, TestHttpServer } from '../helpers/http-server';
 import { LocalS3, startS3 } from '../helpers/s3';
@@ -41,8 +41,7 @@ const base = (extra: Partial<RunSpec>): RunSpec => ({
 const withGood = (attachments: Record<string, string | Uint8Array>) => ({ 'tool.cwl': TOOL, ...attachments });
 
 /** A multipart body built by hand (for names no FormData implementation would send). */
-function rawMultipart(parts: { disposition: string; body: string | Buffer }[]): { body: Buffer; type: string } {
-  const boundary = `----wes-test-${Math.random().toString(36).slice(2)}`;
+function rawMultipart(parts: { disposition: string; body: string | Buffer }[], boundary = `----wes-test-${Math.random().toString(36).slice(2)}`): { body: Buffer; type: string } {
   const chunks: Buffer[] = [];
   for (const p of parts) {
     chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: ${p.disposition}\r\n`, 'latin1'));
@@ -194,11 +193,70 @@ describe.each<[Variant]>([['local'], ['s3']])('bad input with the %s object stor
       await refused(raw([...RAW_FIELDS, { disposition: `form-data; name="workflow_attachment"; ${filenameParam}`, body: 'evil\n' }]), 400, msg);
     });
 
+    it.each([
+      ['a file, then a file inside it', [MARK, `${MARK}/in.txt`]],
+      ['a file inside, then the file', [`${MARK}/in.txt`, MARK]],
+      ['a deep file, then one of its folders', [`${MARK}/a/b/c.txt`, `${MARK}/a`]],
+    ])('%s → 400 saying the two clash (a file cannot also be a folder)', async (_what, [first, second]) => {
+      const r = await refused(form(base({ attachments: withGood({ [first]: 'one\n', [second]: 'two\n' }) })), 400, /clash/);
+      const [file, inside] = first.length < second.length ? [first, second] : [second, first];
+      expect(r.body.msg).toBe(`workflow_attachment: "${file}" and "${inside}" clash: "${file}" cannot be both a file and a folder`);
+    });
+
     it('the same name twice → 400', async () => {
       await refused(
         raw([...RAW_FIELDS, { disposition: 'form-data; name="workflow_attachment"; filename="tool.cwl"', body: 'second copy\n' }]),
         400,
         /attached twice/,
+      );
+    });
+  });
+
+  describe('a multipart Content-Type the parser cannot use → 400', () => {
+    const parts = RAW_FIELDS;
+
+    it.each([
+      ['no boundary', 'multipart/form-data'],
+      ['an empty boundary', 'multipart/form-data; boundary='],
+    ])('%s → 400 saying the boundary is missing', async (_what, type) => {
+      const { body } = rawMultipart(parts, 'abc');
+      await refused(() => postRuns(h.stack.origin, body, { 'content-type': type }), 400, /^Content-Type: multipart\/form-data without a boundary/);
+    });
+
+    it.each([300, 253])('a boundary of %i characters (over the parser\'s 252) → 400 naming its length and the limit', async (length) => {
+      const { body, type } = rawMultipart(parts, 'b'.repeat(length));
+      await refused(() => postRuns(h.stack.origin, body, { 'content-type': type }), 400, new RegExp(`^Content-Type: a multipart boundary of ${length} bytes, more than the 252 taken`));
+    });
+
+    it('a boundary of 252 characters is taken', async () => {
+      const { body, type } = rawMultipart(RAW_FIELDS, 'b'.repeat(252));
+      // Accepted up to its params (in.txt is not attached): the Content-Type is not what is refused.
+      await refused(() => postRuns(h.stack.origin, body, { 'content-type': type }), 400, /^workflow_params: input files\[0\].*names no attachment/);
+    });
+  });
+
+  describe('names longer than a file system or S3 holds → 400 naming the limit', () => {
+    it.each([
+      ['a 5,000-character attachment name', `${MARK}-${'a'.repeat(5000)}.txt`, /longer than the 768 bytes/],
+      ['a 900-byte attachment name of short folders', `${Array.from({ length: 90 }, () => 'abcdefghi').join('/')}/${MARK}.txt`, /longer than the 768 bytes/],
+      ['an attachment name with one 230-character folder', `sub/${'d'.repeat(230)}/${MARK}.txt`, /name of 230 bytes, longer than the 200 bytes/],
+      ['an attachment name of 230 characters', `${MARK}-${'f'.repeat(230)}`, /longer than the 200 bytes/],
+    ])('%s', async (_what, name, msg) => {
+      const r = await refused(form(base({ attachments: withGood({ 'in.txt': 'in\n', [name]: 'evil\n' }) })), 400, msg);
+      expect(r.body.msg).toMatch(/^workflow_attachment: /);
+      expect(r.body.msg.length, 'the message shows the start of the name only').toBeLessThan(300);
+    });
+
+    it('a zip entry with a 230-character name → 400 naming the limit', async () => {
+      await refused(zipRun([{ name: 'tool.cwl', data: TOOL }, { name: `data/${'z'.repeat(230)}`, data: 'evil\n' }]), 400, /bundle\.zip.*longer than the 200 bytes/);
+    });
+
+    it('a workflow_url or an input location of 3,000 characters (under WES_MAX_FIELD_BYTES) → 400 naming the field and the limit', async () => {
+      await refused(form(base({ workflow_url: `${'w'.repeat(3000)}.cwl`, attachments: withGood({ 'in.txt': 'in\n' }) })), 400, /^workflow_url: .*longer than the 768 bytes/);
+      await refused(
+        form(base({ workflow_params: { files: [{ class: 'File', location: `${'i'.repeat(3000)}.txt` }] }, attachments: withGood({ 'in.txt': 'in\n' }) })),
+        400,
+        /input files\[0\].*longer than the 768 bytes/,
       );
     });
   });
@@ -315,6 +373,28 @@ describe.each<[Variant]>([['local'], ['s3']])('bad input with the %s object stor
       await refused(form(base({ workflow_url: 'bundle.zip', attachments: { 'bundle.zip': zip } })), 400, /link/);
     });
 
+    it.each([
+      ['a file, then a file inside it', ['data', 'data/in.txt']],
+      ['a file inside, then the file', ['data/in.txt', 'data']],
+    ])('a zip whose entries clash (%s) → 400 naming the two entries only (no server path)', async (_what, [first, second]) => {
+      const r = await refused(
+        zipRun([{ name: 'tool.cwl', data: TOOL }, { name: first, data: 'one\n' }, { name: second, data: 'two\n' }]),
+        400,
+        /^workflow_attachment "bundle\.zip": "data" and "data\/in\.txt" clash: "data" cannot be both a file and a folder$/,
+      );
+      expect(r.body.msg).not.toContain(h.stack.root);
+      expect(r.body.msg).not.toMatch(/runs\/|\/tmp\/|ENOTDIR|EEXIST/);
+    });
+
+    it('a zip entry that clashes with another attachment → 400 naming both', async () => {
+      const r = await refused(
+        form(base({ workflow_url: 'bundle.zip', attachments: { 'bundle.zip': buildZip([{ name: 'tool.cwl', data: TOOL }, { name: 'data/in.txt', data: 'in\n' }]), data: 'file\n' } })),
+        400,
+        /^workflow_attachment "bundle\.zip": "data" and "data\/in\.txt" clash/,
+      );
+      expect(r.body.msg).not.toContain(h.stack.root);
+    });
+
     it('a zip with a device entry → 400', async () => {
       await refused(zipRun([{ name: 'tool.cwl', data: TOOL }, { name: 'dev', data: '', mode: 0o020644, deflate: false }]), 400, /link or special file/);
     });
@@ -352,6 +432,9 @@ describe.each<[Variant]>([['local'], ['s3']])('bad input with the %s object stor
       ['the cloud metadata address', 'http://169.254.169.254/latest/meta-data/main.cwl', /169\.254\.169\.254/],
       ['a private network', 'https://10.0.0.1/main.cwl', /10\.0\.0\.1/],
       ['127.0.0.2', 'http://127.0.0.2:9/main.cwl', /127\.0\.0\.2/],
+      ['IPv4-compatible ::127.0.0.1', 'http://[::127.0.0.1]:9/main.cwl', /workflow_url: ::7f00:1 \(IPv4 127\.0\.0\.1\) is a private address/],
+      ['NAT64 64:ff9b::a9fe:a9fe', 'http://[64:ff9b::169.254.169.254]/latest/meta-data/main.cwl', /\(IPv4 169\.254\.169\.254\) is a private address/],
+      ['6to4 2002:a00:1::', 'http://[2002:a00:1::]/main.cwl', /\(IPv4 10\.0\.0\.1\) is a private address/],
     ])('workflow_url at %s → 400', async (_what, url, msg) => {
       await refused(form(base({ workflow_url: url })), 400, msg);
     });
@@ -375,6 +458,8 @@ describe.each<[Variant]>([['local'], ['s3']])('bad input with the %s object stor
 
     it.each([
       ['an http input at 127.0.0.1', { class: 'File', location: 'http://127.0.0.1:9/in.txt' }, /input files\[0\].*127\.0\.0\.1 is a private address/],
+      ['an http input at ::ffff:127.0.0.1', { class: 'File', location: 'http://[::ffff:127.0.0.1]:9/in.txt' }, /input files\[0\].*\(IPv4 127\.0\.0\.1\) is a private address/],
+      ['an http input at 64:ff9b::127.0.0.1', { class: 'File', location: 'http://[64:ff9b::127.0.0.1]:9/in.txt' }, /input files\[0\].*\(IPv4 127\.0\.0\.1\) is a private address/],
       ['an ftp input', { class: 'File', location: 'ftp://example.org/in.txt' }, /input files\[0\].*"ftp" scheme/],
       ['a file:// input with no allowed folder', { class: 'File', location: 'file:///etc/passwd' }, /input files\[0\].*file:\/\/ URLs are refused/],
       ['an absolute path input', { class: 'File', location: '/etc/passwd' }, /input files\[0\].*file:\/\/ URLs are refused/],
@@ -384,6 +469,11 @@ describe.each<[Variant]>([['local'], ['s3']])('bad input with the %s object stor
       ['a Directory input at a URL', { class: 'Directory', location: 'https://example.org/dir/' }, /input files\[0\].*Directory/],
     ])('%s → 400 naming the input', async (_what, file, msg) => {
       await refused(form(base({ workflow_params: { files: [file] }, attachments: withGood({ 'in.txt': 'in\n' }) })), 400, msg);
+    });
+
+    it.each(['location', 'path'])('a File in a record field named %s, at 127.0.0.1 → 400 naming it', async (key) => {
+      const params = { files: [{ class: 'File', location: 'in.txt' }], rec: { [key]: { class: 'File', location: 'http://127.0.0.1:9/in.txt' } } };
+      await refused(form(base({ workflow_params: params, attachments: withGood({ 'in.txt': 'in\n' }) })), 400, new RegExp(`input rec\\.${key}.*127\\.0\\.0\\.1 is a private address`));
     });
   });
 
@@ -411,6 +501,27 @@ describe.each<[Variant]>([['local'], ['s3']])('bad input with the %s object stor
       await expectOnlyRunFiles(before, runId);
     });
 
+    describe('a File in a record field named location (the engine reads it like any other)', () => {
+      const recordRun = (location: string) =>
+        runForm(base({ workflow_params: { rec: { location: { class: 'File', location } } }, attachments: { 'tool.cwl': RECORD_TOOL, 'data/in.txt': `${MARK}\n` } }));
+
+      it('at a client-machine path ending with an attachment\'s name: staged from the attachment, COMPLETE', async () => {
+        const runId = await h.client.submitOk(recordRun('file:///home/client/project/data/in.txt'));
+        await h.client.waitForState(runId, ['COMPLETE'], 90_000);
+        const log = await h.client.runLog(runId);
+        expect((await h.client.fetchText(log.outputs.out.location)).text).toBe(`${MARK}\n`);
+      });
+
+      it('at a host name resolving to 127.0.0.1: EXECUTOR_ERROR naming it, no request made', async () => {
+        const requests = http.requests.length;
+        const runId = await h.client.submitOk(recordRun(`http://localhost:${new URL(http.origin).port}/in.txt`));
+        await h.client.waitForState(runId, ['EXECUTOR_ERROR'], 60_000);
+        const log = await h.client.runLog(runId);
+        expect(log.run_log.system_logs.join('\n')).toMatch(/input rec\.location .*localhost resolves to 127\.0\.0\.1, a private address/);
+        expect(http.requests.length).toBe(requests);
+      });
+    });
+
     it('a valid zip workflow with sub-folders: COMPLETE, files only under the run', async () => {
       const before = snapshot();
       const runId = await h.client.submitOk(
@@ -426,6 +537,25 @@ describe.each<[Variant]>([['local'], ['s3']])('bad input with the %s object stor
       const log = await h.client.runLog(runId);
       expect((await h.client.fetchText(log.outputs.out.location)).text).toBe(`${MARK}\n`);
       await expectOnlyRunFiles(before, runId);
+    });
+
+    it('GET of an output path longer than a store holds → 400 naming the limit (not the store\'s ENAMETOOLONG or 400 as a 500)', async () => {
+      // Any run will do: the path is checked before its outputs are looked for.
+      const runId = await h.client.submitOk(runForm(base({ attachments: withGood({ 'in.txt': 'in\n' }) })));
+      for (const [path, msg] of [
+        ['x'.repeat(5000), /^output path: .*\(5000 bytes\) is longer than the 768 bytes/],
+        [`d/${'y'.repeat(230)}`, /^output path: .*name of 230 bytes, longer than the 200 bytes/],
+        [Array.from({ length: 6 }, () => 'z'.repeat(150)).join('/'), /^output path: .*longer than the 768 bytes/],
+      ] as const) {
+        const r = await h.client.request('GET', `/runs/${runId}/outputs/${path}`);
+        expect(r.status, r.text.slice(0, 300)).toBe(400);
+        expect(r.body.msg).toMatch(msg);
+      }
+      // Within the limits, a path that names no output is a 404.
+      const near = await h.client.request('GET', `/runs/${runId}/outputs/${Array.from({ length: 4 }, () => 'z'.repeat(190)).join('/')}`);
+      expect(near.status, near.text.slice(0, 300)).toBe(404);
+      expect(near.body.msg).toMatch(/has no output/);
+      await h.client.cancel(runId);
     });
 
     /** New files since `before` all lie in the run's folder of the store (the scratch folder is gone). */

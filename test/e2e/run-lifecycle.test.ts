@@ -81,8 +81,11 @@ describe('a two-step CWL workflow submitted with attachments', () => {
     expect(Array.isArray(rl.cmd)).toBe(true);
     expect(rl.cmd[0]).toBe(CWLTOOL);
     expect(rl.cmd.length).toBeGreaterThan(2);
-    // The command as the engine got it: absolute paths in the worker's scratch folder.
-    expect(rl.cmd.find((a: string) => a.endsWith('/outputs'))).toMatch(/^\/.+\/outputs$/);
+    // The command as the engine got it, the run's folder shown as <run>: no server path.
+    expect(rl.cmd.find((a: string) => a.endsWith('/outputs'))).toBe('<run>/outputs');
+    expect(rl.cmd.slice(-2)).toEqual(['<run>/attachments/main.cwl', '<run>/attachments/wes-params.json']);
+    expect(rl.cmd.slice(1).filter((a: string) => a.startsWith('/'))).toEqual([]);
+    expect(rl.cmd.join(' ')).not.toContain(h.stack.workDir);
     expect(rl.cmd.join(' ')).not.toContain('\0');
     expect(rl.exit_code).toBe(0);
     expect(rl.start_time).toMatch(ISO_UTC);
@@ -246,5 +249,20 @@ describe('service-info', () => {
     const total = Object.values(counts as Record<string, number>).reduce((a, b) => a + b, 0);
     expect(total).toBe(ended.COMPLETE.length + ended.EXECUTOR_ERROR.length);
     for (const s of Object.keys(counts)) if (!TERMINAL.includes(s)) expect(counts[s], `runs in ${s}`).toBe(0);
+  });
+});
+
+describe('without a sandbox (WES_SANDBOX=none: the engine gets the scratch folder\'s own paths)', () => {
+  const plain = useStack({ workers: 1, env: { WES_SANDBOX: 'none' } });
+
+  it('shows the same command line: the run folder as <run>, no server path', async () => {
+    const runId = await plain.client.submitOk(runForm(twoStepSpec('a\n')));
+    await plain.client.waitForState(runId, ['COMPLETE'], 120_000);
+    const { cmd } = (await plain.client.runLog(runId)).run_log;
+    expect(cmd[0]).toBe(CWLTOOL);
+    expect(cmd.slice(-2)).toEqual(['<run>/attachments/main.cwl', '<run>/attachments/wes-params.json']);
+    expect(cmd).toContain('<run>/outputs');
+    expect(cmd.join(' ')).not.toContain(plain.stack.workDir);
+    expect(cmd.slice(1).filter((a: string) => a.startsWith('/'))).toEqual([]);
   });
 });

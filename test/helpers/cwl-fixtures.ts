@@ -42,6 +42,23 @@ outputs:
 stdout: cat.txt
 `;
 
+/** Prints the File of a record input's field named `location` into cat.txt (a field name walkers once skipped). */
+export const RECORD_TOOL = `cwlVersion: v1.2
+class: CommandLineTool
+baseCommand: cat
+inputs:
+  rec:
+    type:
+      type: record
+      fields:
+        location:
+          type: File
+          inputBinding: { position: 1 }
+outputs:
+  out: { type: stdout }
+stdout: cat.txt
+`;
+
 /** Concatenates a File and its one secondary file (pattern .idx) into both.txt. */
 export const SECONDARY_TOOL = `cwlVersion: v1.2
 class: CommandLineTool

@@ -7,7 +7,7 @@ import { NestFactory } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { InvalidSettingError, loadSettings, WesSettings } from '../../../libs/config/src';
-import { parseJson } from '../../../libs/json/src';
+import { JsonTooDeepError, parseJson } from '../../../libs/json/src';
 import { createLogger, PinoNestLogger } from '../../../libs/logging/src';
 import { ApiModule } from './app.module';
 import { WES_BASE_PATH } from './common/base-url';
@@ -51,7 +51,8 @@ async function main() {
     try {
       done(null, body === '' ? undefined : parseJson(body as string));
     } catch (err) {
-      done(new BadRequestError(`the request body is not valid JSON: ${(err as Error).message}`), undefined);
+      const why = err instanceof JsonTooDeepError ? `is ${err.message}` : `is not valid JSON: ${(err as Error).message}`;
+      done(new BadRequestError(`the request body ${why}`), undefined);
     }
   });
   const corsOrigins = settings.corsOrigins.split(',').map((o) => o.trim()).filter(Boolean);

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { AttachmentIndex, FileObject, locationOf, mapFileObjects } from '../../../libs/engines/src';
+import { AttachmentIndex, CwlValueTooDeepError, FileObject, locationOf, mapFileObjects } from '../../../libs/engines/src';
 import { FetchFailedError, FetchRefusedError, UrlFetcher } from '../../../libs/fetch/src';
 import { resolveInside, UnsafePathError } from '../../../libs/storage/src';
 
@@ -80,6 +80,9 @@ export async function stageInputs(
       }
       throw err;
     }
+  }).catch((err) => {
+    // Checked at submit; a run recorded before that check could still hold one.
+    throw err instanceof CwlValueTooDeepError ? new InputUnavailableError(`workflow_params: ${err.message}`) : err;
   });
   return { params: out as Record<string, unknown>, staged };
 }

@@ -102,4 +102,24 @@ describe('collectOutputs', () => {
     await expect(collectOutputs({ x: { class: 'File', location: url('missing.txt') } }, out, same, upload)).rejects.toThrow(/output x \(missing.txt\) does not exist/);
     expect(uploaded.size).toBe(0);
   });
+
+  it('refuses an output whose name is longer than a store path may be (the run failed, not the server)', async () => {
+    const long = 'n'.repeat(230);
+    write(long, 'x\n');
+    const outputs = { o: { class: 'File', location: url(long), basename: long } };
+    await expect(collectOutputs(outputs, out, same, upload)).rejects.toBeInstanceOf(UnusableOutputError);
+    await expect(collectOutputs(outputs, out, same, upload)).rejects.toThrow(/name of 230 bytes, longer than the 200 bytes.*cannot be stored/);
+    write('d/' + long, 'y\n');
+    await expect(collectOutputs({ d: { class: 'Directory', location: url('d') } }, out, same, upload)).rejects.toThrow(/name of 230 bytes/);
+    expect(uploaded.size).toBe(0);
+  });
+
+  it('refuses an output object nested deeper than 256 levels (the run failed, not the worker)', async () => {
+    write('a.txt', 'a');
+    let deep: unknown = { class: 'File', location: url('a.txt') };
+    for (let i = 0; i < 300; i++) deep = { a: deep };
+    await expect(collectOutputs({ deep }, out, same, upload)).rejects.toBeInstanceOf(UnusableOutputError);
+    await expect(collectOutputs({ deep }, out, same, upload)).rejects.toThrow(/^output object is nested deeper than 256 levels \(arrays and objects\) at deep\.a\.a/);
+    expect(uploaded.size).toBe(0);
+  });
 });

@@ -4,8 +4,9 @@ import { lstat, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { FileObject, forEachFileObject, mapFileObjects } from '../../../libs/engines/src';
+import { CwlValueTooDeepError, FileObject, forEachFileObject, mapFileObjects } from '../../../libs/engines/src';
 import { OUTPUT_LOCATION_PREFIX } from '../../../libs/runs/src';
+import { safeRelativePath, UnsafePathError } from '../../../libs/storage/src';
 
 /** Stores one file of the engine's output folder under its store path (relative to the run's outputs). */
 export type UploadOutput = (storePath: string, file: string) => Promise<void>;
@@ -68,6 +69,16 @@ async function digest(file: string): Promise<{ size: number; checksum: string }>
  * such as cwltest match outputs.
  */
 export async function collectOutputs(outputs: unknown, outDir: string, toHost: ToHostPath, upload: UploadOutput): Promise<unknown> {
+  try {
+    return await collect(outputs, outDir, toHost, upload);
+  } catch (err) {
+    // The engine's output object, nested past what the walkers (and the RunLog's writer) take.
+    if (err instanceof CwlValueTooDeepError) throw new UnusableOutputError(`output object is ${err.message}`);
+    throw err;
+  }
+}
+
+async function collect(outputs: unknown, outDir: string, toHost: ToHostPath, upload: UploadOutput): Promise<unknown> {
   const root = path.resolve(outDir);
   const realRoot = await realpath(root);
   const relative = (file: string): string => {
@@ -124,6 +135,16 @@ export async function collectOutputs(outputs: unknown, outDir: string, toHost: T
 
   /** Files to upload by store path, and the digest of each real file (one read per file). */
   const files = new Map<string, string>();
+  /** Registers a file for upload, once its store path is one clients can name (path limits). */
+  const addFile = (key: string, real: string) => {
+    try {
+      safeRelativePath(key);
+    } catch (err) {
+      if (err instanceof UnsafePathError) throw new UnusableOutputError(`output ${err.message}, so it cannot be stored`);
+      throw err;
+    }
+    files.set(key, real);
+  };
   const digests = new Map<string, Promise<{ size: number; checksum: string }>>();
   const digestOf = (real: string) => {
     let d = digests.get(real);
@@ -143,7 +164,7 @@ export async function collectOutputs(outputs: unknown, outDir: string, toHost: T
       const location = OUTPUT_LOCATION_PREFIX + key;
       const { real, kind } = await insideTarget(full, rel);
       if (kind === 'file') {
-        files.set(key, real);
+        addFile(key, real);
         if (describe) out.push({ class: 'File', location, basename: e.name, ...(await digestOf(real)) });
       } else if (kind === 'folder') {
         const listing = await walkFolder(real === full ? full : real, describe);
@@ -164,7 +185,7 @@ export async function collectOutputs(outputs: unknown, outDir: string, toHost: T
     const { real, kind } = await insideTarget(file, rel);
     if (obj.class === 'File') {
       if (kind !== 'file') throw new UnusableOutputError(`output ${where} (${rel}) does not exist`);
-      files.set(key, real);
+      addFile(key, real);
       Object.assign(out, await digestOf(real));
     } else {
       if (kind !== 'folder') throw new UnusableOutputError(`output ${where} (${rel}) does not exist`);

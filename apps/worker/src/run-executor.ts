@@ -4,7 +4,7 @@ import os, { hostname } from 'node:os';
 import path from 'node:path';
 import { WesSettings } from '../../../libs/config/src';
 import { ENGINES, EngineView, groupMembers, launchEngine, runFolders, RunningEngine, SandboxSettings, signalGroup, stopGroup } from '../../../libs/engines/src';
-import { parseJson, stringifyJson } from '../../../libs/json/src';
+import { JsonTooDeepError, parseJson, stringifyJson } from '../../../libs/json/src';
 import type { Logger } from '../../../libs/logging/src';
 import { UrlFetcher } from '../../../libs/fetch/src';
 import { LOGGER, OBJECT_STORE } from '../../../libs/platform/src';
@@ -318,6 +318,11 @@ export class RunExecutor {
     try {
       outputs = parseJson((await readFile(stdoutFile, 'utf8')) || '{}');
     } catch (err) {
+      if (err instanceof JsonTooDeepError) {
+        // What the workflow returned, not a failure of ours: the run failed.
+        await this.end(at, 'executor_error', { systemLogs: [`the engine exited 0 but its output object is ${err.message}`] });
+        return;
+      }
       await this.end(at, 'system_error', {
         fields: { exit_code: '0' },
         systemLogs: [`the engine exited 0 but its output object is not JSON: ${(err as Error).message}`],

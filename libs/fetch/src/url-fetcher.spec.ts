@@ -85,6 +85,16 @@ describe('UrlFetcher.check', () => {
     ['http://[fd00::1]/x', /fd00::1/],
     ['http://2130706433/x', /127\.0\.0\.1/], // 127.0.0.1 as one number: WHATWG URL parsing makes it a dotted address
     ['http://0x7f.1/x', /127\.0\.0\.1/],
+    // IPv6 addresses that embed a private IPv4 one: judged by it.
+    ['http://[::ffff:127.0.0.1]/x', /::ffff:7f00:1 \(IPv4 127\.0\.0\.1\) is a private address/],
+    ['http://[::127.0.0.1]/x', /::7f00:1 \(IPv4 127\.0\.0\.1\) is a private address/],
+    ['http://[::a9fe:a9fe]/latest/meta-data/', /IPv4 169\.254\.169\.254/],
+    ['http://[64:ff9b::127.0.0.1]/x', /64:ff9b::7f00:1 \(IPv4 127\.0\.0\.1\) is a private address/],
+    ['http://[64:ff9b::10.0.0.1]/x', /IPv4 10\.0\.0\.1/],
+    ['http://[2002:7f00:1::1]/x', /2002:7f00:1::1 \(IPv4 127\.0\.0\.1\) is a private address/],
+    ['http://[2002:c0a8:101::]/x', /IPv4 192\.168\.1\.1/],
+    ['http://[64:ff9b:1::7f00:1]/x', /64:ff9b:1::7f00:1 is a private address/],
+    ['http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/x', /is a private address/],
   ])('refuses %s', (url, why) => {
     const f = fetcher();
     expect(() => f.check(url)).toThrow(FetchRefusedError);
@@ -99,6 +109,18 @@ describe('UrlFetcher.check', () => {
     expect(fetcher().check('https://example.org/wf/main.cwl').hostname).toBe('example.org');
     expect(fetcher({}, true).check('s3://bucket/key').protocol).toBe('s3:');
     expect(fetcher({ fileAllowDirs: [allowedDir] }).check(pathToFileURL(path.join(allowedDir, 'x')).href).protocol).toBe('file:');
+  });
+
+  it('judges an IPv6 address that embeds an IPv4 one by it: public ones pass, allowed ones pass', () => {
+    expect(fetcher().check('http://[64:ff9b::8.8.8.8]/x').hostname).toBe('[64:ff9b::808:808]');
+    expect(fetcher().check('http://[2002:808:808::1]/x').hostname).toBe('[2002:808:808::1]');
+    expect(fetcher().check('https://[2606:4700::1111]/x').hostname).toBe('[2606:4700::1111]');
+    const f = local();
+    expect(f.check('http://[::127.0.0.1]/x').hostname).toBe('[::7f00:1]');
+    expect(f.check('http://[64:ff9b::127.0.0.1]/x').hostname).toBe('[64:ff9b::7f00:1]');
+    expect(() => f.check('http://[::127.0.0.2]/x')).toThrow(FetchRefusedError);
+    expect(f.isBlocked('::ffff:127.0.0.1')).toBe(false);
+    expect(f.isBlocked('2002:7f00:2::')).toBe(true);
   });
 
   it('allows exactly the CIDRs the operator listed', () => {

@@ -8,6 +8,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Agent, request } from 'undici';
+import { embeddedIPv4 } from './embedded-ipv4';
 
 /** The URL is refused by policy (scheme, address, folder): the client's request is at fault. */
 export class FetchRefusedError extends Error {
@@ -33,7 +34,13 @@ export interface FetchPolicy {
 
 /** Addresses no outbound fetch may reach unless allowed: loopback, private, link-local, and the like. */
 const BLOCKED_V4 = ['0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.0.0.0/24', '192.168.0.0/16', '198.18.0.0/15', '224.0.0.0/4', '240.0.0.0/4'];
-const BLOCKED_V6 = ['::/128', '::1/128', 'fc00::/7', 'fe80::/10', 'ff00::/8'];
+/**
+ * IPv6 addresses that embed an IPv4 one (mapped, compatible, NAT64, 6to4) are judged by it
+ * (embeddedIPv4); these two embed one where no rule of ours can find it: NAT64 local-use
+ * prefixes (RFC 8215, the IPv4 address placed by the operator's prefix length) and Teredo
+ * (the client's address inverted, reached through a relay).
+ */
+const BLOCKED_V6 = ['::/128', '::1/128', 'fc00::/7', 'fe80::/10', 'ff00::/8', '64:ff9b:1::/48', '2001::/32'];
 
 function blockList(cidrs: string[]): net.BlockList {
   const list = new net.BlockList();
@@ -86,7 +93,7 @@ export class UrlFetcher {
           dns.lookup(hostname, { all: true }, (err, addresses) => {
             if (err) return callback(err, '', 4);
             const bad = addresses.find((a) => this.isBlocked(a.address));
-            if (bad) return callback(new FetchRefusedError(`${hostname} resolves to ${bad.address}, a private address`), '', 4);
+            if (bad) return callback(new FetchRefusedError(`${hostname} resolves to ${this.shown(bad.address)}, a private address`), '', 4);
             if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, addresses);
             callback(null, addresses[0].address, addresses[0].family);
           });
@@ -102,7 +109,17 @@ export class UrlFetcher {
 
   isBlocked(address: string): boolean {
     const family = net.isIPv6(address) ? 'ipv6' : 'ipv4';
-    return this.blocked.check(address, family) && !this.allowed.check(address, family);
+    if (this.allowed.check(address, family)) return false;
+    const v4 = family === 'ipv6' ? embeddedIPv4(address) : undefined;
+    // `::127.0.0.1`, `64:ff9b::7f00:1` and `2002:7f00:1::` reach 127.0.0.1 as surely as it does.
+    if (v4 !== undefined) return this.isBlocked(v4);
+    return this.blocked.check(address, family);
+  }
+
+  /** An address in a message: an IPv6 one that embeds an IPv4 one says which. */
+  private shown(address: string): string {
+    const v4 = net.isIPv6(address) ? embeddedIPv4(address) : undefined;
+    return v4 === undefined ? address : `${address} (IPv4 ${v4})`;
   }
 
   /** Checks a URL's scheme (and, for IP literals, its address) without fetching it. */
@@ -128,7 +145,7 @@ export class UrlFetcher {
     }
     const host = parsed.hostname.replace(/^\[|\]$/g, '');
     if ((scheme === 'http' || scheme === 'https') && net.isIP(host) && this.isBlocked(host)) {
-      throw new FetchRefusedError(`${host} is a private address`);
+      throw new FetchRefusedError(`${this.shown(host)} is a private address`);
     }
     return parsed;
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isJsonNumber, isJsonObject, parseJson, stringifyJson } from './lossless-json';
+import { checkJsonDepth, isJsonNumber, isJsonObject, JsonTooDeepError, MAX_JSON_DEPTH, parseJson, stringifyJson } from './lossless-json';
 
 describe('lossless JSON', () => {
   it.each([
@@ -48,5 +48,38 @@ describe('lossless JSON', () => {
 
   it('refuses bad JSON with a SyntaxError', () => {
     expect(() => parseJson('{"a": }')).toThrow(SyntaxError);
+  });
+
+  describe('depth limit', () => {
+    const nested = (depth: number, open = '[', close = ']') => open.repeat(depth) + close.repeat(depth);
+    const objects = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+
+    it('reads and writes JSON nested exactly MAX_JSON_DEPTH (1000) deep', () => {
+      expect(MAX_JSON_DEPTH).toBe(1000);
+      expect(stringifyJson(parseJson(nested(1000)))).toBe(nested(1000));
+      expect(stringifyJson(parseJson(objects(1000)))).toBe(objects(1000));
+    });
+
+    it.each([
+      ['arrays 1001 deep', nested(1001)],
+      ['objects 1001 deep', objects(1001)],
+      ['arrays 100,000 deep (past the parser\'s own stack)', nested(100_000)],
+      ['unclosed brackets 100,000 deep', '['.repeat(100_000)],
+      ['objects and arrays mixed, 2,000 deep', '{"a":['.repeat(1000) + ']}'.repeat(1000)],
+    ])('refuses %s with JsonTooDeepError, before parsing (no stack overflow)', (_what, text) => {
+      expect(() => parseJson(text)).toThrow(JsonTooDeepError);
+      expect(() => parseJson(text)).toThrow('JSON nested deeper than 1000 levels (arrays and objects)');
+    });
+
+    it('does not count brackets inside strings, escaped quotes included', () => {
+      const text = `{"s": "${'['.repeat(5000)}", "t": "\\"${'{'.repeat(5000)}\\\\", "u": [1]}`;
+      expect(() => checkJsonDepth(text, 2)).not.toThrow();
+      expect(() => checkJsonDepth(text, 1)).toThrow(JsonTooDeepError);
+      expect((parseJson(text) as { u: number[] }).u).toEqual([1]);
+    });
+
+    it('counts depth, not the number of containers', () => {
+      expect(() => checkJsonDepth(`[${'[],'.repeat(100_000)}[]]`, 2)).not.toThrow();
+    });
   });
 });

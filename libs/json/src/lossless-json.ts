@@ -16,8 +16,46 @@ function parseNumber(text: string): number | LosslessNumber {
   return String(n) === text ? n : new LosslessNumber(text);
 }
 
-/** Parses JSON text, keeping numbers exact. Throws SyntaxError on bad JSON. */
+/**
+ * How deep arrays and objects may nest in JSON read here. The parser recurses once per level
+ * (its stack gives out between 2,000 and 5,000), and so do the writer and every walker after
+ * it; no workflow's params or outputs come near.
+ */
+export const MAX_JSON_DEPTH = 1000;
+
+/** JSON nested deeper than MAX_JSON_DEPTH: refused before it is parsed. */
+export class JsonTooDeepError extends Error {
+  override name = 'JsonTooDeepError';
+  constructor(readonly maxDepth: number) {
+    super(`JSON nested deeper than ${maxDepth} levels (arrays and objects)`);
+  }
+}
+
+/**
+ * Throws JsonTooDeepError when `text` nests arrays and objects deeper than `max`. One pass over
+ * the text, no recursion; brackets inside strings do not count. Bad JSON is left to the parser.
+ */
+export function checkJsonDepth(text: string, max = MAX_JSON_DEPTH): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash: the next character is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) throw new JsonTooDeepError(max);
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+}
+
+/** Parses JSON text, keeping numbers exact. Throws SyntaxError on bad JSON, JsonTooDeepError past MAX_JSON_DEPTH. */
 export function parseJson(text: string): unknown {
+  checkJsonDepth(text);
   return parse(text, null, parseNumber);
 }
 

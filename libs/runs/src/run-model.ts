@@ -26,7 +26,7 @@ export interface RunRecord {
   created: number;
   start?: number;
   end?: number;
-  cmd?: string[];
+  cmd?: RecordedCommand;
   exitCode?: number;
   /** Engine output object; File/Directory locations are object-store references (see OUTPUT_LOCATION_PREFIX). */
   outputs?: Record<string, unknown>;
@@ -84,7 +84,14 @@ export function encodeCommand(cmd: string[], dir: string): string {
   return JSON.stringify({ dir, args });
 }
 
-export function decodeCommand(recorded: string): string[] {
+/** The engine's command line: its arguments, and the run's folder as the engine saw it. */
+export interface RecordedCommand {
+  args: string[];
+  /** `/wes` in a sandbox, the worker's scratch folder without one. */
+  runFolder: string;
+}
+
+export function decodeCommand(recorded: string): RecordedCommand {
   const { dir, args } = JSON.parse(recorded) as { dir: string; args: string[] };
-  return args.map((a) => (a.startsWith('\0') ? dir + a.slice(1) : a));
+  return { args: args.map((a) => (a.startsWith('\0') ? dir + a.slice(1) : a)), runFolder: dir };
 }

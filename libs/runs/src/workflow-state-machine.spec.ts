@@ -173,7 +173,7 @@ describe('WorkflowStateMachine', () => {
       engine: 'cwltool',
       workflow: 'main.cwl',
       attachments: ['main.cwl'],
-      cmd: ['cwltool', long, '/w/again', '/w', '/wx', 'x/w/'],
+      cmd: { args: ['cwltool', long, '/w/again', '/w', '/wx', 'x/w/'], runFolder: '/w' },
       exitCode: 0,
       outputs: { out: long },
       attempt: 1,

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalObjectStore } from './local-object-store';
 import { ObjectNotFoundError, downloadToFile } from './object-store';
-import { UnsafePathError } from './safe-path';
+import { PathTooLongError, UnsafePathError } from './safe-path';
 
 /** The folder object store keeps to the same contract as the S3 one, and never leaves its folder. */
 let tmp: string;
@@ -82,6 +82,18 @@ describe('LocalObjectStore', () => {
     await expect(downloadToFile(store, 'runs/r1/outputs', path.join(tmp, 'out', 'y'))).rejects.toBeInstanceOf(ObjectNotFoundError);
     // A folder is not an object.
     expect(await store.stat('runs/r1/outputs')).toBeNull();
+  });
+
+  it.each([
+    ['a 5,000-character key', `runs/r1/outputs/${'a'.repeat(5000)}`],
+    ['a key with a 230-character name', `runs/r1/outputs/${'a'.repeat(230)}`],
+  ])('a lookup of %s is "no such object", never ENAMETOOLONG; a put of it is PathTooLongError', async (_what, key) => {
+    expect(await store.stat(key)).toBeNull();
+    await expect(store.get(key)).rejects.toBeInstanceOf(ObjectNotFoundError);
+    await expect(store.copyToFile(key, path.join(tmp, 'out', 'long'))).rejects.toBeInstanceOf(ObjectNotFoundError);
+    await expect(store.delete(key)).resolves.toBeUndefined();
+    expect(await store.list(`${key}/`)).toEqual([]);
+    await expect(store.put(key, 'x')).rejects.toBeInstanceOf(PathTooLongError);
   });
 
   it('lists under a prefix, deletes one object or a folder', async () => {

@@ -5,7 +5,10 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
 import { ByteRange, ObjectInfo, ObjectNotFoundError, ObjectStore } from './object-store';
-import { resolveInside } from './safe-path';
+import { resolveInside, STORE_KEY_LIMITS, unlessTooLong } from './safe-path';
+
+/** Errors of a lookup that mean "no such object": a name too long for the file system is one. */
+const isMissing = (err: unknown) => ['ENOENT', 'ENOTDIR', 'ENAMETOOLONG'].includes((err as NodeJS.ErrnoException).code ?? '');
 
 /** The single-machine object store: a folder. Writes land under a temporary name, then are renamed. */
 export class LocalObjectStore implements ObjectStore {
@@ -16,7 +19,12 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   private file(key: string): string {
-    return resolveInside(this.root, key);
+    return resolveInside(this.root, key, STORE_KEY_LIMITS);
+  }
+
+  /** The file of a key to look up; undefined when no object can have so long a name. */
+  private lookupFile(key: string): string | undefined {
+    return unlessTooLong(() => this.file(key));
   }
 
   /** Writes under a temporary name, then renames; `write` returns the bytes it wrote. */
@@ -65,22 +73,25 @@ export class LocalObjectStore implements ObjectStore {
 
   /** One kernel-side copy (no streams): what staging a run's attachments costs per file. */
   async copyToFile(key: string, file: string): Promise<void> {
+    const source = this.lookupFile(key);
+    if (!source) throw new ObjectNotFoundError(`no object ${key}`);
     await mkdir(path.dirname(file), { recursive: true });
     try {
-      await copyFile(this.file(key), file);
+      await copyFile(source, file);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') throw new ObjectNotFoundError(`no object ${key}`);
+      if (isMissing(err) || (err as NodeJS.ErrnoException).code === 'EISDIR') throw new ObjectNotFoundError(`no object ${key}`);
       throw err;
     }
   }
 
   async stat(key: string): Promise<ObjectInfo | null> {
+    const file = this.lookupFile(key);
+    if (!file) return null;
     try {
-      const s = await stat(this.file(key));
+      const s = await stat(file);
       return s.isFile() ? { key, size: s.size } : null;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+      if (isMissing(err)) return null;
       throw err;
     }
   }
@@ -92,7 +103,7 @@ export class LocalObjectStore implements ObjectStore {
     try {
       entries = await readdir(dir, { recursive: true, withFileTypes: true });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      if (isMissing(err)) return [];
       throw err;
     }
     const out: ObjectInfo[] = [];
@@ -106,7 +117,8 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   async delete(key: string): Promise<void> {
-    await rm(this.file(key), { force: true });
+    const file = this.lookupFile(key);
+    if (file) await rm(file, { force: true });
   }
 
   async deletePrefix(prefix: string): Promise<void> {

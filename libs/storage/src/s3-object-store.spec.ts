@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalS3, startS3 } from '../../../test/helpers/s3';
 import { ObjectNotFoundError, downloadToFile } from './object-store';
-import { UnsafePathError } from './safe-path';
+import { PathTooLongError, UnsafePathError } from './safe-path';
 import { S3ObjectStore } from './s3-object-store';
 
 /**
@@ -153,6 +153,21 @@ describe('S3ObjectStore (against s3rver)', () => {
     const dst = path.join(tmp, 'missing.out');
     await expect(downloadToFile(store, 'no/such/key', dst)).rejects.toBeInstanceOf(ObjectNotFoundError);
     expect(existsSync(dst)).toBe(false);
+  });
+
+  it.each([
+    ['a 5,000-character key', `runs/r1/outputs/${'a'.repeat(5000)}`],
+    ['a key with a 230-character name', `runs/r1/outputs/${'a'.repeat(230)}`],
+    // Within the store's key limit (1,024 bytes), past S3's with the store's prefix: S3 would answer 400.
+    ['a key of 1,020 bytes', `runs/r1/outputs/${Array.from({ length: 6 }, () => 'a'.repeat(160)).join('/')}/${'b'.repeat(38)}`],
+  ])('a lookup of %s is "no such object" (S3 is not asked); a put of it is PathTooLongError', async (_what, key) => {
+    const before = s3.storedKeys(BUCKET);
+    expect(await store.stat(key)).toBeNull();
+    await expect(store.get(key)).rejects.toBeInstanceOf(ObjectNotFoundError);
+    await expect(downloadToFile(store, key, path.join(tmp, 'long.out'))).rejects.toBeInstanceOf(ObjectNotFoundError);
+    await expect(store.delete(key)).resolves.toBeUndefined();
+    await expect(store.put(key, 'x')).rejects.toBeInstanceOf(PathTooLongError);
+    expect(s3.storedKeys(BUCKET)).toEqual(before);
   });
 
   it('lists the objects under a prefix with their sizes, keys relative to the store prefix', async () => {

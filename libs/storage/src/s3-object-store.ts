@@ -18,7 +18,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ByteRange, ObjectInfo, ObjectNotFoundError, ObjectStore } from './object-store';
-import { safeRelativePath } from './safe-path';
+import { PathTooLongError, safeRelativePath, STORE_KEY_LIMITS, unlessTooLong } from './safe-path';
 
 export interface S3StoreOptions {
   bucket: string;
@@ -52,6 +52,9 @@ export function createS3Client(options: Omit<S3StoreOptions, 'bucket' | 'prefix'
   });
 }
 
+/** S3's limit on a key, in UTF-8 bytes (a longer one gets a 400 answer: even a lookup). */
+const MAX_S3_KEY_BYTES = 1024;
+
 const isMissing = (err: unknown) =>
   err instanceof NoSuchKey ||
   err instanceof NotFound ||
@@ -70,9 +73,16 @@ export class S3ObjectStore implements ObjectStore {
     this.prefix = options.prefix ? `${options.prefix.replace(/^\/+|\/+$/g, '')}/` : '';
   }
 
-  /** The bucket key of a store key (checked: no key may climb out of the prefix). */
+  /** The bucket key of a store key (checked: no key may climb out of the prefix, nor be longer than S3 takes). */
   private key(key: string): string {
-    return this.prefix + safeRelativePath(key);
+    const full = this.prefix + safeRelativePath(key, STORE_KEY_LIMITS);
+    if (Buffer.byteLength(full) > MAX_S3_KEY_BYTES) throw new PathTooLongError(`the key of ${key.slice(0, 60)}… is longer than S3's ${MAX_S3_KEY_BYTES} bytes`);
+    return full;
+  }
+
+  /** The bucket key of a key to look up; undefined when no object can have so long a key. */
+  private lookupKey(key: string): string | undefined {
+    return unlessTooLong(() => this.key(key));
   }
 
   async put(key: string, body: Readable | Buffer | string): Promise<number> {
@@ -100,11 +110,13 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async get(key: string, range?: ByteRange): Promise<{ body: Readable; size: number }> {
+    const bucketKey = this.lookupKey(key);
+    if (bucketKey === undefined) throw new ObjectNotFoundError(`no object ${key}`);
     try {
       const out = await this.client.send(
         new GetObjectCommand({
           Bucket: this.options.bucket,
-          Key: this.key(key),
+          Key: bucketKey,
           Range: range ? `bytes=${range.start}-${range.end}` : undefined,
         }),
       );
@@ -117,8 +129,10 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async stat(key: string): Promise<ObjectInfo | null> {
+    const bucketKey = this.lookupKey(key);
+    if (bucketKey === undefined) return null;
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: this.key(key) }));
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: bucketKey }));
       return { key, size: Number(out.ContentLength ?? 0) };
     } catch (err) {
       if (isMissing(err)) return null;
@@ -142,7 +156,8 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async delete(key: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.key(key) }));
+    const bucketKey = this.lookupKey(key);
+    if (bucketKey !== undefined) await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: bucketKey }));
   }
 
   async deletePrefix(prefix: string): Promise<void> {

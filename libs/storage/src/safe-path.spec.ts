@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolveInside, safeRelativePath, UnsafePathError } from './safe-path';
+import { CLIENT_PATH_LIMITS, PathTooLongError, resolveInside, safeRelativePath, STORE_KEY_LIMITS, UnsafePathError } from './safe-path';
 
 describe('safeRelativePath', () => {
   it.each([
@@ -41,6 +41,46 @@ describe('safeRelativePath', () => {
     expect(() => safeRelativePath(given)).toThrow(why);
   });
 
+  describe('length limits (UTF-8 bytes: what file systems and S3 count)', () => {
+    const seg = (n: number, c = 'a') => c.repeat(n);
+
+    it('keeps a path of 768 bytes made of 200-byte names', () => {
+      const name = [seg(200), seg(200), seg(200), seg(165)].join('/');
+      expect(Buffer.byteLength(name)).toBe(768);
+      expect(safeRelativePath(name)).toBe(name);
+    });
+
+    it.each([
+      ['a 5,000-character name', seg(5000), /\(5000 bytes\) is longer than the 768 bytes/],
+      ['769 bytes in short names', Array.from({ length: 77 }, () => seg(9)).join('/'), /\(769 bytes\) is longer than the 768 bytes/],
+      ['one 230-character name in a short path', `dir/${seg(230)}/x.txt`, /name of 230 bytes, longer than the 200 bytes/],
+      ['a 201-byte file name', seg(201), /name of 201 bytes, longer than the 200 bytes/],
+      ['a name of 101 two-byte characters (202 bytes)', `d/${seg(101, 'é')}`, /name of 202 bytes/],
+    ])('refuses %s with PathTooLongError naming the limit', (_what, name, why) => {
+      expect(() => safeRelativePath(name)).toThrow(PathTooLongError);
+      expect(() => safeRelativePath(name)).toThrow(why);
+    });
+
+    it('shows no more than the start of a long name in its message', () => {
+      const err = (() => {
+        try {
+          safeRelativePath(seg(5000));
+        } catch (e) {
+          return e as Error;
+        }
+      })();
+      expect(err).toBeInstanceOf(UnsafePathError);
+      expect(err!.message.length).toBeLessThan(200);
+    });
+
+    it('gives store keys (a client path under a run folder) room for the run folder', () => {
+      const key = `runs/0190a8c4-6f1e-7b3c-9d2a-1234567890ab/attachments/${[seg(200), seg(200), seg(200), seg(168)].join('/')}`;
+      expect(() => safeRelativePath(key)).toThrow(PathTooLongError);
+      expect(safeRelativePath(key, STORE_KEY_LIMITS)).toBe(key);
+      expect(STORE_KEY_LIMITS.maxSegmentBytes).toBe(CLIENT_PATH_LIMITS.maxSegmentBytes);
+    });
+  });
+
   it('refuses a value that is not a string', () => {
     expect(() => safeRelativePath(undefined as unknown as string)).toThrow(UnsafePathError);
     expect(() => safeRelativePath(42 as unknown as string)).toThrow(UnsafePathError);
@@ -61,6 +101,10 @@ describe('resolveInside', () => {
 
   it.each(['../x', '../../etc/passwd', '/etc/passwd', 'a/../../x', '..', '.', 'a\\..\\..\\x'])('refuses %j', (rel) => {
     expect(() => resolveInside(root, rel)).toThrow(UnsafePathError);
+  });
+
+  it('refuses a path longer than the limits before touching the file system', () => {
+    expect(() => resolveInside(root, 'a'.repeat(5000))).toThrow(PathTooLongError);
   });
 
   it('does not accept a sibling folder that shares the root as a prefix', () => {

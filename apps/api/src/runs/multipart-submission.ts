@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import type { Multipart } from '@fastify/multipart';
 import { WesSettings } from '../../../../libs/config/src';
 import { runObjectKeys } from '../../../../libs/runs/src';
-import { ObjectStore, UnsafePathError, safeRelativePath } from '../../../../libs/storage/src';
+import { ObjectStore, PathSet, UnsafePathError, safeRelativePath } from '../../../../libs/storage/src';
 import { BadRequestError, PayloadTooLargeError } from '../common/wes-errors';
 import { RUN_REQUEST_FIELDS, RunRequestField } from './run-request.dto';
 
@@ -28,6 +28,39 @@ async function readCapped(part: Multipart & { type: 'file' }, max: number): Prom
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Longest multipart boundary taken, in bytes: the parser (busboy) searches the body for
+ * `\r\n--<boundary>` and takes a needle of 256 bytes at most. RFC 2046 allows 70.
+ */
+export const MAX_BOUNDARY_BYTES = 252;
+
+/**
+ * The boundary of a multipart/form-data Content-Type, checked before the body is read: the
+ * parser throws as it starts on a missing or too long one (a 500 before).
+ */
+export function multipartBoundary(contentType: string | undefined): string {
+  const m = /;\s*boundary\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))/i.exec(contentType ?? '');
+  // The parser also reads RFC 2231's `boundary*=utf-8''<percent-encoded>`.
+  const extended = /;\s*boundary\*\s*=\s*[^']*'[^']*'([^;\s]*)/i.exec(contentType ?? '');
+  const boundary = m ? (m[1]?.replace(/\\(.)/g, '$1') ?? m[2]) : extended ? percentDecoded(extended[1]) : '';
+  if (!boundary) {
+    throw new BadRequestError('Content-Type: multipart/form-data without a boundary (e.g. "multipart/form-data; boundary=----x1")');
+  }
+  const bytes = Buffer.byteLength(boundary);
+  if (bytes > MAX_BOUNDARY_BYTES) {
+    throw new BadRequestError(`Content-Type: a multipart boundary of ${bytes} bytes, more than the ${MAX_BOUNDARY_BYTES} taken (RFC 2046 allows 70)`);
+  }
+  return boundary;
+}
+
+function percentDecoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /** Attachments up to this size are read whole and stored in one write; larger ones stream. */
@@ -113,8 +146,9 @@ export async function readMultipartSubmission(
   store: ObjectStore,
   settings: WesSettings,
 ): Promise<RawSubmission> {
+  multipartBoundary(request.headers['content-type']);
   const fields: RawSubmission['fields'] = {};
-  const attachments = new Set<string>();
+  const attachments = new PathSet();
   let total = 0;
   const parts = request.parts({
     preservePath: true,
@@ -132,6 +166,8 @@ export async function readMultipartSubmission(
         let name: string;
         try {
           name = safeRelativePath(part.filename);
+          // Before a byte is stored: `x` and `x/y` cannot both be files, in either order.
+          attachments.check(name);
         } catch (err) {
           part.file.resume();
           throw new BadRequestError(`workflow_attachment: ${(err as UnsafePathError).message}`);
@@ -173,5 +209,5 @@ export async function readMultipartSubmission(
       fields[part.fieldname] = String(part.value);
     }
   }
-  return { fields, attachments: [...attachments] };
+  return { fields, attachments: attachments.values() };
 }

@@ -1,8 +1,23 @@
-import { FileObject, forEachFileObject } from '../../../../libs/engines/src';
-import { isJsonObject } from '../../../../libs/json/src';
-import { OUTPUT_LOCATION_PREFIX, RunRecord, RunSummaryRow, StoredTask } from '../../../../libs/runs/src';
+import { FileObject, forEachFileObject, mapFileObjectsSync } from '../../../../libs/engines/src';
+import { OUTPUT_LOCATION_PREFIX, RecordedCommand, RunRecord, RunSummaryRow, StoredTask } from '../../../../libs/runs/src';
 import { encodePath, wesTime } from '../common/base-url';
 import { toTaskLog } from './task-log.mapper';
+
+/**
+ * How a RunLog's command line shows the run's folder: the engine saw `/wes` in a sandbox and
+ * the worker's scratch folder without one; the client learns neither (no server path), and
+ * reads the same command whichever it was.
+ */
+export const RUN_FOLDER_SHOWN = '<run>';
+
+/** The recorded command line with the run's folder shown as RUN_FOLDER_SHOWN, wherever an argument holds it. */
+export function commandForClient(cmd: RecordedCommand | undefined): string[] {
+  if (!cmd) return [];
+  const folder = cmd.runFolder.replace(/\/+$/, '');
+  // The folder itself or a path under it, standing at the start of an argument or after `=`, `:`, `,`.
+  const place = new RegExp(`(?<=^|[=:,])${folder.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=/|#|$)`, 'g');
+  return folder ? cmd.args.map((a) => a.replace(place, RUN_FOLDER_SHOWN)) : cmd.args;
+}
 
 /** Gives the client URL of an output path (relative to the run's outputs folder). */
 export type OutputUrl = (path: string) => string;
@@ -16,19 +31,13 @@ export function outputPaths(value: unknown): string[] {
   return out;
 }
 
-/** Rewrites each stored output location into a URL the client can fetch. */
+/** Rewrites each stored output location (of a File or Directory) into a URL the client can fetch. */
 export function outputsForClient(value: unknown, urlOf: OutputUrl): unknown {
-  if (Array.isArray(value)) return value.map((v) => outputsForClient(v, urlOf));
-  if (!isJsonObject(value)) return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    if (k === 'location' && typeof v === 'string' && v.startsWith(OUTPUT_LOCATION_PREFIX)) {
-      out[k] = urlOf(v.slice(OUTPUT_LOCATION_PREFIX.length));
-    } else {
-      out[k] = outputsForClient(v, urlOf);
-    }
-  }
-  return out;
+  return mapFileObjectsSync(value, (obj) =>
+    typeof obj.location === 'string' && obj.location.startsWith(OUTPUT_LOCATION_PREFIX)
+      ? { ...obj, location: urlOf(obj.location.slice(OUTPUT_LOCATION_PREFIX.length)) }
+      : obj,
+  );
 }
 
 /**
@@ -45,7 +54,7 @@ export function toRunLog(run: RunRecord, base: string, tasks: StoredTask[] | nul
     state: run.state,
     run_log: {
       name,
-      cmd: run.cmd ?? [],
+      cmd: commandForClient(run.cmd),
       start_time: wesTime(run.start),
       end_time: wesTime(run.end),
       stdout: `${runUrl}/logs/stdout`,

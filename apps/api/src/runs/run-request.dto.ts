@@ -1,5 +1,5 @@
 import { IsNotEmpty, IsObject, IsOptional, IsString, validateSync } from 'class-validator';
-import { parseJson } from '../../../../libs/json/src';
+import { JsonTooDeepError, parseJson } from '../../../../libs/json/src';
 import { BadRequestError } from '../common/wes-errors';
 
 /** Fields of a WES RunRequest as they arrive (multipart text or JSON). */
@@ -58,6 +58,7 @@ function parseJsonField(name: RunRequestField, value: string | object): unknown 
   try {
     return parseJson(value);
   } catch (err) {
+    if (err instanceof JsonTooDeepError) throw new BadRequestError(`${name}: ${err.message}`);
     throw new BadRequestError(`${name}: not valid JSON (${(err as Error).message})`);
   }
 }

@@ -6,6 +6,7 @@ import {
   AttachmentIndex,
   checkEngineParameters,
   CheckedEngineParameters,
+  CwlValueTooDeepError,
   forEachFileObject,
   InputReference,
   locationOf,
@@ -166,10 +167,15 @@ export class RunsService {
    */
   private checkInputs(params: Record<string, unknown>, attachments: string[]): void {
     const index = new AttachmentIndex(attachments);
-    forEachFileObject(params, (obj, where) => {
-      const loc = locationOf(obj);
-      if (loc !== undefined) this.checkInputLocation(index, loc, obj.class, where, attachments);
-    });
+    try {
+      forEachFileObject(params, (obj, where) => {
+        const loc = locationOf(obj);
+        if (loc !== undefined) this.checkInputLocation(index, loc, obj.class, where, attachments);
+      });
+    } catch (err) {
+      if (err instanceof CwlValueTooDeepError) throw new BadRequestError(`workflow_params: ${err.message}`);
+      throw err;
+    }
   }
 
   private checkInputLocation(index: AttachmentIndex, loc: string, kind: 'File' | 'Directory', where: string, attachments: string[]): void {

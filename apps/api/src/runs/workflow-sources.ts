@@ -11,7 +11,7 @@ import { WesSettings } from '../../../../libs/config/src';
 import { FetchFailedError, FetchRefusedError, UrlFetcher } from '../../../../libs/fetch/src';
 import { OBJECT_STORE } from '../../../../libs/platform/src';
 import { runObjectKeys } from '../../../../libs/runs/src';
-import { ObjectStore, safeRelativePath, UnsafePathError } from '../../../../libs/storage/src';
+import { ObjectStore, PathSet, safeRelativePath, UnsafePathError } from '../../../../libs/storage/src';
 import { BadRequestError, PayloadTooLargeError } from '../common/wes-errors';
 
 /** How deep and how wide the import of a URL workflow's relative references may go. */
@@ -103,11 +103,13 @@ export class WorkflowSources {
     const mainName = safeName(decodeURIComponent(new URL(base).pathname.split('/').pop() || 'workflow.cwl'));
     queue.push({ url: base, name: mainName, depth: 0 });
     const seen = new Set<string>();
+    const names = new PathSet(taken);
     while (queue.length) {
       const item = queue.shift()!;
       if (seen.has(item.name)) continue;
       seen.add(item.name);
-      if (taken.includes(item.name)) throw new BadRequestError(`workflow_url: "${item.name}" is also an attachment's name`);
+      if (names.has(item.name)) throw new BadRequestError(`workflow_url: "${item.name}" is also an attachment's name`);
+      addName(names, item.name, 'workflow_url');
       if (stored.length >= MAX_IMPORTED_FILES) throw new BadRequestError(`workflow_url: the workflow references more than ${MAX_IMPORTED_FILES} documents`);
       let text: string;
       try {
@@ -157,6 +159,7 @@ export class WorkflowSources {
       ),
     );
     const names: string[] = [];
+    const all = new PathSet(taken);
     let total = 0;
     const { maxAttachments, maxAttachmentBytes, maxTotalAttachmentBytes } = this.settings;
     try {
@@ -179,7 +182,8 @@ export class WorkflowSources {
           throw new BadRequestError(`${field}: ${(err as UnsafePathError).message}`);
         }
         if (names.length + 1 > maxAttachments) throw new PayloadTooLargeError(`${field}: more than ${maxAttachments} files (WES_MAX_ATTACHMENTS)`);
-        if (taken.includes(name) || names.includes(name)) throw new BadRequestError(`${field}: "${name}" is there twice`);
+        if (all.has(name)) throw new BadRequestError(`${field}: "${name}" is there twice`);
+        addName(all, name, field);
         const stream = await new Promise<Readable>((resolve, reject) =>
           zip.openReadStream(entry, (err, s) => (err ? reject(new BadRequestError(`${field}: ${err.message}`)) : resolve(s!))),
         );
@@ -196,8 +200,11 @@ export class WorkflowSources {
         try {
           await Promise.all([this.store.put(runObjectKeys.attachment(runId, name), guard), pipeline(stream, guard)]);
         } catch (e) {
-          // yauzl's own checks (an entry longer than its header says, a bad checksum) are the client's zip at fault.
-          throw e instanceof PayloadTooLargeError || e instanceof BadRequestError ? e : new BadRequestError(`${field}: "${name}": ${(e as Error).message}`);
+          // yauzl's own checks (an entry longer than its header says, a bad checksum) are the
+          // client's zip at fault; a failure of the store is ours, and its message (a server
+          // path, a bucket) is not the client's to read.
+          if (e instanceof PayloadTooLargeError || e instanceof BadRequestError || isStoreFailure(e)) throw e;
+          throw new BadRequestError(`${field}: "${name}": ${(e as Error).message}`);
         }
         names.push(name);
       }
@@ -205,6 +212,20 @@ export class WorkflowSources {
       zip.close();
     }
     return names;
+  }
+}
+
+/** An error of the file system (it names a syscall, and often a server path) or of S3 (it carries $metadata). */
+function isStoreFailure(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (typeof (err as { syscall?: unknown }).syscall === 'string' || '$metadata' in err);
+}
+
+/** Adds a file name to those of the run's attachments; a clash (`x` and `x/y`) is a 400 of `field`. */
+function addName(names: PathSet, name: string, field: string): void {
+  try {
+    names.add(name);
+  } catch (err) {
+    throw new BadRequestError(`${field}: ${(err as UnsafePathError).message}`);
   }
 }
 
