@@ -104,7 +104,8 @@ describe.each<[Variant]>([['local'], ['s3']])('bad input with the %s object stor
     if (variant === 's3') {
       s3 = await startS3();
       await s3.createBucket('wes-bad');
-      options.env = { ...options.env, ...s3.env('wes-bad', 'p') };
+      // The whole bucket is allowed for inputs: its store prefix `p/` must still be refused.
+      options.env = { ...options.env, ...s3.env('wes-bad', 'p'), WES_S3_INPUT_ALLOW: 's3://wes-bad' };
     }
   });
   afterAll(async () => {
@@ -469,6 +470,22 @@ describe.each<[Variant]>([['local'], ['s3']])('bad input with the %s object stor
       ['a Directory input at a URL', { class: 'Directory', location: 'https://example.org/dir/' }, /input files\[0\].*Directory/],
     ])('%s → 400 naming the input', async (_what, file, msg) => {
       await refused(form(base({ workflow_params: { files: [file] }, attachments: withGood({ 'in.txt': 'in\n' }) })), 400, msg);
+    });
+
+    it("an s3:// input outside the allowed locations, or among the object store's own keys (another run's output) → 400 naming it", async () => {
+      if (variant === 'local') {
+        await refused(form(base({ workflow_params: { files: [{ class: 'File', location: 's3://wes-bad/x.txt' }] }, attachments: withGood({}) })), 400, /input files\[0\].*s3:\/\/ URLs need the S3 settings/);
+        return;
+      }
+      const other = await h.client.submitOk(runForm(base({ workflow_params: { files: [{ class: 'File', location: 'in.txt' }] }, attachments: withGood({ 'in.txt': 'in\n' }) })));
+      // Queued (no worker here): its attachments are in the store already.
+      const theirs = `s3://wes-bad/p/runs/${other}/attachments/in.txt`;
+      await refused(form(base({ workflow_params: { files: [{ class: 'File', location: theirs }] }, attachments: withGood({}) })), 400, /input files\[0\].*the server's own object store/);
+      await refused(form(base({ workflow_params: { files: [{ class: 'Directory', location: 's3://wes-bad/p/runs/' }] }, attachments: withGood({}) })), 400, /input files\[0\].*the server's own object store/);
+      await refused(form(base({ workflow_params: { files: [{ class: 'Directory', location: 's3://wes-bad/' }] }, attachments: withGood({}) })), 400, /input files\[0\].*the server's own object store/);
+      await refused(form(base({ workflow_params: { files: [{ class: 'File', location: 's3://another-bucket/x.txt' }] }, attachments: withGood({}) })), 400, /input files\[0\].*outside the s3:\/\/ locations inputs may be read from \(WES_S3_INPUT_ALLOW\)/);
+      await refused(form(base({ workflow_url: `s3://wes-bad/p/runs/${other}/attachments/main.cwl` })), 400, /workflow_url.*the server's own object store/);
+      await h.client.cancel(other);
     });
 
     it.each(['location', 'path'])('a File in a record field named %s, at 127.0.0.1 → 400 naming it', async (key) => {

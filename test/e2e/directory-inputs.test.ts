@@ -55,6 +55,7 @@ beforeAll(async () => {
   mkdirSync(path.join(sandbox, 'outside'));
   options.env = {
     ...s3.readerEnv(),
+    WES_S3_INPUT_ALLOW: `s3://${BUCKET}`,
     WES_FILE_ALLOW_DIRS: allowed,
   };
 });

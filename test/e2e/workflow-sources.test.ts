@@ -39,6 +39,7 @@ beforeAll(async () => {
   mkdirSync(outsideDir);
   options.env = {
     ...s3.readerEnv(),
+    WES_S3_INPUT_ALLOW: `s3://${BUCKET}`,
     WES_FETCH_ALLOW_CIDRS: '127.0.0.1/32',
     WES_FILE_ALLOW_DIRS: allowedDir,
   };

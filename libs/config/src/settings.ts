@@ -250,6 +250,16 @@ export class WesSettings {
   @IsString()
   fileAllowDirs = '';
 
+  /**
+   * Comma-separated s3:// locations (`s3://bucket` or `s3://bucket/prefix`) from which
+   * workflow_url and inputs may be read, with the S3 settings' credentials; empty: s3:// refused.
+   * The object store's own bucket and prefix are refused whatever this holds.
+   */
+  @Matches(/^$|^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^,]*)?(\s*,\s*s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^,]*)?)*$/, {
+    message: 'must be comma-separated s3://bucket or s3://bucket/prefix locations',
+  })
+  s3InputAllow = '';
+
   /** Largest accepted workflow_attachment part, in bytes. */
   @IsInt()
   @Min(1)
@@ -362,6 +372,7 @@ export const SETTING_SOURCES: { [K in SettingKey]-?: SettingSource } = {
   fetchMaxRedirects: { env: 'WES_FETCH_MAX_REDIRECTS', kind: 'int' },
   fetchAllowCidrs: { env: 'WES_FETCH_ALLOW_CIDRS', kind: 'string' },
   fileAllowDirs: { env: 'WES_FILE_ALLOW_DIRS', kind: 'string' },
+  s3InputAllow: { env: 'WES_S3_INPUT_ALLOW', kind: 'string' },
   maxFieldBytes: { env: 'WES_MAX_FIELD_BYTES', kind: 'int' },
   defaultPageSize: { env: 'WES_DEFAULT_PAGE_SIZE', kind: 'int' },
   maxPageSize: { env: 'WES_MAX_PAGE_SIZE', kind: 'int' },

@@ -23,8 +23,10 @@ let outsideDir: string;
 const BUCKET = 'fetch-spec';
 
 function fetcher(policy: Partial<FetchPolicy> = {}, withS3 = false): UrlFetcher {
+  // With S3, the buckets these tests read are allowed unless a test says otherwise.
+  const s3Allow = withS3 ? [`s3://${BUCKET}`, 's3://bucket', 's3://no-such-bucket'] : [];
   return new UrlFetcher(
-    { maxBytes: 1_000_000, timeoutMs: 5000, maxRedirects: 3, allowCidrs: [], fileAllowDirs: [], ...policy },
+    { maxBytes: 1_000_000, timeoutMs: 5000, maxRedirects: 3, allowCidrs: [], fileAllowDirs: [], s3Allow, ...policy },
     withS3 ? s3Client : undefined,
   );
 }
@@ -136,6 +138,7 @@ describe('UrlFetcher.check', () => {
     expect(fetcher({}, true).protocols).toEqual(['http', 'https', 's3']);
     expect(fetcher({ fileAllowDirs: [allowedDir] }).protocols).toEqual(['http', 'https', 'file']);
     expect(fetcher({ fileAllowDirs: [allowedDir] }, true).protocols).toEqual(['http', 'https', 's3', 'file']);
+    expect(fetcher({ s3Allow: [] }, true).protocols).toEqual(['http', 'https']);
   });
 });
 
@@ -240,6 +243,58 @@ describe('UrlFetcher over s3://', () => {
     const file = path.join(tmp, 'dl', 'spaced.txt');
     expect(await fetcher({}, true).fetchToFile(`s3://${BUCKET}/with%20space/a%20b.txt`, file)).toBe(7);
     expect(readFileSync(file, 'utf8')).toBe('spaced\n');
+  });
+});
+
+describe('where s3:// and file:// inputs may be read from', () => {
+  it('refuses s3:// when no location is allowed, and outside the allowed buckets and prefixes', () => {
+    expect(() => fetcher({ s3Allow: [] }, true).check(`s3://${BUCKET}/data/in.txt`)).toThrow(/no bucket or prefix is allowed \(WES_S3_INPUT_ALLOW\)/);
+    const f = fetcher({ s3Allow: [`s3://${BUCKET}/data`, 's3://whole-bucket'] }, true);
+    expect(f.check(`s3://${BUCKET}/data/in.txt`).protocol).toBe('s3:');
+    expect(f.check(`s3://${BUCKET}/data/sub/`).protocol).toBe('s3:');
+    expect(f.check(`s3://${BUCKET}/data`).protocol).toBe('s3:');
+    expect(f.check('s3://whole-bucket/any/key').protocol).toBe('s3:');
+    for (const outside of [`s3://${BUCKET}/database/x`, `s3://${BUCKET}/other/x`, `s3://${BUCKET}/`, 's3://another-bucket/data/in.txt']) {
+      expect(() => f.check(outside), outside).toThrow(/outside the s3:\/\/ locations inputs may be read from/);
+    }
+  });
+
+  it("refuses keys with empty, . or .. segments (a prefix check must mean what it says)", () => {
+    const f = fetcher({ s3Allow: [`s3://${BUCKET}/data`] }, true);
+    // Written out, `..` is resolved by the URL parser itself: what is checked is what is read.
+    for (const key of ['data/../runs/x', 'data/%2e%2e/runs/x']) expect(() => f.check(`s3://${BUCKET}/${key}`)).toThrow(/s3:\/\/fetch-spec\/runs\/x is outside/);
+    // Encoded slashes are not: the key they decode to is refused.
+    for (const key of ['data//x', 'data/x%2F..%2F..%2Fruns', 'data/x%2F.%2Fy', 'data/x%2F%2Fy']) {
+      expect(() => f.check(`s3://${BUCKET}/${key}`), key).toThrow(/empty, "\." or "\.\." segment/);
+    }
+  });
+
+  it("never reads the object store's own keys, even in an allowed bucket; nor lists a prefix holding them", async () => {
+    await s3.put(BUCKET, 'store/runs/other-run/outputs/secret.txt', 'another run\'s output\n');
+    await s3.put(BUCKET, 'public/in.txt', 'public\n');
+    const f = fetcher({ s3Allow: [`s3://${BUCKET}`], s3Deny: [`s3://${BUCKET}/store/`] }, true);
+    await expect(f.fetchText(`s3://${BUCKET}/store/runs/other-run/outputs/secret.txt`)).rejects.toThrow(/the server's own object store/);
+    await expect(f.listDirectory(`s3://${BUCKET}/store/runs`)).rejects.toThrow(/the server's own object store/);
+    // A listing of the bucket would hold the store's keys.
+    await expect(f.listDirectory(`s3://${BUCKET}/`)).rejects.toThrow(/the server's own object store/);
+    expect((await f.fetchText(`s3://${BUCKET}/public/in.txt`)).text).toBe('public\n');
+    // A store at the bucket's root: the whole bucket is the server's.
+    const root = fetcher({ s3Allow: [`s3://${BUCKET}`], s3Deny: [`s3://${BUCKET}/`] }, true);
+    await expect(root.fetchText(`s3://${BUCKET}/public/in.txt`)).rejects.toThrow(/the server's own object store/);
+  });
+
+  it("never reads the server's data or scratch folders over file://, even inside an allowed folder, nor through a link", async () => {
+    const data = path.join(allowedDir, 'server-data');
+    mkdirSync(path.join(data, 'runs'), { recursive: true });
+    writeFileSync(path.join(data, 'runs', 'other.txt'), 'another run\n');
+    symlinkSync(data, path.join(allowedDir, 'link-to-data'));
+    const f = fetcher({ fileAllowDirs: [allowedDir], fileDenyDirs: [data] });
+    const url = (p: string) => pathToFileURL(p).href;
+    expect(() => f.check(url(path.join(data, 'runs', 'other.txt')))).toThrow(/the server's own data or scratch folders/);
+    await expect(f.fetchText(url(path.join(allowedDir, 'link-to-data', 'runs', 'other.txt')))).rejects.toThrow(/the server's own data or scratch folders/);
+    await expect(f.listDirectory(url(allowedDir))).rejects.toThrow(/the server's own data or scratch folders/);
+    await expect(f.listDirectory(url(path.join(allowedDir, 'link-to-data')))).rejects.toThrow(/the server's own data or scratch folders/);
+    expect((await f.fetchText(url(path.join(allowedDir, 'sub', 'in.txt')))).text).toBe('inside\n');
   });
 });
 

@@ -30,7 +30,46 @@ export interface FetchPolicy {
   allowCidrs: string[];
   /** Folders under which file:// URLs may be read; none: file:// is refused. */
   fileAllowDirs: string[];
+  /** Folders never read over file://, even inside an allowed one: the server's own store and scratch. */
+  fileDenyDirs?: string[];
+  /** Where s3:// URLs may be read: `s3://bucket` (all of it) or `s3://bucket/prefix/`; none: s3:// is refused. */
+  s3Allow?: string[];
+  /** s3:// locations never read, even inside an allowed one: the object store's own keys (other runs'). */
+  s3Deny?: string[];
 }
+
+/** A bucket and a key (or a key prefix ending in `/`, or '' for the whole bucket). */
+interface S3Place {
+  bucket: string;
+  key: string;
+}
+
+/** An `s3://bucket/prefix` setting as a place: its prefix ends with `/` (a folder), or is '' (the bucket). */
+export function s3Area(location: string): S3Place {
+  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(location.trim());
+  if (!m) throw new Error(`"${location}" is not an s3://bucket or s3://bucket/prefix location`);
+  const key = m[2].replace(/\/+$/, '');
+  return { bucket: m[1], key: key ? `${key}/` : '' };
+}
+
+/**
+ * The place an s3:// URL names. Keys with empty, `.` or `..` segments are refused: S3 takes
+ * them literally, but an S3-compatible server backed by a file system may not, and a prefix
+ * check must mean what it says.
+ */
+function s3Place(url: URL): S3Place {
+  const key = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  const segments = key.replace(/\/$/, '').split('/');
+  if (key && segments.some((s) => s === '' || s === '.' || s === '..')) {
+    throw new FetchRefusedError(`${url.href}: an s3:// key with an empty, "." or ".." segment is refused`);
+  }
+  return { bucket: url.hostname, key };
+}
+
+/** Whether a place lies in an area (a listing of a prefix counts as its folder). */
+const s3Inside = (place: S3Place, area: S3Place) => place.bucket === area.bucket && (place.key.endsWith('/') ? place.key : `${place.key}/`).startsWith(area.key);
+/** Whether a place and an area share any key: one holds the other. */
+const s3Overlaps = (place: S3Place, area: S3Place) => place.bucket === area.bucket && (s3Inside(place, area) || area.key.startsWith(place.key));
 
 /** Addresses no outbound fetch may reach unless allowed: loopback, private, link-local, and the like. */
 const BLOCKED_V4 = ['0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.0.0.0/24', '192.168.0.0/16', '198.18.0.0/15', '224.0.0.0/4', '240.0.0.0/4'];
@@ -104,7 +143,7 @@ export class UrlFetcher {
 
   /** Schemes this fetcher reads, as service-info names them. */
   get protocols(): string[] {
-    return ['http', 'https', ...(this.s3 ? ['s3'] : []), ...(this.policy.fileAllowDirs.length ? ['file'] : [])];
+    return ['http', 'https', ...(this.s3 && this.policy.s3Allow?.length ? ['s3'] : []), ...(this.policy.fileAllowDirs.length ? ['file'] : [])];
   }
 
   isBlocked(address: string): boolean {
@@ -131,7 +170,7 @@ export class UrlFetcher {
       throw new FetchRefusedError(`"${url}" is not a URL`);
     }
     const scheme = parsed.protocol.slice(0, -1);
-    if (scheme === 's3' && !this.s3) throw new FetchRefusedError('s3:// URLs need the S3 settings (WES_S3_*)');
+    if (scheme === 's3') this.checkS3(parsed);
     if (scheme === 'file') {
       if (this.policy.fileAllowDirs.length === 0) throw new FetchRefusedError('file:// URLs are refused: no folder is allowed (WES_FILE_ALLOW_DIRS)');
       // Checked on the path as written first, so that nothing about files elsewhere is revealed.
@@ -139,6 +178,7 @@ export class UrlFetcher {
       if (!this.policy.fileAllowDirs.some((dir) => isInside(file, path.resolve(dir)))) {
         throw new FetchRefusedError(`${url} is outside the folders file:// URLs may read (WES_FILE_ALLOW_DIRS)`);
       }
+      this.checkNotDenied(url, file, (this.policy.fileDenyDirs ?? []).map((d) => path.resolve(d)));
     }
     if (!['http', 'https', 's3', 'file'].includes(scheme)) {
       throw new FetchRefusedError(`the "${scheme}" scheme is not supported (supported: ${this.protocols.join(', ')}, or an attachment name)`);
@@ -148,6 +188,32 @@ export class UrlFetcher {
       throw new FetchRefusedError(`${this.shown(host)} is a private address`);
     }
     return parsed;
+  }
+
+  /** An s3:// URL must lie in an allowed place, and not touch the object store's own keys. */
+  private checkS3(url: URL): void {
+    if (!this.s3) throw new FetchRefusedError('s3:// URLs need the S3 settings (WES_S3_*)');
+    const place = s3Place(url);
+    const allowed = (this.policy.s3Allow ?? []).map(s3Area);
+    if (allowed.length === 0) throw new FetchRefusedError('s3:// URLs are refused: no bucket or prefix is allowed (WES_S3_INPUT_ALLOW)');
+    if (!allowed.some((area) => s3Inside(place, area))) {
+      throw new FetchRefusedError(`${url.href} is outside the s3:// locations inputs may be read from (WES_S3_INPUT_ALLOW)`);
+    }
+    if ((this.policy.s3Deny ?? []).map(s3Area).some((area) => s3Overlaps(place, area))) {
+      throw new FetchRefusedError(`${url.href} is in (or holds) the server's own object store, which inputs may not read`);
+    }
+  }
+
+  /** A file or folder (as written, or its real path) inside the server's own folders is refused. */
+  private checkNotDenied(url: string, file: string, denied: string[]): void {
+    if (denied.some((dir) => isInside(file, dir) || isInside(dir, file))) {
+      throw new FetchRefusedError(`${url} is in (or holds) the server's own data or scratch folders, which inputs may not read`);
+    }
+  }
+
+  /** The denied folders by their real paths (a link to one is refused as surely as the path). */
+  private realDenied(): Promise<string[]> {
+    return Promise.all((this.policy.fileDenyDirs ?? []).map((d) => realpath(d).catch(() => path.resolve(d))));
   }
 
   /** Opens a URL for reading; the stream fails if it grows past maxBytes. */
@@ -241,6 +307,7 @@ export class UrlFetcher {
       }
       const roots = await Promise.all(this.policy.fileAllowDirs.map((d) => realpath(d).catch(() => path.resolve(d))));
       if (!roots.some((r) => isInside(root, r))) throw new FetchRefusedError(`${url} is outside the folders file:// URLs may read (WES_FILE_ALLOW_DIRS)`);
+      this.checkNotDenied(url, root, await this.realDenied());
       if (!(await stat(root)).isDirectory()) throw new FetchFailedError(`${url} is not a folder`);
       for (const e of await readdir(root, { recursive: true, withFileTypes: true })) {
         if (e.isDirectory()) continue;
@@ -321,6 +388,7 @@ export class UrlFetcher {
     if (!roots.some((root) => isInside(real, root))) {
       throw new FetchRefusedError(`${url.href} is outside the folders file:// URLs may read (WES_FILE_ALLOW_DIRS)`);
     }
+    this.checkNotDenied(url.href, real, await this.realDenied());
     const s = await stat(real);
     if (!s.isFile()) throw new FetchFailedError(`${url.href} is not a file`);
     if (s.size > this.policy.maxBytes) throw new FetchFailedError(`${url.href} is ${s.size} bytes, larger than ${this.policy.maxBytes}`);

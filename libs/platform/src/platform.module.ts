@@ -52,6 +52,10 @@ function createUrlFetcher(settings: WesSettings, store: ObjectStore): UrlFetcher
       maxRedirects: settings.fetchMaxRedirects,
       allowCidrs: listSetting(settings.fetchAllowCidrs),
       fileAllowDirs: listSetting(settings.fileAllowDirs),
+      // The server's own files are no input, whatever the allowed folders and buckets hold.
+      fileDenyDirs: [settings.dataDir, settings.workDir],
+      s3Allow: listSetting(settings.s3InputAllow),
+      s3Deny: store instanceof S3ObjectStore ? [store.location] : [],
     },
     s3,
   );

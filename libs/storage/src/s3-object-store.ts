@@ -73,6 +73,11 @@ export class S3ObjectStore implements ObjectStore {
     this.prefix = options.prefix ? `${options.prefix.replace(/^\/+|\/+$/g, '')}/` : '';
   }
 
+  /** Where the store keeps its objects, as an s3:// location (what inputs must never read). */
+  get location(): string {
+    return `s3://${this.options.bucket}/${this.prefix}`;
+  }
+
   /** The bucket key of a store key (checked: no key may climb out of the prefix, nor be longer than S3 takes). */
   private key(key: string): string {
     const full = this.prefix + safeRelativePath(key, STORE_KEY_LIMITS);
