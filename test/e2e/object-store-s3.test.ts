@@ -201,9 +201,9 @@ describe('a two-step workflow with attachments in sub-folders, through S3 only',
     expect(filesUnder(h.stack.workDir)).toEqual([]);
   });
 
-  it('service-info lists http, https and s3 (no file: no folder is allowed)', async () => {
+  it('service-info lists http and https: neither s3 (no location is allowed, WES_S3_INPUT_ALLOW) nor file (no folder is)', async () => {
     const info = await h.client.getJson('/service-info');
-    expect(info.supported_filesystem_protocols).toEqual(['http', 'https', 's3']);
+    expect(info.supported_filesystem_protocols).toEqual(['http', 'https']);
   });
 
   it('with WES_OUTPUT_URLS=presigned the output locations are presigned S3 URLs serving the same bytes', async () => {
