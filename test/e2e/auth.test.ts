@@ -5,8 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../libs/auth/src';
-import { runForm, WesClient, workflowFiles } from '../helpers/client';
+import { corsPreflight, runForm, WesClient, workflowFiles, WORKFLOWS_DIR } from '../helpers/client';
 import { useStack } from '../helpers/e2e';
+import { toilWesCwlRunnerRequest } from '../helpers/python-clients';
 import { API_ENTRY } from '../helpers/stack';
 import { runWes } from '../helpers/wes-cli';
 
@@ -39,7 +40,8 @@ const users = (Object.keys(USERS) as UserName[]).map((name) => ({
 }));
 writeFileSync(configFile, JSON.stringify({ authUsers: users, authInstructionsUrl: INSTRUCTIONS }));
 
-const h = useStack({ env: { WES_CONFIG_FILE: configFile, WES_AUTH_MODE: 'static' } });
+const APP = 'https://app.example.org';
+const h = useStack({ env: { WES_CONFIG_FILE: configFile, WES_AUTH_MODE: 'static' }, apiEnv: { WES_CORS_ORIGINS: APP } });
 
 type Scheme = 'bearer' | 'basic';
 const authorization = (user: UserName, scheme: Scheme) =>
@@ -53,6 +55,7 @@ const argvRun = (word: string) =>
 let aliceRun = '';
 let aliceRun2 = '';
 let bobRun = '';
+let toilRun = '';
 /** Every URL about alice's first run, by endpoint, as the RunLog and the TaskLog give them. */
 let urls: Record<string, { method: 'GET' | 'POST'; url: string }> = {};
 
@@ -62,6 +65,24 @@ describe('authMode static', () => {
     expect(info.auth_instructions_url).toBe(INSTRUCTIONS);
     const doc = await fetch(h.client.url('/openapi.yaml'));
     expect(doc.status).toBe(200);
+  });
+
+  it('answers a CORS preflight without credentials, allowing Authorization', async () => {
+    const res = await corsPreflight(h.client.url('/runs'), APP);
+    expect(res.status).toBe(204);
+    expect(res.headers.get('access-control-allow-origin')).toBe(APP);
+    expect(res.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
+  });
+
+  it("takes toil-wes-cwl-runner's request with TOIL_WES_USER/TOIL_WES_PASSWORD (python-requests' HTTP Basic)", async () => {
+    const { body, headers } = toilWesCwlRunnerRequest(path.join(WORKFLOWS_DIR, 'clients'), 'wf/main.cwl', 'jobs/job.json', ['--quiet']);
+    const refused = await new WesClient(h.stack.origin).request('POST', '/runs', { body, headers });
+    expect(refused.status).toBe(401);
+    const runId = (await as('bob', 'basic').request('POST', '/runs', { body, headers })).body.run_id as string;
+    expect(runId).toBeTruthy();
+    expect((await as('alice').request('GET', `/runs/${runId}/status`)).status).toBe(403);
+    await as('bob', 'basic').waitForState(runId, ['COMPLETE']);
+    toilRun = runId;
   });
 
   it('runs a submitted run for its owner, who reads it with either scheme', async () => {
@@ -137,8 +158,8 @@ describe('authMode static', () => {
       return ids;
     };
     expect(await walk(as('alice'))).toEqual([aliceRun2, aliceRun]);
-    expect(await walk(as('bob', 'basic'))).toEqual([bobRun]);
-    expect(await walk(as('root'))).toEqual([aliceRun2, bobRun, aliceRun]);
+    expect(await walk(as('bob', 'basic'))).toEqual([bobRun, toilRun]);
+    expect(await walk(as('root'))).toEqual([aliceRun2, bobRun, aliceRun, toilRun]);
   });
 
   it('lets another user not cancel a run, and the admin cancel it', async () => {

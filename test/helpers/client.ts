@@ -165,3 +165,11 @@ export class WesClient {
     return { status: res.status, type: res.headers.get('content-type') ?? '', text: await res.text() };
   }
 }
+
+/** The preflight a browser page of `origin` sends before a `method` request with an Authorization header. */
+export function corsPreflight(url: string, origin: string, method = 'GET'): Promise<Response> {
+  return fetch(url, {
+    method: 'OPTIONS',
+    headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': 'authorization' },
+  });
+}
