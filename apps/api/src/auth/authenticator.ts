@@ -8,7 +8,7 @@ const BASIC_CACHE_MS = 5 * 60_000;
 const BASIC_CACHE_MAX = 1000;
 
 function callerFor(user: AuthUser): Caller {
-  return { name: user.name, owner: user.name, admin: user.roles.includes('admin') };
+  return user.roles.includes('admin') ? { name: user.name, owner: user.name, admin: true } : { name: user.name, owner: user.name, admin: false };
 }
 
 /**

@@ -1,14 +1,12 @@
 import type { FastifyRequest } from 'fastify';
 
-/** Who sent a request, as the AuthGuard established it. */
-export interface Caller {
-  /** The user's name (audit lines); `anonymous` with authMode none. */
-  name: string;
-  /** Owner recorded on the runs it submits; none with authMode none. */
-  owner?: string;
-  /** Sees and cancels every run: role `admin`, and everyone with authMode none. */
-  admin: boolean;
-}
+/**
+ * Who sent a request, as the AuthGuard established it: `name` for audit lines (`anonymous` with
+ * authMode none), `owner` recorded on the runs it submits (none with authMode none), and
+ * `admin` for who sees and cancels every run (role `admin`, and everyone with authMode none).
+ * A caller who is not an admin always has an owner: it sees that owner's runs only.
+ */
+export type Caller = { name: string; admin: true; owner?: string } | { name: string; admin: false; owner: string };
 
 /** Everyone, with authMode none: every run is everyone's, and runs have no owner. */
 export const ANONYMOUS: Caller = { name: 'anonymous', admin: true };
