@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { corsPreflight } from '../helpers/client';
 import { useStack } from '../helpers/e2e';
 
 /**
@@ -12,10 +13,7 @@ describe('with WES_CORS_ORIGINS set', () => {
   const h = useStack({ workers: 0, apiEnv: { WES_CORS_ORIGINS: `${APP}, https://other.example.org` } });
 
   it('answers the preflight of an allowed origin sending Authorization', async () => {
-    const res = await fetch(h.client.url('/runs'), {
-      method: 'OPTIONS',
-      headers: { origin: APP, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
-    });
+    const res = await corsPreflight(h.client.url('/runs'), APP);
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-origin')).toBe(APP);
     expect(res.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
@@ -32,10 +30,7 @@ describe('with WES_CORS_ORIGINS set', () => {
   });
 
   it('gives no CORS headers to an origin that is not listed', async () => {
-    const res = await fetch(h.client.url('/runs'), {
-      method: 'OPTIONS',
-      headers: { origin: 'https://evil.example.net', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
-    });
+    const res = await corsPreflight(h.client.url('/runs'), 'https://evil.example.net');
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
     const get = await fetch(h.client.url('/service-info'), { headers: { origin: 'https://evil.example.net' } });
     expect(get.headers.get('access-control-allow-origin')).toBeNull();

@@ -62,7 +62,11 @@ export function runForm(spec: RunSpec): FormData {
  * every error body must carry the HTTP status as status_code.
  */
 export class WesClient {
-  constructor(readonly origin: string) {}
+  /** `headers` go with every request (e.g. an Authorization); a request's own headers win. */
+  constructor(
+    readonly origin: string,
+    readonly headers: Record<string, string> = {},
+  ) {}
 
   /** Absolute URL of a path under /ga4gh/wes/v1. */
   url(p: string): string {
@@ -72,7 +76,7 @@ export class WesClient {
   /** Raw request to a WES path or an absolute URL; JSON bodies are schema-checked. */
   async request<T = any>(method: string, pathOrUrl: string, init: { body?: RequestInit['body']; headers?: Record<string, string> } = {}): Promise<WesResponse<T>> {
     const url = /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : this.url(pathOrUrl);
-    const res = await fetch(url, { method, body: init.body, headers: init.headers });
+    const res = await fetch(url, { method, body: init.body, headers: { ...this.headers, ...init.headers } });
     const text = await res.text();
     const type = res.headers.get('content-type') ?? '';
     let body: any;
@@ -160,4 +164,12 @@ export class WesClient {
     const res = await fetch(url);
     return { status: res.status, type: res.headers.get('content-type') ?? '', text: await res.text() };
   }
+}
+
+/** The preflight a browser page of `origin` sends before a `method` request with an Authorization header. */
+export function corsPreflight(url: string, origin: string, method = 'GET'): Promise<Response> {
+  return fetch(url, {
+    method: 'OPTIONS',
+    headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': 'authorization' },
+  });
 }

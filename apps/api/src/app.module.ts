@@ -1,9 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { WesSettings } from '../../../libs/config/src';
 import type { Logger } from '../../../libs/logging/src';
 import { PlatformModule } from '../../../libs/platform/src';
 import { ApiReaper } from './api-reaper';
+import { AuthGuard } from './auth/auth.guard';
+import { Authenticator } from './auth/authenticator';
 import { ConnectionDraining } from './common/connection-draining';
 import { ErrorResponseFilter } from './common/error-response.filter';
 import { OpenApiController } from './docs/openapi.controller';
@@ -22,7 +24,15 @@ export class ApiModule {
       module: ApiModule,
       imports: [PlatformModule.forRoot(settings, 'api', logger)],
       controllers: [ServiceInfoController, RunsController, TasksController, RunFilesController, OpenApiController],
-      providers: [RunsService, WorkflowSources, ApiReaper, ConnectionDraining, { provide: APP_FILTER, useClass: ErrorResponseFilter }],
+      providers: [
+        RunsService,
+        WorkflowSources,
+        ApiReaper,
+        ConnectionDraining,
+        { provide: Authenticator, useValue: new Authenticator(settings) },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: ErrorResponseFilter },
+      ],
     };
   }
 }

@@ -6,7 +6,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import { NestFactory } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { InvalidSettingError, loadSettings, WesSettings } from '../../../libs/config/src';
+import { checkApiListenSettings, InvalidSettingError, loadSettings, WesSettings } from '../../../libs/config/src';
 import { JsonTooDeepError, parseJson } from '../../../libs/json/src';
 import { createLogger, PinoNestLogger } from '../../../libs/logging/src';
 import { ApiModule } from './app.module';
@@ -18,7 +18,9 @@ import { OPENAPI_DOCUMENT } from './version';
 
 function settingsOrExit(): WesSettings {
   try {
-    return loadSettings();
+    const settings = loadSettings();
+    checkApiListenSettings(settings);
+    return settings;
   } catch (err) {
     if (err instanceof InvalidSettingError) {
       process.stderr.write(`wes-api: ${err.message}\n`);
@@ -31,6 +33,7 @@ function settingsOrExit(): WesSettings {
 async function main() {
   const settings = settingsOrExit();
   const logger = createLogger('api', settings.logLevel);
+  logger.info({ authMode: settings.authMode, users: settings.authUsers.length }, 'authentication');
   const adapter = new FastifyAdapter({
     bodyLimit: settings.maxFieldBytes * 4,
     trustProxy: true,

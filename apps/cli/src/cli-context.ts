@@ -3,10 +3,15 @@ import { UsageError } from './cli-errors';
 import { stringifyJson } from '../../../libs/json/src';
 import { DEFAULT_WES_URL, WesApiClient } from './wes-api-client';
 
-/** The client configured by the global options (--url / WES_URL, --token / WES_TOKEN). */
+/**
+ * The client configured by the global options: --url / WES_URL, and --token / WES_TOKEN or
+ * --user / WES_USER with --password / WES_PASSWORD (HTTP Basic).
+ */
 export function clientOf(cmd: Command): WesApiClient {
-  const { url, token } = cmd.optsWithGlobals<{ url?: string; token?: string }>();
-  return new WesApiClient(url || DEFAULT_WES_URL, token || undefined);
+  const { url, token, user, password } = cmd.optsWithGlobals<{ url?: string; token?: string; user?: string; password?: string }>();
+  if (user && token) throw new UsageError('give either a token (--token, WES_TOKEN) or a user and password (--user, WES_USER), not both');
+  if (user && password === undefined) throw new UsageError('--user (WES_USER) needs --password (WES_PASSWORD)');
+  return new WesApiClient(url || DEFAULT_WES_URL, { token: token || undefined, user: user || undefined, password });
 }
 
 export function printJson(value: unknown): void {

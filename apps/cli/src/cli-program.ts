@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { CliError } from './cli-errors';
 import { note } from './cli-context';
+import { authHashCommand } from './commands/auth-hash';
 import { runCommands } from './commands/run-command';
 import { runQueryCommands } from './commands/run-queries';
 import { serverQueryCommands } from './commands/server-queries';
@@ -17,8 +18,10 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = oneLine(new Command('wes'))
     .description('Client of a GA4GH WES 1.1 server; `wes run` is a drop-in cwl-runner')
     .addOption(new Option('--url <url>', 'the WES server: an origin or the full .../ga4gh/wes/v1 URL').env('WES_URL').default(DEFAULT_WES_URL))
-    .addOption(new Option('--token <token>', 'bearer token sent with every request to the server').env('WES_TOKEN'));
-  for (const cmd of [...runCommands(setExitCode), ...runQueryCommands(setExitCode), ...serverQueryCommands()]) program.addCommand(oneLine(cmd));
+    .addOption(new Option('--token <token>', 'bearer token sent with every request to the server').env('WES_TOKEN'))
+    .addOption(new Option('--user <name>', 'user name sent with --password as HTTP Basic with every request').env('WES_USER'))
+    .addOption(new Option('--password <password>', 'password of --user (prefer WES_PASSWORD: a command line is visible to others)').env('WES_PASSWORD'));
+  for (const cmd of [...runCommands(setExitCode), ...runQueryCommands(setExitCode), ...serverQueryCommands(), authHashCommand()]) program.addCommand(oneLine(cmd));
   return program;
 }
 

@@ -70,20 +70,37 @@ export interface RequestOptions {
   accept?: number[];
 }
 
+/** How the client authenticates: a bearer token, or a user and password (HTTP Basic). */
+export interface WesCredentials {
+  token?: string;
+  user?: string;
+  password?: string;
+}
+
+/** The Authorization header of these credentials (a token wins over a user and password). */
+export function authorizationOf(credentials: WesCredentials = {}): string | undefined {
+  if (credentials.token) return `Bearer ${credentials.token}`;
+  if (credentials.user !== undefined && credentials.user !== '') {
+    return `Basic ${Buffer.from(`${credentials.user}:${credentials.password ?? ''}`, 'utf8').toString('base64')}`;
+  }
+  return undefined;
+}
+
 /**
  * A small typed client of a WES 1.1 server. Every JSON body is read losslessly (numbers stay
  * exact); a network failure becomes an UnreachableError, an error status an HttpStatusError
- * carrying the server's message. The token goes only to the server's own origin, never to
- * presigned object-store URLs (which refuse a second authentication).
+ * carrying the server's message. The credentials (a bearer token, or a user and password sent
+ * as HTTP Basic) go only to the server's own origin, never to presigned object-store URLs
+ * (which refuse a second authentication).
  */
 export class WesApiClient {
   readonly base: string;
 
-  constructor(
-    url: string,
-    private readonly token?: string,
-  ) {
+  private readonly authorization?: string;
+
+  constructor(url: string, credentials?: string | WesCredentials) {
     this.base = wesBaseUrl(url);
+    this.authorization = authorizationOf(typeof credentials === 'string' ? { token: credentials } : credentials);
   }
 
   /** Absolute URL of a path under the WES base. */
@@ -94,7 +111,7 @@ export class WesApiClient {
   /** Sends a request; returns the response whose status is 2xx (or accepted), body unread. */
   async send(method: Dispatcher.HttpMethod, url: string, options: RequestOptions = {}): Promise<Dispatcher.ResponseData> {
     const headers: Record<string, string> = { ...options.headers };
-    if (this.token && new URL(url).origin === new URL(this.base).origin) headers.authorization = `Bearer ${this.token}`;
+    if (this.authorization && new URL(url).origin === new URL(this.base).origin) headers.authorization = this.authorization;
     let res: Dispatcher.ResponseData;
     try {
       res = await request(url, { method, headers, body: options.body, signal: options.signal });

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { checkApiListenSettings, isLoopbackHost } from './auth-settings';
 import { InvalidSettingError, loadSettings } from './load-settings';
 import { SETTING_SOURCES, WesSettings } from './settings';
 
@@ -192,14 +193,88 @@ describe('loadSettings', () => {
   });
 
   it('has an environment variable for every setting, each used once', () => {
-    const names = Object.values(SETTING_SOURCES).map((s) => s.env);
+    // Settings with no variable (env null) are read from the YAML file only.
+    const names = Object.values(SETTING_SOURCES).flatMap((s) => (s.env === null ? [] : [s.env]));
     expect(new Set(names).size).toBe(names.length);
     // Every setting with a default has a variable (optional ones have no own key until set).
     for (const key of Object.keys(new WesSettings())) expect(SETTING_SOURCES, key).toHaveProperty([key]);
     // And every variable is read: setting it to a bad value for its kind is refused or changes the setting.
     for (const [key, source] of Object.entries(SETTING_SOURCES)) {
-      if (source.kind === 'string') continue;
-      expect(() => loadSettings({ [source.env]: 'not-a-value' }), key).toThrow(source.env);
+      const env: string | null = source.env;
+      if (source.kind === 'string' || env === null) continue;
+      expect(() => loadSettings({ [env]: 'not-a-value' }), key).toThrow(env);
     }
+  });
+});
+
+const TOKEN_SHA = 'a'.repeat(64);
+const SCRYPT = 'scrypt$16384$8$1$c2FsdHNhbHRzYWx0c2FsdA==$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g=';
+
+function usersFile(users: string): string {
+  return configFile(`authMode: static\nauthUsers:\n${users}`);
+}
+
+describe('auth settings', () => {
+  it('default to mode none, no users, no override', () => {
+    const s = loadSettings({});
+    expect(s.authMode).toBe('none');
+    expect(s.authUsers).toEqual([]);
+    expect(s.authAllowNoneOnNetwork).toBe(false);
+  });
+
+  it('read the mode and the override from the environment, the users from the file', () => {
+    const file = usersFile(`  - name: alice\n    roles: []\n    tokenSha256: ${TOKEN_SHA}\n  - name: root@site\n    roles: [admin]\n    passwordScrypt: ${SCRYPT}\n`);
+    const s = loadSettings({ WES_CONFIG_FILE: file, WES_AUTH_ALLOW_NONE_ON_NETWORK: 'true' });
+    expect(s.authMode).toBe('static');
+    expect(s.authAllowNoneOnNetwork).toBe(true);
+    expect(s.authUsers).toEqual([
+      { name: 'alice', roles: [], tokenSha256: TOKEN_SHA },
+      { name: 'root@site', roles: ['admin'], passwordScrypt: SCRYPT },
+    ]);
+    expect(loadSettings({ WES_CONFIG_FILE: file, WES_AUTH_MODE: 'none' }).authMode).toBe('none');
+  });
+
+  it('refuse a bad mode, and mode static without users', () => {
+    expect(errorFor({ WES_AUTH_MODE: 'oidc' }).message).toContain('WES_AUTH_MODE');
+    expect(errorFor({ WES_AUTH_MODE: 'static' }).message).toContain('authUsers');
+  });
+
+  it('refuse malformed users, naming the entry and the field', () => {
+    expect(errorFor({ WES_CONFIG_FILE: usersFile(`  - name: "a b"\n    tokenSha256: ${TOKEN_SHA}\n`) }).message).toMatch(/authUsers\[0\]\.name/);
+    expect(errorFor({ WES_CONFIG_FILE: usersFile(`  - name: a\n    roles: []\n`) }).message).toContain('neither tokenSha256 nor passwordScrypt');
+    expect(errorFor({ WES_CONFIG_FILE: usersFile(`  - name: a\n    tokenSha256: abc\n`) }).message).toContain('tokenSha256');
+    expect(errorFor({ WES_CONFIG_FILE: usersFile(`  - name: a\n    passwordScrypt: "scrypt$1000$8$1$c2FsdHNhbHRzYWx0c2FsdA==$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g="\n`) }).message).toContain('power of two');
+    expect(errorFor({ WES_CONFIG_FILE: usersFile(`  - name: a\n    passwordScrypt: plain-text\n`) }).message).toContain('passwordScrypt');
+    expect(errorFor({ WES_CONFIG_FILE: usersFile(`  - name: a\n    tokenSha256: ${TOKEN_SHA}\n    password: x\n`) }).message).toContain('unknown field "password"');
+    expect(errorFor({ WES_CONFIG_FILE: usersFile(`  - name: a\n    roles: admin\n    tokenSha256: ${TOKEN_SHA}\n`) }).message).toContain('roles');
+    expect(errorFor({ WES_CONFIG_FILE: usersFile(`  - name: a\n    tokenSha256: ${TOKEN_SHA}\n  - name: a\n    passwordScrypt: ${SCRYPT}\n`) }).message).toContain('listed twice');
+    expect(errorFor({ WES_CONFIG_FILE: usersFile(`  - name: a\n    tokenSha256: ${TOKEN_SHA}\n  - name: b\n    tokenSha256: ${TOKEN_SHA.toUpperCase()}\n`) }).message).toContain('another user');
+    expect(errorFor({ WES_CONFIG_FILE: configFile('authUsers: {name: a}\n') }).message).toContain('authUsers');
+  });
+
+  it('tell loopback addresses from others', () => {
+    for (const h of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', '0:0:0:0:0:0:0:1', 'localhost', 'LOCALHOST', '::ffff:127.0.0.1']) expect(isLoopbackHost(h), h).toBe(true);
+    for (const h of ['0.0.0.0', '::', '10.0.0.1', '128.0.0.1', 'example.org', 'localhost.example.org', '::2', '::ffff:10.0.0.1']) expect(isLoopbackHost(h), h).toBe(false);
+  });
+
+  it('let the API listen off loopback with mode none only when told to, with a message saying so', () => {
+    const message = (() => {
+      try {
+        checkApiListenSettings(loadSettings({ WES_HOST: '0.0.0.0' }));
+      } catch (err) {
+        expect(err).toBeInstanceOf(InvalidSettingError);
+        return (err as Error).message;
+      }
+      throw new Error('accepted');
+    })();
+    expect(message).toContain('WES_HOST=0.0.0.0');
+    expect(message).toContain('WES_AUTH_MODE=none');
+    expect(message).toContain('WES_AUTH_ALLOW_NONE_ON_NETWORK=true');
+    expect(message).toContain('127.0.0.1, ::1, localhost');
+    expect(() => checkApiListenSettings(loadSettings({ WES_HOST: '127.0.0.1' }))).not.toThrow();
+    expect(() => checkApiListenSettings(loadSettings({ WES_HOST: '::1' }))).not.toThrow();
+    expect(() => checkApiListenSettings(loadSettings({ WES_HOST: '0.0.0.0', WES_AUTH_ALLOW_NONE_ON_NETWORK: 'true' }))).not.toThrow();
+    const file = usersFile(`  - name: a\n    tokenSha256: ${TOKEN_SHA}\n`);
+    expect(() => checkApiListenSettings(loadSettings({ WES_HOST: '0.0.0.0', WES_CONFIG_FILE: file }))).not.toThrow();
   });
 });

@@ -2,12 +2,11 @@ import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { validateSync } from 'class-validator';
 import yaml from 'js-yaml';
+import { checkAuthUsers } from './auth-settings';
+import { InvalidSettingError } from './invalid-setting-error';
 import { SETTING_SOURCES, SettingKey, WesSettings } from './settings';
 
-/** A setting with a bad value; the message names the setting and where it came from. */
-export class InvalidSettingError extends Error {
-  override name = 'InvalidSettingError';
-}
+export { InvalidSettingError };
 
 const CONFIG_FILE_ENV = 'WES_CONFIG_FILE';
 
@@ -71,13 +70,14 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): WesSettings 
     for (const [key, value] of Object.entries(readFile(file))) {
       const k = key as SettingKey;
       const origin = `${file}: ${key}`;
-      (settings as unknown as Record<string, unknown>)[k] =
-        typeof value === 'string' && SETTING_SOURCES[k].kind !== 'string' ? parseText(k, value, origin) : value;
+      const kind = SETTING_SOURCES[k].kind;
+      (settings as unknown as Record<string, unknown>)[k] = typeof value === 'string' && kind !== 'string' && kind !== 'yaml' ? parseText(k, value, origin) : value;
       origins.set(k, origin);
     }
   }
   for (const key of Object.keys(SETTING_SOURCES) as SettingKey[]) {
     const name = SETTING_SOURCES[key].env;
+    if (name === null) continue;
     const text = env[name];
     if (text === undefined || (text === '' && OPTIONAL_WHEN_EMPTY.has(key))) continue;
     (settings as unknown as Record<string, unknown>)[key] = parseText(key, text, name);
@@ -99,10 +99,11 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): WesSettings 
   if (!settings.s3AccessKeyId !== !settings.s3SecretAccessKey) {
     throw new InvalidSettingError('invalid settings: WES_S3_ACCESS_KEY_ID and WES_S3_SECRET_ACCESS_KEY go together');
   }
-    if (settings.defaultPageSize > settings.maxPageSize) {
+  if (settings.defaultPageSize > settings.maxPageSize) {
     throw new InvalidSettingError(
       `invalid setting WES_DEFAULT_PAGE_SIZE=${settings.defaultPageSize}: larger than WES_MAX_PAGE_SIZE=${settings.maxPageSize}`,
     );
   }
+  checkAuthUsers(settings, origins.get('authUsers') ?? 'authUsers');
   return settings;
 }

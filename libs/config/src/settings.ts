@@ -1,4 +1,16 @@
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength } from 'class-validator';
+import { IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength } from 'class-validator';
+
+/** One user of `authMode: static` (YAML only): a bearer token's sha256, a password's scrypt hash, or both. */
+export interface AuthUser {
+  /** Owner name of the user's runs: letters, digits, `_ . @ -`, at most 64. */
+  name: string;
+  /** `admin` sees and cancels every run. */
+  roles: string[];
+  /** Hex sha256 of the bearer token (`wes auth-hash token`). */
+  tokenSha256?: string;
+  /** `scrypt$N$r$p$<salt base64>$<hash base64>` (`wes auth-hash password`). */
+  passwordScrypt?: string;
+}
 
 /**
  * Every setting of the API and the workers. Each is read from its environment variable
@@ -18,7 +30,7 @@ export class WesSettings {
   @Matches(/^[A-Za-z0-9_.-]+$/, { message: 'may hold only letters, digits, _ . -' })
   queueName = 'wes-runs';
 
-  /** Address the API listens on. */
+  /** Address the API listens on (with authMode `none`, only a loopback one unless authAllowNoneOnNetwork). */
   @IsString()
   host = '0.0.0.0';
 
@@ -307,6 +319,21 @@ export class WesSettings {
   authInstructionsUrl = '';
 
   /**
+   * Who may call the API: `none` (anyone who reaches the port; every run is everyone's) or
+   * `static` (the users of authUsers, by bearer token or HTTP Basic; each sees its own runs).
+   */
+  @IsIn(['none', 'static'])
+  authMode: 'none' | 'static' = 'none';
+
+  /** Users of authMode `static` (YAML file only: see AuthUser). */
+  @IsArray()
+  authUsers: AuthUser[] = [];
+
+  /** Let the API listen on a non-loopback address with authMode `none` (behind an authenticating proxy). */
+  @IsBoolean()
+  authAllowNoneOnNetwork = false;
+
+  /**
    * Comma-separated origins (e.g. `https://app.example.org`) whose browser pages may call the
    * API (CORS); `*` for any; empty: none (browsers then refuse cross-origin calls).
    */
@@ -319,12 +346,13 @@ export class WesSettings {
 export type SettingKey = keyof WesSettings;
 
 interface SettingSource {
-  env: string;
-  kind: 'string' | 'int' | 'bool';
+  /** Its environment variable; null: read from the YAML file only. */
+  env: string | null;
+  kind: 'string' | 'int' | 'bool' | 'yaml';
 }
 
-/** Environment variable of each setting, and how its text is read. */
-export const SETTING_SOURCES: { [K in SettingKey]-?: SettingSource } = {
+/** Environment variable of each setting, and how its text is read (`satisfies`: each entry keeps its own type). */
+export const SETTING_SOURCES = {
   redisUrl: { env: 'REDIS_URL', kind: 'string' },
   keyPrefix: { env: 'WES_KEY_PREFIX', kind: 'string' },
   queueName: { env: 'WES_QUEUE_NAME', kind: 'string' },
@@ -380,5 +408,8 @@ export const SETTING_SOURCES: { [K in SettingKey]-?: SettingSource } = {
   organizationName: { env: 'WES_ORGANIZATION_NAME', kind: 'string' },
   organizationUrl: { env: 'WES_ORGANIZATION_URL', kind: 'string' },
   authInstructionsUrl: { env: 'WES_AUTH_INSTRUCTIONS_URL', kind: 'string' },
+  authMode: { env: 'WES_AUTH_MODE', kind: 'string' },
+  authUsers: { env: null, kind: 'yaml' },
+  authAllowNoneOnNetwork: { env: 'WES_AUTH_ALLOW_NONE_ON_NETWORK', kind: 'bool' },
   corsOrigins: { env: 'WES_CORS_ORIGINS', kind: 'string' },
-};
+} as const satisfies { [K in SettingKey]-?: SettingSource };

@@ -52,6 +52,14 @@ export class RunKeys {
     return `${this.prefix}:runs`;
   }
 
+  /**
+   * Sorted set (all scores 0) of the run ids of one owner (a user of authMode static), written
+   * by the enqueue script beside `index`: a user's run list costs the page, not all runs.
+   */
+  ownerIndex(owner: string): string {
+    return `${this.prefix}:owner:${owner}:runs`;
+  }
+
   /** Sorted set of the runs now in an active state, scored by the time they entered it. */
   inState(state: string): string {
     return `${this.prefix}:in:${state}`;

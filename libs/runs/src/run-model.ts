@@ -33,6 +33,8 @@ export interface RunRecord {
   systemLogs: string[];
   /** Time the cancel mark was set, when a cancel was requested while the run was held by a worker. */
   cancelRequestedAt?: number;
+  /** Name of the user who submitted it (authMode static); none when submitted with authMode none. */
+  owner?: string;
   /** Attempts so far (each `initialize` counts one). */
   attempt: number;
   /** The worker that holds (or last held) the run, its host and pid, and the engine's process group. */

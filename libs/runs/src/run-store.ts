@@ -45,6 +45,7 @@ export class RunStore {
       outputs: d.outputs ? (parseJson(d.outputs) as Record<string, unknown>) : undefined,
       systemLogs: (res?.[2]?.[1] ?? []) as string[],
       cancelRequestedAt: num(h.cancel),
+      owner: h.owner || undefined,
       attempt: Number(h.attempt ?? 0),
       worker: h.worker || undefined,
       host: h.host || undefined,
@@ -56,11 +57,13 @@ export class RunStore {
   /**
    * One page of runs, newest first, after the run id `after` (exclusive). Run ids are
    * time-ordered, so the index is read by lexical range: the cost is that of the page, not of
-   * the number of stored runs, and a token stays valid while new runs arrive.
+   * the number of stored runs, and a token stays valid while new runs arrive. With `owner`, only
+   * that owner's runs, from its own index (the cost is still the page's).
    */
-  async listPage(pageSize: number, after?: string): Promise<{ rows: RunSummaryRow[]; last?: string; more: boolean }> {
+  async listPage(pageSize: number, after?: string, owner?: string): Promise<{ rows: RunSummaryRow[]; last?: string; more: boolean }> {
     // One script reads the index and the page's records: one round trip whatever the page size.
-    const flat = await this.scripted.wesListPage(this.keys.index, this.keys.prefix, after ? `(${after}` : '+', pageSize + 1);
+    const index = owner === undefined ? this.keys.index : this.keys.ownerIndex(owner);
+    const flat = await this.scripted.wesListPage(index, this.keys.prefix, after ? `(${after}` : '+', pageSize + 1);
     const found = flat.length / 5;
     const more = found > pageSize;
     const rows: RunSummaryRow[] = [];
@@ -72,6 +75,12 @@ export class RunStore {
       rows.push({ runId: runId!, state: state as RunState, start: num(start), end: num(end), tags: tags ? JSON.parse(tags) : {} });
     }
     return { rows, last, more };
+  }
+
+  /** Whether the run exists, and its owner (none for a run submitted with authMode none). */
+  async ownerOf(runId: string): Promise<{ exists: boolean; owner?: string }> {
+    const [state, owner] = await this.redis.hmget(this.keys.run(runId), 'state', 'owner');
+    return { exists: !!state, owner: owner || undefined };
   }
 
   /** Number of runs in each WES state, from the counters the transitions keep. */

@@ -70,10 +70,11 @@ return {1, state, to}
 
 /**
  * Records a new run, atomically: its fields, state QUEUED and its time, its place in the run
- * index and the QUEUED index, the QUEUED counter, and its first system_logs lines (e.g. the
- * client-side engine parameters it dropped). Nothing when the id is taken.
+ * index (and its owner's index, when it has an owner) and the QUEUED index, the QUEUED counter,
+ * and its first system_logs lines (e.g. the client-side engine parameters it dropped). Nothing
+ * when the id is taken.
  *
- * KEYS: run hash, run index, counts hash, doc hash, system_logs list.
+ * KEYS: run hash, run index, counts hash, doc hash, system_logs list, [owner's run index].
  * ARGV: run id, now (ms), key prefix, n, n field/value pairs for the run hash, m, m field/value
  * pairs for the doc hash, then log lines. Returns 1 when recorded, 0 when the id is taken.
  */
@@ -85,6 +86,7 @@ local m = tonumber(ARGV[5 + 2 * n])
 if m > 0 then redis.call('HSET', KEYS[4], unpack(ARGV, 6 + 2 * n, 5 + 2 * n + 2 * m)) end
 if #ARGV > 5 + 2 * n + 2 * m then redis.call('RPUSH', KEYS[5], unpack(ARGV, 6 + 2 * n + 2 * m)) end
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
+if KEYS[6] ~= '' then redis.call('ZADD', KEYS[6], 0, ARGV[1]) end
 redis.call('ZADD', ARGV[3] .. ':in:QUEUED', ARGV[2], ARGV[1])
 redis.call('HINCRBY', KEYS[3], 'QUEUED', 1)
 return 1

@@ -363,4 +363,34 @@ describe('RunStore.listPage', () => {
     expect(p3.rows[0].tags).toEqual({ i: '0' });
     expect((await store.listPage(1)).rows[0].runId).toBe(late);
   });
+
+  it("with an owner, pages only that owner's runs, from the owner's index written by enqueue", async () => {
+    const owners = ['alice', 'bob', 'alice', undefined, 'bob', 'alice'];
+    const ids: string[] = [];
+    for (const owner of owners) {
+      const id = newRunId();
+      ids.push(id);
+      expect(await machine.enqueue(id, { request: '{}', ...(owner ? { owner } : {}) })).toBe(true);
+    }
+    // Same script: the run, the global index and the owner's index together.
+    expect(await redis.zrange(keys.ownerIndex('alice'), 0, -1)).toEqual([ids[0], ids[2], ids[5]]);
+    expect(await redis.zrange(keys.ownerIndex('bob'), 0, -1)).toEqual([ids[1], ids[4]]);
+    expect(await redis.zcard(keys.index)).toBe(6);
+    // A taken id leaves the owner's index alone.
+    expect(await machine.enqueue(ids[0]!, { request: '{}', owner: 'bob' })).toBe(false);
+    expect(await redis.zcard(keys.ownerIndex('bob'))).toBe(2);
+
+    const p1 = await store.listPage(2, undefined, 'alice');
+    expect(p1.rows.map((r) => r.runId)).toEqual([ids[5], ids[2]]);
+    expect(p1.more).toBe(true);
+    const p2 = await store.listPage(2, p1.last, 'alice');
+    expect(p2.rows.map((r) => r.runId)).toEqual([ids[0]]);
+    expect(p2.more).toBe(false);
+    expect((await store.listPage(10, undefined, 'carol')).rows).toEqual([]);
+    expect((await store.listPage(10)).rows).toHaveLength(6);
+    expect(await store.ownerOf(ids[1]!)).toEqual({ exists: true, owner: 'bob' });
+    expect(await store.ownerOf(ids[3]!)).toEqual({ exists: true, owner: undefined });
+    expect(await store.ownerOf('no-such-run')).toEqual({ exists: false, owner: undefined });
+    expect((await store.get(ids[2]!))?.owner).toBe('alice');
+  });
 });

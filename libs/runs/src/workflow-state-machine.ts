@@ -50,12 +50,15 @@ export class WorkflowStateMachine {
   ) {
     if (!('wesTransition' in redis)) {
       redis.defineCommand('wesTransition', { numberOfKeys: 4, lua: TRANSITION_SCRIPT });
-      redis.defineCommand('wesEnqueue', { numberOfKeys: 5, lua: ENQUEUE_SCRIPT });
+      redis.defineCommand('wesEnqueue', { numberOfKeys: 6, lua: ENQUEUE_SCRIPT });
     }
     this.scripted = redis as unknown as ScriptedRedis;
   }
 
-  /** Records a new run in QUEUED with its fields and first system_logs lines; false when the id is taken. */
+  /**
+   * Records a new run in QUEUED with its fields and first system_logs lines; false when the id
+   * is taken. A field `owner` (the user who submitted it) also puts the run in that owner's index.
+   */
   async enqueue(runId: string, fields: Record<string, string>, now = Date.now(), systemLogs: readonly string[] = []): Promise<boolean> {
     const k = this.keys;
     const { short, long } = splitRunFields(fields);
@@ -65,6 +68,7 @@ export class WorkflowStateMachine {
       k.counts,
       k.doc(runId),
       k.systemLogs(runId),
+      fields.owner ? k.ownerIndex(fields.owner) : '',
       runId,
       now,
       k.prefix,

@@ -39,3 +39,19 @@ export class ServiceUnavailableError extends WesHttpError {
     super(503, message);
   }
 }
+
+/** 401: no credentials, or credentials that are not valid; sent with WWW-Authenticate. */
+export class UnauthorizedError extends WesHttpError {
+  override name = 'UnauthorizedError';
+  constructor(message: string) {
+    super(401, message);
+  }
+}
+
+/** 403: the caller is known but may not touch this (another user's run). */
+export class ForbiddenError extends WesHttpError {
+  override name = 'ForbiddenError';
+  constructor(message: string) {
+    super(403, message);
+  }
+}

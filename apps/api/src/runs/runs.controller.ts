@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res }
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { stringifyJson } from '../../../../libs/json/src';
 import { WesSettings } from '../../../../libs/config/src';
+import { callerOf } from '../auth/caller';
 import { wesBaseUrl } from '../common/base-url';
 import { decodePageToken, encodePageToken, parsePageSize } from '../common/pagination';
 import { BadRequestError } from '../common/wes-errors';
@@ -41,14 +42,16 @@ export class RunsController {
     } else {
       throw new BadRequestError('the request body must be multipart/form-data (or a JSON RunRequest object)');
     }
-    return { run_id: await this.runs.submit(runId, raw) };
+    return { run_id: await this.runs.submit(runId, raw, callerOf(req)) };
   }
 
   @Get('runs')
-  async listRuns(@Query('page_size') pageSize?: string, @Query('page_token') pageToken?: string) {
+  async listRuns(@Req() req: FastifyRequest, @Query('page_size') pageSize?: string, @Query('page_token') pageToken?: string) {
     const size = parsePageSize(pageSize, this.settings.defaultPageSize, this.settings.maxPageSize);
     const after = decodePageToken(pageToken, (k) => this.runs.isRunId(k));
-    const page = await this.runs.page(size, after);
+    // An admin (everyone with authMode none) lists every run; a user, its own.
+    const caller = callerOf(req);
+    const page = await this.runs.page(size, after, caller.admin ? undefined : caller.owner);
     return { runs: page.rows.map(toRunSummary), next_page_token: page.more ? encodePageToken(page.last) : '' };
   }
 
@@ -78,8 +81,8 @@ export class RunsController {
 
   @Post('runs/:run_id/cancel')
   @HttpCode(200)
-  async cancelRun(@Param('run_id') runId: string) {
-    await this.runs.cancel(runId);
+  async cancelRun(@Param('run_id') runId: string, @Req() req: FastifyRequest) {
+    await this.runs.cancel(runId, callerOf(req));
     return { run_id: runId };
   }
 }

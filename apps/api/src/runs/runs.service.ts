@@ -21,6 +21,7 @@ import { LOGGER, OBJECT_STORE, RUN_QUEUE } from '../../../../libs/platform/src';
 import { RUN_JOB_NAME, RUN_JOB_OPTIONS, RunJobData, WorkerRegistry } from '../../../../libs/queue/src';
 import { RunRecord, RunRequest, runObjectKeys, RunState, RunStore, WorkflowStateMachine } from '../../../../libs/runs/src';
 import { ObjectStore, safeRelativePath, UnsafePathError } from '../../../../libs/storage/src';
+import type { Caller } from '../auth/caller';
 import { BadRequestError, NotFoundError, ServiceUnavailableError } from '../common/wes-errors';
 import { RawSubmission } from './multipart-submission';
 import { WorkflowSources } from './workflow-sources';
@@ -203,7 +204,7 @@ export class RunsService {
   }
 
   /** Records the run (atomically, in QUEUED) and queues its id. */
-  async submit(runId: string, raw: RawSubmission): Promise<string> {
+  async submit(runId: string, raw: RawSubmission, caller: Caller): Promise<string> {
     let validated;
     try {
       validated = await this.validate(runId, raw);
@@ -220,6 +221,8 @@ export class RunsService {
       workflow: workflowPath,
       job: runId,
       attachments: JSON.stringify(attachments),
+      // The owner goes in the same script as the run: its index entry cannot be missed.
+      ...(caller.owner ? { owner: caller.owner } : {}),
     }, Date.now(), systemLogs);
     if (!created) throw new Error(`run id ${runId} already exists`);
     try {
@@ -229,7 +232,8 @@ export class RunsService {
       await this.stateMachine.send(runId, 'system_error', { systemLogs: [`the run could not be queued: ${(err as Error).message}`] });
       throw new ServiceUnavailableError('the run could not be queued; try again');
     }
-    this.logger.info({ runId, engine, workflow: request.workflow_url, attachments: attachments.length }, 'run queued');
+    // Audit: who submitted what (never a credential).
+    this.logger.info({ action: 'submit', user: caller.name, runId, engine, workflow: request.workflow_url, attachments: attachments.length }, 'run queued');
     return runId;
   }
 
@@ -254,15 +258,15 @@ export class RunsService {
    * RUNNING one goes CANCELING and its worker is told. Cancelling a run that is already
    * cancelling or finished changes nothing and is not an error.
    */
-  async cancel(runId: string): Promise<void> {
+  async cancel(runId: string, caller: Caller): Promise<void> {
     if (!RUN_ID.test(runId)) throw new NotFoundError(`no run with id "${runId}"`);
     const result = await this.stateMachine.send(runId, 'cancel');
     if (!result.applied) {
       if (result.state === null) throw new NotFoundError(`no run with id "${runId}"`);
-      this.logger.info({ runId, state: result.state }, 'cancel ignored: run already past it');
+      this.logger.info({ action: 'cancel', user: caller.name, runId, state: result.state }, 'cancel ignored: run already past it');
       return;
     }
-    this.logger.info({ runId, from: result.from, to: result.to }, 'cancel');
+    this.logger.info({ action: 'cancel', user: caller.name, runId, from: result.from, to: result.to }, 'cancel');
     if (result.to === 'CANCELED') {
       // A worker that took the job meanwhile finds the run CANCELED and leaves it.
       const jobId = (await this.runs.jobId(runId)) ?? runId;
@@ -270,8 +274,9 @@ export class RunsService {
     }
   }
 
-  async page(pageSize: number, after?: string) {
-    return this.runs.listPage(pageSize, after);
+  /** A page of runs: every run, or only `owner`'s. */
+  async page(pageSize: number, after?: string, owner?: string) {
+    return this.runs.listPage(pageSize, after, owner);
   }
 
   isRunId(value: string): boolean {

@@ -5,9 +5,12 @@ import { ENGINES, supportedWorkflowTypes } from '../../../../libs/engines/src';
 import { UrlFetcher } from '../../../../libs/fetch/src';
 import { WorkerRegistry } from '../../../../libs/queue/src';
 import { RunStore } from '../../../../libs/runs/src';
+import { Public } from '../auth/public.decorator';
 import { wesBaseUrl } from '../common/base-url';
 import { SERVICE_VERSION } from '../version';
 
+/** Public, whatever authMode: it tells a client how to authenticate (auth_instructions_url). */
+@Public()
 @Controller()
 export class ServiceInfoController {
   constructor(

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { WesSettings } from '../../../../libs/config/src';
+import { hashPassword, hashToken } from '../../../../libs/auth/src';
+import { Authenticator } from './authenticator';
+
+const CHEAP = { N: 1024, r: 8, p: 1 };
+const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
+
+async function staticAuthenticator(): Promise<Authenticator> {
+  const settings = Object.assign(new WesSettings(), {
+    authMode: 'static',
+    authUsers: [
+      { name: 'alice', roles: [], tokenSha256: hashToken('alice-token'), passwordScrypt: await hashPassword('alice: pw', CHEAP) },
+      { name: 'bob', roles: [], passwordScrypt: await hashPassword('bob-pw', CHEAP) },
+      { name: 'ops', roles: ['admin', 'x'], tokenSha256: hashToken('ops-token') },
+    ],
+  });
+  return new Authenticator(settings);
+}
+
+describe('Authenticator', () => {
+  it('takes everyone as the anonymous admin with authMode none, whatever the header', async () => {
+    const a = new Authenticator(new WesSettings());
+    for (const header of [undefined, 'Bearer x', 'garbage']) expect(await a.authenticate(header)).toEqual({ name: 'anonymous', admin: true });
+  });
+
+  it('knows a user by bearer token, the scheme in any case; admin by role', async () => {
+    const a = await staticAuthenticator();
+    expect(await a.authenticate('Bearer alice-token')).toEqual({ name: 'alice', owner: 'alice', admin: false });
+    expect(await a.authenticate('bearer alice-token')).toEqual({ name: 'alice', owner: 'alice', admin: false });
+    expect(await a.authenticate('Bearer ops-token')).toEqual({ name: 'ops', owner: 'ops', admin: true });
+  });
+
+  it('refuses a missing, unknown or malformed credential', async () => {
+    const a = await staticAuthenticator();
+    for (const header of [undefined, '', 'Bearer', 'Bearer alice-token2', 'Bearer alice-token extra', 'Bearer ' + hashToken('alice-token'), 'Token alice-token', 'alice-token']) {
+      expect(await a.authenticate(header), String(header)).toBeNull();
+    }
+  });
+
+  it('knows a user by HTTP Basic (the password may hold a colon), and refuses a wrong password, an unknown user, a user without one', async () => {
+    const a = await staticAuthenticator();
+    expect(await a.authenticate(basic('alice', 'alice: pw'))).toEqual({ name: 'alice', owner: 'alice', admin: false });
+    expect(await a.authenticate(basic('bob', 'bob-pw'))).toMatchObject({ name: 'bob' });
+    // A second time comes from the cache of verified headers; a wrong one is still refused.
+    expect(await a.authenticate(basic('bob', 'bob-pw'))).toMatchObject({ name: 'bob' });
+    for (const header of [basic('bob', 'bob-pw '), basic('bob', ''), basic('alice', 'bob-pw'), basic('carol', 'bob-pw'), basic('ops', 'ops-token'), 'Basic bm9jb2xvbg==', 'Basic !!!']) {
+      expect(await a.authenticate(header), header).toBeNull();
+    }
+  });
+});

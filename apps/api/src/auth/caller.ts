@@ -1,0 +1,25 @@
+import type { FastifyRequest } from 'fastify';
+
+/**
+ * Who sent a request, as the AuthGuard established it: `name` for audit lines (`anonymous` with
+ * authMode none), `owner` recorded on the runs it submits (none with authMode none), and
+ * `admin` for who sees and cancels every run (role `admin`, and everyone with authMode none).
+ * A caller who is not an admin always has an owner: it sees that owner's runs only.
+ */
+export type Caller = { name: string; admin: true; owner?: string } | { name: string; admin: false; owner: string };
+
+/** Everyone, with authMode none: every run is everyone's, and runs have no owner. */
+export const ANONYMOUS: Caller = { name: 'anonymous', admin: true };
+
+const CALLER = Symbol('wes.caller');
+
+export function setCaller(req: FastifyRequest, caller: Caller): void {
+  (req as unknown as Record<symbol, Caller>)[CALLER] = caller;
+}
+
+/** The caller of a request that passed the AuthGuard. */
+export function callerOf(req: FastifyRequest): Caller {
+  const caller = (req as unknown as Record<symbol, Caller | undefined>)[CALLER];
+  if (!caller) throw new Error('no caller on the request: is the route missing the AuthGuard?');
+  return caller;
+}

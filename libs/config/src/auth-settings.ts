@@ -1,0 +1,84 @@
+import { isIP } from 'node:net';
+import { InvalidSettingError } from './invalid-setting-error';
+import type { WesSettings } from './settings';
+
+/** A user name is the owner of its runs and part of a Redis key: kept short and plain. */
+export const AUTH_USER_NAME = /^[A-Za-z0-9_.@-]{1,64}$/;
+
+/** `scrypt$N$r$p$<salt base64>$<hash base64>`: N a power of two, salt and hash at least 16 bytes. */
+export const SCRYPT_HASH = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9+/]{22,}={0,2})\$([A-Za-z0-9+/]{22,}={0,2})$/;
+
+/** Largest scrypt cost accepted (N·r·128 bytes of memory per check: 2^20·8·128 = 1 GiB). */
+const MAX_SCRYPT_MEMORY = 1024 * 1024 * 1024;
+
+/**
+ * Checks authUsers: each a mapping with a plain name (unique), a list of roles and at least one
+ * credential in its documented format. `origin` names where the list came from.
+ */
+export function checkAuthUsers(settings: WesSettings, origin: string): void {
+  const names = new Set<string>();
+  const tokens = new Set<string>();
+  settings.authUsers.forEach((user: unknown, i) => {
+    const where = `invalid setting ${origin}[${i}]`;
+    if (!user || typeof user !== 'object' || Array.isArray(user)) throw new InvalidSettingError(`${where}: must be a mapping with name, roles and tokenSha256 or passwordScrypt`);
+    const u = user as Record<string, unknown>;
+    const known = ['name', 'roles', 'tokenSha256', 'passwordScrypt'];
+    const unknown = Object.keys(u).find((k) => !known.includes(k));
+    if (unknown) throw new InvalidSettingError(`${where}: unknown field "${unknown}" (known: ${known.join(', ')})`);
+    if (typeof u.name !== 'string' || !AUTH_USER_NAME.test(u.name)) {
+      throw new InvalidSettingError(`${where}.name=${JSON.stringify(u.name)}: must be 1 to 64 letters, digits, _ . @ -`);
+    }
+    if (names.has(u.name)) throw new InvalidSettingError(`${where}.name: user "${u.name}" is listed twice`);
+    names.add(u.name);
+    if (u.roles === undefined) u.roles = [];
+    if (!Array.isArray(u.roles) || u.roles.some((r) => typeof r !== 'string')) throw new InvalidSettingError(`${where}.roles: must be a list of strings`);
+    if (u.tokenSha256 !== undefined) {
+      if (typeof u.tokenSha256 !== 'string' || !/^[0-9a-fA-F]{64}$/.test(u.tokenSha256)) {
+        throw new InvalidSettingError(`${where}.tokenSha256: must be 64 hex digits (the sha256 of the token)`);
+      }
+      const t = u.tokenSha256.toLowerCase();
+      if (tokens.has(t)) throw new InvalidSettingError(`${where}.tokenSha256: the same token is given to another user`);
+      tokens.add(t);
+    }
+    if (u.passwordScrypt !== undefined) {
+      const m = typeof u.passwordScrypt === 'string' ? SCRYPT_HASH.exec(u.passwordScrypt) : null;
+      const [n, r, p] = m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [0, 0, 0];
+      if (!m || n < 2 || (n & (n - 1)) !== 0 || r < 1 || p < 1 || 128 * n * r > MAX_SCRYPT_MEMORY || p > 16) {
+        throw new InvalidSettingError(`${where}.passwordScrypt: must be scrypt$N$r$p$<salt base64>$<hash base64> (N a power of two, 128·N·r at most 1 GiB)`);
+      }
+    }
+    if (u.tokenSha256 === undefined && u.passwordScrypt === undefined) {
+      throw new InvalidSettingError(`${where}: user "${u.name}" has neither tokenSha256 nor passwordScrypt`);
+    }
+  });
+  if (settings.authMode === 'static' && settings.authUsers.length === 0) {
+    throw new InvalidSettingError('invalid setting WES_AUTH_MODE=static: authUsers (in the WES_CONFIG_FILE) lists no user');
+  }
+}
+
+/** True for 127.0.0.0/8, ::1 (and ::ffff:127.x), and `localhost`. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (h === 'localhost') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (isIP(h) === 6) {
+    // The URL parser writes an IPv6 address in its one short form (::ffff:127.0.0.1 → ::ffff:7f00:1).
+    const canonical = new URL(`http://[${h}]/`).hostname;
+    return canonical === '[::1]' || canonical.startsWith('[::ffff:7f');
+  }
+  return false;
+}
+
+/**
+ * The API's own check: with authMode `none` it must listen on a loopback address, unless the
+ * operator says the network in front of it authenticates (authAllowNoneOnNetwork).
+ */
+export function checkApiListenSettings(settings: WesSettings): void {
+  if (settings.authMode === 'none' && !settings.authAllowNoneOnNetwork && !isLoopbackHost(settings.host)) {
+    throw new InvalidSettingError(
+      `refusing to listen on WES_HOST=${settings.host} with WES_AUTH_MODE=none: anyone who reaches it could read and cancel every run. ` +
+        'Use a loopback WES_HOST (127.0.0.1, ::1, localhost), set WES_AUTH_MODE=static with authUsers, ' +
+        'or set WES_AUTH_ALLOW_NONE_ON_NETWORK=true if something in front of the API authenticates.',
+    );
+  }
+}
