@@ -1,7 +1,7 @@
 import { chmod, chown, mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { WesSettings } from '../../../libs/config/src';
-import { bwrapCommand, EngineCommand, ENGINE_FOLDERS, findBwrap, RunFolders, SandboxedCommand, sandboxIdentityFiles, SandboxSettings } from '../../../libs/engines/src';
+import { bwrapCommand, EngineCommand, ENGINE_FOLDERS, findBwrap, isRoot, RunFolders, SandboxedCommand, sandboxIdentityFiles, SandboxSettings } from '../../../libs/engines/src';
 
 /** The sandbox settings of the worker's settings (one place reads them). */
 export function sandboxSettingsOf(settings: WesSettings): SandboxSettings {
@@ -18,8 +18,6 @@ export function sandboxSettingsOf(settings: WesSettings): SandboxSettings {
     hiddenFiles: process.env.WES_CONFIG_FILE ? [path.resolve(process.env.WES_CONFIG_FILE)] : [],
   };
 }
-
-const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
 
 /** Gives a folder and all it holds to the engine's uid (the worker staged them as root). */
 async function giveTo(dir: string, uid: number, gid: number): Promise<void> {

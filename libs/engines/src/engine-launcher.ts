@@ -35,7 +35,8 @@ export interface LaunchOptions {
   killAfterMs?: number;
 }
 
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+/** util-linux setpriv: the parent-death signal here, the sandbox's drop to an unprivileged uid (sandbox.ts). */
+export const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 const TIMEOUT = ['/usr/bin/timeout', '/bin/timeout'].find((p) => existsSync(p));
 
 /**
@@ -60,11 +61,11 @@ export function launchEngine(command: EngineCommand, options: LaunchOptions): Ru
   if (!findExecutable(command.file, options.env?.PATH)) {
     return { pid: -1, exited: Promise.resolve({ spawnError: `${command.file}: not found or not executable` }) };
   }
-  const guarded = options.parentDeathSignal && SETPRIV && TIMEOUT;
   const killAfter = `${Math.max(0.1, (options.killAfterMs ?? 20_000) / 1000)}s`;
-  const [file, args] = guarded
-    ? [SETPRIV, ['--pdeathsig', options.parentDeathSignal!, '--', TIMEOUT, '--kill-after', killAfter, '0', command.file, ...command.args]]
-    : [command.file, command.args];
+  const [file, args] =
+    options.parentDeathSignal && SETPRIV && TIMEOUT
+      ? [SETPRIV, ['--pdeathsig', options.parentDeathSignal, '--', TIMEOUT, '--kill-after', killAfter, '0', command.file, ...command.args]]
+      : [command.file, command.args];
   const child = execa(file, args, {
     cwd: options.cwd,
     env: options.env,

@@ -1,7 +1,7 @@
-import { existsSync, lstatSync, readlinkSync } from 'node:fs';
+import { lstatSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { EngineCommand } from './engine-definition';
-import { findExecutable } from './engine-launcher';
+import { findExecutable, SETPRIV } from './engine-launcher';
 
 /**
  * Where an engine runs. `bwrap`: in a bubblewrap sandbox (own pid, network, ipc and uts
@@ -130,7 +130,6 @@ export function sandboxIdentityFiles(uid: number, gid: number): { passwd: string
   return { passwd: [...users.values()].join('\n') + '\n', group: [...groups.values()].join('\n') + '\n' };
 }
 
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
 /** The bwrap executable, or undefined when bubblewrap is not installed. */
 export function findBwrap(): string | undefined {
@@ -138,7 +137,7 @@ export function findBwrap(): string | undefined {
 }
 
 /** Whether this process can give the engine another uid (only root can). */
-const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
+export const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
 
 export interface SandboxedCommand {
   command: EngineCommand;
