@@ -21,14 +21,14 @@ async function staticAuthenticator(): Promise<Authenticator> {
 describe('Authenticator', () => {
   it('takes everyone as the anonymous admin with authMode none, whatever the header', async () => {
     const a = new Authenticator(new WesSettings());
-    for (const header of [undefined, 'Bearer x', 'garbage']) expect(await a.authenticate(header)).toEqual({ name: 'anonymous', admin: true });
+    for (const header of [undefined, 'Bearer x', 'garbage']) expect(await a.authenticate(header)).toEqual({ name: 'anonymous', admin: true, roles: ['admin'] });
   });
 
   it('knows a user by bearer token, the scheme in any case; admin by role', async () => {
     const a = await staticAuthenticator();
-    expect(await a.authenticate('Bearer alice-token')).toEqual({ name: 'alice', owner: 'alice', admin: false });
-    expect(await a.authenticate('bearer alice-token')).toEqual({ name: 'alice', owner: 'alice', admin: false });
-    expect(await a.authenticate('Bearer ops-token')).toEqual({ name: 'ops', owner: 'ops', admin: true });
+    expect(await a.authenticate('Bearer alice-token')).toEqual({ name: 'alice', owner: 'alice', admin: false, roles: [] });
+    expect(await a.authenticate('bearer alice-token')).toEqual({ name: 'alice', owner: 'alice', admin: false, roles: [] });
+    expect(await a.authenticate('Bearer ops-token')).toEqual({ name: 'ops', owner: 'ops', admin: true, roles: ['admin', 'x'] });
   });
 
   it('refuses a missing, unknown or malformed credential', async () => {
@@ -40,7 +40,7 @@ describe('Authenticator', () => {
 
   it('knows a user by HTTP Basic (the password may hold a colon), and refuses a wrong password, an unknown user, a user without one', async () => {
     const a = await staticAuthenticator();
-    expect(await a.authenticate(basic('alice', 'alice: pw'))).toEqual({ name: 'alice', owner: 'alice', admin: false });
+    expect(await a.authenticate(basic('alice', 'alice: pw'))).toEqual({ name: 'alice', owner: 'alice', admin: false, roles: [] });
     expect(await a.authenticate(basic('bob', 'bob-pw'))).toMatchObject({ name: 'bob' });
     // A second time comes from the cache of verified headers; a wrong one is still refused.
     expect(await a.authenticate(basic('bob', 'bob-pw'))).toMatchObject({ name: 'bob' });

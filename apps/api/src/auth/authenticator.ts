@@ -8,7 +8,8 @@ const BASIC_CACHE_MS = 5 * 60_000;
 const BASIC_CACHE_MAX = 1000;
 
 function callerFor(user: AuthUser): Caller {
-  return user.roles.includes('admin') ? { name: user.name, owner: user.name, admin: true } : { name: user.name, owner: user.name, admin: false };
+  const roles = [...user.roles];
+  return roles.includes('admin') ? { name: user.name, owner: user.name, admin: true, roles } : { name: user.name, owner: user.name, admin: false, roles };
 }
 
 /**

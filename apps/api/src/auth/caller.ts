@@ -4,12 +4,16 @@ import type { FastifyRequest } from 'fastify';
  * Who sent a request, as the AuthGuard established it: `name` for audit lines (`anonymous` with
  * authMode none), `owner` recorded on the runs it submits (none with authMode none), and
  * `admin` for who sees and cancels every run (role `admin`, and everyone with authMode none).
- * A caller who is not an admin always has an owner: it sees that owner's runs only.
+ * A caller who is not an admin always has an owner: it sees that owner's runs only. `roles` are
+ * the caller's roles as its credentials gave them (for per-role rules such as the workflow
+ * allow-list); `admin` is true exactly when they include `admin`.
  */
-export type Caller = { name: string; admin: true; owner?: string } | { name: string; admin: false; owner: string };
+export type Caller =
+  | { name: string; admin: true; owner?: string; roles: readonly string[] }
+  | { name: string; admin: false; owner: string; roles: readonly string[] };
 
 /** Everyone, with authMode none: every run is everyone's, and runs have no owner. */
-export const ANONYMOUS: Caller = { name: 'anonymous', admin: true };
+export const ANONYMOUS: Caller = { name: 'anonymous', admin: true, roles: ['admin'] };
 
 const CALLER = Symbol('wes.caller');
 
