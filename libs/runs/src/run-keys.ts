@@ -60,6 +60,23 @@ export class RunKeys {
     return `${this.prefix}:owner:${owner}:runs`;
   }
 
+  /**
+   * Set of the ids of one user's runs not yet in a terminal state (QUEUED through CANCELING):
+   * what the per-user active-run limit counts. Runs without an owner (authMode none) share one
+   * set, as one user. Written by the enqueue script, emptied by the transition script on the
+   * way to a terminal state (which builds this name from the prefix and the run's `owner`
+   * field itself: keep them alike), and pruned of ids whose run is terminal or gone when a
+   * user nears the limit. Whatever deletes a run record must remove its id here too.
+   */
+  activeRuns(owner: string | undefined): string {
+    return owner ? `${this.prefix}:owner:${owner}:active` : `${this.prefix}:anonymous:active`;
+  }
+
+  /** Prefix of the submit rate limiter's counters (rate-limiter-flexible adds `:<user>`). */
+  get submitRate(): string {
+    return `${this.prefix}:rate:submit`;
+  }
+
   /** Sorted set of the runs now in an active state, scored by the time they entered it. */
   inState(state: string): string {
     return `${this.prefix}:in:${state}`;

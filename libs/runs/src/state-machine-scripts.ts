@@ -11,6 +11,32 @@ function luaTable(): string {
 const setOf = (states: Iterable<string>) => `{${[...states].map((s) => `${s}=true`).join(',')}}`;
 
 /**
+ * Lua of the per-user active-run sets (RunKeys.activeRuns builds the same names): the set of a
+ * run's owner, and a user's count of active runs. Below the limit the count is the set's size;
+ * at or above it, ids whose run is terminal or gone (deleted, expired, written around the
+ * scripts) are dropped first, so a lost id cannot hold a slot forever and the common case
+ * costs one SCARD.
+ */
+const ACTIVE_RUNS_LUA = `
+local TERMINAL = ${setOf(TERMINAL_STATES)}
+local function activeSet(prefix, owner)
+  if owner and owner ~= '' then return prefix .. ':owner:' .. owner .. ':active' end
+  return prefix .. ':anonymous:active'
+end
+local function activeCount(set, prefix, limit)
+  local n = redis.call('SCARD', set)
+  if limit > 0 and n >= limit then
+    for _, id in ipairs(redis.call('SMEMBERS', set)) do
+      local s = redis.call('HGET', prefix .. ':run:' .. id, 'state')
+      if not s or TERMINAL[s] then redis.call('SREM', set, id) end
+    end
+    n = redis.call('SCARD', set)
+  end
+  return n
+end
+`;
+
+/**
  * Applies one message to one run, atomically: compare the current state with the message's
  * legal from-states, write the new state and its time, keep the per-state counters and the
  * index of active runs, and write the message's extra fields and system_logs lines, all in the
@@ -29,7 +55,7 @@ const setOf = (states: Iterable<string>) => `{${[...states].map((s) => `${s}=tru
  */
 export const TRANSITION_SCRIPT = `
 local LEGAL = ${luaTable()}
-local TERMINAL = ${setOf(TERMINAL_STATES)}
+${ACTIVE_RUNS_LUA}
 local ACTIVE = ${setOf(ACTIVE_STATES)}
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {-1, ''} end
@@ -43,7 +69,10 @@ local now, id, prefix = ARGV[2], ARGV[3], ARGV[4]
 redis.call('HSET', KEYS[1], 'state', to, 't:' .. to, now)
 if to == 'RUNNING' then redis.call('HSET', KEYS[1], 'start', now) end
 if to == 'INITIALIZING' then redis.call('HINCRBY', KEYS[1], 'attempt', 1) end
-if TERMINAL[to] then redis.call('HSET', KEYS[1], 'end', now) end
+if TERMINAL[to] then
+  redis.call('HSET', KEYS[1], 'end', now)
+  redis.call('SREM', activeSet(prefix, redis.call('HGET', KEYS[1], 'owner')), id)
+end
 if to == 'CANCELING' then
   redis.call('HSET', KEYS[1], 'cancel', now)
   redis.call('PUBLISH', prefix .. ':cancel', id)
@@ -70,26 +99,46 @@ return {1, state, to}
 
 /**
  * Records a new run, atomically: its fields, state QUEUED and its time, its place in the run
- * index (and its owner's index, when it has an owner) and the QUEUED index, the QUEUED counter,
- * and its first system_logs lines (e.g. the client-side engine parameters it dropped). Nothing
- * when the id is taken.
+ * index (and its owner's index, when it has an owner), the QUEUED index, the QUEUED counter,
+ * its owner's set of active runs, and its first system_logs lines (e.g. the client-side engine
+ * parameters it dropped). Nothing when the id is taken, nor when the owner already has
+ * `max active` runs that are not finished: the count and the record are one step, so two
+ * submits racing for a user's last slot cannot both get it.
  *
- * KEYS: run hash, run index, counts hash, doc hash, system_logs list, [owner's run index].
- * ARGV: run id, now (ms), key prefix, n, n field/value pairs for the run hash, m, m field/value
- * pairs for the doc hash, then log lines. Returns 1 when recorded, 0 when the id is taken.
+ * KEYS: run hash, run index, counts hash, doc hash, system_logs list, owner's run index ('' for
+ * none), owner's active-run set.
+ * ARGV: run id, now (ms), key prefix, max active runs (0: no limit), n, n field/value pairs for
+ * the run hash, m, m field/value pairs for the doc hash, then log lines.
+ * Returns {1, active runs with this one} when recorded, {0, 0} when the id is taken,
+ * {-1, active runs} when the limit refused it.
  */
 export const ENQUEUE_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-local n = tonumber(ARGV[4])
-redis.call('HSET', KEYS[1], 'state', 'QUEUED', 'created', ARGV[2], 't:QUEUED', ARGV[2], unpack(ARGV, 5, 4 + 2 * n))
-local m = tonumber(ARGV[5 + 2 * n])
-if m > 0 then redis.call('HSET', KEYS[4], unpack(ARGV, 6 + 2 * n, 5 + 2 * n + 2 * m)) end
-if #ARGV > 5 + 2 * n + 2 * m then redis.call('RPUSH', KEYS[5], unpack(ARGV, 6 + 2 * n + 2 * m)) end
+${ACTIVE_RUNS_LUA}
+if redis.call('EXISTS', KEYS[1]) == 1 then return {0, 0} end
+local limit = tonumber(ARGV[4])
+local active = activeCount(KEYS[7], ARGV[3], limit)
+if limit > 0 and active >= limit then return {-1, active} end
+local n = tonumber(ARGV[5])
+redis.call('HSET', KEYS[1], 'state', 'QUEUED', 'created', ARGV[2], 't:QUEUED', ARGV[2], unpack(ARGV, 6, 5 + 2 * n))
+local m = tonumber(ARGV[6 + 2 * n])
+if m > 0 then redis.call('HSET', KEYS[4], unpack(ARGV, 7 + 2 * n, 6 + 2 * n + 2 * m)) end
+if #ARGV > 6 + 2 * n + 2 * m then redis.call('RPUSH', KEYS[5], unpack(ARGV, 7 + 2 * n + 2 * m)) end
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 if KEYS[6] ~= '' then redis.call('ZADD', KEYS[6], 0, ARGV[1]) end
 redis.call('ZADD', ARGV[3] .. ':in:QUEUED', ARGV[2], ARGV[1])
 redis.call('HINCRBY', KEYS[3], 'QUEUED', 1)
-return 1
+redis.call('SADD', KEYS[7], ARGV[1])
+return {1, active + 1}
+`;
+
+/**
+ * A user's number of active runs, as the enqueue script counts them (ids of finished or
+ * missing runs dropped once the count reaches `limit`): the cheap check before a submission's
+ * body is read. KEYS: the user's active-run set. ARGV: key prefix, limit (0: count only).
+ */
+export const ACTIVE_COUNT_SCRIPT = `
+${ACTIVE_RUNS_LUA}
+return activeCount(KEYS[1], ARGV[1], tonumber(ARGV[2]))
 `;
 
 /**

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { RunKeys, splitRunFields } from './run-keys';
 import { RunMessage, RunState } from './states';
-import { ENQUEUE_SCRIPT, TRANSITION_SCRIPT } from './state-machine-scripts';
+import { ACTIVE_COUNT_SCRIPT, ENQUEUE_SCRIPT, TRANSITION_SCRIPT } from './state-machine-scripts';
 import { TerminalStateCache } from './terminal-state-cache';
 
 export type TransitionResult =
@@ -30,9 +30,30 @@ export class IllegalTransitionError extends Error {
   }
 }
 
+/**
+ * A new run refused because its owner already has `limit` runs that are not finished (the
+ * per-user active-run limit); `active` is how many it has.
+ */
+export class ActiveRunLimitError extends Error {
+  override name = 'ActiveRunLimitError';
+  constructor(
+    readonly owner: string | undefined,
+    readonly active: number,
+    readonly limit: number,
+  ) {
+    super(`${owner ? `user ${owner}` : 'the anonymous user'} has ${active} active runs (limit ${limit})`);
+  }
+}
+
+export interface EnqueueOptions {
+  /** Refuse the run (ActiveRunLimitError) when its owner has this many active runs already; 0: no limit. */
+  maxActiveRuns?: number;
+}
+
 interface ScriptedRedis {
   wesTransition(...args: (string | number)[]): Promise<[number, string, string?]>;
-  wesEnqueue(...args: (string | number)[]): Promise<number>;
+  wesEnqueue(...args: (string | number)[]): Promise<[number, number]>;
+  wesActiveCount(set: string, prefix: string, limit: number): Promise<number>;
 }
 
 /**
@@ -50,7 +71,8 @@ export class WorkflowStateMachine {
   ) {
     if (!('wesTransition' in redis)) {
       redis.defineCommand('wesTransition', { numberOfKeys: 4, lua: TRANSITION_SCRIPT });
-      redis.defineCommand('wesEnqueue', { numberOfKeys: 6, lua: ENQUEUE_SCRIPT });
+      redis.defineCommand('wesEnqueue', { numberOfKeys: 7, lua: ENQUEUE_SCRIPT });
+      redis.defineCommand('wesActiveCount', { numberOfKeys: 1, lua: ACTIVE_COUNT_SCRIPT });
     }
     this.scripted = redis as unknown as ScriptedRedis;
   }
@@ -58,27 +80,48 @@ export class WorkflowStateMachine {
   /**
    * Records a new run in QUEUED with its fields and first system_logs lines; false when the id
    * is taken. A field `owner` (the user who submitted it) also puts the run in that owner's index.
+   * The run counts among its owner's active runs until it reaches a terminal state; with
+   * `maxActiveRuns`, a run beyond them is refused (ActiveRunLimitError) in the same atomic step.
    */
-  async enqueue(runId: string, fields: Record<string, string>, now = Date.now(), systemLogs: readonly string[] = []): Promise<boolean> {
+  async enqueue(
+    runId: string,
+    fields: Record<string, string>,
+    now = Date.now(),
+    systemLogs: readonly string[] = [],
+    options: EnqueueOptions = {},
+  ): Promise<boolean> {
     const k = this.keys;
     const { short, long } = splitRunFields(fields);
-    const created = await this.scripted.wesEnqueue(
+    const limit = options.maxActiveRuns ?? 0;
+    const [code, active] = await this.scripted.wesEnqueue(
       k.run(runId),
       k.index,
       k.counts,
       k.doc(runId),
       k.systemLogs(runId),
       fields.owner ? k.ownerIndex(fields.owner) : '',
+      k.activeRuns(fields.owner),
       runId,
       now,
       k.prefix,
+      limit,
       short.length,
       ...short.flat(),
       long.length,
       ...long.flat(),
       ...systemLogs,
     );
-    return created === 1;
+    if (code === -1) throw new ActiveRunLimitError(fields.owner, active, limit);
+    return code === 1;
+  }
+
+  /**
+   * How many runs of `owner` (undefined: the runs without an owner) are not finished, counted
+   * as enqueue counts them; with `limit`, ids of finished or missing runs are dropped first
+   * once the count reaches it (the set heals itself where it matters).
+   */
+  async activeRuns(owner: string | undefined, limit = 0): Promise<number> {
+    return this.scripted.wesActiveCount(this.keys.activeRuns(owner), this.keys.prefix, limit);
   }
 
   /** Applies a message; the result says whether it was applied or refused (and the state then). */

@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { usePrivateRedis } from '../../../test/helpers/private-redis';
+import { RunKeys } from './run-keys';
+import { RunStore } from './run-store';
+import { RunMessage } from './states';
+import { ActiveRunLimitError, WorkflowStateMachine } from './workflow-state-machine';
+
+/**
+ * The per-user set of active runs, kept by the enqueue and transition scripts, against a real
+ * private redis-server: a run is in its owner's set from enqueue until a terminal state, the
+ * limit is checked in the same step as the record, and ids of finished or vanished runs do
+ * not hold a slot.
+ */
+const r = usePrivateRedis();
+let keys: RunKeys;
+let machine: WorkflowStateMachine;
+let store: RunStore;
+let seq = 0;
+const newRunId = () => `run-${String(++seq).padStart(5, '0')}-${randomBytes(3).toString('hex')}`;
+
+beforeEach(() => {
+  keys = new RunKeys(`act-${randomBytes(4).toString('hex')}`);
+  machine = new WorkflowStateMachine(r.redis, keys);
+  store = new RunStore(r.redis, keys);
+});
+
+const members = (owner?: string) => r.redis.smembers(keys.activeRuns(owner));
+
+async function enqueue(owner: string | undefined, maxActiveRuns = 0): Promise<string> {
+  const id = newRunId();
+  expect(await machine.enqueue(id, { request: '{}', ...(owner ? { owner } : {}) }, Date.now(), [], { maxActiveRuns })).toBe(true);
+  return id;
+}
+
+/** Every path of messages from QUEUED to a terminal state, the reaper's and recovery's included. */
+const TO_TERMINAL: Record<string, RunMessage[]> = {
+  complete: ['initialize', 'run', 'complete'],
+  'executor_error while initializing': ['initialize', 'executor_error'],
+  'executor_error while running': ['initialize', 'run', 'executor_error'],
+  'system_error while queued': ['system_error'],
+  'system_error while initializing': ['initialize', 'system_error'],
+  'system_error while running (reaper, policy fail)': ['initialize', 'run', 'system_error'],
+  'system_error while canceling (reaper)': ['initialize', 'cancel', 'system_error'],
+  'cancel while queued': ['cancel'],
+  'cancel while running, then canceled (worker or reaper)': ['initialize', 'run', 'cancel', 'canceled'],
+  'preempted (reaper, policy requeue), then run again and complete': ['initialize', 'run', 'preempt', 'initialize', 'run', 'complete'],
+};
+
+describe('per-user active runs', () => {
+  for (const [name, path] of Object.entries(TO_TERMINAL)) {
+    it(`a run stays in its owner's set until its terminal state: ${name}`, async () => {
+      const id = await enqueue('alice');
+      expect(await members('alice')).toEqual([id]);
+      for (const [i, message] of path.entries()) {
+        expect(await members('alice'), `before ${message}`).toEqual([id]);
+        await machine.sendOrThrow(id, message);
+        if (i < path.length - 1) expect(await machine.activeRuns('alice')).toBe(1);
+      }
+      expect(await members('alice')).toEqual([]);
+      expect(await machine.activeRuns('alice')).toBe(0);
+    });
+  }
+
+  it('keeps one set per owner, and one for the runs without an owner (authMode none)', async () => {
+    const a = await enqueue('alice');
+    const b = await enqueue('bob');
+    const anon = await enqueue(undefined);
+    expect(await members('alice')).toEqual([a]);
+    expect(await members('bob')).toEqual([b]);
+    expect(await members(undefined)).toEqual([anon]);
+    await machine.sendOrThrow(anon, 'cancel');
+    expect(await members(undefined)).toEqual([]);
+    expect(await members('alice')).toEqual([a]);
+  });
+
+  it('refuses the run beyond the limit and writes nothing of it; another user is not affected', async () => {
+    await enqueue('alice', 2);
+    await enqueue('alice', 2);
+    const before = await store.counts();
+    const refused = newRunId();
+    const err = await machine.enqueue(refused, { request: '{}', owner: 'alice' }, Date.now(), ['a log line'], { maxActiveRuns: 2 }).catch((e) => e);
+    expect(err).toBeInstanceOf(ActiveRunLimitError);
+    expect(err).toMatchObject({ owner: 'alice', active: 2, limit: 2 });
+    expect(await r.redis.exists(keys.run(refused), keys.doc(refused), keys.systemLogs(refused))).toBe(0);
+    expect(await r.redis.zscore(keys.index, refused)).toBeNull();
+    expect(await r.redis.zscore(keys.ownerIndex('alice'), refused)).toBeNull();
+    expect(await r.redis.zscore(keys.inState('QUEUED'), refused)).toBeNull();
+    expect(await store.counts()).toEqual(before);
+    expect(await members('alice')).toHaveLength(2);
+    await enqueue('bob', 2);
+  });
+
+  it('gives the slot back when a run ends: the next submit passes', async () => {
+    const first = await enqueue('alice', 1);
+    await expect(enqueue('alice', 1)).rejects.toBeInstanceOf(ActiveRunLimitError);
+    await machine.sendOrThrow(first, 'cancel');
+    await enqueue('alice', 1);
+  });
+
+  it('lets exactly the limit through when many submits race for the last slots', async () => {
+    const limit = 3;
+    await enqueue('alice', limit);
+    // Separate connections, so the scripts really arrive interleaved.
+    const clients = Array.from({ length: 8 }, () => new Redis(r.server.url));
+    try {
+      const results = await Promise.allSettled(
+        Array.from({ length: 40 }, (_, i) =>
+          new WorkflowStateMachine(clients[i % clients.length], keys).enqueue(newRunId(), { request: '{}', owner: 'alice' }, Date.now(), [], { maxActiveRuns: limit }),
+        ),
+      );
+      expect(results.filter((x) => x.status === 'fulfilled')).toHaveLength(limit - 1);
+      const refused = results.filter((x): x is PromiseRejectedResult => x.status === 'rejected');
+      expect(refused.every((x) => x.reason instanceof ActiveRunLimitError)).toBe(true);
+      expect(refused).toHaveLength(40 - (limit - 1));
+      expect(await members('alice')).toHaveLength(limit);
+      expect((await store.counts()).QUEUED).toBe(limit);
+    } finally {
+      await Promise.all(clients.map((c) => c.quit()));
+    }
+  });
+
+  it('drops ids of runs that vanished or ended around the scripts once the limit is reached', async () => {
+    const kept = await enqueue('alice');
+    const deleted = await enqueue('alice');
+    const rewritten = await enqueue('alice');
+    // A run record deleted or expired, and one set terminal by something other than the scripts.
+    await r.redis.del(keys.run(deleted));
+    await r.redis.hset(keys.run(rewritten), 'state', 'COMPLETE');
+    expect(await machine.activeRuns('alice')).toBe(3); // without a limit: the plain count
+    expect(await machine.activeRuns('alice', 5)).toBe(3); // below the limit: nothing to heal
+    expect(await machine.activeRuns('alice', 3)).toBe(1);
+    expect(await members('alice')).toEqual([kept]);
+  });
+
+  it('heals in the atomic check as well: a stale id does not refuse a submit', async () => {
+    const stale = await enqueue('alice');
+    await r.redis.del(keys.run(stale));
+    const id = await enqueue('alice', 1);
+    expect(await members('alice')).toEqual([id]);
+  });
+});
