@@ -8,6 +8,9 @@ export const AUTH_USER_NAME = /^[A-Za-z0-9_.@-]{1,64}$/;
 /** `scrypt$N$r$p$<salt base64>$<hash base64>`: N a power of two, salt and hash at least 16 bytes. */
 export const SCRYPT_HASH = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9+/]{22,}={0,2})\$([A-Za-z0-9+/]{22,}={0,2})$/;
 
+/** Per-user overrides of the submit limits an authUsers entry may carry (see AuthUser). */
+const USER_LIMIT_FIELDS = ['maxActiveRuns', 'submitsPerMinute'] as const;
+
 /** Largest scrypt cost accepted (N·r·128 bytes of memory per check: 2^20·8·128 = 1 GiB). */
 const MAX_SCRYPT_MEMORY = 1024 * 1024 * 1024;
 
@@ -22,7 +25,7 @@ export function checkAuthUsers(settings: WesSettings, origin: string): void {
     const where = `invalid setting ${origin}[${i}]`;
     if (!user || typeof user !== 'object' || Array.isArray(user)) throw new InvalidSettingError(`${where}: must be a mapping with name, roles and tokenSha256 or passwordScrypt`);
     const u = user as Record<string, unknown>;
-    const known = ['name', 'roles', 'tokenSha256', 'passwordScrypt'];
+    const known = ['name', 'roles', 'tokenSha256', 'passwordScrypt', ...USER_LIMIT_FIELDS];
     const unknown = Object.keys(u).find((k) => !known.includes(k));
     if (unknown) throw new InvalidSettingError(`${where}: unknown field "${unknown}" (known: ${known.join(', ')})`);
     if (typeof u.name !== 'string' || !AUTH_USER_NAME.test(u.name)) {
@@ -45,6 +48,12 @@ export function checkAuthUsers(settings: WesSettings, origin: string): void {
       const [n, r, p] = m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [0, 0, 0];
       if (!m || n < 2 || (n & (n - 1)) !== 0 || r < 1 || p < 1 || 128 * n * r > MAX_SCRYPT_MEMORY || p > 16) {
         throw new InvalidSettingError(`${where}.passwordScrypt: must be scrypt$N$r$p$<salt base64>$<hash base64> (N a power of two, 128·N·r at most 1 GiB)`);
+      }
+    }
+    for (const field of USER_LIMIT_FIELDS) {
+      const v = u[field];
+      if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) {
+        throw new InvalidSettingError(`${where}.${field}=${JSON.stringify(v)}: must be a whole number, 0 or more (0: no limit for this user)`);
       }
     }
     if (u.tokenSha256 === undefined && u.passwordScrypt === undefined) {

@@ -39,6 +39,14 @@ describe('loadSettings', () => {
     expect(s.cancelSignal).toBeUndefined();
     expect(s.keepWorkDirs).toBe(false);
     expect(s.publicUrl).toBeUndefined();
+    // No per-user limits unless configured.
+    expect(s.limitActiveRunsPerUser).toBe(0);
+    expect(s.limitSubmitsPerMinute).toBe(0);
+  });
+
+  it('refuses a negative or fractional limit, naming its variable', () => {
+    expect(errorFor({ WES_LIMIT_ACTIVE_RUNS_PER_USER: '-1' }).message).toContain('WES_LIMIT_ACTIVE_RUNS_PER_USER');
+    expect(errorFor({ WES_LIMIT_SUBMITS_PER_MINUTE: '1.5' }).message).toContain('WES_LIMIT_SUBMITS_PER_MINUTE');
   });
 
   it('does not read process.env when given an environment', () => {
@@ -70,6 +78,8 @@ describe('loadSettings', () => {
       WES_CWLTOOL_PATH: '/opt/cwltool',
       WES_DEFAULT_PAGE_SIZE: '10',
       WES_MAX_PAGE_SIZE: '10',
+      WES_LIMIT_ACTIVE_RUNS_PER_USER: '4',
+      WES_LIMIT_SUBMITS_PER_MINUTE: '30',
       LOG_LEVEL: 'warn',
     });
     expect(s).toMatchObject({
@@ -89,6 +99,8 @@ describe('loadSettings', () => {
       cwltoolPath: '/opt/cwltool',
       defaultPageSize: 10,
       maxPageSize: 10,
+      limitActiveRunsPerUser: 4,
+      limitSubmitsPerMinute: 30,
       logLevel: 'warn',
     });
   });
@@ -250,6 +262,14 @@ describe('auth settings', () => {
     expect(errorFor({ WES_CONFIG_FILE: usersFile(`  - name: a\n    tokenSha256: ${TOKEN_SHA}\n  - name: a\n    passwordScrypt: ${SCRYPT}\n`) }).message).toContain('listed twice');
     expect(errorFor({ WES_CONFIG_FILE: usersFile(`  - name: a\n    tokenSha256: ${TOKEN_SHA}\n  - name: b\n    tokenSha256: ${TOKEN_SHA.toUpperCase()}\n`) }).message).toContain('another user');
     expect(errorFor({ WES_CONFIG_FILE: configFile('authUsers: {name: a}\n') }).message).toContain('authUsers');
+  });
+
+  it("read a user's own limits, and refuse bad ones naming the entry and the field", () => {
+    const file = usersFile(`  - name: a\n    tokenSha256: ${TOKEN_SHA}\n    maxActiveRuns: 10\n    submitsPerMinute: 0\n`);
+    expect(loadSettings({ WES_CONFIG_FILE: file }).authUsers[0]).toMatchObject({ maxActiveRuns: 10, submitsPerMinute: 0 });
+    expect(errorFor({ WES_CONFIG_FILE: usersFile(`  - name: a\n    tokenSha256: ${TOKEN_SHA}\n    maxActiveRuns: -2\n`) }).message).toMatch(/authUsers\[0\]\.maxActiveRuns=-2/);
+    expect(errorFor({ WES_CONFIG_FILE: usersFile(`  - name: a\n    tokenSha256: ${TOKEN_SHA}\n    submitsPerMinute: "5"\n`) }).message).toMatch(/authUsers\[0\]\.submitsPerMinute="5"/);
+    expect(errorFor({ WES_CONFIG_FILE: usersFile(`  - name: a\n    tokenSha256: ${TOKEN_SHA}\n    maxActiveRun: 2\n`) }).message).toContain('unknown field "maxActiveRun"');
   });
 
   it('tell loopback addresses from others', () => {

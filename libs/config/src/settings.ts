@@ -10,6 +10,10 @@ export interface AuthUser {
   tokenSha256?: string;
   /** `scrypt$N$r$p$<salt base64>$<hash base64>` (`wes auth-hash password`). */
   passwordScrypt?: string;
+  /** This user's active-run limit instead of limitActiveRunsPerUser (0: none). */
+  maxActiveRuns?: number;
+  /** This user's submit rate limit instead of limitSubmitsPerMinute (0: none). */
+  submitsPerMinute?: number;
 }
 
 /**
@@ -334,6 +338,25 @@ export class WesSettings {
   authAllowNoneOnNetwork = false;
 
   /**
+   * Most runs a user may have not yet finished (QUEUED, INITIALIZING, RUNNING, CANCELING): a
+   * submit beyond them is answered 429, so one user cannot fill the queue. 0: no limit. An
+   * authUsers entry's `maxActiveRuns` overrides it for that user; admins are limited too. With
+   * authMode none every caller counts as one user.
+   */
+  @IsInt()
+  @Min(0)
+  limitActiveRunsPerUser = 0;
+
+  /**
+   * Most POST /runs a user may send in a minute (fixed one-minute windows, counted in Redis so
+   * every API process shares them; refused and invalid submits count too); 429 beyond. 0: no
+   * limit. An authUsers entry's `submitsPerMinute` overrides it for that user.
+   */
+  @IsInt()
+  @Min(0)
+  limitSubmitsPerMinute = 0;
+
+  /**
    * Comma-separated origins (e.g. `https://app.example.org`) whose browser pages may call the
    * API (CORS); `*` for any; empty: none (browsers then refuse cross-origin calls).
    */
@@ -411,5 +434,7 @@ export const SETTING_SOURCES = {
   authMode: { env: 'WES_AUTH_MODE', kind: 'string' },
   authUsers: { env: null, kind: 'yaml' },
   authAllowNoneOnNetwork: { env: 'WES_AUTH_ALLOW_NONE_ON_NETWORK', kind: 'bool' },
+  limitActiveRunsPerUser: { env: 'WES_LIMIT_ACTIVE_RUNS_PER_USER', kind: 'int' },
+  limitSubmitsPerMinute: { env: 'WES_LIMIT_SUBMITS_PER_MINUTE', kind: 'int' },
   corsOrigins: { env: 'WES_CORS_ORIGINS', kind: 'string' },
 } as const satisfies { [K in SettingKey]-?: SettingSource };
