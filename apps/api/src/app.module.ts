@@ -12,6 +12,7 @@ import { OpenApiController } from './docs/openapi.controller';
 import { RunFilesController } from './runs/run-files.controller';
 import { RunsController } from './runs/runs.controller';
 import { RunsService } from './runs/runs.service';
+import { SubmitLimits } from './runs/submit-limits';
 import { TasksController } from './runs/tasks.controller';
 import { WorkflowSources } from './runs/workflow-sources';
 import { ServiceInfoController } from './service-info/service-info.controller';
@@ -26,6 +27,7 @@ export class ApiModule {
       controllers: [ServiceInfoController, RunsController, TasksController, RunFilesController, OpenApiController],
       providers: [
         RunsService,
+        SubmitLimits,
         WorkflowSources,
         ApiReaper,
         ConnectionDraining,

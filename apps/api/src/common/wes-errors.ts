@@ -55,3 +55,17 @@ export class ForbiddenError extends WesHttpError {
     super(403, message);
   }
 }
+
+/**
+ * 429: a per-user limit is reached (active runs, submissions per minute); sent with
+ * Retry-After, whole seconds after which the client may try again.
+ */
+export class TooManyRequestsError extends WesHttpError {
+  override name = 'TooManyRequestsError';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(429, message);
+  }
+}

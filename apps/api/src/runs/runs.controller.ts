@@ -11,6 +11,7 @@ import { RUN_REQUEST_FIELDS } from './run-request.dto';
 import { OutputUrl, outputPaths, toRunLog, toRunSummary } from './run-log.mapper';
 import { runObjectKeys, TaskStore } from '../../../../libs/runs/src';
 import { newRunId, RunsService } from './runs.service';
+import { SubmitLimits } from './submit-limits';
 import { OBJECT_STORE } from '../../../../libs/platform/src';
 import { ObjectStore, S3ObjectStore } from '../../../../libs/storage/src';
 
@@ -21,12 +22,15 @@ export class RunsController {
     private readonly tasks: TaskStore,
     private readonly settings: WesSettings,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    private readonly limits: SubmitLimits,
   ) {}
 
   /** RunWorkflow: multipart/form-data as the spec says, or a JSON RunRequest (no attachments). */
   @Post('runs')
   @HttpCode(200)
   async runWorkflow(@Req() req: FastifyRequest, @Body() body: unknown) {
+    // Per-user limits first: a refused submit is not read, let alone stored.
+    await this.limits.admit(callerOf(req));
     const runId = newRunId();
     let raw: RawSubmission;
     if (req.isMultipart()) {

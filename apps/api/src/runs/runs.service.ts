@@ -19,11 +19,12 @@ import { stringifyJson } from '../../../../libs/json/src';
 import type { Logger } from '../../../../libs/logging/src';
 import { LOGGER, OBJECT_STORE, RUN_QUEUE } from '../../../../libs/platform/src';
 import { RUN_JOB_NAME, RUN_JOB_OPTIONS, RunJobData, WorkerRegistry } from '../../../../libs/queue/src';
-import { RunRecord, RunRequest, runObjectKeys, RunState, RunStore, WorkflowStateMachine } from '../../../../libs/runs/src';
+import { ActiveRunLimitError, RunRecord, RunRequest, runObjectKeys, RunState, RunStore, WorkflowStateMachine } from '../../../../libs/runs/src';
 import { ObjectStore, safeRelativePath, UnsafePathError } from '../../../../libs/storage/src';
 import type { Caller } from '../auth/caller';
 import { BadRequestError, NotFoundError, ServiceUnavailableError } from '../common/wes-errors';
 import { RawSubmission } from './multipart-submission';
+import { SubmitLimits } from './submit-limits';
 import { WorkflowSources } from './workflow-sources';
 import { parseRunRequest, stringMap } from './run-request.dto';
 
@@ -64,6 +65,7 @@ export class RunsService {
     @Inject(RUN_QUEUE) private readonly queue: Queue<RunJobData>,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly sources: WorkflowSources,
+    private readonly limits: SubmitLimits,
   ) {}
 
   /** Checks a submission against what this server runs; throws BadRequestError naming the field. */
@@ -213,7 +215,7 @@ export class RunsService {
       throw err;
     }
     const { request, engine, workflowPath, attachments, systemLogs } = validated;
-    const created = await this.stateMachine.enqueue(runId, {
+    const fields = {
       // The tags are stored on their own (the run list reads them), not twice.
       request: stringifyJson({ ...request, tags: undefined }),
       ...(Object.keys(request.tags).length ? { tags: JSON.stringify(request.tags) } : {}),
@@ -223,7 +225,16 @@ export class RunsService {
       attachments: JSON.stringify(attachments),
       // The owner goes in the same script as the run: its index entry cannot be missed.
       ...(caller.owner ? { owner: caller.owner } : {}),
-    }, Date.now(), systemLogs);
+    };
+    let created: boolean;
+    try {
+      // The active-run limit again, atomically with the record: the last slot goes to one submit.
+      created = await this.stateMachine.enqueue(runId, fields, Date.now(), systemLogs, { maxActiveRuns: this.limits.limitsOf(caller).maxActiveRuns });
+    } catch (err) {
+      if (!(err instanceof ActiveRunLimitError)) throw err;
+      await this.discardFiles(runId);
+      throw this.limits.refusal(err);
+    }
     if (!created) throw new Error(`run id ${runId} already exists`);
     try {
       await this.queue.add(RUN_JOB_NAME, { runId }, { ...RUN_JOB_OPTIONS, jobId: runId });
