@@ -86,7 +86,7 @@ export class SubmitLimits {
       if (!(err instanceof RateLimiterRes)) throw err;
       const retryAfter = Math.min(60, Math.max(1, Math.ceil(err.msBeforeNext / 1000)));
       throw new TooManyRequestsError(
-        `too many submissions: ${who(caller.owner)} may submit ${points} runs per minute (the submit rate limit); try again in ${retryAfter} s`,
+        `too many submissions: ${who(caller.owner)} may submit ${runs(points)} per minute (the submit rate limit); try again in ${retryAfter} s`,
         retryAfter,
       );
     }
@@ -94,13 +94,15 @@ export class SubmitLimits {
 
   private activeLimitReached(owner: string | undefined, active: number, limit: number): TooManyRequestsError {
     return new TooManyRequestsError(
-      `too many active runs: ${who(owner)} has ${active} runs not yet finished (queued, initializing, running or canceling) ` +
+      `too many active runs: ${who(owner)} has ${runs(active)} not yet finished (queued, initializing, running or canceling) ` +
         `and may have at most ${limit} (the active-run limit); submit again once one of them has ended or been cancelled ` +
         `(Retry-After ${ACTIVE_LIMIT_RETRY_AFTER_SECONDS} s is only a hint)`,
       ACTIVE_LIMIT_RETRY_AFTER_SECONDS,
     );
   }
 }
+
+const runs = (n: number) => `${n} run${n === 1 ? '' : 's'}`;
 
 function who(owner: string | undefined): string {
   return owner ? `user "${owner}"` : 'the anonymous user (authMode none: every caller counts as one user)';
