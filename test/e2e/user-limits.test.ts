@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import yaml from 'js-yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../libs/auth/src';
 import { WesClient } from '../helpers/client';
@@ -179,6 +180,14 @@ describe('per-user limits', () => {
     const daves = await submitOk('dave');
     for (const id of carols) expect((await as('carol').cancel(id)).status).toBe(200);
     expect((await as('dave').cancel(daves)).status).toBe(200);
+  });
+
+  it("documents the 429 of POST /runs in the server's OpenAPI document, with Retry-After", async () => {
+    const doc = yaml.load(await (await fetch(h.client.url('/openapi.yaml'))).text()) as any;
+    const paths = Object.fromEntries(Object.entries(doc.paths).map(([p, ops]) => [p.replace(/^\/ga4gh\/wes\/v1(?=\/)/, ''), ops])) as any;
+    const tooMany = paths['/runs'].post.responses['429'];
+    expect(tooMany.headers['Retry-After'].schema.type).toBe('integer');
+    expect(tooMany.content['application/json'].schema.$ref).toBe('#/components/schemas/ErrorResponse');
   });
 
   it('leaves in the object store the files of accepted runs only', async () => {
