@@ -134,6 +134,14 @@ describe('per-user active runs', () => {
     expect(await members('alice')).toEqual([kept]);
   });
 
+  it('heals a large set a bounded batch at a time (a user far over a lowered limit)', async () => {
+    const stale = Array.from({ length: 2500 }, (_, i) => `gone-${i}`);
+    await r.redis.sadd(keys.activeRuns('alice'), ...stale);
+    expect(await machine.activeRuns('alice', 1)).toBe(1500);
+    expect(await machine.activeRuns('alice', 1)).toBe(500);
+    expect(await machine.activeRuns('alice', 1)).toBe(0);
+  });
+
   it('heals in the atomic check as well: a stale id does not refuse a submit', async () => {
     const stale = await enqueue('alice');
     await r.redis.del(keys.run(stale));

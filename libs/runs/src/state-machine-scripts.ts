@@ -15,10 +15,13 @@ const setOf = (states: Iterable<string>) => `{${[...states].map((s) => `${s}=tru
  * run's owner, and a user's count of active runs. Below the limit the count is the set's size;
  * at or above it, ids whose run is terminal or gone (deleted, expired, written around the
  * scripts) are dropped first, so a lost id cannot hold a slot forever and the common case
- * costs one SCARD.
+ * costs one SCARD. A set larger than PRUNE_BATCH (a user far over a lowered limit) is checked
+ * a random PRUNE_BATCH ids at a time, so one submit never blocks Redis for long; it heals
+ * over several.
  */
 const ACTIVE_RUNS_LUA = `
 local TERMINAL = ${setOf(TERMINAL_STATES)}
+local PRUNE_BATCH = 1000
 local function activeSet(prefix, owner)
   if owner and owner ~= '' then return prefix .. ':owner:' .. owner .. ':active' end
   return prefix .. ':anonymous:active'
@@ -26,7 +29,8 @@ end
 local function activeCount(set, prefix, limit)
   local n = redis.call('SCARD', set)
   if limit > 0 and n >= limit then
-    for _, id in ipairs(redis.call('SMEMBERS', set)) do
+    local ids = n <= PRUNE_BATCH and redis.call('SMEMBERS', set) or redis.call('SRANDMEMBER', set, PRUNE_BATCH)
+    for _, id in ipairs(ids) do
       local s = redis.call('HGET', prefix .. ':run:' .. id, 'state')
       if not s or TERMINAL[s] then redis.call('SREM', set, id) end
     end

@@ -29,7 +29,8 @@ export class RunsController {
   @Post('runs')
   @HttpCode(200)
   async runWorkflow(@Req() req: FastifyRequest, @Body() body: unknown) {
-    // Per-user limits first: a refused submit is not read, let alone stored.
+    // Per-user limits first: the multipart body of a refused submit is not read, let alone
+    // stored (a JSON body, without attachments, was parsed by Fastify within its body limit).
     await this.limits.admit(callerOf(req));
     const runId = newRunId();
     let raw: RawSubmission;
