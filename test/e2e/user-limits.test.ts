@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
@@ -196,5 +196,13 @@ describe('per-user limits', () => {
       await as(user).waitForState(id, ['CANCELED']);
     }
     expect(storedRuns().sort()).toEqual([...accepted.keys()].sort());
+  });
+
+  it('logs each refusal with the user and the limit, and no credential', () => {
+    const lines = readFileSync(h.stack.api.logFile, 'utf8').split('\n').filter((l) => l.includes('"action":"submit-refused"'));
+    expect(lines.some((l) => l.includes('"user":"alice"') && l.includes('"limit":"maxActiveRuns"'))).toBe(true);
+    expect(lines.some((l) => l.includes('"user":"carol"') && l.includes('"limit":"submitsPerMinute"'))).toBe(true);
+    const all = readFileSync(h.stack.api.logFile, 'utf8');
+    for (const token of Object.values(TOKENS)) expect(all).not.toContain(token);
   });
 });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { usePrivateRedis } from '../../../../test/helpers/private-redis';
 import { WesSettings } from '../../../../libs/config/src';
+import { createLogger } from '../../../../libs/logging/src';
 import { ActiveRunLimitError, RunKeys, WorkflowStateMachine } from '../../../../libs/runs/src';
 import { ANONYMOUS, Caller } from '../auth/caller';
 import { TooManyRequestsError } from '../common/wes-errors';
@@ -18,7 +19,7 @@ const user = (name: string, admin = false): Caller => (admin ? { name, owner: na
 function setUp(settings: Partial<WesSettings>) {
   const keys = new RunKeys(`lim-${randomBytes(4).toString('hex')}`);
   const machine = new WorkflowStateMachine(r.redis, keys);
-  const limits = new SubmitLimits(Object.assign(new WesSettings(), settings), r.redis, keys, machine);
+  const limits = new SubmitLimits(Object.assign(new WesSettings(), settings), r.redis, keys, machine, createLogger('spec', 'silent'));
   let seq = 0;
   /** Records a run the way RunsService does, with the caller's active-run limit. */
   const enqueue = (caller: Caller) =>

@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { WesSettings } from '../../../../libs/config/src';
-import { REDIS } from '../../../../libs/platform/src';
+import type { Logger } from '../../../../libs/logging/src';
+import { LOGGER, REDIS } from '../../../../libs/platform/src';
 import { ActiveRunLimitError, RunKeys, WorkflowStateMachine } from '../../../../libs/runs/src';
 import type { Caller } from '../auth/caller';
 import { TooManyRequestsError } from '../common/wes-errors';
@@ -42,6 +43,7 @@ export class SubmitLimits {
     @Inject(REDIS) private readonly redis: Redis,
     private readonly keys: RunKeys,
     private readonly stateMachine: WorkflowStateMachine,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.defaults = { maxActiveRuns: settings.limitActiveRunsPerUser, submitsPerMinute: settings.limitSubmitsPerMinute };
     this.perUser = new Map(
@@ -85,6 +87,7 @@ export class SubmitLimits {
     } catch (err) {
       if (!(err instanceof RateLimiterRes)) throw err;
       const retryAfter = Math.min(60, Math.max(1, Math.ceil(err.msBeforeNext / 1000)));
+      this.logger.info({ action: 'submit-refused', user: caller.name, limit: 'submitsPerMinute', value: points }, 'submit refused: rate limit');
       throw new TooManyRequestsError(
         `too many submissions: ${who(caller.owner)} may submit ${runs(points)} per minute (the submit rate limit); try again in ${retryAfter} s`,
         retryAfter,
@@ -93,6 +96,7 @@ export class SubmitLimits {
   }
 
   private activeLimitReached(owner: string | undefined, active: number, limit: number): TooManyRequestsError {
+    this.logger.info({ action: 'submit-refused', user: owner ?? 'anonymous', limit: 'maxActiveRuns', value: limit, active }, 'submit refused: active-run limit');
     return new TooManyRequestsError(
       `too many active runs: ${who(owner)} has ${runs(active)} not yet finished (queued, initializing, running or canceling) ` +
         `and may have at most ${limit} (the active-run limit); submit again once one of them has ended or been cancelled ` +
