@@ -319,6 +319,9 @@ async function checkScenario(sc: Scenario): Promise<{ events: Event[]; snapshots
     }
   }
   expect((await observer.zrange(keys.index, 0, -1)).sort()).toEqual(ids.filter((_, i) => final.states[i] !== null).sort());
+  // The (owner-less) runs' active set holds exactly the runs that are not finished.
+  const unfinished = ids.filter((_, i) => final.states[i] !== null && !isTerminal(final.states[i]));
+  expect((await observer.smembers(keys.activeRuns(undefined))).sort(), 'active-run set').toEqual(unfinished.sort());
   // Each scenario has its own prefix: drop its keys so the server stays small.
   const stale = await observer.keys(`${keys.prefix}:*`);
   if (stale.length) await observer.del(...stale);
