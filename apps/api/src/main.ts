@@ -33,7 +33,8 @@ function settingsOrExit(): WesSettings {
 async function main() {
   const settings = settingsOrExit();
   const logger = createLogger('api', settings.logLevel);
-  logger.info({ authMode: settings.authMode, users: settings.authUsers.length }, 'authentication');
+  const oidc = settings.authMode === 'oidc' ? { issuer: settings.oidcIssuer, audience: settings.oidcAudience, jwks: settings.oidcJwksUrl || 'discovered' } : {};
+  logger.info({ authMode: settings.authMode, users: settings.authUsers.length, ...oidc }, 'authentication');
   const adapter = new FastifyAdapter({
     bodyLimit: settings.maxFieldBytes * 4,
     trustProxy: true,

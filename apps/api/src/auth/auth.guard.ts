@@ -33,8 +33,8 @@ export class AuthGuard implements CanActivate {
     const header = req.headers.authorization;
     const caller = await this.authenticator.authenticate(header).catch((err: unknown) => {
       if (err instanceof InvalidTokenError) {
-        // Unforeseen failures are described to the client in general terms; the operator gets the cause (never the token).
-        if (err.cause) this.logger.warn({ cause: String(err.cause) }, 'a JWT could not be verified');
+        // An unforeseen failure: the operator gets its kind, not its message (a parser's message may quote the token).
+        if (err.cause) this.logger.warn({ error: (err.cause as Error).name, code: (err.cause as { code?: unknown }).code }, 'a JWT could not be verified');
         throw new UnauthorizedError(`the token is not valid: ${err.message}`, this.authenticator.challenge(header));
       }
       if (err instanceof IdentityProviderUnavailableError) throw new ServiceUnavailableError(err.message);

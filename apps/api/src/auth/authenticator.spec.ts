@@ -63,6 +63,7 @@ describe('Authenticator with authMode oidc', () => {
       oidcAudience: 'wes',
       authUsers: [
         { name: 'alice', roles: [], tokenSha256: hashToken('alice-token') },
+        { name: 'dotted', roles: [], tokenSha256: hashToken('abc.def.ghi') },
         { name: 'toil', roles: [], passwordScrypt: await hashPassword('toil-pw', CHEAP) },
       ],
     });
@@ -75,6 +76,8 @@ describe('Authenticator with authMode oidc', () => {
     expect(await a.authenticate(`Bearer ${await issuer.mint(issuer.claimsFor('ops', { roles: ['admin'] }))}`)).toEqual({ name: 'oidc:ops', owner: 'oidc:ops', admin: true, roles: ['admin'] });
     expect(await a.authenticate('Bearer alice-token')).toEqual({ name: 'alice', owner: 'alice', admin: false, roles: [] });
     expect(await a.authenticate(basic('toil', 'toil-pw'))).toMatchObject({ owner: 'toil' });
+    // A static token shaped as a JWT is still the static user's.
+    expect(await a.authenticate('Bearer abc.def.ghi')).toMatchObject({ owner: 'dotted' });
   });
 
   it('throws InvalidTokenError for a JWT that does not verify, and refuses an unknown static token', async () => {

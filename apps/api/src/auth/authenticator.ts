@@ -18,10 +18,10 @@ const callerFor = (user: AuthUser): Caller => callerNamed(user.name, user.roles)
  * Turns an Authorization header into a Caller (null: no valid credentials). With authMode
  * none everyone is ANONYMOUS; with static, `Bearer <token>` (its sha256 against each user's
  * tokenSha256) or `Basic base64(user:password)` (scrypt against the user's passwordScrypt),
- * every comparison in constant time. With oidc, a bearer token shaped as a JWT is verified
- * against the issuer (OidcTokenVerifier: its InvalidTokenError and
- * IdentityProviderUnavailableError pass through to the guard) and names the owner
- * `oidc:<user>`; other bearer tokens and Basic are the static users', as with static.
+ * every comparison in constant time. With oidc, the static users' tokens and Basic work as with
+ * static, and a bearer token that is none of theirs and is shaped as a JWT is verified against
+ * the issuer (OidcTokenVerifier: its InvalidTokenError and IdentityProviderUnavailableError pass
+ * through to the guard) and names the owner `oidc:<user>`.
  */
 export class Authenticator {
   private readonly users: AuthUser[];
@@ -79,11 +79,13 @@ export class Authenticator {
     if (this.settings.authMode === 'none') return ANONYMOUS;
     if (!authorization) return null;
     const bearer = /^Bearer +([\x21-\x7e]+) *$/i.exec(authorization);
-    if (bearer && this.verifier && looksLikeJwt(bearer[1]!)) {
+    if (bearer) {
+      // A static token first, even one shaped as a JWT: its check is a sha256, and a static token never verifies as a JWT.
+      const known = this.byToken(bearer[1]!);
+      if (known || !this.verifier || !looksLikeJwt(bearer[1]!)) return known;
       const { user, roles } = await this.verifier.verify(bearer[1]!);
       return callerNamed(oidcOwner(user), roles);
     }
-    if (bearer) return this.byToken(bearer[1]!);
     const basic = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i.exec(authorization);
     if (basic) return this.byPassword(basic[1]!);
     return null;
