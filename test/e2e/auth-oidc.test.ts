@@ -227,6 +227,8 @@ describe('authMode oidc', () => {
     expect(lines.find((l) => l.action === 'submit' && l.runId === aliceRun)).toMatchObject({ user: 'oidc:alice' });
     expect(lines.find((l) => l.action === 'submit' && l.runId === staticRun)).toMatchObject({ user: 'alice' });
     expect(lines.find((l) => l.action === 'cancel' && l.user === 'oidc:ops')).toBeDefined();
+    // At start, before any token (the count may include a key a test published since).
+    expect(lines.find((l) => l.msg === 'issuer key set fetched')).toMatchObject({ jwks: issuer.jwksUrl, keys: expect.any(Number) });
     expect(lines.some((l) => /JWKS|key set/.test(l.msg ?? '') || /key set/.test(l.err?.message ?? ''))).toBe(true);
     const logs = [api, ...h.stack.workers.map((w) => readFileSync(w.logFile, 'utf8'))].join('\n');
     expect(sent.length).toBeGreaterThan(20);

@@ -12,6 +12,7 @@ import { createLogger, PinoNestLogger } from '../../../libs/logging/src';
 import { ApiModule } from './app.module';
 import { WES_BASE_PATH } from './common/base-url';
 import { closeConnectionsWhenShuttingDown } from './common/connection-draining';
+import { Authenticator } from './auth/authenticator';
 import { sendErrorResponse } from './common/error-response.filter';
 import { BadRequestError } from './common/wes-errors';
 import { OPENAPI_DOCUMENT } from './version';
@@ -77,6 +78,14 @@ async function main() {
   app.enableShutdownHooks();
   await app.listen(settings.port, settings.host);
   logger.info({ url: `http://${settings.host}:${settings.port}${WES_BASE_PATH}` }, 'WES API listening');
+  // Not fatal: the identity provider may start after this server; until it answers, JWTs get a 503.
+  app
+    .get(Authenticator)
+    .probeIssuer()
+    ?.then(
+      ({ url, keys }) => logger.info({ jwks: url, keys }, 'issuer key set fetched'),
+      (err: unknown) => logger.warn({ reason: (err as Error).message }, 'issuer key set not reachable yet: JWTs are answered 503 until it is'),
+    );
 }
 
 process.on('unhandledRejection', (reason) => {

@@ -103,6 +103,17 @@ describe('OidcTokenVerifier', () => {
     expect(await refusal(verifier(), await issuer.mint(issuer.claimsFor('x'.repeat(256))))).toContain('longer than 255');
   });
 
+  it('probes the key set at start: its URL and key count, or IdentityProviderUnavailableError', async () => {
+    expect(await verifier().probe()).toEqual({ url: issuer.jwksUrl, keys: issuer.keys.length });
+    issuer.jwksDown = true;
+    try {
+      await expect(verifier().probe()).rejects.toThrow(IdentityProviderUnavailableError);
+    } finally {
+      issuer.jwksDown = false;
+    }
+    await expect(verifier({ issuer: 'http://127.0.0.1:9' }).probe()).rejects.toThrow(/discovery document/);
+  });
+
   it('answers IdentityProviderUnavailableError when the JWKS or the discovery document cannot be fetched, and recovers', async () => {
     issuer.jwksDown = true;
     try {

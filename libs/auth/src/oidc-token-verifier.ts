@@ -40,6 +40,13 @@ export class IdentityProviderUnavailableError extends Error {
   override name = 'IdentityProviderUnavailableError';
 }
 
+/** The issuer's key set: where it is, jose's cache of it, and the key lookup for jwtVerify. */
+interface KeySet {
+  url: URL;
+  remote: ReturnType<typeof createRemoteJWKSet>;
+  getKey: JWTVerifyGetKey;
+}
+
 /** Three base64url parts (the signature may be empty, as in an `alg: none` token): a JWS compact serialization. */
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
@@ -93,7 +100,7 @@ function invalidTokenFor(err: unknown, algorithms: readonly string[]): InvalidTo
  * fetches it again, at most once per cooldown, so a rotated key works without a restart.
  */
 export class OidcTokenVerifier {
-  private keys?: Promise<JWTVerifyGetKey>;
+  private keys?: Promise<KeySet>;
   private readonly timeoutMs: number;
 
   constructor(private readonly options: OidcVerifierOptions) {
@@ -104,10 +111,10 @@ export class OidcTokenVerifier {
   async verify(token: string): Promise<VerifiedToken> {
     const o = this.options;
     if (!looksLikeJwt(token)) throw new InvalidTokenError('the token is not a well-formed signed JWT');
-    const keys = await this.keySet();
+    const { getKey } = await this.keySet();
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, keys, {
+      ({ payload } = await jwtVerify(token, getKey, {
         issuer: o.issuer,
         audience: [...o.audiences],
         algorithms: [...o.algorithms],
@@ -124,8 +131,22 @@ export class OidcTokenVerifier {
     return { user, roles: rolesOf(claimAt(payload, o.rolesClaim), o.rolesClaim) };
   }
 
-  /** The key lookup, discovering the key set's URL first when none is configured; a failed discovery is tried again at the next token. */
-  private keySet(): Promise<JWTVerifyGetKey> {
+  /**
+   * Fetches the key set now (discovering its URL first when none is configured): its URL and
+   * how many keys it holds. For a start-up check; failures are IdentityProviderUnavailableError.
+   */
+  async probe(): Promise<{ url: string; keys: number }> {
+    const { url, remote } = await this.keySet();
+    try {
+      await remote.reload();
+    } catch (err) {
+      throw this.unavailableKeySet(url, err);
+    }
+    return { url: url.href, keys: remote.jwks()?.keys.length ?? 0 };
+  }
+
+  /** The key set, discovering its URL first when none is configured; a failed discovery is tried again at the next token. */
+  private keySet(): Promise<KeySet> {
     if (!this.keys) {
       this.keys = (this.options.jwksUrl ? Promise.resolve(new URL(this.options.jwksUrl)) : this.discoverJwksUrl()).then((url) => this.remoteKeys(url));
       this.keys.catch(() => (this.keys = undefined));
@@ -133,18 +154,23 @@ export class OidcTokenVerifier {
     return this.keys;
   }
 
-  private remoteKeys(url: URL): JWTVerifyGetKey {
+  private remoteKeys(url: URL): KeySet {
     const remote = createRemoteJWKSet(url, { cooldownDuration: this.options.jwksCooldownSeconds * 1000, timeoutDuration: this.timeoutMs });
-    return async (header, token) => {
+    const getKey: JWTVerifyGetKey = async (header, token) => {
       try {
         return await remote(header, token);
       } catch (err) {
         // These two are about the token; anything else is the key set failing to arrive or parse.
         if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) throw err;
-        const why = err instanceof errors.JWKSTimeout ? `no answer within ${this.timeoutMs} ms` : err instanceof errors.JOSEError ? err.message : 'the connection failed';
-        throw new IdentityProviderUnavailableError(`the issuer's key set at ${url.href} could not be fetched (${why}); try again later`, { cause: err });
+        throw this.unavailableKeySet(url, err);
       }
     };
+    return { url, remote, getKey };
+  }
+
+  private unavailableKeySet(url: URL, err: unknown): IdentityProviderUnavailableError {
+    const why = err instanceof errors.JWKSTimeout ? `no answer within ${this.timeoutMs} ms` : err instanceof errors.JOSEError ? err.message : 'the connection failed';
+    return new IdentityProviderUnavailableError(`the issuer's key set at ${url.href} could not be fetched (${why}); try again later`, { cause: err });
   }
 
   /** `jwks_uri` of `<issuer>/.well-known/openid-configuration`, which must name the same issuer. */

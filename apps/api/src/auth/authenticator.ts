@@ -60,6 +60,11 @@ export class Authenticator {
     return this.settings.authMode;
   }
 
+  /** With authMode oidc, fetches the issuer's key set now (see OidcTokenVerifier.probe); undefined otherwise. */
+  probeIssuer(): Promise<{ url: string; keys: number }> | undefined {
+    return this.verifier?.probe();
+  }
+
   /**
    * The WWW-Authenticate of a 401 answering `authorization`: the schemes taken, and for a bearer
    * token that was refused RFC 6750's `error="invalid_token"`.
