@@ -23,7 +23,7 @@ export interface MintOptions {
 /**
  * A local OpenID Connect issuer on 127.0.0.1: `/.well-known/openid-configuration` and its
  * JWKS at `/jwks`, keys from jose's generateKeyPair, tokens minted with SignJWT. Keys can be
- * added after start (rotation), and the JWKS taken down (it then answers 500).
+ * added after start (rotation), and the JWKS or the discovery document taken down (500).
  */
 export class TestIssuer {
   readonly keys: IssuerKey[] = [];
@@ -31,6 +31,8 @@ export class TestIssuer {
   readonly requests: string[] = [];
   /** While true the JWKS answers 500. */
   jwksDown = false;
+  /** While true the discovery document answers 500. */
+  discoveryDown = false;
   private constructor(
     private readonly server: http.Server,
     readonly issuer: string,
@@ -52,6 +54,7 @@ export class TestIssuer {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     this.requests.push(path);
     const json = (body: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    if (path === '/.well-known/openid-configuration' && this.discoveryDown) return res.writeHead(500).end('down');
     if (path === '/.well-known/openid-configuration') return json({ issuer: this.issuer, jwks_uri: this.jwksUrl, id_token_signing_alg_values_supported: ['RS256', 'ES256'] });
     if (path === '/jwks' && this.jwksDown) return res.writeHead(500).end('down');
     if (path === '/jwks') return json({ keys: this.keys.map((k) => k.publicJwk) });

@@ -103,6 +103,25 @@ describe('OidcTokenVerifier', () => {
     expect(await refusal(verifier(), await issuer.mint(issuer.claimsFor('x'.repeat(256))))).toContain('longer than 255');
   });
 
+  it('tries a failed discovery again only after the cooldown', async () => {
+    const discoveries = () => issuer.requests.filter((p) => p.includes('openid-configuration')).length;
+    const v = verifier({ jwksCooldownSeconds: 1 });
+    const token = await issuer.mint(issuer.claimsFor('a'));
+    issuer.discoveryDown = true;
+    try {
+      const before = discoveries();
+      await expect(v.verify(token)).rejects.toThrow(/discovery document .* could not be used \(it answered HTTP 500\)/);
+      issuer.discoveryDown = false;
+      await expect(v.verify(token)).rejects.toThrow(IdentityProviderUnavailableError);
+      expect(discoveries() - before).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      expect((await v.verify(token)).user).toBe('a');
+      expect(discoveries() - before).toBe(2);
+    } finally {
+      issuer.discoveryDown = false;
+    }
+  });
+
   it('probes the key set at start: its URL and key count, or IdentityProviderUnavailableError', async () => {
     expect(await verifier().probe()).toEqual({ url: issuer.jwksUrl, keys: issuer.keys.length });
     issuer.jwksDown = true;

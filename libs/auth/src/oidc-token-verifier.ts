@@ -145,11 +145,16 @@ export class OidcTokenVerifier {
     return { url: url.href, keys: remote.jwks()?.keys.length ?? 0 };
   }
 
-  /** The key set, discovering its URL first when none is configured; a failed discovery is tried again at the next token. */
+  /**
+   * The key set, discovering its URL first when none is configured. A failed discovery stays
+   * the answer for the cooldown (tokens cannot make the server hammer a provider that is down),
+   * then is tried again.
+   */
   private keySet(): Promise<KeySet> {
     if (!this.keys) {
-      this.keys = (this.options.jwksUrl ? Promise.resolve(new URL(this.options.jwksUrl)) : this.discoverJwksUrl()).then((url) => this.remoteKeys(url));
-      this.keys.catch(() => (this.keys = undefined));
+      const keys = (this.options.jwksUrl ? Promise.resolve(new URL(this.options.jwksUrl)) : this.discoverJwksUrl()).then((url) => this.remoteKeys(url));
+      keys.catch(() => setTimeout(() => this.keys === keys && (this.keys = undefined), this.options.jwksCooldownSeconds * 1000).unref());
+      this.keys = keys;
     }
     return this.keys;
   }

@@ -369,7 +369,8 @@ export class WesSettings {
 
   /**
    * authMode `oidc`: seconds after a fetch of the key set before a token with an unknown `kid`
-   * makes it fetched again (a rotated key is picked up then; unknown kids cannot hammer the issuer).
+   * makes it fetched again (a rotated key is picked up then; unknown kids cannot hammer the issuer),
+   * and a failed discovery of its URL is tried again.
    */
   @IsInt()
   @Min(0)
