@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../libs/auth/src';
-import { corsPreflight, runForm, WesClient, workflowFiles, WORKFLOWS_DIR } from '../helpers/client';
+import { argvRun, expectAdminCancels, expectRunMatrix, listAll, RunUrls, runUrls } from '../helpers/auth-matrix';
+import { corsPreflight, WesClient, workflowFiles, WORKFLOWS_DIR } from '../helpers/client';
 import { useStack } from '../helpers/e2e';
 import { toilWesCwlRunnerRequest } from '../helpers/python-clients';
 import { API_ENTRY } from '../helpers/stack';
@@ -48,16 +49,12 @@ const authorization = (user: UserName, scheme: Scheme) =>
   scheme === 'bearer' ? `Bearer ${USERS[user].token}` : `Basic ${Buffer.from(`${user}:${USERS[user].password}`).toString('base64')}`;
 const as = (user: UserName, scheme: Scheme = 'bearer') => new WesClient(h.stack.origin, { authorization: authorization(user, scheme) });
 
-/** A one-task run (a CWL tool printing its arguments to a captured stdout): logs, a task with its stdout, an output file. */
-const argvRun = (word: string) =>
-  runForm({ workflow_url: 'tasks/argv.cwl', workflow_type: 'CWL', workflow_type_version: 'v1.2', workflow_params: { word }, attachments: workflowFiles('tasks/argv.cwl') });
-
 let aliceRun = '';
 let aliceRun2 = '';
 let bobRun = '';
 let toilRun = '';
-/** Every URL about alice's first run, by endpoint, as the RunLog and the TaskLog give them. */
-let urls: Record<string, { method: 'GET' | 'POST'; url: string }> = {};
+/** Every URL about alice's first run. */
+let urls: RunUrls;
 
 describe('authMode static', () => {
   it('serves service-info and the API document without credentials, with auth_instructions_url', async () => {
@@ -89,46 +86,27 @@ describe('authMode static', () => {
     aliceRun = await as('alice').submitOk(argvRun('one'));
     bobRun = await as('bob', 'basic').submitOk(argvRun('bob'));
     aliceRun2 = await as('alice', 'basic').submitOk(argvRun('two'));
-    for (const [client, id] of [[as('alice'), aliceRun], [as('bob'), bobRun], [as('alice'), aliceRun2]] as const) {
-      await client.waitForState(id, ['COMPLETE']);
-    }
-    const log = await as('alice', 'basic').runLog(aliceRun);
-    const tasks = (await as('alice').getJson(`/runs/${aliceRun}/tasks`)).task_logs;
-    expect(tasks.length).toBeGreaterThan(0);
-    const output = log.outputs.out.location as string;
-    expect(output).toMatch(/\/outputs\//);
-    urls = {
-      get: { method: 'GET', url: h.client.url(`/runs/${aliceRun}`) },
-      status: { method: 'GET', url: h.client.url(`/runs/${aliceRun}/status`) },
-      tasks: { method: 'GET', url: h.client.url(`/runs/${aliceRun}/tasks`) },
-      task: { method: 'GET', url: h.client.url(`/runs/${aliceRun}/tasks/${tasks[0].id}`) },
-      'task stdout': { method: 'GET', url: tasks[0].stdout },
-      stdout: { method: 'GET', url: log.run_log.stdout },
-      stderr: { method: 'GET', url: log.run_log.stderr },
-      outputs: { method: 'GET', url: h.client.url(`/runs/${aliceRun}/outputs`) },
-      output: { method: 'GET', url: output },
-      cancel: { method: 'POST', url: h.client.url(`/runs/${aliceRun}/cancel`) },
-    };
+    urls = await runUrls(as('alice', 'basic'), aliceRun);
+    await as('bob').waitForState(bobRun, ['COMPLETE']);
+    await as('alice').waitForState(aliceRun2, ['COMPLETE']);
   });
 
   for (const scheme of ['bearer', 'basic'] as const) {
     it(`answers every run endpoint (${scheme}): owner and admin 200, another user 403, no or bad credentials 401`, async () => {
-      expect(Object.keys(urls)).toHaveLength(10);
-      // Cancel last: the others' attempts first (the run is COMPLETE: the owner's cancel changes nothing).
-      for (const [name, { method, url }] of Object.entries(urls)) {
-        const bob = await as('bob', scheme).request(method, url);
-        expect(bob.status, `bob: ${name}`).toBe(403);
-        expect(bob.body.msg, `bob: ${name}`).toBe(`run ${aliceRun} belongs to another user`);
-        const wrong: Record<string, string>[] = [{}, { authorization: scheme === 'bearer' ? 'Bearer not-a-token' : `Basic ${Buffer.from(`alice:${USERS.bob.password}`).toString('base64')}` }];
-        for (const headers of wrong) {
-          const anon = await new WesClient(h.stack.origin, headers).request(method, url);
-          expect(anon.status, `${JSON.stringify(headers)}: ${name}`).toBe(401);
-          expect(anon.headers.get('www-authenticate')).toBe('Bearer realm="wes", Basic realm="wes"');
-        }
-        expect((await as('alice', scheme).request(method, url)).status, `alice: ${name}`).toBe(200);
-        expect((await as('root', scheme).request(method, url)).status, `root: ${name}`).toBe(200);
-      }
-      expect(await as('alice').status(aliceRun)).toBe('COMPLETE');
+      const wrong = scheme === 'bearer' ? 'Bearer not-a-token' : `Basic ${Buffer.from(`alice:${USERS.bob.password}`).toString('base64')}`;
+      await expectRunMatrix(aliceRun, urls, {
+        owner: as('alice', scheme),
+        admins: [as('root', scheme)],
+        others: [as('bob', scheme)],
+        refused: [
+          { label: 'no credentials', client: new WesClient(h.stack.origin), challenge: 'Bearer realm="wes", Basic realm="wes"' },
+          {
+            label: wrong.split(' ')[0]!,
+            client: new WesClient(h.stack.origin, { authorization: wrong }),
+            challenge: scheme === 'bearer' ? 'Bearer realm="wes", error="invalid_token", Basic realm="wes"' : 'Bearer realm="wes", Basic realm="wes"',
+          },
+        ],
+      });
     });
   }
 
@@ -147,27 +125,13 @@ describe('authMode static', () => {
   });
 
   it('lists only the caller\'s runs, newest first, page by page; an admin lists them all', async () => {
-    const walk = async (client: WesClient) => {
-      const ids: string[] = [];
-      let token = '';
-      do {
-        const body = await client.getJson(`/runs?page_size=1${token ? `&page_token=${token}` : ''}`);
-        ids.push(...body.runs.map((r: { run_id: string }) => r.run_id));
-        token = body.next_page_token;
-      } while (token);
-      return ids;
-    };
-    expect(await walk(as('alice'))).toEqual([aliceRun2, aliceRun]);
-    expect(await walk(as('bob', 'basic'))).toEqual([bobRun, toilRun]);
-    expect(await walk(as('root'))).toEqual([aliceRun2, bobRun, aliceRun, toilRun]);
+    expect(await listAll(as('alice'))).toEqual([aliceRun2, aliceRun]);
+    expect(await listAll(as('bob', 'basic'))).toEqual([bobRun, toilRun]);
+    expect(await listAll(as('root'))).toEqual([aliceRun2, bobRun, aliceRun, toilRun]);
   });
 
   it('lets another user not cancel a run, and the admin cancel it', async () => {
-    const r = await as('alice').submitOk(runForm({ workflow_url: 'sleep.cwl', workflow_type: 'CWL', workflow_type_version: 'v1.1', workflow_params: { seconds: 60 }, attachments: workflowFiles('sleep.cwl') }));
-    expect((await as('bob').cancel(r)).status).toBe(403);
-    expect(['QUEUED', 'INITIALIZING', 'RUNNING']).toContain(await as('alice').status(r));
-    expect((await as('root', 'basic').cancel(r)).status).toBe(200);
-    await as('alice').waitForState(r, ['CANCELED']);
+    await expectAdminCancels(as('alice'), as('bob'), as('root', 'basic'));
   });
 
   it('sends the wes CLI\'s credentials (token or user and password) with every request, output downloads included', async () => {

@@ -12,6 +12,7 @@ import { createLogger, PinoNestLogger } from '../../../libs/logging/src';
 import { ApiModule } from './app.module';
 import { WES_BASE_PATH } from './common/base-url';
 import { closeConnectionsWhenShuttingDown } from './common/connection-draining';
+import { Authenticator } from './auth/authenticator';
 import { sendErrorResponse } from './common/error-response.filter';
 import { BadRequestError } from './common/wes-errors';
 import { OPENAPI_DOCUMENT } from './version';
@@ -33,7 +34,8 @@ function settingsOrExit(): WesSettings {
 async function main() {
   const settings = settingsOrExit();
   const logger = createLogger('api', settings.logLevel);
-  logger.info({ authMode: settings.authMode, users: settings.authUsers.length }, 'authentication');
+  const oidc = settings.authMode === 'oidc' ? { issuer: settings.oidcIssuer, audience: settings.oidcAudience, jwks: settings.oidcJwksUrl || 'discovered' } : {};
+  logger.info({ authMode: settings.authMode, users: settings.authUsers.length, ...oidc }, 'authentication');
   const adapter = new FastifyAdapter({
     bodyLimit: settings.maxFieldBytes * 4,
     trustProxy: true,
@@ -76,6 +78,14 @@ async function main() {
   app.enableShutdownHooks();
   await app.listen(settings.port, settings.host);
   logger.info({ url: `http://${settings.host}:${settings.port}${WES_BASE_PATH}` }, 'WES API listening');
+  // Not fatal: the identity provider may start after this server; until it answers, JWTs get a 503.
+  app
+    .get(Authenticator)
+    .probeIssuer()
+    ?.then(
+      ({ url, keys }) => logger.info({ jwks: url, keys }, 'issuer key set fetched'),
+      (err: unknown) => logger.warn({ reason: (err as Error).message }, 'issuer key set not reachable yet: JWTs are answered 503 until it is'),
+    );
 }
 
 process.on('unhandledRejection', (reason) => {

@@ -1,1 +1,3 @@
 export * from './credential-hashes';
+export * from './oidc-owner';
+export * from './oidc-token-verifier';

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { InvalidSettingError } from './invalid-setting-error';
+import { listSetting } from './list-setting';
 import type { WesSettings } from './settings';
 
 /** A user name is the owner of its runs and part of a Redis key: kept short and plain. */
@@ -62,6 +63,48 @@ export function checkAuthUsers(settings: WesSettings, origin: string): void {
   });
   if (settings.authMode === 'static' && settings.authUsers.length === 0) {
     throw new InvalidSettingError('invalid setting WES_AUTH_MODE=static: authUsers (in the WES_CONFIG_FILE) lists no user');
+  }
+}
+
+/**
+ * The JWS algorithms authMode `oidc` may accept: the asymmetric ones, whose verification key
+ * is public. `none` is no signature; HS* would make the issuer's key set a shared secret, and
+ * with a public key in the HMAC's place anyone could sign (the algorithm confusion attack).
+ */
+export const OIDC_ALGORITHMS: readonly string[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+
+function httpUrl(text: string): boolean {
+  try {
+    const u = new URL(text);
+    return u.protocol === 'https:' || u.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks the oidc* settings: the algorithm list always (its default is checked like a value
+ * given), and with authMode `oidc` an issuer URL, at least one audience and, if given, a JWKS URL.
+ */
+export function checkOidcSettings(settings: WesSettings): void {
+  const algorithms = listSetting(settings.oidcAlgorithms);
+  if (algorithms.length === 0) throw new InvalidSettingError('invalid setting WES_OIDC_ALGORITHMS: lists no algorithm');
+  for (const alg of algorithms) {
+    if (alg.toLowerCase() === 'none' || /^HS/i.test(alg)) {
+      throw new InvalidSettingError(
+        `invalid setting WES_OIDC_ALGORITHMS: "${alg}" is refused: ${alg.toLowerCase() === 'none' ? 'it means no signature' : 'a symmetric algorithm would let a token be signed with the public key'} (allowed: ${OIDC_ALGORITHMS.join(', ')})`,
+      );
+    }
+    if (!OIDC_ALGORITHMS.includes(alg)) throw new InvalidSettingError(`invalid setting WES_OIDC_ALGORITHMS: unknown algorithm "${alg}" (allowed: ${OIDC_ALGORITHMS.join(', ')})`);
+  }
+  if (settings.authMode !== 'oidc') return;
+  if (!settings.oidcIssuer) throw new InvalidSettingError('invalid setting WES_AUTH_MODE=oidc: WES_OIDC_ISSUER must name the issuer (the iss of the tokens)');
+  if (!httpUrl(settings.oidcIssuer)) throw new InvalidSettingError(`invalid setting WES_OIDC_ISSUER=${JSON.stringify(settings.oidcIssuer)}: must be an https:// (or http://) URL`);
+  if (listSetting(settings.oidcAudience).length === 0) {
+    throw new InvalidSettingError('invalid setting WES_AUTH_MODE=oidc: WES_OIDC_AUDIENCE must name the audience (aud) of the tokens meant for this server');
+  }
+  if (settings.oidcJwksUrl && !httpUrl(settings.oidcJwksUrl)) {
+    throw new InvalidSettingError(`invalid setting WES_OIDC_JWKS_URL=${JSON.stringify(settings.oidcJwksUrl)}: must be an https:// (or http://) URL, or empty to discover it from the issuer`);
   }
 }
 

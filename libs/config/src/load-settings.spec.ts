@@ -247,7 +247,7 @@ describe('auth settings', () => {
   });
 
   it('refuse a bad mode, and mode static without users', () => {
-    expect(errorFor({ WES_AUTH_MODE: 'oidc' }).message).toContain('WES_AUTH_MODE');
+    expect(errorFor({ WES_AUTH_MODE: 'ldap' }).message).toContain('WES_AUTH_MODE');
     expect(errorFor({ WES_AUTH_MODE: 'static' }).message).toContain('authUsers');
   });
 
@@ -270,6 +270,68 @@ describe('auth settings', () => {
     expect(errorFor({ WES_CONFIG_FILE: usersFile(`  - name: a\n    tokenSha256: ${TOKEN_SHA}\n    maxActiveRuns: -2\n`) }).message).toMatch(/authUsers\[0\]\.maxActiveRuns=-2/);
     expect(errorFor({ WES_CONFIG_FILE: usersFile(`  - name: a\n    tokenSha256: ${TOKEN_SHA}\n    submitsPerMinute: "5"\n`) }).message).toMatch(/authUsers\[0\]\.submitsPerMinute="5"/);
     expect(errorFor({ WES_CONFIG_FILE: usersFile(`  - name: a\n    tokenSha256: ${TOKEN_SHA}\n    maxActiveRun: 2\n`) }).message).toContain('unknown field "maxActiveRun"');
+  });
+
+  const OIDC = { WES_AUTH_MODE: 'oidc', WES_OIDC_ISSUER: 'https://id.example.org/realms/wes', WES_OIDC_AUDIENCE: 'wes' };
+
+  it('read the oidc settings from the environment, with asymmetric algorithms, 30 s of leeway, sub and roles by default', () => {
+    const defaults = loadSettings(OIDC);
+    expect(defaults).toMatchObject({
+      authMode: 'oidc',
+      oidcIssuer: 'https://id.example.org/realms/wes',
+      oidcAudience: 'wes',
+      oidcJwksUrl: '',
+      oidcClockToleranceSeconds: 30,
+      oidcUserClaim: 'sub',
+      oidcRolesClaim: 'roles',
+      oidcJwksCooldownSeconds: 30,
+      authUsers: [],
+    });
+    expect(defaults.oidcAlgorithms.split(',')).toEqual(expect.arrayContaining(['RS256', 'ES256', 'PS256', 'EdDSA']));
+    expect(defaults.oidcAlgorithms).not.toMatch(/HS|none/);
+    const s = loadSettings({
+      ...OIDC,
+      WES_OIDC_AUDIENCE: 'wes, account',
+      WES_OIDC_JWKS_URL: 'https://id.example.org/certs',
+      WES_OIDC_ALGORITHMS: 'ES256, EdDSA',
+      WES_OIDC_CLOCK_TOLERANCE_SECONDS: '5',
+      WES_OIDC_USER_CLAIM: 'preferred_username',
+      WES_OIDC_ROLES_CLAIM: 'realm_access.roles',
+      WES_OIDC_JWKS_COOLDOWN_SECONDS: '1',
+    });
+    expect(s).toMatchObject({
+      oidcAudience: 'wes, account',
+      oidcJwksUrl: 'https://id.example.org/certs',
+      oidcAlgorithms: 'ES256, EdDSA',
+      oidcClockToleranceSeconds: 5,
+      oidcUserClaim: 'preferred_username',
+      oidcRolesClaim: 'realm_access.roles',
+      oidcJwksCooldownSeconds: 1,
+    });
+    // Static users may stay beside the JWTs.
+    const file = configFile(`authUsers:\n  - name: toil\n    passwordScrypt: ${SCRYPT}\n`);
+    expect(loadSettings({ ...OIDC, WES_CONFIG_FILE: file }).authUsers).toHaveLength(1);
+  });
+
+  it('refuse mode oidc without an issuer or an audience, or with a bad URL, each saying what is missing', () => {
+    expect(errorFor({ WES_AUTH_MODE: 'oidc', WES_OIDC_AUDIENCE: 'wes' }).message).toContain('WES_OIDC_ISSUER must name the issuer');
+    expect(errorFor({ ...OIDC, WES_OIDC_AUDIENCE: '' }).message).toContain('WES_OIDC_AUDIENCE must name the audience');
+    expect(errorFor({ ...OIDC, WES_OIDC_AUDIENCE: ' , ' }).message).toContain('WES_OIDC_AUDIENCE');
+    expect(errorFor({ ...OIDC, WES_OIDC_ISSUER: 'id.example.org' }).message).toContain('WES_OIDC_ISSUER="id.example.org": must be an https://');
+    expect(errorFor({ ...OIDC, WES_OIDC_JWKS_URL: 'ftp://id.example.org/certs' }).message).toContain('WES_OIDC_JWKS_URL');
+    expect(errorFor({ ...OIDC, WES_OIDC_USER_CLAIM: '' }).message).toContain('WES_OIDC_USER_CLAIM');
+    expect(errorFor({ ...OIDC, WES_OIDC_ROLES_CLAIM: 'a b' }).message).toContain('WES_OIDC_ROLES_CLAIM');
+    expect(errorFor({ ...OIDC, WES_OIDC_CLOCK_TOLERANCE_SECONDS: '-1' }).message).toContain('WES_OIDC_CLOCK_TOLERANCE_SECONDS');
+    // Other modes do not need them.
+    expect(loadSettings({ WES_OIDC_AUDIENCE: 'wes' }).authMode).toBe('none');
+  });
+
+  it('refuse alg none, HS* and unknown algorithms, saying why', () => {
+    expect(errorFor({ ...OIDC, WES_OIDC_ALGORITHMS: 'RS256,none' }).message).toContain('"none" is refused: it means no signature');
+    expect(errorFor({ ...OIDC, WES_OIDC_ALGORITHMS: 'HS256' }).message).toContain('"HS256" is refused: a symmetric algorithm');
+    expect(errorFor({ ...OIDC, WES_OIDC_ALGORITHMS: 'hs512,RS256' }).message).toContain('"hs512" is refused');
+    expect(errorFor({ ...OIDC, WES_OIDC_ALGORITHMS: 'RS1' }).message).toContain('unknown algorithm "RS1"');
+    expect(errorFor({ ...OIDC, WES_OIDC_ALGORITHMS: ',' }).message).toContain('lists no algorithm');
   });
 
   it('tell loopback addresses from others', () => {

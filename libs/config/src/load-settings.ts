@@ -2,21 +2,14 @@ import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { validateSync } from 'class-validator';
 import yaml from 'js-yaml';
-import { checkAuthUsers } from './auth-settings';
+import { checkAuthUsers, checkOidcSettings } from './auth-settings';
 import { InvalidSettingError } from './invalid-setting-error';
+import { listSetting } from './list-setting';
 import { SETTING_SOURCES, SettingKey, WesSettings } from './settings';
 
-export { InvalidSettingError };
+export { InvalidSettingError, listSetting };
 
 const CONFIG_FILE_ENV = 'WES_CONFIG_FILE';
-
-/** Splits a comma-separated list setting. */
-export function listSetting(value: string): string[] {
-  return value
-    .split(',')
-    .map((v) => v.trim())
-    .filter(Boolean);
-}
 
 /** Optional settings that an empty variable leaves unset. */
 const OPTIONAL_WHEN_EMPTY = new Set<SettingKey>(['publicUrl', 'cancelSignal', 's3Bucket', 's3Endpoint', 's3AccessKeyId', 's3SecretAccessKey']);
@@ -105,5 +98,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): WesSettings 
     );
   }
   checkAuthUsers(settings, origins.get('authUsers') ?? 'authUsers');
+  checkOidcSettings(settings);
   return settings;
 }

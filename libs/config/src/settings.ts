@@ -323,15 +323,63 @@ export class WesSettings {
   authInstructionsUrl = '';
 
   /**
-   * Who may call the API: `none` (anyone who reaches the port; every run is everyone's) or
-   * `static` (the users of authUsers, by bearer token or HTTP Basic; each sees its own runs).
+   * Who may call the API: `none` (anyone who reaches the port; every run is everyone's),
+   * `static` (the users of authUsers, by bearer token or HTTP Basic; each sees its own runs) or
+   * `oidc` (JWTs of an OpenID Connect issuer, the oidc* settings; authUsers keep working beside them).
    */
-  @IsIn(['none', 'static'])
-  authMode: 'none' | 'static' = 'none';
+  @IsIn(['none', 'static', 'oidc'])
+  authMode: 'none' | 'static' | 'oidc' = 'none';
 
-  /** Users of authMode `static` (YAML file only: see AuthUser). */
+  /** Users of authMode `static`, and the static users kept beside the JWTs of `oidc` (YAML file only: see AuthUser). */
   @IsArray()
   authUsers: AuthUser[] = [];
+
+  /** authMode `oidc`: the issuer (`iss` of the tokens, exactly), e.g. `https://id.example.org/realms/wes`. */
+  @IsString()
+  oidcIssuer = '';
+
+  /** authMode `oidc`: the audience(s) a token must name in `aud` (one, or comma-separated: any of them). */
+  @IsString()
+  oidcAudience = '';
+
+  /**
+   * authMode `oidc`: URL of the issuer's key set (JWKS). Empty: the `jwks_uri` of
+   * `<issuer>/.well-known/openid-configuration`, read once, at the first token.
+   */
+  @IsString()
+  oidcJwksUrl = '';
+
+  /** authMode `oidc`: comma-separated JWS algorithms accepted; asymmetric ones only (`none` and HS* are refused). */
+  @IsString()
+  oidcAlgorithms = 'RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA';
+
+  /** authMode `oidc`: seconds of clock difference allowed when checking `exp` and `nbf`. */
+  @IsInt()
+  @Min(0)
+  @Max(600)
+  oidcClockToleranceSeconds = 30;
+
+  /** authMode `oidc`: the claim naming the user (a dotted path for a nested one); its owner is `oidc:<value>`. */
+  @Matches(/^[^\s]{1,200}$/, { message: 'must name a claim (a dotted path for a nested one)' })
+  oidcUserClaim = 'sub';
+
+  /**
+   * authMode `oidc`: the claim holding the user's roles, a list of strings or a space-separated
+   * string; a dotted path reaches a nested one (Keycloak: `realm_access.roles`). Role `admin`
+   * sees and cancels every run.
+   */
+  @Matches(/^[^\s]{1,200}$/, { message: 'must name a claim (a dotted path for a nested one)' })
+  oidcRolesClaim = 'roles';
+
+  /**
+   * authMode `oidc`: seconds after a fetch of the key set before a token with an unknown `kid`
+   * makes it fetched again (a rotated key is picked up then; unknown kids cannot hammer the issuer),
+   * and a failed discovery of its URL is tried again.
+   */
+  @IsInt()
+  @Min(0)
+  @Max(3600)
+  oidcJwksCooldownSeconds = 30;
 
   /** Let the API listen on a non-loopback address with authMode `none` (behind an authenticating proxy). */
   @IsBoolean()
@@ -433,6 +481,14 @@ export const SETTING_SOURCES = {
   authInstructionsUrl: { env: 'WES_AUTH_INSTRUCTIONS_URL', kind: 'string' },
   authMode: { env: 'WES_AUTH_MODE', kind: 'string' },
   authUsers: { env: null, kind: 'yaml' },
+  oidcIssuer: { env: 'WES_OIDC_ISSUER', kind: 'string' },
+  oidcAudience: { env: 'WES_OIDC_AUDIENCE', kind: 'string' },
+  oidcJwksUrl: { env: 'WES_OIDC_JWKS_URL', kind: 'string' },
+  oidcAlgorithms: { env: 'WES_OIDC_ALGORITHMS', kind: 'string' },
+  oidcClockToleranceSeconds: { env: 'WES_OIDC_CLOCK_TOLERANCE_SECONDS', kind: 'int' },
+  oidcUserClaim: { env: 'WES_OIDC_USER_CLAIM', kind: 'string' },
+  oidcRolesClaim: { env: 'WES_OIDC_ROLES_CLAIM', kind: 'string' },
+  oidcJwksCooldownSeconds: { env: 'WES_OIDC_JWKS_COOLDOWN_SECONDS', kind: 'int' },
   authAllowNoneOnNetwork: { env: 'WES_AUTH_ALLOW_NONE_ON_NETWORK', kind: 'bool' },
   limitActiveRunsPerUser: { env: 'WES_LIMIT_ACTIVE_RUNS_PER_USER', kind: 'int' },
   limitSubmitsPerMinute: { env: 'WES_LIMIT_SUBMITS_PER_MINUTE', kind: 'int' },

@@ -53,8 +53,10 @@ export class RunKeys {
   }
 
   /**
-   * Sorted set (all scores 0) of the run ids of one owner (a user of authMode static), written
-   * by the enqueue script beside `index`: a user's run list costs the page, not all runs.
+   * Sorted set (all scores 0) of the run ids of one owner, written by the enqueue script beside
+   * `index`: a user's run list costs the page, not all runs. `owner` is a static user's name
+   * (`A-Z a-z 0-9 _ . @ -`) or a JWT user's `oidc:<percent-encoded>` (libs/auth oidcOwner): no
+   * space, brace or `*` reaches the key.
    */
   ownerIndex(owner: string): string {
     return `${this.prefix}:owner:${owner}:runs`;

@@ -1,8 +1,11 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
+import { IdentityProviderUnavailableError, InvalidTokenError } from '../../../../libs/auth/src';
+import type { Logger } from '../../../../libs/logging/src';
+import { LOGGER } from '../../../../libs/platform/src';
 import { RunStore } from '../../../../libs/runs/src';
-import { ForbiddenError, UnauthorizedError } from '../common/wes-errors';
+import { ForbiddenError, ServiceUnavailableError, UnauthorizedError } from '../common/wes-errors';
 import { Authenticator } from './authenticator';
 import { setCaller } from './caller';
 import { PUBLIC_ROUTE } from './public.decorator';
@@ -11,7 +14,9 @@ import { PUBLIC_ROUTE } from './public.decorator';
  * Every route but those marked @Public: the caller must authenticate (401 otherwise), and a
  * route about one run (a `run_id` parameter: the run, its status, tasks, logs, outputs,
  * cancel) is the owner's or an admin's (403 otherwise; a run that does not exist is left to
- * the handler's 404). One place, so a new run route cannot forget the check.
+ * the handler's 404). One place, so a new run route cannot forget the check. A JWT that does
+ * not verify is a 401 saying why in general terms; an issuer whose keys cannot be fetched is a
+ * 503 (the token may be good: the client should retry, not drop it). Neither logs the token.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -19,16 +24,23 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly authenticator: Authenticator,
     private readonly runs: RunStore,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [context.getHandler(), context.getClass()])) return true;
     const req = context.switchToHttp().getRequest<FastifyRequest>();
     const header = req.headers.authorization;
-    const caller = await this.authenticator.authenticate(header);
-    if (!caller) {
-      throw new UnauthorizedError(header ? 'the credentials are not valid' : 'this server needs credentials: Authorization: Bearer <token>, or Basic (user and password)');
-    }
+    const caller = await this.authenticator.authenticate(header).catch((err: unknown) => {
+      if (err instanceof InvalidTokenError) {
+        // An unforeseen failure: the operator gets its kind, not its message (a parser's message may quote the token).
+        if (err.cause) this.logger.warn({ error: (err.cause as Error).name, code: (err.cause as { code?: unknown }).code }, 'a JWT could not be verified');
+        throw new UnauthorizedError(`the token is not valid: ${err.message}`, this.authenticator.challenge(header));
+      }
+      if (err instanceof IdentityProviderUnavailableError) throw new ServiceUnavailableError(err.message);
+      throw err;
+    });
+    if (!caller) throw new UnauthorizedError(header ? 'the credentials are not valid' : this.authenticator.credentialsHint, this.authenticator.challenge(header));
     setCaller(req, caller);
     const runId = (req.params as Record<string, string> | undefined)?.run_id;
     if (runId !== undefined && !caller.admin) {

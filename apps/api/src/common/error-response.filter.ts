@@ -3,9 +3,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { LOGGER } from '../../../../libs/platform/src';
 import type { Logger } from '../../../../libs/logging/src';
 import { UnsafePathError } from '../../../../libs/storage/src';
-import { TooManyRequestsError, WesHttpError } from './wes-errors';
+import { TooManyRequestsError, UnauthorizedError, WesHttpError } from './wes-errors';
 
-/** The schemes a 401 offers (RFC 9110 §11.6.1): a bearer token, or a user and password. */
+/** The schemes a 401 offers (RFC 9110 §11.6.1) when its error names none: a bearer token, or a user and password. */
 export const WWW_AUTHENTICATE = 'Bearer realm="wes", Basic realm="wes"';
 
 /** Fastify and @fastify/multipart errors carry their own status (e.g. 413 for a part too large). */
@@ -35,7 +35,7 @@ export function sendErrorResponse(error: unknown, request: FastifyRequest | unde
   const { status, msg } = describeError(error);
   if (status >= 500) logger.error({ err: error, method: request?.method, url: request?.url }, 'request failed');
   if (reply.sent || reply.raw.headersSent) return;
-  if (status === 401) reply.header('www-authenticate', WWW_AUTHENTICATE);
+  if (status === 401) reply.header('www-authenticate', (error instanceof UnauthorizedError && error.challenge) || WWW_AUTHENTICATE);
   if (error instanceof TooManyRequestsError) reply.header('retry-after', String(error.retryAfterSeconds));
   void reply.status(status).header('content-type', 'application/json; charset=utf-8').send({ msg, status_code: status });
 }

@@ -40,10 +40,13 @@ export class ServiceUnavailableError extends WesHttpError {
   }
 }
 
-/** 401: no credentials, or credentials that are not valid; sent with WWW-Authenticate. */
+/** 401: no credentials, or credentials that are not valid; sent with WWW-Authenticate (`challenge`, or every scheme). */
 export class UnauthorizedError extends WesHttpError {
   override name = 'UnauthorizedError';
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly challenge?: string,
+  ) {
     super(401, message);
   }
 }
