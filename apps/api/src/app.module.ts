@@ -13,6 +13,7 @@ import { RunFilesController } from './runs/run-files.controller';
 import { RunsController } from './runs/runs.controller';
 import { RunsService } from './runs/runs.service';
 import { TasksController } from './runs/tasks.controller';
+import { WorkflowAllowList } from './runs/workflow-allow-list';
 import { WorkflowSources } from './runs/workflow-sources';
 import { ServiceInfoController } from './service-info/service-info.controller';
 
@@ -27,6 +28,7 @@ export class ApiModule {
       providers: [
         RunsService,
         WorkflowSources,
+        WorkflowAllowList,
         ApiReaper,
         ConnectionDraining,
         { provide: Authenticator, useValue: new Authenticator(settings) },

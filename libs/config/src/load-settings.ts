@@ -5,6 +5,7 @@ import yaml from 'js-yaml';
 import { checkAuthUsers } from './auth-settings';
 import { InvalidSettingError } from './invalid-setting-error';
 import { SETTING_SOURCES, SettingKey, WesSettings } from './settings';
+import { checkWorkflowAllowList } from './workflow-allow-list-settings';
 
 export { InvalidSettingError };
 
@@ -105,5 +106,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): WesSettings 
     );
   }
   checkAuthUsers(settings, origins.get('authUsers') ?? 'authUsers');
+  checkWorkflowAllowList(settings, origins.get('workflowAllowList') ?? 'workflowAllowList');
   return settings;
 }
