@@ -18,7 +18,7 @@ export function entriesFor(entries: readonly AllowListEntry[], roles: readonly s
 /** Why the documents were not all fetched from under the prefix, or undefined when they were. */
 function urlPrefixMiss(prefix: string, docs: readonly WorkflowDocument[]): string | undefined {
   for (const d of docs) {
-    if (!d.source) return `${d.name} was not fetched from a URL`;
+    if (!d.source) return `${d.name} was attached, not fetched from a URL`;
     for (const url of new Set([d.source.url, d.source.finalUrl])) {
       const why = whyNotUnderPrefix(url, prefix);
       if (why) return `${url}: ${why}`;
@@ -31,7 +31,7 @@ function urlPrefixMiss(prefix: string, docs: readonly WorkflowDocument[]): strin
 function trsMiss(rule: Extract<AllowRule, { kind: 'trs' }>, docs: readonly WorkflowDocument[]): string | undefined {
   let version: string | undefined;
   for (const d of docs) {
-    if (!d.source) return `${d.name} was not fetched from a URL`;
+    if (!d.source) return `${d.name} was attached, not fetched from a URL`;
     for (const url of new Set([d.source.url, d.source.finalUrl])) {
       const trs = parseTrsDescriptorUrl(url);
       if (!trs) return `${url} is not a TRS descriptor URL (<server>/ga4gh/trs/v2/tools/{id}/versions/{version}/{type}/descriptor[/{path}])`;

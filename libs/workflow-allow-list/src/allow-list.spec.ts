@@ -147,7 +147,7 @@ describe('the allow-list', () => {
     // A document the client attached beside a fetched workflow is not vouched for by the prefix.
     const mixed = fetched({ 'main.cwl': 'https://ok.example/wf/main.cwl' });
     const refused = matchAllowList(ENTRIES, [], await documentsOf(TWO, 'main.cwl', mixed));
-    expect(!refused.allowed && refused.reason).toContain('tools/t.cwl was not fetched from a URL');
+    expect(!refused.allowed && refused.reason).toContain('tools/t.cwl was attached, not fetched from a URL');
   });
 
   it('allows by TRS id the documents fetched from that tool version, and nothing else', async () => {
