@@ -82,6 +82,12 @@ describe('the documents of a workflow', () => {
     expect(out.problems).toEqual(['main.cwl references "../inputs/tool.cwl", outside the workflow\'s folder']);
     const bad = await documentsOf({ 'main.cwl': 'class: Workflow\nsteps: {a: {run: t.cwl}}\n', 't.cwl': 'class: [unclosed\n' });
     expect(bad.problems[0]).toMatch(/^t\.cwl cannot be read as YAML or JSON/);
+    // The worker writes its params file beside the attachments: a tool named but not sent could be it.
+    const missing = await documentsOf({ 'main.cwl': 'class: Workflow\nsteps: {a: {run: wes-params.json}, b: {in: {x: {default: {$include: lib.js}}}}}\n' });
+    expect(missing.problems.sort()).toEqual([
+      'main.cwl references "lib.js", which is not among the run\'s files',
+      'main.cwl references "wes-params.json", which is not among the run\'s files',
+    ]);
   });
 
   it('walk a YAML alias bomb once per node', async () => {
@@ -116,12 +122,12 @@ describe('the allow-list', () => {
   });
 
   it('refuses a document added where a listed one points, and a reference it cannot check', async () => {
-    // Approved while the optional tool it names was absent (a run would have failed without it).
-    const approved = { 'main.cwl': 'class: Workflow\nsteps: {a: {run: optional.cwl}}\n' };
+    // Approved while the default script it names was absent (the client was to pass one).
+    const approved = { 'main.cwl': 'class: CommandLineTool\ninputs: {s: {type: File, default: {class: File, location: optional.sh}}}\n' };
     const entries = compileAllowList([{ sha256: [sha(approved['main.cwl'])] }]);
     expect(matchAllowList(entries, [], await documentsOf(approved)).allowed).toBe(true);
-    const added = matchAllowList(entries, [], await documentsOf({ ...approved, 'optional.cwl': 'class: CommandLineTool\n' }));
-    expect(!added.allowed && added.reason).toContain('sha256: 1 of the 2 documents are in no allowed set: optional.cwl');
+    const added = matchAllowList(entries, [], await documentsOf({ ...approved, 'optional.sh': 'rm -rf ~\n' }));
+    expect(!added.allowed && added.reason).toContain('sha256: 1 of the 2 documents are in no allowed set: optional.sh');
     const escape: Record<string, string> = { ...WORKFLOW, 'main.cwl': `${MAIN}  evil: {run: ../inputs/evil.cwl, in: {}, out: []}\n` };
     const decision = matchAllowList(compileAllowList([{ sha256: DOCUMENTS.map((d) => sha(escape[d])) }]), [], await documentsOf(escape));
     expect(decision).toMatchObject({ allowed: false });

@@ -10,9 +10,12 @@ import yaml from 'js-yaml';
  * hashing them leaves nothing of the workflow unchecked but its inputs.
  *
  * A reference that leaves the attachment folder (`../inputs/x.cwl`, `/etc/x`) cannot be
- * judged and is reported as a problem; a reference to a file that is not there names nothing
- * the run could read (it fails at run time) and is skipped; an absolute URL (`run:
- * https://...`) is left to the document that holds it, whose bytes are judged.
+ * judged and is reported as a problem, and so is a `run:`, `$import` or `$include` of a file
+ * that is not there (the engine loads those with the document, so the run would fail anyway,
+ * and a file found there at run time, the worker's params file, was never judged). A File or
+ * Directory location that is not there is skipped: data, which the run lacks if it uses it.
+ * An absolute URL (`run: https://...`) is left to the document that holds it, whose bytes are
+ * judged.
  */
 
 /** Where the server fetched a document from (workflow_url and the documents it references). */
@@ -48,7 +51,8 @@ export interface DocumentReader {
 /** Larger documents are not parsed for references (a CWL document is far smaller). */
 export const MAX_PARSED_DOCUMENT_BYTES = 32 * 1024 * 1024;
 
-type RefKind = 'document' | 'file' | 'directory';
+/** `document`s are parsed for references in turn; an `include`d file is text the engine loads with its document. */
+type RefKind = 'document' | 'include' | 'file' | 'directory';
 
 /** Relative references of a parsed document, without recursion, each object visited once (YAML aliases). */
 function referencesOf(doc: unknown): { ref: string; kind: RefKind }[] {
@@ -68,7 +72,7 @@ function referencesOf(doc: unknown): { ref: string; kind: RefKind }[] {
     for (const [key, value] of Object.entries(obj)) {
       if (typeof value === 'string') {
         if (key === 'run' || key === '$import') out.push({ ref: value, kind: 'document' });
-        else if (key === '$include') out.push({ ref: value, kind: 'file' });
+        else if (key === '$include') out.push({ ref: value, kind: 'include' });
         else if (fileClass && (key === 'location' || key === 'path')) out.push({ ref: value, kind: obj.class === 'File' ? 'file' : 'directory' });
       } else stack.push(value);
     }
@@ -147,7 +151,11 @@ export async function collectWorkflowDocuments(
       const target = resolveReference(name, ref);
       if (target === 'outside') problems.push(`${name} references "${ref}", outside the workflow's folder`);
       else if (target === undefined) continue;
-      else if (kind === 'directory') {
+      else if (kind !== 'directory' && !present.has(target)) {
+        // The engine loads these with the document: a missing one would fail the run anyway,
+        // and a file it finds there at run time (the params file) was never judged.
+        if (kind === 'document' || kind === 'include') problems.push(`${name} references "${ref}", which is not among the run's files`);
+      } else if (kind === 'directory') {
         for (const a of attachments) if (a.startsWith(`${target}/`)) queue.push({ name: a, parse: false });
       } else queue.push({ name: target, parse: kind === 'document' });
     }
