@@ -77,8 +77,8 @@ function compileEntry(raw: unknown, index: number, names: Set<string>): AllowLis
   if (unknown) throw new AllowListEntryError(index, undefined, `unknown field "${unknown}" (known: ${FIELDS.join(', ')})`);
   const rules = RULES.filter((r) => e[r] !== undefined);
   if (rules.length !== 1) throw new AllowListEntryError(index, undefined, `must hold exactly one of urlPrefix, sha256 or trsId (holds ${rules.length ? rules.join(' and ') : 'none'})`);
-  if (e.name !== undefined && (typeof e.name !== 'string' || !/^[^\s,;:][^,;:]{0,63}$/.test(e.name) || /\s$/.test(e.name))) {
-    throw new AllowListEntryError(index, 'name', 'must be 1 to 64 characters, without , ; : or surrounding spaces');
+  if (e.name !== undefined && (typeof e.name !== 'string' || !/^\S(?:[^\p{Cc}]{0,62}\S)?$/u.test(e.name))) {
+    throw new AllowListEntryError(index, 'name', 'must be 1 to 64 characters, without control characters or surrounding spaces');
   }
   const name = (e.name as string | undefined) ?? `entry ${index}`;
   if (names.has(name)) throw new AllowListEntryError(index, 'name', `"${name}" names another entry too`);

@@ -55,28 +55,26 @@ function named(docs: readonly WorkflowDocument[]): string {
   return shown.join(', ') + (docs.length > MAX_NAMED ? `, and ${docs.length - MAX_NAMED} more` : '');
 }
 
-/** What each kind of rule found wrong, for the refusal (the same finding said once). */
+/** What each kind of rule found wrong, in the order of the entries (the same finding said once). */
 function whyRefused(usable: readonly AllowListEntry[], set: WorkflowDocumentSet): string {
+  const docs = set.documents;
   const rulesOf = <K extends AllowRule['kind']>(kind: K) => usable.map((e) => e.rule).filter((r): r is Extract<AllowRule, { kind: K }> => r.kind === kind);
   const unique = (found: (string | undefined)[]) => [...new Set(found.filter((f) => f !== undefined))].join('; ') || 'matched, but see below';
-  const docs = set.documents;
-  const reasons: string[] = [];
-  const prefixes = rulesOf('urlPrefix');
-  if (prefixes.length) reasons.push(`URL prefix: ${unique(prefixes.map((r) => urlPrefixMiss(r.prefix, docs)))}`);
-  const tools = rulesOf('trs');
-  if (tools.length) reasons.push(`TRS id: ${unique(tools.map((r) => trsMiss(r, docs)))}`);
-  const hashSets = rulesOf('sha256');
-  if (hashSets.length) {
-    const missing = docs.filter((d) => !hashSets.some((r) => r.hashes.has(d.sha256)));
-    reasons.push(
-      missing.length
-        ? `sha256: ${missing.length} of the ${docs.length} documents are in no allowed set: ${named(missing)}`
-        : `sha256: every document is in an allowed set, but no one set holds them all: ${named(docs)}`,
-    );
-  }
+  const findings: Record<AllowRule['kind'], () => string> = {
+    urlPrefix: () => unique(rulesOf('urlPrefix').map((r) => urlPrefixMiss(r.prefix, docs))),
+    trs: () => unique(rulesOf('trs').map((r) => trsMiss(r, docs))),
+    sha256: () => {
+      const sets = rulesOf('sha256');
+      const missing = docs.filter((d) => !sets.some((r) => r.hashes.has(d.sha256)));
+      return missing.length
+        ? `${missing.length} of the ${docs.length} documents are in no allowed set: ${named(missing)}`
+        : `every document is in an allowed set, but no one set holds them all: ${named(docs)}`;
+    },
+  };
+  const kinds = [...new Set(usable.map((e) => e.rule.kind))];
+  const reasons = kinds.map((k) => `${RULE_NAMES[k]}: ${findings[k]()}`);
   if (set.problems.length) reasons.push(`the workflow cannot be checked: ${set.problems.slice(0, MAX_NAMED).join('; ')}`);
-  const tried = [...new Set(usable.map((e) => RULE_NAMES[e.rule.kind]))].join(', ');
-  return `rules tried: ${tried}. ${reasons.join('. ')}`;
+  return `rules tried: ${kinds.map((k) => RULE_NAMES[k]).join(', ')}. ${reasons.join('. ')}`;
 }
 
 /**
@@ -87,7 +85,7 @@ function whyRefused(usable: readonly AllowListEntry[], set: WorkflowDocumentSet)
 export function matchAllowList(entries: readonly AllowListEntry[], roles: readonly string[], set: WorkflowDocumentSet): AllowListDecision {
   if (entries.length === 0) return { allowed: true, entry: '' };
   const usable = entriesFor(entries, roles);
-  if (usable.length === 0) return { allowed: false, reason: 'no entry of the allow-list is for your roles' };
+  if (usable.length === 0) return { allowed: false, reason: `no entry of the allow-list is for your roles; the workflow's documents: ${named(set.documents)}` };
   if (set.problems.length === 0 && set.documents.length > 0) {
     const entry = usable.find((e) => matches(e.rule, set.documents));
     if (entry) return { allowed: true, entry: entry.name };

@@ -172,7 +172,10 @@ describe('the allow-list', () => {
     expect(matchAllowList(ENTRIES, ['team'], await documentsOf(files))).toEqual({ allowed: true, entry: 'team' });
     expect(matchAllowList(ENTRIES, ['other', 'admin'], await documentsOf(files)).allowed).toBe(false);
     const onlyTeam = compileAllowList([{ roles: ['team'], urlPrefix: 'https://ok.example/' }]);
-    expect(matchAllowList(onlyTeam, [], await documentsOf(files))).toEqual({ allowed: false, reason: 'no entry of the allow-list is for your roles' });
+    expect(matchAllowList(onlyTeam, [], await documentsOf(files))).toEqual({
+      allowed: false,
+      reason: `no entry of the allow-list is for your roles; the workflow's documents: main.cwl (sha256 ${sha(files['main.cwl'])})`,
+    });
   });
 
   it('is off when empty', async () => {
@@ -211,6 +214,9 @@ describe('allow-list entries', () => {
     expect(error([{ urlPrefix: 'https://a/', trsVersions: ['1'] }])).toContain('[0].trsVersions: goes with trsId only');
     expect(error([{ trsId: '#workflow/x', trsServer: 'https://dockstore.org/api/ga4gh/trs/v2' }])).toContain('[0].trsServer');
     expect(error([{ name: 'a', urlPrefix: 'https://a/' }, { name: 'a', urlPrefix: 'https://b/' }])).toContain('names another entry too');
+    expect(error([{ name: ' a', urlPrefix: 'https://a/' }])).toContain('[0].name');
+    expect(error([{ name: 'a\nb', urlPrefix: 'https://a/' }])).toContain('control characters');
+    expect(compileAllowList([{ name: 'md5sum: 1.0 (team)', urlPrefix: 'https://a/' }])[0].name).toBe('md5sum: 1.0 (team)');
     expect(error(['https://a/'])).toContain('must be a mapping');
   });
 });
