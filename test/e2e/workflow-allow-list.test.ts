@@ -84,12 +84,12 @@ const runFolders = () => {
 };
 
 /** Submits a run that must be refused by the allow-list: its message, after checking that nothing was left. */
-async function refused(client: WesClient, form: FormData): Promise<string> {
+async function refused(client: WesClient, form: FormData, says = "the workflow is not in this server's workflow allow-list"): Promise<string> {
   const before = runFolders();
   const listed = (await client.getJson('/runs?page_size=1000')).runs.length;
   const r = await client.submit(form);
   expect(r.status, r.text).toBe(403);
-  expect(r.body.msg).toContain("the workflow is not in this server's workflow allow-list");
+  expect(r.body.msg).toContain(says);
   expect(runFolders(), 'files left in the object store').toEqual(before);
   expect((await client.getJson('/runs?page_size=1000')).runs.length, 'a refused run was recorded').toBe(listed);
   return r.body.msg as string;
@@ -137,6 +137,12 @@ describe('workflow allow-list', () => {
     // The same inside a zip: its unpacked files are what is judged.
     const zip = buildZip(TWO_STEP_FILES.map((name) => ({ name, data: name === 'tools/rev.cwl' ? changed : TWO_STEP[name] })));
     expect(await refused(as('alice'), twoStep({ workflow_url: 'wf.zip', attachments: { 'wf.zip': zip } }))).toContain(`tools/rev.cwl (sha256 ${sha(changed)})`);
+  });
+
+  it('refuses workflow_params that would change an allowed workflow (cwltool reads requirements and overrides from them)', async () => {
+    const params = { inp: { class: 'File', location: 'input.txt' }, 'cwl:requirements': [{ class: 'EnvVarRequirement', envDef: [{ envName: 'LD_PRELOAD', envValue: 'x.so' }] }] };
+    const msg = await refused(as('alice'), twoStep({ workflow_url: 'main.cwl', attachments: TWO_STEP, workflow_params: params }), 'workflow_params: "cwl:requirements" would change the workflow');
+    expect(msg).toContain('may not start with $ or hold a :');
   });
 
   it('runs a URL workflow under an allowed prefix, and refuses one outside it or redirected out of it', async () => {

@@ -218,7 +218,7 @@ export class RunsService {
     try {
       validated = await this.validate(runId, raw);
       // Once every document of the workflow is in the store (fetched, unpacked), before the run exists.
-      await this.allowList.check(runId, validated.workflowPath, validated.attachments, validated.sources, caller);
+      await this.allowList.check(runId, validated, caller);
     } catch (err) {
       await this.discardFiles(runId);
       throw err;

@@ -12,6 +12,7 @@ import {
   DocumentReader,
   DocumentSource,
   matchAllowList,
+  workflowChangingKeys,
 } from '../../../../libs/workflow-allow-list/src';
 import type { Caller } from '../auth/caller';
 import { ForbiddenError } from '../common/wes-errors';
@@ -72,12 +73,25 @@ export class WorkflowAllowList {
   }
 
   /**
-   * Throws a 403 ForbiddenError unless the run's workflow is allowed for the caller. `workflow`
-   * is the main document's attachment name; `sources` says which attachments the server fetched
-   * and from where. Called once the run's files are all in the store, before it is recorded.
+   * Throws a 403 ForbiddenError unless the run's workflow is allowed for the caller, and its
+   * workflow_params do not change it. `workflowPath` is the main document's attachment name;
+   * `sources` says which attachments the server fetched and from where. Called once the run's
+   * files are all in the store, before it is recorded.
    */
-  async check(runId: string, workflow: string, attachments: string[], sources: ReadonlyMap<string, DocumentSource>, caller: Caller): Promise<void> {
+  async check(
+    runId: string,
+    run: { workflowPath: string; attachments: string[]; sources: ReadonlyMap<string, DocumentSource>; request: { workflow_params: Record<string, unknown> } },
+    caller: Caller,
+  ): Promise<void> {
     if (!this.enabled) return;
+    const directives = workflowChangingKeys(run.request.workflow_params);
+    if (directives.length) {
+      throw new ForbiddenError(
+        `workflow_params: ${directives.map((k) => JSON.stringify(k)).join(', ')} would change the workflow (its requirements, or the tools it runs), ` +
+          "which this server's workflow allow-list does not allow: a top-level key of workflow_params may not start with $ or hold a :",
+      );
+    }
+    const { workflowPath: workflow, attachments, sources } = run;
     const set = await collectWorkflowDocuments(workflow, attachments, sources, attachmentReader(this.store, runId));
     const decision = matchAllowList(this.entries, caller.roles, set);
     if (decision.allowed) {
