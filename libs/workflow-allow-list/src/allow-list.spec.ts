@@ -22,8 +22,10 @@ function reader(files: Record<string, string>): DocumentReader {
 
 const MAIN = `cwlVersion: v1.2
 class: Workflow
+$schemas: [edam.owl, https://example.org/other.owl]
 requirements:
   - $import: types.yml
+  - {$mixin: mixin.yml}
 inputs: {x: File}
 outputs: []
 steps:
@@ -45,6 +47,8 @@ outputs: []
 const WORKFLOW: Record<string, string> = {
   'main.cwl': MAIN,
   'types.yml': '- {name: T, type: record, fields: []}\n',
+  'mixin.yml': 'class: InlineJavascriptRequirement\n',
+  'edam.owl': '<rdf:RDF/>\n',
   'tools/rev.cwl': REV,
   'tools/script.sh': 'rev "$1"\n',
   'lib/helper.sh': 'echo help\n',
@@ -112,7 +116,7 @@ describe('the allow-list', () => {
   });
 
   it('refuses it when one import changed, naming the document and its sha256', async () => {
-    for (const changed of ['tools/rev.cwl', 'tools/script.sh', 'lib/helper.sh', 'data/b/c.txt', 'types.yml']) {
+    for (const changed of ['tools/rev.cwl', 'tools/script.sh', 'lib/helper.sh', 'data/b/c.txt', 'types.yml', 'mixin.yml']) {
       const files = { ...WORKFLOW, [changed]: `${WORKFLOW[changed]}# changed\n` };
       const decision = matchAllowList(ENTRIES, [], await documentsOf(files));
       expect(decision.allowed, changed).toBe(false);

@@ -4,7 +4,7 @@ import yaml from 'js-yaml';
 /**
  * The documents of a run's workflow, as the allow-list judges them: the main document and,
  * transitively, every file of the run's attachment folder that a document names by relative
- * reference — `run:`, `$import` (parsed in turn), `$include`, and the `location`/`path` of a
+ * reference — `run:`, `$import`, `$mixin` (parsed in turn), `$include`, and the `location`/`path` of a
  * File or Directory written in a document (a default, an InitialWorkDir listing: a script the
  * tool runs, every file under a Directory). Their bytes are what the engine will read, so
  * hashing them leaves nothing of the workflow unchecked but its inputs.
@@ -71,9 +71,12 @@ function referencesOf(doc: unknown): { ref: string; kind: RefKind }[] {
     const fileClass = obj.class === 'File' || obj.class === 'Directory';
     for (const [key, value] of Object.entries(obj)) {
       if (typeof value === 'string') {
-        if (key === 'run' || key === '$import') out.push({ ref: value, kind: 'document' });
+        if (key === 'run' || key === '$import' || key === '$mixin') out.push({ ref: value, kind: 'document' });
         else if (key === '$include') out.push({ ref: value, kind: 'include' });
         else if (fileClass && (key === 'location' || key === 'path')) out.push({ ref: value, kind: obj.class === 'File' ? 'file' : 'directory' });
+      } else if (key === '$schemas' && Array.isArray(value)) {
+        // Ontologies cwltool reads for `format:` checks: data, judged when sent.
+        for (const v of value) if (typeof v === 'string') out.push({ ref: v, kind: 'file' });
       } else stack.push(value);
     }
   }
