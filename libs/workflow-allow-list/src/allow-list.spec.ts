@@ -95,6 +95,11 @@ describe('the documents of a workflow', () => {
     ]);
   });
 
+  it('follow cwl:tool, which makes a job document run the tool it names', async () => {
+    const set = await documentsOf({ 'job.yml': 'cwl:tool: tools/t.cwl\nx: 1\n', 'tools/t.cwl': 'class: CommandLineTool\n' }, 'job.yml');
+    expect(set.documents.map((d) => d.name)).toEqual(['job.yml', 'tools/t.cwl']);
+  });
+
   it('walk a YAML alias bomb once per node', async () => {
     const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 30 }, (_, i) => `${String.fromCharCode(98 + (i % 24))}${i}: &n${i} [${`*${i ? `n${i - 1}` : 'a'}, `.repeat(9)}]`)].join('\n');
     const set = await documentsOf({ 'main.cwl': `class: Workflow\n${bomb}\n` });

@@ -54,6 +54,9 @@ export const MAX_PARSED_DOCUMENT_BYTES = 32 * 1024 * 1024;
 /** `document`s are parsed for references in turn; an `include`d file is text the engine loads with its document. */
 type RefKind = 'document' | 'include' | 'file' | 'directory';
 
+/** Keys naming another document the engine loads: `cwl:tool` makes a job document run the tool it names. */
+const DOCUMENT_KEYS = new Set(['run', '$import', '$mixin', 'cwl:tool', 'https://w3id.org/cwl/cwl#tool']);
+
 /** Relative references of a parsed document, without recursion, each object visited once (YAML aliases). */
 function referencesOf(doc: unknown): { ref: string; kind: RefKind }[] {
   const out: { ref: string; kind: RefKind }[] = [];
@@ -71,7 +74,7 @@ function referencesOf(doc: unknown): { ref: string; kind: RefKind }[] {
     const fileClass = obj.class === 'File' || obj.class === 'Directory';
     for (const [key, value] of Object.entries(obj)) {
       if (typeof value === 'string') {
-        if (key === 'run' || key === '$import' || key === '$mixin') out.push({ ref: value, kind: 'document' });
+        if (DOCUMENT_KEYS.has(key)) out.push({ ref: value, kind: 'document' });
         else if (key === '$include') out.push({ ref: value, kind: 'include' });
         else if (fileClass && (key === 'location' || key === 'path')) out.push({ ref: value, kind: obj.class === 'File' ? 'file' : 'directory' });
       } else if (key === '$schemas' && Array.isArray(value)) {
