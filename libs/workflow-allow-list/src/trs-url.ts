@@ -1,3 +1,5 @@
+import { settingUrl } from './url-prefix';
+
 /**
  * GA4GH TRS v2 descriptor URLs:
  * `<server>/ga4gh/trs/v2/tools/{id}/versions/{version}/{type}/descriptor[/{relative path}]`,
@@ -24,12 +26,7 @@ const TRS_PATH = /^(.*?)\/ga4gh\/trs\/v2\/tools\/([^/]+)\/versions\/([^/]+)\/((?
 
 /** Normalises a TRS server base URL (no trailing `/`); throws an Error saying what is wrong. */
 export function normaliseTrsServer(server: string): string {
-  let url: URL;
-  try {
-    url = new URL(server);
-  } catch {
-    throw new Error(`"${server}" is not an absolute URL`);
-  }
+  const url = settingUrl(server);
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`"${server}" is not an http(s) URL`);
   if (url.username || url.password || url.search || url.hash) throw new Error(`"${server}": a TRS server URL holds no credentials, query or fragment`);
   if (/\/ga4gh\/trs\//i.test(url.pathname)) throw new Error(`"${server}": give the base URL, before /ga4gh/trs/v2 (e.g. https://dockstore.org/api)`);

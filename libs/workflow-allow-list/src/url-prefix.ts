@@ -10,14 +10,18 @@
 /** Percent-escapes a server may decode into a path separator, a dot segment or a string end. */
 const ENCODED_SEPARATOR = /%(2f|5c|2e|00)/i;
 
+/** A URL of the allow-list's settings, parsed; throws an Error when it is not an absolute URL. */
+export function settingUrl(text: string): URL {
+  try {
+    return new URL(text);
+  } catch {
+    throw new Error(`"${text}" is not an absolute URL`);
+  }
+}
+
 /** Checks and normalises a prefix of the allow-list; throws an Error saying what is wrong. */
 export function normaliseUrlPrefix(prefix: string): string {
-  let url: URL;
-  try {
-    url = new URL(prefix);
-  } catch {
-    throw new Error(`"${prefix}" is not an absolute URL`);
-  }
+  const url = settingUrl(prefix);
   if (!['http:', 'https:', 's3:', 'file:'].includes(url.protocol)) throw new Error(`"${prefix}": only http, https, s3 and file URLs are fetched`);
   if (url.protocol !== 'file:' && !url.host) throw new Error(`"${prefix}" names no host (or bucket)`);
   if (url.username || url.password) throw new Error(`"${prefix}" holds credentials`);
