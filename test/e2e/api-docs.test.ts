@@ -47,5 +47,7 @@ describe('GET /ga4gh/wes/v1/service-info', () => {
     expect(info.supported_wes_versions).toContain('1.1.0');
     expect(info.workflow_type_versions.CWL.workflow_type_version).toEqual(expect.arrayContaining(['v1.0', 'v1.1', 'v1.2']));
     expect(Object.values(info.system_state_counts as Record<string, number>).every((n) => n === 0)).toBe(true);
+    // No workflow allow-list configured: nothing about one.
+    expect(info).not.toHaveProperty('workflow_allow_list');
   });
 });

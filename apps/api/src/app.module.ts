@@ -14,6 +14,7 @@ import { RunsController } from './runs/runs.controller';
 import { RunsService } from './runs/runs.service';
 import { SubmitLimits } from './runs/submit-limits';
 import { TasksController } from './runs/tasks.controller';
+import { WorkflowAllowList } from './runs/workflow-allow-list';
 import { WorkflowSources } from './runs/workflow-sources';
 import { ServiceInfoController } from './service-info/service-info.controller';
 
@@ -29,6 +30,7 @@ export class ApiModule {
         RunsService,
         SubmitLimits,
         WorkflowSources,
+        WorkflowAllowList,
         ApiReaper,
         ConnectionDraining,
         { provide: Authenticator, useValue: new Authenticator(settings) },

@@ -360,3 +360,23 @@ describe('auth settings', () => {
     expect(() => checkApiListenSettings(loadSettings({ WES_HOST: '0.0.0.0', WES_CONFIG_FILE: file }))).not.toThrow();
   });
 });
+
+describe('workflow allow-list setting', () => {
+  it('is off by default and read from the file only', () => {
+    expect(loadSettings({}).workflowAllowList).toEqual([]);
+    expect(SETTING_SOURCES.workflowAllowList.env).toBeNull();
+    const file = configFile(`workflowAllowList:\n  - name: hosted\n    urlPrefix: https://ok.example/wf/\n  - sha256: ["${'a'.repeat(64)}"]\n    roles: [team]\n  - trsId: "#workflow/github.com/org/repo"\n    trsVersions: ["1.0"]\n`);
+    expect(loadSettings({ WES_CONFIG_FILE: file }).workflowAllowList).toEqual([
+      { name: 'hosted', urlPrefix: 'https://ok.example/wf/' },
+      { sha256: ['a'.repeat(64)], roles: ['team'] },
+      { trsId: '#workflow/github.com/org/repo', trsVersions: ['1.0'] },
+    ]);
+  });
+
+  it('stops start-up on a malformed entry, naming the file, the entry and the field', () => {
+    const file = configFile('workflowAllowList:\n  - urlPrefix: https://ok.example/\n  - urlPrefix: ok.example/wf\n');
+    expect(errorFor({ WES_CONFIG_FILE: file }).message).toBe(`invalid setting ${file}: workflowAllowList[1].urlPrefix: "ok.example/wf" is not an absolute URL`);
+    expect(errorFor({ WES_CONFIG_FILE: configFile('workflowAllowList:\n  - name: x\n') }).message).toContain('workflowAllowList[0]: must hold exactly one of urlPrefix, sha256 or trsId');
+    expect(errorFor({ WES_CONFIG_FILE: configFile('workflowAllowList: https://ok.example/\n') }).message).toContain('workflowAllowList');
+  });
+});

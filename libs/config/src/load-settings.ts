@@ -6,6 +6,7 @@ import { checkAuthUsers, checkOidcSettings } from './auth-settings';
 import { InvalidSettingError } from './invalid-setting-error';
 import { listSetting } from './list-setting';
 import { SETTING_SOURCES, SettingKey, WesSettings } from './settings';
+import { checkWorkflowAllowList } from './workflow-allow-list-settings';
 
 export { InvalidSettingError, listSetting };
 
@@ -99,5 +100,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): WesSettings 
   }
   checkAuthUsers(settings, origins.get('authUsers') ?? 'authUsers');
   checkOidcSettings(settings);
+  checkWorkflowAllowList(settings, origins.get('workflowAllowList') ?? 'workflowAllowList');
   return settings;
 }

@@ -1,4 +1,5 @@
 import { IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength } from 'class-validator';
+import type { WorkflowAllowListEntry } from '../../workflow-allow-list/src';
 
 /** One user of `authMode: static` (YAML only): a bearer token's sha256, a password's scrypt hash, or both. */
 export interface AuthUser {
@@ -412,6 +413,14 @@ export class WesSettings {
     message: 'must be empty, * or comma-separated origins such as https://app.example.org',
   })
   corsOrigins = '';
+
+  /**
+   * Workflows the API runs (YAML file only; see WorkflowAllowListEntry in
+   * libs/workflow-allow-list): each entry allows by URL prefix, by the sha256 of every
+   * document, or by TRS tool id, for everyone or for some roles. Empty: every workflow runs.
+   */
+  @IsArray()
+  workflowAllowList: WorkflowAllowListEntry[] = [];
 }
 
 export type SettingKey = keyof WesSettings;
@@ -493,4 +502,5 @@ export const SETTING_SOURCES = {
   limitActiveRunsPerUser: { env: 'WES_LIMIT_ACTIVE_RUNS_PER_USER', kind: 'int' },
   limitSubmitsPerMinute: { env: 'WES_LIMIT_SUBMITS_PER_MINUTE', kind: 'int' },
   corsOrigins: { env: 'WES_CORS_ORIGINS', kind: 'string' },
+  workflowAllowList: { env: null, kind: 'yaml' },
 } as const satisfies { [K in SettingKey]-?: SettingSource };

@@ -21,10 +21,12 @@ import { LOGGER, OBJECT_STORE, RUN_QUEUE } from '../../../../libs/platform/src';
 import { RUN_JOB_NAME, RUN_JOB_OPTIONS, RunJobData, WorkerRegistry } from '../../../../libs/queue/src';
 import { ActiveRunLimitError, RunRecord, RunRequest, runObjectKeys, RunState, RunStore, WorkflowStateMachine } from '../../../../libs/runs/src';
 import { ObjectStore, safeRelativePath, UnsafePathError } from '../../../../libs/storage/src';
+import type { DocumentSource } from '../../../../libs/workflow-allow-list/src';
 import type { Caller } from '../auth/caller';
 import { BadRequestError, NotFoundError, ServiceUnavailableError } from '../common/wes-errors';
 import { RawSubmission } from './multipart-submission';
 import { SubmitLimits } from './submit-limits';
+import { WorkflowAllowList } from './workflow-allow-list';
 import { WorkflowSources } from './workflow-sources';
 import { parseRunRequest, stringMap } from './run-request.dto';
 
@@ -66,13 +68,14 @@ export class RunsService {
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly sources: WorkflowSources,
     private readonly limits: SubmitLimits,
+    private readonly allowList: WorkflowAllowList,
   ) {}
 
   /** Checks a submission against what this server runs; throws BadRequestError naming the field. */
   async validate(
     runId: string,
     raw: RawSubmission,
-  ): Promise<{ request: RunRequest; engine: string; workflowPath: string; attachments: string[]; systemLogs: string[] }> {
+  ): Promise<{ request: RunRequest; engine: string; workflowPath: string; attachments: string[]; sources: ReadonlyMap<string, DocumentSource>; systemLogs: string[] }> {
     const dto = parseRunRequest(raw.fields);
     const types = supportedWorkflowTypes();
     const type = dto.workflow_type.trim().toUpperCase();
@@ -108,7 +111,7 @@ export class RunsService {
       if (err instanceof InvalidEngineParameterError) throw new BadRequestError(`workflow_engine_parameters: ${err.message}`);
       throw err;
     }
-    const { workflow: workflowPath, attachments } = await this.resolveWorkflow(runId, dto.workflow_url, raw.attachments);
+    const { workflow: workflowPath, attachments, sources } = await this.resolveWorkflow(runId, dto.workflow_url, raw.attachments);
     this.checkInputs(dto.workflow_params ?? {}, attachments);
     const request: RunRequest = {
       workflow_params: dto.workflow_params ?? {},
@@ -121,21 +124,27 @@ export class RunsService {
     if (dto.workflow_engine) request.workflow_engine = engineName;
     if (dto.workflow_engine_version) request.workflow_engine_version = dto.workflow_engine_version;
     const systemLogs = checked.ignored.map((name) => `ignored client-side engine parameter ${name}`);
-    return { request, engine: engineName, workflowPath, attachments, systemLogs };
+    return { request, engine: engineName, workflowPath, attachments, sources, systemLogs };
   }
 
   /**
    * Finds the run's workflow among its attachments, bringing it there first when it is
    * elsewhere: an http(s)/s3/file URL is fetched; a zip (named by workflow_url, or the only
    * attachment when workflow_url names a file inside it) is unpacked. A fragment such as
-   * `#main` is kept for the engine. Returns the workflow's attachment name and the attachments.
+   * `#main` is kept for the engine. Returns the workflow's attachment name, the attachments,
+   * and where those the server fetched came from.
    */
-  private async resolveWorkflow(runId: string, url: string, attachments: string[]): Promise<{ workflow: string; attachments: string[] }> {
+  private async resolveWorkflow(
+    runId: string,
+    url: string,
+    attachments: string[],
+  ): Promise<{ workflow: string; attachments: string[]; sources: ReadonlyMap<string, DocumentSource> }> {
     if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(url)) {
       this.sources.checkUrl('workflow_url', url);
-      const { main, stored } = await this.sources.importUrl(runId, url, attachments);
-      return { workflow: main, attachments: [...attachments, ...stored] };
+      const { main, stored, sources } = await this.sources.importUrl(runId, url, attachments);
+      return { workflow: main, attachments: [...attachments, ...stored], sources };
     }
+    const sources = new Map<string, DocumentSource>();
     const [path, fragment] = url.split('#', 2);
     let name: string;
     try {
@@ -152,15 +161,15 @@ export class RunsService {
       const all = [...others, ...unpacked];
       if (zip !== name) {
         if (!unpacked.includes(name)) throw new BadRequestError(`workflow_url: "${name}" is neither an attachment nor a file in ${zip}`);
-        return { workflow: withFragment(name), attachments: all };
+        return { workflow: withFragment(name), attachments: all, sources };
       }
-      return { workflow: withFragment(mainOfZip(zip, unpacked)), attachments: all };
+      return { workflow: withFragment(mainOfZip(zip, unpacked)), attachments: all, sources };
     }
     if (!attachments.includes(name)) {
       const known = attachments.length ? attachments.join(', ') : 'none were sent';
       throw new BadRequestError(`workflow_url: "${url}" names no workflow_attachment (attachments: ${known})`);
     }
-    return { workflow: withFragment(name), attachments };
+    return { workflow: withFragment(name), attachments, sources };
   }
 
   /**
@@ -210,6 +219,8 @@ export class RunsService {
     let validated;
     try {
       validated = await this.validate(runId, raw);
+      // Once every document of the workflow is in the store (fetched, unpacked), before the run exists.
+      await this.allowList.check(runId, validated, caller);
     } catch (err) {
       await this.discardFiles(runId);
       throw err;

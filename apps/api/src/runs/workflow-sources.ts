@@ -12,6 +12,7 @@ import { FetchFailedError, FetchRefusedError, UrlFetcher } from '../../../../lib
 import { OBJECT_STORE } from '../../../../libs/platform/src';
 import { runObjectKeys } from '../../../../libs/runs/src';
 import { ObjectStore, PathSet, safeRelativePath, UnsafePathError } from '../../../../libs/storage/src';
+import type { DocumentSource } from '../../../../libs/workflow-allow-list/src';
 import { BadRequestError, PayloadTooLargeError } from '../common/wes-errors';
 
 /** How deep and how wide the import of a URL workflow's relative references may go. */
@@ -93,14 +94,17 @@ export class WorkflowSources {
   /**
    * Fetches the workflow at `url` and the documents it references relatively (same folder or
    * below, bounded depth and count), stores them as attachments, and returns the attachment
-   * name of the main document and of every stored file.
+   * name of the main document and of every stored file, and where each was fetched from.
    */
-  async importUrl(runId: string, url: string, taken: string[]): Promise<{ main: string; stored: string[] }> {
+  async importUrl(runId: string, url: string, taken: string[]): Promise<{ main: string; stored: string[]; sources: Map<string, DocumentSource> }> {
     const [base, fragment] = url.split('#', 2);
     let main: string | undefined;
     const stored: string[] = [];
+    const sources = new Map<string, DocumentSource>();
     const queue: { url: string; name: string; depth: number }[] = [];
-    const mainName = safeName(decodeURIComponent(new URL(base).pathname.split('/').pop() || 'workflow.cwl'));
+    // A TRS descriptor URL ends with the path of the document in its repository, escaped as one
+    // segment and absolute (the Dockstore CLI sends `.../descriptor/%2FDockstore.cwl`).
+    const mainName = safeName(decodeURIComponent(new URL(base).pathname.split('/').pop() || 'workflow.cwl').replace(/^\/+/, '') || 'workflow.cwl');
     queue.push({ url: base, name: mainName, depth: 0 });
     const seen = new Set<string>();
     const names = new PathSet(taken);
@@ -113,7 +117,9 @@ export class WorkflowSources {
       if (stored.length >= MAX_IMPORTED_FILES) throw new BadRequestError(`workflow_url: the workflow references more than ${MAX_IMPORTED_FILES} documents`);
       let text: string;
       try {
-        text = (await this.fetcher.fetchText(item.url)).text;
+        const fetched = await this.fetcher.fetchText(item.url);
+        text = fetched.text;
+        sources.set(item.name, { url: item.url, finalUrl: fetched.finalUrl });
       } catch (err) {
         this.asClientError(item.depth === 0 ? 'workflow_url' : `workflow_url (referenced ${item.url})`, err);
       }
@@ -131,7 +137,7 @@ export class WorkflowSources {
         queue.push({ url: refUrl, name: safeName(name), depth: item.depth + 1 });
       }
     }
-    return { main: fragment ? `${main}#${fragment}` : main!, stored };
+    return { main: fragment ? `${main}#${fragment}` : main!, stored, sources };
   }
 
   /**

@@ -7,6 +7,7 @@ import { WorkerRegistry } from '../../../../libs/queue/src';
 import { RunStore } from '../../../../libs/runs/src';
 import { Public } from '../auth/public.decorator';
 import { wesBaseUrl } from '../common/base-url';
+import { WorkflowAllowList } from '../runs/workflow-allow-list';
 import { SERVICE_VERSION } from '../version';
 
 /** Public, whatever authMode: it tells a client how to authenticate (auth_instructions_url). */
@@ -18,6 +19,7 @@ export class ServiceInfoController {
     private readonly runs: RunStore,
     private readonly workers: WorkerRegistry,
     private readonly fetcher: UrlFetcher,
+    private readonly allowList: WorkflowAllowList,
   ) {}
 
   @Get('service-info')
@@ -48,6 +50,8 @@ export class ServiceInfoController {
       system_state_counts: counts,
       auth_instructions_url: this.settings.authInstructionsUrl || `${base}/docs`,
       tags: { live_workers: String(workers.length) },
+      // An extension field (ServiceInfo allows more properties); absent when the list is off.
+      ...(this.allowList.enabled ? { workflow_allow_list: this.allowList.describe() } : {}),
     };
   }
 }
