@@ -1,1 +1,2 @@
 export * from './credential-hashes';
+export * from './signed-links';

@@ -1,0 +1,87 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { checkLink, configuredLinkKey, LINK_EXPIRES_PARAM, LINK_SIGNATURE_PARAM, LinkCheck, linkExpiry, sharedLinkKey, signedLinkQuery } from '../../../../libs/auth/src';
+import { WesSettings } from '../../../../libs/config/src';
+import { REDIS } from '../../../../libs/platform/src';
+import { RunKeys } from '../../../../libs/runs/src';
+import { RunFileUrl, runFileUrl, WES_BASE_PATH } from '../common/base-url';
+
+/**
+ * The path relative to run `runId` that a request URL names (`/ga4gh/wes/v1/runs/<id>/logs/stdout`
+ * → `logs/stdout`), decoded segment by segment as links are signed; undefined when the URL is
+ * not under that run or does not decode. The query is no part of it.
+ */
+export function runPathOf(url: string, runId: string): string | undefined {
+  const pathname = url.split('?')[0]!;
+  const prefix = `${WES_BASE_PATH}/runs/`;
+  if (!pathname.startsWith(prefix)) return undefined;
+  const rest = pathname.slice(prefix.length);
+  const slash = rest.indexOf('/');
+  if (slash < 0) return undefined;
+  try {
+    if (decodeURIComponent(rest.slice(0, slash)) !== runId) return undefined;
+    return rest
+      .slice(slash + 1)
+      .split('/')
+      .map((s) => decodeURIComponent(s))
+      .join('/');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Signs the URLs of a run's logs and output files (HMAC over run, path and expiry, see
+ * libs/auth signed-links), and checks them for the AuthGuard. On when WES_SIGNED_LINK_TTL_SECONDS
+ * is above 0 and callers authenticate; the key is WES_LINK_SIGNING_KEY, or a random one every
+ * API process shares through Redis.
+ */
+@Injectable()
+export class LinkSigner {
+  private key?: Promise<Buffer>;
+
+  constructor(
+    private readonly settings: WesSettings,
+    @Inject(REDIS) private readonly redis: Redis,
+    private readonly keys: RunKeys,
+  ) {}
+
+  /** With authMode none every route is open: a signature would add nothing. */
+  get enabled(): boolean {
+    return this.settings.signedLinkTtlSeconds > 0 && this.settings.authMode !== 'none';
+  }
+
+  /** URLs of a run's files under the WES root `base`: signed, all with the same expiry, when links are signed. */
+  async urls(base: string, runId: string): Promise<RunFileUrl> {
+    if (!this.enabled) return runFileUrl(base, runId);
+    const key = await this.signingKey();
+    const expires = linkExpiry(Date.now() / 1000, this.settings.signedLinkTtlSeconds);
+    return runFileUrl(base, runId, (p) => signedLinkQuery(key, runId, p, expires));
+  }
+
+  /** Whether a query carries a signed link's parameters (a request without them is judged by its credentials). */
+  carriesLink(query: unknown): boolean {
+    const q = (query ?? {}) as Record<string, unknown>;
+    return q[LINK_SIGNATURE_PARAM] !== undefined || q[LINK_EXPIRES_PARAM] !== undefined;
+  }
+
+  /** Checks the signed link of a request to `runPath` of run `runId`. */
+  async check(runId: string, runPath: string, query: unknown): Promise<LinkCheck> {
+    const q = (query ?? {}) as Record<string, unknown>;
+    return checkLink(await this.signingKey(), runId, runPath, q[LINK_EXPIRES_PARAM], q[LINK_SIGNATURE_PARAM], Date.now() / 1000);
+  }
+
+  private signingKey(): Promise<Buffer> {
+    if (!this.key) {
+      const configured = this.settings.linkSigningKey;
+      // A failed read (Redis down) is not kept: the next request tries again.
+      this.key = configured
+        ? Promise.resolve(configuredLinkKey(configured))
+        : sharedLinkKey(this.redis, this.keys.linkSigningKey).catch((err: unknown) => {
+            this.key = undefined;
+            throw err;
+          });
+    }
+    return this.key;
+  }
+}
