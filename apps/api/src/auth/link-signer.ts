@@ -38,7 +38,11 @@ export function runPathOf(url: string, runId: string): string | undefined {
  */
 @Injectable()
 export class LinkSigner {
-  private key?: Promise<Buffer>;
+  /** How often, in milliseconds, the key kept in Redis is read again. */
+  static keyRereadMs = 60_000;
+  private current?: Buffer;
+  private readAt = 0;
+  private reading?: Promise<Buffer>;
 
   constructor(
     private readonly settings: WesSettings,
@@ -71,17 +75,24 @@ export class LinkSigner {
     return checkLink(await this.signingKey(), runId, runPath, q[LINK_EXPIRES_PARAM], q[LINK_SIGNATURE_PARAM], Date.now() / 1000);
   }
 
-  private signingKey(): Promise<Buffer> {
-    if (!this.key) {
-      const configured = this.settings.linkSigningKey;
-      // A failed read (Redis down) is not kept: the next request tries again.
-      this.key = configured
-        ? Promise.resolve(configuredLinkKey(configured))
-        : sharedLinkKey(this.redis, this.keys.linkSigningKey).catch((err: unknown) => {
-            this.key = undefined;
-            throw err;
-          });
+  private async signingKey(): Promise<Buffer> {
+    const configured = this.settings.linkSigningKey;
+    if (configured) return (this.current ??= configuredLinkKey(configured));
+    // Read again now and then: should Redis lose its data, every process soon takes the one new key.
+    if (this.current && Date.now() - this.readAt < LinkSigner.keyRereadMs) return this.current;
+    this.reading ??= sharedLinkKey(this.redis, this.keys.linkSigningKey)
+      .then((key) => {
+        this.current = key;
+        this.readAt = Date.now();
+        return key;
+      })
+      .finally(() => (this.reading = undefined));
+    try {
+      return await this.reading;
+    } catch (err) {
+      // Redis down: the key read last is still good; with none, the request fails (and the next tries again).
+      if (this.current) return this.current;
+      throw err;
     }
-    return this.key;
   }
 }
