@@ -4,9 +4,8 @@ import { RunFileUrl, wesTime } from '../common/base-url';
 /**
  * The WES TaskLog of a stored task; `fileUrl` gives the URLs of the run's files (signed when
  * links are). stdout/stderr are URLs of this API, given once the task ended and what it
- * captured was stored. A task still open in
- * a run that ended (its worker was lost, so nobody saw the task end) says so in system_logs
- * rather than look as if it were running.
+ * captured was stored. A task still open in a run that ended (its worker was lost, so nobody
+ * saw the task end) says so in system_logs rather than look as if it were running.
  */
 export function toTaskLog(task: StoredTask, fileUrl: RunFileUrl, runState: RunState) {
   const orphaned = task.end === undefined && isTerminal(runState);
