@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -108,6 +109,10 @@ describe('signed links (authMode static)', () => {
     expect(part.headers.get('content-range')).toBe(`bytes 1000-1999/${blob.length}`);
     expect(part.body.equals(blob.subarray(1000, 2000))).toBe(true);
     expect((await get(copy)).body.equals(blob)).toBe(true);
+    // curl, as a user pastes the URL: no credentials, a range.
+    const curl = spawnSync('curl', ['-sS', '--fail', '-r', '100-199', copy]);
+    expect(curl.status, String(curl.stderr)).toBe(0);
+    expect(Buffer.from(curl.stdout).equals(blob.subarray(100, 200))).toBe(true);
 
     const folder = await get(note(log.outputs.folder.location));
     expect(folder.status).toBe(200);
@@ -189,7 +194,9 @@ describe('signed links (authMode static)', () => {
     expect(readFileSync(path.join(outdir, 'argv.txt'), 'utf8')).toContain('cli-signed');
   });
 
-  it('writes no signature in any line of the API or the worker', () => {
+  it('says at start-up that links are signed and where the key comes from, and writes no signature in any line of the API or the worker', () => {
+    const start = readFileSync(h.stack.api.logFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.msg === 'authentication');
+    expect(start).toMatchObject({ authMode: 'static', signedLinkTtlSeconds: TTL_SECONDS, linkKey: 'shared in Redis' });
     expect(signatures.size).toBeGreaterThan(5);
     const logs = [h.stack.api.logFile, ...h.stack.workers.map((w) => w.logFile)].map((f) => readFileSync(f, 'utf8')).join('\n');
     for (const s of signatures) expect(logs).not.toContain(s);

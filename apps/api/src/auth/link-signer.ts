@@ -6,6 +6,11 @@ import { REDIS } from '../../../../libs/platform/src';
 import { RunKeys } from '../../../../libs/runs/src';
 import { RunFileUrl, runFileUrl, WES_BASE_PATH } from '../common/base-url';
 
+/** Whether the API signs links: a lifetime is set and callers authenticate (with authMode none every route is open anyway). */
+export function signsLinks(settings: WesSettings): boolean {
+  return settings.signedLinkTtlSeconds > 0 && settings.authMode !== 'none';
+}
+
 /**
  * The path relative to run `runId` that a request URL names (`/ga4gh/wes/v1/runs/<id>/logs/stdout`
  * → `logs/stdout`), decoded segment by segment as links are signed; undefined when the URL is
@@ -50,9 +55,8 @@ export class LinkSigner {
     private readonly keys: RunKeys,
   ) {}
 
-  /** With authMode none every route is open: a signature would add nothing. */
   get enabled(): boolean {
-    return this.settings.signedLinkTtlSeconds > 0 && this.settings.authMode !== 'none';
+    return signsLinks(this.settings);
   }
 
   /** URLs of a run's files under the WES root `base`: signed, all with the same expiry, when links are signed. */
