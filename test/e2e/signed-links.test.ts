@@ -161,6 +161,12 @@ describe('signed links (authMode static)', () => {
       expect(r.body.msg, name).toBe('the signature of this link is not valid for this run and path');
       expect(r.headers.get('www-authenticate'), name).toContain('Bearer');
     }
+    // Routes other than a file's take no signature: the run, its status, tasks and outputs listing need credentials.
+    for (const route of ['', '/status', '/tasks', '/outputs']) {
+      const r = await anonymous().request('GET', withQuery(h.client.url(`/runs/${aliceArgv}${route}`), q));
+      expect(r.status, route).toBe(401);
+      expect(r.body.msg, route).toContain('this server needs credentials');
+    }
     // The same output, signed for bob's run, is bob's: it works there and only there.
     expect((await get(note(bobLog.outputs.out.location))).status).toBe(200);
   });
