@@ -210,6 +210,22 @@ describe('signed links (authMode static)', () => {
   });
 });
 
+describe('signed links across API restarts', () => {
+  const again = useStack({ workers: 0, env: { WES_CONFIG_FILE: configFile, WES_AUTH_MODE: 'static', WES_SIGNED_LINK_TTL_SECONDS: '3600' } });
+
+  it('still work when the API that made them has been restarted: the key is kept in Redis', async () => {
+    const alice = new WesClient(again.stack.origin, { authorization: `Bearer ${USERS.alice}` });
+    const runId = await alice.submitOk(argvRun('restart'));
+    // Queued (no worker): its stdout is empty, but served.
+    const url = note((await alice.runLog(runId)).run_log.stdout);
+    expect((await get(url)).status).toBe(200);
+    await again.stack.restartApi();
+    const r = await get(url.replace(/^http:\/\/[^/]+/, again.stack.origin));
+    expect(r.status).toBe(200);
+    expect(r.body.length).toBe(0);
+  });
+});
+
 describe('signed links with authMode none', () => {
   const open = useStack({ workers: 0, env: { WES_SIGNED_LINK_TTL_SECONDS: '600' } });
 
