@@ -264,7 +264,8 @@ export class WesSettings {
 
   /**
    * Comma-separated s3:// locations (`s3://bucket` or `s3://bucket/prefix`) from which
-   * workflow_url and inputs may be read, with the S3 settings' credentials; empty: s3:// refused.
+   * workflow_url and inputs may be read, with the S3 settings' credentials (or the s3Input*
+   * ones); empty: s3:// refused.
    * The object store's own bucket and prefix are refused whatever this holds.
    */
   @Matches(/^$|^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^,]*)?(\s*,\s*s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^,]*)?)*$/, {
