@@ -114,10 +114,14 @@ describe('signed links (authMode static)', () => {
     expect(curl.status, String(curl.stderr)).toBe(0);
     expect(Buffer.from(curl.stdout).equals(blob.subarray(100, 200))).toBe(true);
 
+    // A second on, a link signed afresh would expire later (1 s buckets here) than the folder's.
+    await sleep(1100);
     const folder = await get(note(log.outputs.folder.location));
     expect(folder.status).toBe(200);
     const a = (folder.json.listing as any[]).find((e) => e.basename === 'a.txt');
     expect(a.location).toContain('signature=');
+    // Let in on the folder's link, the listing's links expire with it: one link never yields a longer grant.
+    expect(queryOf(a.location).get('expires')).toBe(queryOf(log.outputs.folder.location).get('expires'));
     expect((await get(note(a.location))).body.toString()).toBe('directory file\n');
 
     const listed = await as('alice').getJson(`/runs/${aliceBinary}/outputs`);

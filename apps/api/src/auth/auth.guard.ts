@@ -53,7 +53,7 @@ export class AuthGuard implements CanActivate {
   private async passSignedLink(req: FastifyRequest): Promise<true> {
     const runId = (req.params as Record<string, string> | undefined)?.run_id ?? '';
     const runPath = runPathOf(req.url, runId);
-    const check = runPath === undefined ? 'invalid' : await this.links.check(runId, runPath, req.query);
+    const check = runPath === undefined ? 'invalid' : await this.links.check(req, runId, runPath);
     if (check === 'expired') throw new UnauthorizedError('this link has expired: read the run again (GET /runs/{run_id}) for fresh links, or send credentials');
     if (check !== 'valid') throw new UnauthorizedError('the signature of this link is not valid for this run and path');
     // Whoever holds the link acts as the run's owner, for this file only.

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { checkLink, configuredLinkKey, LINK_EXPIRES_PARAM, LINK_SIGNATURE_PARAM, LinkCheck, linkExpiry, sharedLinkKey, signedLinkQuery } from '../../../../libs/auth/src';
 import { WesSettings } from '../../../../libs/config/src';
@@ -9,6 +10,13 @@ import { RunFileUrl, runFileUrl, WES_BASE_PATH } from '../common/base-url';
 /** Whether the API signs links: a lifetime is set and callers authenticate (with authMode none every route is open anyway). */
 export function signsLinks(settings: WesSettings): boolean {
   return settings.signedLinkTtlSeconds > 0 && settings.authMode !== 'none';
+}
+
+const LINK_GRANT = Symbol('wes.linkGrant');
+
+/** The expiry of the signed link a request was let in on (undefined: it came with credentials). */
+export function linkGrantOf(req: FastifyRequest): number | undefined {
+  return (req as unknown as Record<symbol, number | undefined>)[LINK_GRANT];
 }
 
 /**
@@ -59,11 +67,15 @@ export class LinkSigner {
     return signsLinks(this.settings);
   }
 
-  /** URLs of a run's files under the WES root `base`: signed, all with the same expiry, when links are signed. */
-  async urls(base: string, runId: string): Promise<RunFileUrl> {
+  /**
+   * URLs of a run's files under the WES root `base`: signed, all with the same expiry, when
+   * links are signed. A request that came in on a signed link (a Directory's listing) hands out
+   * links that expire with it, so holding one link never yields a longer grant.
+   */
+  async urls(base: string, runId: string, req?: FastifyRequest): Promise<RunFileUrl> {
     if (!this.enabled) return runFileUrl(base, runId);
     const key = await this.signingKey();
-    const expires = linkExpiry(Date.now() / 1000, this.settings.signedLinkTtlSeconds);
+    const expires = (req && linkGrantOf(req)) ?? linkExpiry(Date.now() / 1000, this.settings.signedLinkTtlSeconds);
     return runFileUrl(base, runId, (p) => signedLinkQuery(key, runId, p, expires));
   }
 
@@ -73,10 +85,12 @@ export class LinkSigner {
     return q[LINK_SIGNATURE_PARAM] !== undefined || q[LINK_EXPIRES_PARAM] !== undefined;
   }
 
-  /** Checks the signed link of a request to `runPath` of run `runId`. */
-  async check(runId: string, runPath: string, query: unknown): Promise<LinkCheck> {
-    const q = (query ?? {}) as Record<string, unknown>;
-    return checkLink(await this.signingKey(), runId, runPath, q[LINK_EXPIRES_PARAM], q[LINK_SIGNATURE_PARAM], Date.now() / 1000);
+  /** Checks the signed link of a request to `runPath` of run `runId`; a valid one is noted on the request (its expiry). */
+  async check(req: FastifyRequest, runId: string, runPath: string): Promise<LinkCheck> {
+    const q = (req.query ?? {}) as Record<string, unknown>;
+    const check = checkLink(await this.signingKey(), runId, runPath, q[LINK_EXPIRES_PARAM], q[LINK_SIGNATURE_PARAM], Date.now() / 1000);
+    if (check === 'valid') (req as unknown as Record<symbol, number>)[LINK_GRANT] = Number(q[LINK_EXPIRES_PARAM]);
+    return check;
   }
 
   private async signingKey(): Promise<Buffer> {

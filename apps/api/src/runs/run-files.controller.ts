@@ -69,7 +69,7 @@ export class RunFilesController {
     const run = await this.runs.get(runId);
     const dir = findOutputDirectory(run.outputs, path);
     if (!dir) throw new NotFoundError(`run ${runId} has no output "${path}"`);
-    const fileUrl = await this.links.urls(wesBaseUrl(this.settings, req), runId);
+    const fileUrl = await this.links.urls(wesBaseUrl(this.settings, req), runId, req);
     reply.header('content-type', 'application/json; charset=utf-8');
     reply.send(stringifyJson(outputsForClient(dir, (p) => fileUrl(`outputs/${p}`))));
   }
