@@ -5,7 +5,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runForm, workflowFiles } from '../helpers/client';
-import { BINARY_TOOL, binaryBlob, filesUnder, tickerTool } from '../helpers/cwl-fixtures';
+import { binaryBlob, binaryToolRun, filesUnder, tickerTool } from '../helpers/cwl-fixtures';
 import { uniqueMarker, useStack } from '../helpers/e2e';
 import { LocalS3, startS3 } from '../helpers/s3';
 import type { StackOptions } from '../helpers/stack';
@@ -98,15 +98,7 @@ describe('a two-step workflow with attachments in sub-folders, through S3 only',
         },
       }),
     );
-    binRun = await h.client.submitOk(
-      runForm({
-        workflow_url: 'tools/binary.cwl',
-        workflow_type: 'CWL',
-        workflow_type_version: 'v1.2',
-        workflow_params: { blob: { class: 'File', location: 'data/blob.bin' } },
-        attachments: { 'tools/binary.cwl': BINARY_TOOL, 'data/blob.bin': blob },
-      }),
-    );
+    binRun = await h.client.submitOk(binaryToolRun(blob));
     await Promise.all([h.client.waitForState(textRun, ['COMPLETE']), h.client.waitForState(binRun, ['COMPLETE'])]);
   });
 

@@ -1,5 +1,6 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
+import { runForm } from './client';
 
 /**
  * Small CWL documents for the object-store, source and limit tests (kept here rather than in
@@ -26,6 +27,17 @@ outputs:
     outputBinding:
       glob: out
 `;
+
+/** The submission of BINARY_TOOL on `blob` (attached as data/blob.bin). */
+export function binaryToolRun(blob: Uint8Array): FormData {
+  return runForm({
+    workflow_url: 'tools/binary.cwl',
+    workflow_type: 'CWL',
+    workflow_type_version: 'v1.2',
+    workflow_params: { blob: { class: 'File', location: 'data/blob.bin' } },
+    attachments: { 'tools/binary.cwl': BINARY_TOOL, 'data/blob.bin': blob },
+  });
+}
 
 /** Concatenates an array of Files into cat.txt. */
 export const CAT_TOOL = `cwlVersion: v1.2

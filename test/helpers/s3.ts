@@ -27,11 +27,13 @@ export interface LocalS3 {
 
 /**
  * Starts s3rver on a free 127.0.0.1 port with a private folder, in a process of its own
- * (see s3rver-main.js: it needs OpenSSL's legacy provider to page listings).
+ * (see s3rver-main.js: it needs OpenSSL's legacy provider to page listings). With `key`, the
+ * server knows that access key only (s3rver checks the key id, not the v4 signature).
  */
-export async function startS3(): Promise<LocalS3> {
+export async function startS3(key: { accessKeyId: string; secretAccessKey: string } = { accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_KEY }): Promise<LocalS3> {
   const directory = mkdtempSync(path.join(os.tmpdir(), 'wes-s3rver-'));
-  const child = spawn(process.execPath, ['--openssl-legacy-provider', path.join(__dirname, 's3rver-main.js'), directory], {
+  const keyArgs = key.accessKeyId === S3RVER_KEY ? [] : [key.accessKeyId, key.secretAccessKey];
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', path.join(__dirname, 's3rver-main.js'), directory, ...keyArgs], {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -48,7 +50,7 @@ export async function startS3(): Promise<LocalS3> {
     region: 'us-east-1',
     endpoint,
     forcePathStyle: true,
-    credentials: { accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_KEY },
+    credentials: key,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
@@ -71,8 +73,8 @@ export async function startS3(): Promise<LocalS3> {
     WES_S3_REGION: 'us-east-1',
     WES_S3_ENDPOINT: endpoint,
     WES_S3_FORCE_PATH_STYLE: 'true',
-    WES_S3_ACCESS_KEY_ID: S3RVER_KEY,
-    WES_S3_SECRET_ACCESS_KEY: S3RVER_KEY,
+    WES_S3_ACCESS_KEY_ID: key.accessKeyId,
+    WES_S3_SECRET_ACCESS_KEY: key.secretAccessKey,
   });
   return {
     endpoint,

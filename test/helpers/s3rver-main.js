@@ -5,6 +5,14 @@
 const S3rver = require('s3rver');
 
 const directory = process.argv[2];
+// An access key of its own (argv 3 and 4): the server then knows only that one, so a request
+// signed with any other key id (S3RVER included) is refused with InvalidAccessKeyId.
+const [accessKeyId, secretAccessKey] = process.argv.slice(3);
+if (accessKeyId) {
+  const { DUMMY_ACCOUNT } = require('s3rver/lib/models/account');
+  DUMMY_ACCOUNT.revokeAccessKey('S3RVER');
+  DUMMY_ACCOUNT.createKeyPair(accessKeyId, secretAccessKey);
+}
 const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory });
 server.run().then(
   (address) => process.stdout.write(`${JSON.stringify({ port: address.port })}\n`),

@@ -6,6 +6,7 @@ import { PlatformModule } from '../../../libs/platform/src';
 import { ApiReaper } from './api-reaper';
 import { AuthGuard } from './auth/auth.guard';
 import { Authenticator } from './auth/authenticator';
+import { LinkSigner } from './auth/link-signer';
 import { ConnectionDraining } from './common/connection-draining';
 import { ErrorResponseFilter } from './common/error-response.filter';
 import { OpenApiController } from './docs/openapi.controller';
@@ -33,6 +34,7 @@ export class ApiModule {
         WorkflowAllowList,
         ApiReaper,
         ConnectionDraining,
+        LinkSigner,
         { provide: Authenticator, useValue: new Authenticator(settings) },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ErrorResponseFilter },

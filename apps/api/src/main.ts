@@ -10,6 +10,7 @@ import { checkApiListenSettings, InvalidSettingError, loadSettings, WesSettings 
 import { JsonTooDeepError, parseJson } from '../../../libs/json/src';
 import { createLogger, PinoNestLogger } from '../../../libs/logging/src';
 import { ApiModule } from './app.module';
+import { signsLinks } from './auth/link-signer';
 import { WES_BASE_PATH } from './common/base-url';
 import { closeConnectionsWhenShuttingDown } from './common/connection-draining';
 import { Authenticator } from './auth/authenticator';
@@ -35,7 +36,9 @@ async function main() {
   const settings = settingsOrExit();
   const logger = createLogger('api', settings.logLevel);
   const oidc = settings.authMode === 'oidc' ? { issuer: settings.oidcIssuer, audience: settings.oidcAudience, jwks: settings.oidcJwksUrl || 'discovered' } : {};
-  logger.info({ authMode: settings.authMode, users: settings.authUsers.length, ...oidc }, 'authentication');
+  // Whether links are signed and where their key comes from; never the key.
+  const links = signsLinks(settings) ? { signedLinkTtlSeconds: settings.signedLinkTtlSeconds, linkKey: settings.linkSigningKey ? 'configured' : 'shared in Redis' } : { signedLinks: false };
+  logger.info({ authMode: settings.authMode, users: settings.authUsers.length, ...oidc, ...links }, 'authentication');
   const adapter = new FastifyAdapter({
     bodyLimit: settings.maxFieldBytes * 4,
     trustProxy: true,

@@ -380,3 +380,45 @@ describe('workflow allow-list setting', () => {
     expect(errorFor({ WES_CONFIG_FILE: configFile('workflowAllowList: https://ok.example/\n') }).message).toContain('workflowAllowList');
   });
 });
+
+describe('signed link settings', () => {
+  it('default to off (lifetime 0) with no key, and read both from the environment', () => {
+    const d = loadSettings({});
+    expect(d.signedLinkTtlSeconds).toBe(0);
+    expect(d.linkSigningKey).toBeUndefined();
+    expect(loadSettings({ WES_LINK_SIGNING_KEY: '' }).linkSigningKey).toBeUndefined();
+    const key = 'k'.repeat(32);
+    expect(loadSettings({ WES_SIGNED_LINK_TTL_SECONDS: '900', WES_LINK_SIGNING_KEY: key })).toMatchObject({ signedLinkTtlSeconds: 900, linkSigningKey: key });
+  });
+
+  it('refuse a negative or over-a-week lifetime, and a short key without repeating it', () => {
+    expect(errorFor({ WES_SIGNED_LINK_TTL_SECONDS: '-1' }).message).toContain('WES_SIGNED_LINK_TTL_SECONDS');
+    expect(errorFor({ WES_SIGNED_LINK_TTL_SECONDS: '604801' }).message).toContain('WES_SIGNED_LINK_TTL_SECONDS');
+    const err = errorFor({ WES_LINK_SIGNING_KEY: 'short-secret-value' });
+    expect(err.message).toContain('WES_LINK_SIGNING_KEY');
+    expect(err.message).toContain('at least 32 characters');
+    expect(err.message).not.toContain('short-secret-value');
+  });
+});
+
+describe('S3 input client settings', () => {
+  it('are unset by default, and read from WES_S3_INPUT_* (empty: unset)', () => {
+    const d = loadSettings({ WES_S3_INPUT_ENDPOINT: '', WES_S3_INPUT_ACCESS_KEY_ID: '', WES_S3_INPUT_SECRET_ACCESS_KEY: '' });
+    expect([d.s3InputEndpoint, d.s3InputRegion, d.s3InputAccessKeyId, d.s3InputSecretAccessKey]).toEqual([undefined, undefined, undefined, undefined]);
+    const s = loadSettings({
+      WES_S3_INPUT_ENDPOINT: 'http://inputs:9000',
+      WES_S3_INPUT_REGION: 'eu-west-1',
+      WES_S3_INPUT_ACCESS_KEY_ID: 'reader',
+      WES_S3_INPUT_SECRET_ACCESS_KEY: 'reader-secret',
+    });
+    expect(s).toMatchObject({ s3InputEndpoint: 'http://inputs:9000', s3InputRegion: 'eu-west-1', s3InputAccessKeyId: 'reader', s3InputSecretAccessKey: 'reader-secret' });
+  });
+
+  it('refuse a key id without its secret (and the reverse), and an endpoint that is no URL, without repeating a secret', () => {
+    expect(errorFor({ WES_S3_INPUT_ACCESS_KEY_ID: 'reader' }).message).toContain('WES_S3_INPUT_SECRET_ACCESS_KEY');
+    const err = errorFor({ WES_S3_INPUT_SECRET_ACCESS_KEY: 'reader-secret' });
+    expect(err.message).toContain('WES_S3_INPUT_ACCESS_KEY_ID');
+    expect(err.message).not.toContain('reader-secret');
+    expect(errorFor({ WES_S3_INPUT_ENDPOINT: 'inputs:9000' }).message).toContain('WES_S3_INPUT_ENDPOINT');
+  });
+});

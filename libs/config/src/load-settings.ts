@@ -13,7 +13,22 @@ export { InvalidSettingError, listSetting };
 const CONFIG_FILE_ENV = 'WES_CONFIG_FILE';
 
 /** Optional settings that an empty variable leaves unset. */
-const OPTIONAL_WHEN_EMPTY = new Set<SettingKey>(['publicUrl', 'cancelSignal', 's3Bucket', 's3Endpoint', 's3AccessKeyId', 's3SecretAccessKey']);
+const OPTIONAL_WHEN_EMPTY = new Set<SettingKey>([
+  'publicUrl',
+  'cancelSignal',
+  's3Bucket',
+  's3Endpoint',
+  's3AccessKeyId',
+  's3SecretAccessKey',
+  's3InputEndpoint',
+  's3InputRegion',
+  's3InputAccessKeyId',
+  's3InputSecretAccessKey',
+  'linkSigningKey',
+]);
+
+/** Settings whose value an error message must not repeat. */
+const SECRET_SETTINGS = new Set<SettingKey>(['s3SecretAccessKey', 's3InputSecretAccessKey', 'linkSigningKey']);
 
 function parseText(key: SettingKey, text: string, origin: string): unknown {
   const { kind } = SETTING_SOURCES[key];
@@ -82,7 +97,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): WesSettings 
     const e = errors[0];
     const origin = origins.get(e.property) ?? `${SETTING_SOURCES[e.property as SettingKey]?.env ?? e.property} (default)`;
     const why = Object.values(e.constraints ?? {}).join('; ');
-    throw new InvalidSettingError(`invalid setting ${origin}=${JSON.stringify(e.value)}: ${why}`);
+    const shown = SECRET_SETTINGS.has(e.property as SettingKey) ? '(secret, not shown)' : JSON.stringify(e.value);
+    throw new InvalidSettingError(`invalid setting ${origin}=${shown}: ${why}`);
   }
   if (settings.outputUrls === 'presigned' && settings.objectStore !== 's3') {
     throw new InvalidSettingError('invalid setting WES_OUTPUT_URLS=presigned: needs WES_OBJECT_STORE=s3');
@@ -92,6 +108,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): WesSettings 
   }
   if (!settings.s3AccessKeyId !== !settings.s3SecretAccessKey) {
     throw new InvalidSettingError('invalid settings: WES_S3_ACCESS_KEY_ID and WES_S3_SECRET_ACCESS_KEY go together');
+  }
+  if (!settings.s3InputAccessKeyId !== !settings.s3InputSecretAccessKey) {
+    throw new InvalidSettingError('invalid settings: WES_S3_INPUT_ACCESS_KEY_ID and WES_S3_INPUT_SECRET_ACCESS_KEY go together');
   }
   if (settings.defaultPageSize > settings.maxPageSize) {
     throw new InvalidSettingError(

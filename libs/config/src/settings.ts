@@ -269,13 +269,40 @@ export class WesSettings {
 
   /**
    * Comma-separated s3:// locations (`s3://bucket` or `s3://bucket/prefix`) from which
-   * workflow_url and inputs may be read, with the S3 settings' credentials; empty: s3:// refused.
+   * workflow_url and inputs may be read, with the S3 settings' credentials (or the s3Input*
+   * ones); empty: s3:// refused.
    * The object store's own bucket and prefix are refused whatever this holds.
    */
   @Matches(/^$|^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^,]*)?(\s*,\s*s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^,]*)?)*$/, {
     message: 'must be comma-separated s3://bucket or s3://bucket/prefix locations',
   })
   s3InputAllow = '';
+
+  /**
+   * Endpoint of the S3-compatible server user inputs (s3:// URLs) are read from, when it is not
+   * the object store's. Setting any WES_S3_INPUT_* gives inputs an S3 client of their own (each
+   * unset one takes its WES_S3_* counterpart), so the store's credentials, which can write
+   * every run's files, need not be the ones that read what users name: give this client a
+   * read-only key.
+   */
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true }, { message: 'must be an absolute http(s) URL' })
+  s3InputEndpoint?: string;
+
+  /** Region of the user inputs' S3 client; unset: s3Region. */
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  s3InputRegion?: string;
+
+  /** Static credentials of the user inputs' S3 client (a read-only key); unset: the store's (s3AccessKeyId). */
+  @IsOptional()
+  @IsString()
+  s3InputAccessKeyId?: string;
+
+  @IsOptional()
+  @IsString()
+  s3InputSecretAccessKey?: string;
 
   /** Largest accepted workflow_attachment part, in bytes. */
   @IsInt()
@@ -406,6 +433,27 @@ export class WesSettings {
   limitSubmitsPerMinute = 0;
 
   /**
+   * Lifetime, in seconds, of the signed links the API hands out for a run's logs and output
+   * files (RunLog, TaskLogs, output listings) when an authMode other than `none` is on: such a
+   * link is fetched without credentials (a browser, curl, cwltest) until it expires. 0: links
+   * are not signed and need the caller's credentials like every other route.
+   */
+  @IsInt()
+  @Min(0)
+  @Max(604_800)
+  signedLinkTtlSeconds = 0;
+
+  /**
+   * Secret key of the signed links' HMAC (at least 32 characters). Empty: a random key made once
+   * and kept in Redis, shared by every API process. Setting it keeps links valid across a loss
+   * of Redis's data; changing it ends every link handed out.
+   */
+  @IsOptional()
+  @IsString()
+  @MinLength(32, { message: 'must be at least 32 characters' })
+  linkSigningKey?: string;
+
+  /**
    * Comma-separated origins (e.g. `https://app.example.org`) whose browser pages may call the
    * API (CORS); `*` for any; empty: none (browsers then refuse cross-origin calls).
    */
@@ -481,6 +529,10 @@ export const SETTING_SOURCES = {
   fetchAllowCidrs: { env: 'WES_FETCH_ALLOW_CIDRS', kind: 'string' },
   fileAllowDirs: { env: 'WES_FILE_ALLOW_DIRS', kind: 'string' },
   s3InputAllow: { env: 'WES_S3_INPUT_ALLOW', kind: 'string' },
+  s3InputEndpoint: { env: 'WES_S3_INPUT_ENDPOINT', kind: 'string' },
+  s3InputRegion: { env: 'WES_S3_INPUT_REGION', kind: 'string' },
+  s3InputAccessKeyId: { env: 'WES_S3_INPUT_ACCESS_KEY_ID', kind: 'string' },
+  s3InputSecretAccessKey: { env: 'WES_S3_INPUT_SECRET_ACCESS_KEY', kind: 'string' },
   maxFieldBytes: { env: 'WES_MAX_FIELD_BYTES', kind: 'int' },
   defaultPageSize: { env: 'WES_DEFAULT_PAGE_SIZE', kind: 'int' },
   maxPageSize: { env: 'WES_MAX_PAGE_SIZE', kind: 'int' },
@@ -501,6 +553,8 @@ export const SETTING_SOURCES = {
   authAllowNoneOnNetwork: { env: 'WES_AUTH_ALLOW_NONE_ON_NETWORK', kind: 'bool' },
   limitActiveRunsPerUser: { env: 'WES_LIMIT_ACTIVE_RUNS_PER_USER', kind: 'int' },
   limitSubmitsPerMinute: { env: 'WES_LIMIT_SUBMITS_PER_MINUTE', kind: 'int' },
+  signedLinkTtlSeconds: { env: 'WES_SIGNED_LINK_TTL_SECONDS', kind: 'int' },
+  linkSigningKey: { env: 'WES_LINK_SIGNING_KEY', kind: 'string' },
   corsOrigins: { env: 'WES_CORS_ORIGINS', kind: 'string' },
   workflowAllowList: { env: null, kind: 'yaml' },
 } as const satisfies { [K in SettingKey]-?: SettingSource };

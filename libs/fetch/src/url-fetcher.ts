@@ -192,7 +192,7 @@ export class UrlFetcher {
 
   /** An s3:// URL must lie in an allowed place, and not touch the object store's own keys. */
   private checkS3(url: URL): void {
-    if (!this.s3) throw new FetchRefusedError('s3:// URLs need the S3 settings (WES_S3_*)');
+    if (!this.s3) throw new FetchRefusedError('s3:// URLs need the S3 settings (WES_S3_*, or WES_S3_INPUT_* for a client of their own)');
     const place = s3Place(url);
     const allowed = (this.policy.s3Allow ?? []).map(s3Area);
     if (allowed.length === 0) throw new FetchRefusedError('s3:// URLs are refused: no bucket or prefix is allowed (WES_S3_INPUT_ALLOW)');

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { REDACTED_PATHS } from './logger';
+import { LOG_REDACTION, REDACTED_PATHS, redactUrlSecrets } from './logger';
 
 describe('log redaction', () => {
   it('never writes an Authorization header or a password, wherever a line carries them', () => {
@@ -21,5 +21,45 @@ describe('log redaction', () => {
     expect(text).not.toMatch(/s3cret/);
     expect(text).toContain('[Redacted]');
     expect(text).toContain('"host":"h"');
+  });
+});
+
+describe('URL credential redaction', () => {
+  const capture = () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    return { lines, logger: pino({ ...LOG_REDACTION }, sink) };
+  };
+
+  it("replaces a signed link's signature and S3 presigned credentials, leaving the rest of the URL", () => {
+    expect(redactUrlSecrets('GET /ga4gh/wes/v1/runs/r/logs/stdout?expires=1800000000&signature=AbC-_x9')).toBe(
+      'GET /ga4gh/wes/v1/runs/r/logs/stdout?expires=1800000000&signature=[Redacted]',
+    );
+    expect(redactUrlSecrets('/o?signature=sig1&x=1')).toBe('/o?signature=[Redacted]&x=1');
+    expect(redactUrlSecrets('https://s3/b/k?X-Amz-Credential=AKIA%2Fx&X-Amz-Signature=abcdef&X-Amz-Expires=60')).toBe(
+      'https://s3/b/k?X-Amz-Credential=[Redacted]&X-Amz-Signature=[Redacted]&X-Amz-Expires=60',
+    );
+    expect(redactUrlSecrets('no query, signature=plain text')).toBe('no query, signature=plain text');
+  });
+
+  it('redacts them in every string of a line: fields, nested objects, errors, the message, Nest-style messages', () => {
+    const { lines, logger } = capture();
+    const url = (n: number) => `/ga4gh/wes/v1/runs/r/outputs/a.txt?expires=1800000000&signature=s3cret-sig-${n}`;
+    logger.error({ url: url(1), method: 'GET' }, 'request failed');
+    logger.warn({ req: { url: url(2) }, list: [url(3)] }, 'nested');
+    logger.error({ err: new TypeError(`cannot fetch ${url(4)}`) }, 'error');
+    logger.info(`fetched ${url(5)}`);
+    logger.info({ context: 'x' }, `fetched ${url(6)}`);
+    const text = lines.join('');
+    expect(text).not.toMatch(/s3cret-sig/);
+    // Six lines, the error's twice (its message and its stack).
+    expect(text.match(/signature=\[Redacted\]/g)).toHaveLength(7);
+    expect(text).toContain('"method":"GET"');
+    expect(text).toContain('"message":"cannot fetch /ga4gh/wes/v1/runs/r/outputs/a.txt?expires=1800000000&signature=[Redacted]"');
   });
 });

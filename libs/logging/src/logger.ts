@@ -1,4 +1,4 @@
-import pino, { Logger } from 'pino';
+import pino, { Logger, LoggerOptions } from 'pino';
 import type { LoggerService } from '@nestjs/common';
 
 export type { Logger } from 'pino';
@@ -20,9 +20,52 @@ export const REDACTED_PATHS = [
   '*.headers.cookie',
 ];
 
+/**
+ * Signatures in a URL's query are bearer credentials: the API's signed links (`signature=`)
+ * and S3 presigned URLs (`X-Amz-Signature=`, `X-Amz-Credential=`, `X-Amz-Security-Token=`).
+ */
+const URL_SECRET = /([?&](?:signature|x-amz-signature|x-amz-credential|x-amz-security-token)=)[^&#\s"'<>]*/gi;
+
+/** A text with every URL query credential replaced by [Redacted]. */
+export function redactUrlSecrets(text: string): string {
+  return text.replace(URL_SECRET, '$1[Redacted]');
+}
+
+/** A log object with URL query credentials redacted in its strings (and its errors'), a few levels deep. */
+function redactObjectUrls(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return redactUrlSecrets(value);
+  if (depth > 4 || value === null || typeof value !== 'object') return value;
+  if (value instanceof Error) {
+    const [message, stack] = [redactUrlSecrets(value.message), value.stack && redactUrlSecrets(value.stack)];
+    if (message === value.message && stack === value.stack) return value;
+    const copy = new Error(message);
+    copy.name = value.name;
+    copy.stack = stack;
+    return copy;
+  }
+  if (Array.isArray(value)) return value.map((v) => redactObjectUrls(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = redactObjectUrls(v, depth + 1);
+  return out;
+}
+
+/**
+ * What keeps credentials out of every line: REDACTED_PATHS by field, URL query credentials in
+ * any string of the object or the message (a request URL carrying a signed link, say).
+ */
+export const LOG_REDACTION: Pick<LoggerOptions, 'redact' | 'formatters' | 'hooks'> = {
+  redact: REDACTED_PATHS,
+  formatters: { log: (obj) => redactObjectUrls(obj) as Record<string, unknown> },
+  hooks: {
+    logMethod(args, method) {
+      method.apply(this, args.map((a) => (typeof a === 'string' ? redactUrlSecrets(a) : a)) as Parameters<typeof method>);
+    },
+  },
+};
+
 /** One JSON line per event on stdout; child loggers carry the run id (`runId`). */
 export function createLogger(name: string, level: string): Logger {
-  return pino({ name, level, base: { pid: process.pid, svc: name }, redact: REDACTED_PATHS });
+  return pino({ name, level, base: { pid: process.pid, svc: name }, ...LOG_REDACTION });
 }
 
 /** Routes Nest's own log calls into pino, so every line of a process has one shape. */

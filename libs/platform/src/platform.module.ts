@@ -1,14 +1,14 @@
 import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { listSetting, WesSettings } from '../../config/src';
+import { WesSettings } from '../../config/src';
 import { UrlFetcher } from '../../fetch/src';
-import { S3Client } from '@aws-sdk/client-s3';
 import { createLogger, Logger } from '../../logging/src';
 import type { Queue } from 'bullmq';
 import { createRedis, createRunQueue, RunJobData, WorkerRegistry } from '../../queue/src';
 import { RunRecovery } from '../../recovery/src';
 import { RunKeys, RunStore, TaskStore, TerminalStateCache, WorkflowStateMachine } from '../../runs/src';
-import { createObjectStore, createS3Client, ObjectStore, S3ObjectStore } from '../../storage/src';
+import { createObjectStore, ObjectStore } from '../../storage/src';
+import { createUrlFetcher } from './url-fetcher-factory';
 
 /** Injection tokens of what the platform module provides that is not a class of its own. */
 export const REDIS = Symbol('REDIS');
@@ -27,38 +27,6 @@ class ConnectionCloser implements OnApplicationShutdown {
     await this.queue.close().catch(() => undefined);
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
-}
-
-/**
- * The fetcher of workflow and input URLs. s3:// URLs are read with the object store's S3
- * client when the store is S3, else with one made from the S3 settings, when there are any.
- */
-function createUrlFetcher(settings: WesSettings, store: ObjectStore): UrlFetcher {
-  let s3: S3Client | undefined;
-  if (store instanceof S3ObjectStore) s3 = store.client;
-  else if (settings.s3Endpoint || settings.s3AccessKeyId) {
-    s3 = createS3Client({
-      region: settings.s3Region,
-      endpoint: settings.s3Endpoint,
-      forcePathStyle: settings.s3ForcePathStyle,
-      accessKeyId: settings.s3AccessKeyId,
-      secretAccessKey: settings.s3SecretAccessKey,
-    });
-  }
-  return new UrlFetcher(
-    {
-      maxBytes: settings.fetchMaxBytes,
-      timeoutMs: settings.fetchTimeoutMs,
-      maxRedirects: settings.fetchMaxRedirects,
-      allowCidrs: listSetting(settings.fetchAllowCidrs),
-      fileAllowDirs: listSetting(settings.fileAllowDirs),
-      // The server's own files are no input, whatever the allowed folders and buckets hold.
-      fileDenyDirs: [settings.dataDir, settings.workDir],
-      s3Allow: listSetting(settings.s3InputAllow),
-      s3Deny: store instanceof S3ObjectStore ? [store.location] : [],
-    },
-    s3,
-  );
 }
 
 /**

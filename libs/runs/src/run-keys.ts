@@ -104,6 +104,14 @@ export class RunKeys {
     return `${this.prefix}:workers`;
   }
 
+  /**
+   * String: the random key of the API's signed links when WES_LINK_SIGNING_KEY is empty, written
+   * once (SET NX) by the first API process and read by every other, with no expiry.
+   */
+  get linkSigningKey(): string {
+    return `${this.prefix}:link-signing-key`;
+  }
+
   worker(workerId: string): string {
     return `${this.prefix}:worker:${workerId}`;
   }

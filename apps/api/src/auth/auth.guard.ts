@@ -8,7 +8,9 @@ import { RunStore } from '../../../../libs/runs/src';
 import { ForbiddenError, ServiceUnavailableError, UnauthorizedError } from '../common/wes-errors';
 import { Authenticator } from './authenticator';
 import { setCaller } from './caller';
+import { LinkSigner, runPathOf } from './link-signer';
 import { PUBLIC_ROUTE } from './public.decorator';
+import { SIGNED_LINK_ROUTE } from './signed-link.decorator';
 
 /**
  * Every route but those marked @Public: the caller must authenticate (401 otherwise), and a
@@ -17,6 +19,10 @@ import { PUBLIC_ROUTE } from './public.decorator';
  * the handler's 404). One place, so a new run route cannot forget the check. A JWT that does
  * not verify is a 401 saying why in general terms; an issuer whose keys cannot be fetched is a
  * 503 (the token may be good: the client should retry, not drop it). Neither logs the token.
+ *
+ * A GET or HEAD of a run's file (a @SignedLinkRoute: logs, outputs) without an Authorization
+ * header but with a signed link's query passes when the signature is good for exactly that run
+ * and path and has not expired: the signature is the grant, given by the RunLog to its owner.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -25,12 +31,14 @@ export class AuthGuard implements CanActivate {
     private readonly authenticator: Authenticator,
     private readonly runs: RunStore,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly links: LinkSigner,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [context.getHandler(), context.getClass()])) return true;
     const req = context.switchToHttp().getRequest<FastifyRequest>();
     const header = req.headers.authorization;
+    if (!header && this.links.enabled && this.links.carriesLink(req.query) && this.isSignedLinkRoute(context, req)) return this.passSignedLink(req);
     const caller = await this.authenticator.authenticate(header).catch((err: unknown) => {
       if (err instanceof InvalidTokenError) {
         // An unforeseen failure: the operator gets its kind, not its message (a parser's message may quote the token).
@@ -47,6 +55,22 @@ export class AuthGuard implements CanActivate {
       const { exists, owner } = await this.runs.ownerOf(runId);
       if (exists && owner !== caller.owner) throw new ForbiddenError(`run ${runId} belongs to another user`);
     }
+    return true;
+  }
+
+  private isSignedLinkRoute(context: ExecutionContext, req: FastifyRequest): boolean {
+    return (req.method === 'GET' || req.method === 'HEAD') && this.reflector.getAllAndOverride<boolean>(SIGNED_LINK_ROUTE, [context.getHandler(), context.getClass()]) === true;
+  }
+
+  private async passSignedLink(req: FastifyRequest): Promise<true> {
+    const runId = (req.params as Record<string, string> | undefined)?.run_id ?? '';
+    const runPath = runPathOf(req.url, runId);
+    const check = runPath === undefined ? 'invalid' : await this.links.check(req, runId, runPath);
+    if (check === 'expired') throw new UnauthorizedError('this link has expired: read the run again (GET /runs/{run_id}) for fresh links, or send credentials');
+    if (check !== 'valid') throw new UnauthorizedError('the signature of this link is not valid for this run and path');
+    // Whoever holds the link acts as the run's owner, for this file only.
+    const { owner } = await this.runs.ownerOf(runId);
+    setCaller(req, { name: `signed link (${owner ?? 'no owner'})`, admin: false, owner: owner ?? '', roles: [] });
     return true;
   }
 }

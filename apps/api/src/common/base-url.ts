@@ -19,3 +19,15 @@ export function wesTime(ms: number | undefined): string | undefined {
 export function encodePath(path: string): string {
   return path.split('/').map(encodeURIComponent).join('/');
 }
+
+/**
+ * Absolute URL of one of a run's files, from its path relative to the run (decoded:
+ * `logs/stdout`, `tasks/3/logs/stderr`, `outputs/dir/a b.txt`); signed when links are (LinkSigner).
+ */
+export type RunFileUrl = (runPath: string) => string;
+
+/** The plain (unsigned) RunFileUrl of a run under the WES root `base`; `query` (without `?`) is appended when given. */
+export function runFileUrl(base: string, runId: string, query?: (runPath: string) => string): RunFileUrl {
+  const runUrl = `${base}/runs/${runId}`;
+  return query ? (p) => `${runUrl}/${encodePath(p)}?${query(p)}` : (p) => `${runUrl}/${encodePath(p)}`;
+}

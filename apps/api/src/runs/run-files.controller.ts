@@ -5,7 +5,9 @@ import { stringifyJson } from '../../../../libs/json/src';
 import { OBJECT_STORE } from '../../../../libs/platform/src';
 import { runObjectKeys } from '../../../../libs/runs/src';
 import { ObjectStore, safeRelativePath } from '../../../../libs/storage/src';
-import { encodePath, wesBaseUrl } from '../common/base-url';
+import { wesBaseUrl } from '../common/base-url';
+import { LinkSigner } from '../auth/link-signer';
+import { SignedLinkRoute } from '../auth/signed-link.decorator';
 import { BadRequestError, NotFoundError } from '../common/wes-errors';
 import { LOG_CONTENT_TYPE, logStream, sendObject, sendObjectParts } from './object-response';
 import { findOutputDirectory, outputsForClient } from './run-log.mapper';
@@ -18,6 +20,7 @@ export class RunFilesController {
     private readonly runs: RunsService,
     private readonly settings: WesSettings,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    private readonly links: LinkSigner,
   ) {}
 
   /**
@@ -26,6 +29,7 @@ export class RunFilesController {
    * empty before the engine starts.
    */
   @Get('runs/:run_id/logs/:stream')
+  @SignedLinkRoute()
   async log(@Param('run_id') runId: string, @Param('stream') name: string, @Req() req: FastifyRequest, @Res() reply: FastifyReply) {
     const stream = logStream(name);
     await this.runs.status(runId);
@@ -41,15 +45,16 @@ export class RunFilesController {
   async listOutputs(@Param('run_id') runId: string, @Req() req: FastifyRequest) {
     await this.runs.status(runId);
     const prefix = runObjectKeys.output(runId, '');
-    const base = `${wesBaseUrl(this.settings, req)}/runs/${runId}/outputs`;
+    const fileUrl = await this.links.urls(wesBaseUrl(this.settings, req), runId);
     const files = (await this.store.list(prefix)).map((o) => {
       const path = o.key.slice(prefix.length);
-      return { path, size: o.size, url: `${base}/${encodePath(path)}` };
+      return { path, size: o.size, url: fileUrl(`outputs/${path}`) };
     });
     return { run_id: runId, files };
   }
 
   @Get('runs/:run_id/outputs/*')
+  @SignedLinkRoute()
   async output(@Param('run_id') runId: string, @Req() req: FastifyRequest, @Res() reply: FastifyReply) {
     await this.runs.status(runId);
     const raw = (req.params as Record<string, string>)['*'] ?? '';
@@ -64,8 +69,8 @@ export class RunFilesController {
     const run = await this.runs.get(runId);
     const dir = findOutputDirectory(run.outputs, path);
     if (!dir) throw new NotFoundError(`run ${runId} has no output "${path}"`);
-    const base = `${wesBaseUrl(this.settings, req)}/runs/${runId}/outputs`;
+    const fileUrl = await this.links.urls(wesBaseUrl(this.settings, req), runId, req);
     reply.header('content-type', 'application/json; charset=utf-8');
-    reply.send(stringifyJson(outputsForClient(dir, (p) => `${base}/${encodePath(p)}`)));
+    reply.send(stringifyJson(outputsForClient(dir, (p) => fileUrl(`outputs/${p}`))));
   }
 }

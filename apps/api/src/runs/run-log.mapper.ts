@@ -1,6 +1,6 @@
 import { FileObject, forEachFileObject, mapFileObjectsSync } from '../../../../libs/engines/src';
 import { OUTPUT_LOCATION_PREFIX, RecordedCommand, RunRecord, RunSummaryRow, StoredTask } from '../../../../libs/runs/src';
-import { encodePath, wesTime } from '../common/base-url';
+import { RunFileUrl, runFileUrl, wesTime } from '../common/base-url';
 import { toTaskLog } from './task-log.mapper';
 
 /**
@@ -43,10 +43,12 @@ export function outputsForClient(value: unknown, urlOf: OutputUrl): unknown {
 /**
  * The WES RunLog of a run, with every link absolute under `base` (the WES root URL); `tasks`:
  * all its tasks, or null when it has too many to list here (task_logs_url pages them).
+ * `fileUrl` gives the URLs of its logs and outputs (signed when links are), `outputUrl` those
+ * of its outputs when they are served elsewhere (presigned S3 URLs).
  */
-export function toRunLog(run: RunRecord, base: string, tasks: StoredTask[] | null, urlOf?: OutputUrl) {
+export function toRunLog(run: RunRecord, base: string, tasks: StoredTask[] | null, fileUrl: RunFileUrl = runFileUrl(base, run.runId), outputUrl?: OutputUrl) {
   const runUrl = `${base}/runs/${run.runId}`;
-  const outputUrl = urlOf ?? ((path: string) => `${runUrl}/outputs/${encodePath(path)}`);
+  const urlOf = outputUrl ?? ((path: string) => fileUrl(`outputs/${path}`));
   const name = run.request.workflow_url.split('#')[0].split('/').pop() || run.request.workflow_url;
   return {
     run_id: run.runId,
@@ -57,14 +59,14 @@ export function toRunLog(run: RunRecord, base: string, tasks: StoredTask[] | nul
       cmd: commandForClient(run.cmd),
       start_time: wesTime(run.start),
       end_time: wesTime(run.end),
-      stdout: `${runUrl}/logs/stdout`,
-      stderr: `${runUrl}/logs/stderr`,
+      stdout: fileUrl('logs/stdout'),
+      stderr: fileUrl('logs/stderr'),
       exit_code: run.exitCode,
       system_logs: run.systemLogs,
     },
     task_logs_url: `${runUrl}/tasks`,
-    task_logs: tasks && tasks.map((t) => toTaskLog(t, runUrl, run.state)),
-    outputs: (outputsForClient(run.outputs ?? {}, outputUrl) ?? {}) as Record<string, unknown>,
+    task_logs: tasks && tasks.map((t) => toTaskLog(t, fileUrl, run.state)),
+    outputs: (outputsForClient(run.outputs ?? {}, urlOf) ?? {}) as Record<string, unknown>,
   };
 }
 

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { stringifyJson } from '../../../../libs/json/src';
 import { WesSettings } from '../../../../libs/config/src';
 import { callerOf } from '../auth/caller';
+import { LinkSigner } from '../auth/link-signer';
 import { wesBaseUrl } from '../common/base-url';
 import { decodePageToken, encodePageToken, parsePageSize } from '../common/pagination';
 import { BadRequestError } from '../common/wes-errors';
@@ -23,6 +24,7 @@ export class RunsController {
     private readonly settings: WesSettings,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     private readonly limits: SubmitLimits,
+    private readonly links: LinkSigner,
   ) {}
 
   /** RunWorkflow: multipart/form-data as the spec says, or a JSON RunRequest (no attachments). */
@@ -76,7 +78,8 @@ export class RunsController {
     }
     // Written by libs/json: params and outputs keep their numbers exactly as they came.
     reply.header('content-type', 'application/json; charset=utf-8');
-    return stringifyJson(toRunLog(run, wesBaseUrl(this.settings, req), tasks, urlOf));
+    const base = wesBaseUrl(this.settings, req);
+    return stringifyJson(toRunLog(run, base, tasks, await this.links.urls(base, runId), urlOf));
   }
 
   @Get('runs/:run_id/status')

@@ -4,7 +4,9 @@ import { WesSettings } from '../../../../libs/config/src';
 import { OBJECT_STORE } from '../../../../libs/platform/src';
 import { isTaskId, runObjectKeys, RunState, StoredTask, TaskStore } from '../../../../libs/runs/src';
 import { ObjectStore } from '../../../../libs/storage/src';
-import { wesBaseUrl } from '../common/base-url';
+import { RunFileUrl, wesBaseUrl } from '../common/base-url';
+import { LinkSigner } from '../auth/link-signer';
+import { SignedLinkRoute } from '../auth/signed-link.decorator';
 import { decodePageToken, encodePageToken, parsePageSize } from '../common/pagination';
 import { NotFoundError } from '../common/wes-errors';
 import { LOG_CONTENT_TYPE, logStream, sendObject } from './object-response';
@@ -23,6 +25,7 @@ export class TasksController {
     private readonly tasks: TaskStore,
     private readonly settings: WesSettings,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    private readonly links: LinkSigner,
   ) {}
 
   @Get('runs/:run_id/tasks')
@@ -36,18 +39,19 @@ export class TasksController {
     const after = decodePageToken(pageToken, isTaskId);
     const state = await this.runs.status(runId);
     const page = await this.tasks.page(runId, size, after);
-    const runUrl = this.runUrl(req, runId);
-    return { task_logs: page.tasks.map((t) => toTaskLog(t, runUrl, state)), next_page_token: page.more ? encodePageToken(page.tasks.at(-1)?.id) : '' };
+    const fileUrl = await this.fileUrl(req, runId);
+    return { task_logs: page.tasks.map((t) => toTaskLog(t, fileUrl, state)), next_page_token: page.more ? encodePageToken(page.tasks.at(-1)?.id) : '' };
   }
 
   @Get('runs/:run_id/tasks/:task_id')
   async getTask(@Param('run_id') runId: string, @Param('task_id') taskId: string, @Req() req: FastifyRequest) {
     const { task, state } = await this.find(runId, taskId);
-    return toTaskLog(task, this.runUrl(req, runId), state);
+    return toTaskLog(task, await this.fileUrl(req, runId), state);
   }
 
   /** What a task captured of its stdout or stderr (the URLs of its TaskLog); a single Range is honoured. */
   @Get('runs/:run_id/tasks/:task_id/logs/:stream')
+  @SignedLinkRoute()
   async taskLog(
     @Param('run_id') runId: string,
     @Param('task_id') taskId: string,
@@ -70,7 +74,7 @@ export class TasksController {
     return { task, state };
   }
 
-  private runUrl(req: FastifyRequest, runId: string): string {
-    return `${wesBaseUrl(this.settings, req)}/runs/${runId}`;
+  private fileUrl(req: FastifyRequest, runId: string): Promise<RunFileUrl> {
+    return this.links.urls(wesBaseUrl(this.settings, req), runId);
   }
 }
