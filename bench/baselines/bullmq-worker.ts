@@ -1,18 +1,19 @@
 /**
- * Baseline of scenarios 4 and 6: a bare BullMQ Worker on the same Redis as the product.
+ * Baseline of scenarios 4 and 6: a bare BullMQ Worker on the same Redis as the product, made by
+ * RunQueue (the product's job and worker options, BullMQ's default 30 s lock).
  *
  *   BENCH_MODE=record  the processor appends "<epoch seconds.micro> <job id>" to BENCH_RECORD_FILE the
  *                      moment it is called (scenario 4: Queue.add → processor called)
  *   BENCH_MODE=spawn   the processor spawns `true` and waits for it, then INCRs BENCH_DONE_KEY
  *                      (scenario 6: jobs that each spawn `true`)
  *
- * Env: REDIS_URL, BENCH_QUEUE, BENCH_PREFIX, BENCH_CONCURRENCY, BENCH_MODE, BENCH_RECORD_FILE,
+ * Env: REDIS_URL, BENCH_QUEUE, BENCH_CONCURRENCY, BENCH_MODE, BENCH_RECORD_FILE,
  * BENCH_DONE_KEY.
  */
-import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
+import { baselineQueue } from '../lib/baseline-queue';
 
 const env = process.env;
 const mode = env.BENCH_MODE ?? 'record';
@@ -20,12 +21,12 @@ const epochMs = () => performance.timeOrigin + performance.now();
 
 async function main() {
   const counter = new Redis(env.REDIS_URL!, { maxRetriesPerRequest: null, connectionName: 'baseline-bull-counter' });
-  const worker = new Worker(
-    env.BENCH_QUEUE!,
-    async (job) => {
+  const queue = baselineQueue(env.REDIS_URL!, env.BENCH_QUEUE!, Number(env.BENCH_CONCURRENCY ?? '1'));
+  const worker = queue.createWorker(
+    async (jobId) => {
       if (mode === 'record') {
-        appendFileSync(env.BENCH_RECORD_FILE!, `${(epochMs() / 1000).toFixed(6)} ${job.id}\n`);
-        return;
+        appendFileSync(env.BENCH_RECORD_FILE!, `${(epochMs() / 1000).toFixed(6)} ${jobId}\n`);
+        return 'done';
       }
       await new Promise<void>((resolve, reject) => {
         const child = spawn('true', [], { stdio: 'ignore' });
@@ -33,19 +34,14 @@ async function main() {
         child.once('exit', () => resolve());
       });
       await counter.incr(env.BENCH_DONE_KEY!);
+      return 'done';
     },
-    {
-      connection: new Redis(env.REDIS_URL!, { maxRetriesPerRequest: null, connectionName: 'baseline-bull-worker' }),
-      prefix: env.BENCH_PREFIX,
-      concurrency: Number(env.BENCH_CONCURRENCY ?? '1'),
-      lockDuration: 30_000,
-      stalledInterval: 30_000,
-    },
+    (err) => process.stderr.write(`baseline worker error: ${err.message}\n`),
   );
-  worker.on('error', (err) => process.stderr.write(`baseline worker error: ${err.message}\n`));
   await worker.waitUntilReady();
+  worker.start();
   process.stdout.write('baseline worker ready\n');
-  const close = () => void worker.close().then(() => counter.quit()).then(() => process.exit(0));
+  const close = () => void worker.close().then(() => queue.close()).then(() => counter.quit()).then(() => process.exit(0));
   process.on('SIGTERM', close);
   process.on('SIGINT', close);
 }

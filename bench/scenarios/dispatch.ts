@@ -10,13 +10,11 @@
  * (child_process.spawn → script running), and, per run, the worker's log times (job taken →
  * "initializing" → "engine started").
  */
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
-import { RUN_JOB_OPTIONS } from '../../libs/queue/src';
+import { baselineQueue } from '../lib/baseline-queue';
 import { Bench, runLogTimes } from '../lib/harness';
 import { helloSubmission, submit } from '../lib/fixtures';
 import { countCommands } from '../lib/monitor';
@@ -66,19 +64,16 @@ export async function dispatchScenario(b: Bench): Promise<ScenarioResult> {
     env: { WES_CWLTOOL_PATH: engine, WES_WORKER_CONCURRENCY: String(concurrency), LC_ALL: 'C' },
     workers: 1,
   });
-  const basePrefix = 'bbase-dispatch:bull';
   const baseQueueName = 'bbase-dispatch';
   const baseWorker = b.startTs('bullmq-dispatch', path.join(__dirname, '..', 'baselines', 'bullmq-worker.ts'), {
     REDIS_URL: b.redisUrl,
     BENCH_QUEUE: baseQueueName,
-    BENCH_PREFIX: basePrefix,
     BENCH_CONCURRENCY: String(concurrency),
     BENCH_MODE: 'record',
     BENCH_RECORD_FILE: baselineRecord,
   });
   await b.waitLog(baseWorker, 'baseline worker ready');
-  const queueConn = new Redis(b.redisUrl, { maxRetriesPerRequest: null, connectionName: 'bench-bull-queue' });
-  const queue = new Queue(baseQueueName, { connection: queueConn, prefix: basePrefix });
+  const queue = baselineQueue(b.redisUrl, baseQueueName, concurrency);
   const sub = helloSubmission('dispatch');
 
   const ours: number[] = [];
@@ -101,7 +96,7 @@ export async function dispatchScenario(b: Bench): Promise<ScenarioResult> {
       }
     } else {
       const jobId = uuidv7();
-      await queue.add('run', { runId: jobId }, { ...RUN_JOB_OPTIONS, jobId });
+      await queue.enqueue(jobId);
       const added = epochMs();
       const called = await waitRecord(baselineRecord, jobId);
       if (record) baseline.push(called - added);
@@ -163,7 +158,6 @@ export async function dispatchScenario(b: Bench): Promise<ScenarioResult> {
   });
 
   await queue.close();
-  queueConn.disconnect();
   await baseWorker.stop(5000);
   await stack.stop();
 

@@ -10,12 +10,10 @@
  * (scenario 8): used_memory before/after, less what BullMQ's event stream grew (it is capped
  * at ~10,000 events, so it does not grow with the number of runs).
  */
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import path from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
-import { RUN_JOB_OPTIONS } from '../../libs/queue/src';
 import { RunKeys } from '../../libs/runs/src';
+import { baselineQueue } from '../lib/baseline-queue';
 import type { Bench, WesStack } from '../lib/harness';
 import { helloSubmission, submit } from '../lib/fixtures';
 import { describeHash, epochMs, row, say, ScenarioResult, sleep, usedMemory } from '../lib/util';
@@ -82,21 +80,18 @@ export async function throughputScenario(b: Bench): Promise<ScenarioResult> {
     workers: processes,
   });
   const baseQueueName = 'bbase-tput';
-  const basePrefix = 'bbase-tput:bull';
   const doneKey = 'bbase-tput:done';
   const baseWorkers = Array.from({ length: processes }, (_, i) =>
     b.startTs(`bullmq-tput-${i + 1}`, path.join(__dirname, '..', 'baselines', 'bullmq-worker.ts'), {
       REDIS_URL: b.redisUrl,
       BENCH_QUEUE: baseQueueName,
-      BENCH_PREFIX: basePrefix,
       BENCH_CONCURRENCY: String(concurrency),
       BENCH_MODE: 'spawn',
       BENCH_DONE_KEY: doneKey,
     }),
   );
   for (const w of baseWorkers) await b.waitLog(w, 'baseline worker ready');
-  const queueConn = new Redis(b.redisUrl, { maxRetriesPerRequest: null, connectionName: 'bench-bull-queue' });
-  const queue = new Queue(baseQueueName, { connection: queueConn, prefix: basePrefix });
+  const queue = baselineQueue(b.redisUrl, baseQueueName, concurrency);
   const sub = helloSubmission('throughput');
   const eventsKey = `${stack.prefix}:bull:${stack.queue}:events`;
 
@@ -128,7 +123,7 @@ export async function throughputScenario(b: Bench): Promise<ScenarioResult> {
     const t0 = epochMs();
     await pool(runs, clients, async () => {
       const jobId = uuidv7();
-      await queue.add('run', { runId: jobId }, { ...RUN_JOB_OPTIONS, jobId });
+      await queue.enqueue(jobId);
     });
     const submitted = epochMs();
     const deadline = Date.now() + 600_000;
@@ -153,7 +148,6 @@ export async function throughputScenario(b: Bench): Promise<ScenarioResult> {
     }
   }
   await queue.close();
-  queueConn.disconnect();
   for (const w of baseWorkers) await w.stop(5000);
   await stack.stop();
   const mean = (xs: { rate: number }[]) => xs.reduce((a, x) => a + x.rate, 0) / xs.length;

@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { TERMINAL } from '../helpers/client';
 import { useStack } from '../helpers/e2e';
 import { findProcesses } from '../helpers/processes';
 import { FAST_RECOVERY_ENV, napForm, RunInspector, uniqueSeconds, waitFor } from '../helpers/recovery';
-import { logHas, Stack } from '../helpers/stack';
+import { logHas, queueOf } from '../helpers/stack';
 
 /**
  * The API killed (SIGKILL) at any moment during submits: a client either got no run id, or its
@@ -16,11 +15,6 @@ import { logHas, Stack } from '../helpers/stack';
  */
 
 const RESTORED_LOG = 'the queue had lost this run; it was queued again';
-
-function queueOf(stack: Stack): Queue {
-  const url = new URL(stack.redis.url);
-  return new Queue(stack.queueName, { connection: { host: url.hostname, port: Number(url.port) }, prefix: `${stack.keyPrefix}:bull` });
-}
 
 describe('a QUEUED run whose queue job is missing', () => {
   // No worker at first; the API's own reaper is slowed down, so a worker's reaper does the work.
@@ -37,13 +31,13 @@ describe('a QUEUED run whose queue job is missing', () => {
     try {
       const seconds = uniqueSeconds(1);
       const id = await client.submitOk(napForm(seconds, { test: 'lost-job' }));
-      expect(await queue.getJobState(id)).toBe('waiting');
+      expect(await queue.jobState(id)).toBe('waiting');
       // As if the API had died between recording the run and queueing it.
       await queue.remove(id);
-      expect(await queue.getJobState(id)).toBe('unknown');
+      expect(await queue.jobState(id)).toBe('unknown');
       await sleep(1500);
       expect(await inspector.state(id)).toBe('QUEUED');
-      expect(await queue.getJobState(id)).toBe('unknown');
+      expect(await queue.jobState(id)).toBe('unknown');
 
       const worker = await stack.startWorker();
       const restoredAt = await waitFor(

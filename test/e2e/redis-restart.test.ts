@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { TERMINAL } from '../helpers/client';
 import { useStack } from '../helpers/e2e';
 import { findProcesses } from '../helpers/processes';
 import { FAST_RECOVERY_ENV, napForm, RunInspector, terminalTimes, uniqueSeconds, waitEngineRunning, waitFor } from '../helpers/recovery';
+import { queueOf } from '../helpers/stack';
 
 /**
  * The private redis-server (AOF on, as in docker-compose) is stopped and started again in place
@@ -38,8 +38,7 @@ describe.each([
 
       // Invariant watched from now on: a QUEUED run has a queue job (a run QUEUED with none
       // waits for the reaper's WES_QUEUED_JOB_CHECK_MS, 60 s by default, before anyone runs it).
-      const url = new URL(stack.redis.url);
-      const queue = new Queue(stack.queueName, { connection: { host: url.hostname, port: Number(url.port) }, prefix: `${stack.keyPrefix}:bull` });
+      const queue = queueOf(stack);
       const jobless = new Map<string, number>();
       const joblessSpans: string[] = [];
       let watching = true;
@@ -49,7 +48,7 @@ describe.each([
             // The run's current job: its id, or the one a requeue gave it (field `job`).
             const rec = await inspector.record(id).catch(() => undefined);
             const jobId = rec?.hash.job || id;
-            const queuedWithoutJob = rec?.hash.state === 'QUEUED' && (await queue.getJobState(jobId).catch(() => 'error')) === 'unknown';
+            const queuedWithoutJob = rec?.hash.state === 'QUEUED' && (await queue.jobState(jobId).catch(() => 'error')) === 'unknown';
             if (queuedWithoutJob && !jobless.has(id)) jobless.set(id, Date.now());
             if (!queuedWithoutJob && jobless.has(id)) {
               const ms = Date.now() - jobless.get(id)!;
@@ -88,7 +87,7 @@ describe.each([
         const details = await Promise.all(
           acknowledged.map(async (id) => {
             const rec = await inspector.record(id);
-            return { id, job: await queue.getJobState(rec.hash.job || id), ...rec };
+            return { id, job: await queue.jobState(rec.hash.job || id), ...rec };
           }),
         );
         throw new Error(`${(err as Error).message}: ${JSON.stringify(details)}`);

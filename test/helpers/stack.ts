@@ -10,6 +10,8 @@ import { WesClient } from './client';
 import { freePort } from '../../scripts/lib/proc';
 import { killProcesses, ProcessInfo } from './processes';
 import { PrivateRedis, startRedis } from './redis-server';
+import { loadSettings } from '../../libs/config/src';
+import { RunQueue, runQueueSettingsOf } from '../../libs/queue/src';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const API_ENTRY = path.join(ROOT, 'dist/apps/api/src/main.js');
@@ -330,4 +332,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     throw err;
   }
   return stack;
+}
+
+/** The stack's run queue as its processes see it, on a connection of its own (close it). */
+export function queueOf(stack: Stack): RunQueue {
+  return new RunQueue(stack.redis.url, runQueueSettingsOf(loadSettings(stack.env)));
 }

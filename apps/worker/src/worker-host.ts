@@ -1,5 +1,4 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { Job, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -9,7 +8,7 @@ import { WesSettings } from '../../../libs/config/src';
 import { ENGINES, readEngineVersion, runFolders } from '../../../libs/engines/src';
 import type { Logger } from '../../../libs/logging/src';
 import { LOGGER, REDIS } from '../../../libs/platform/src';
-import { bullPrefix, createRedis, RunJobData, WorkerInfo, WorkerRegistry } from '../../../libs/queue/src';
+import { RunQueue, RunQueueWorker, WorkerInfo, WorkerRegistry } from '../../../libs/queue/src';
 import { Reaper, RunRecovery } from '../../../libs/recovery/src';
 import { RunKeys } from '../../../libs/runs/src';
 import { prepareSandbox, sandboxed, sandboxSettingsOf } from './engine-sandbox';
@@ -22,7 +21,7 @@ export class NoEngineError extends Error {
 }
 
 /**
- * Hosts the BullMQ Worker of this process. On start it detects its engines' versions, settles
+ * Hosts the queue worker of this process. On start it detects its engines' versions, settles
  * runs a dead predecessor on this host left, announces itself (service-info lists what live
  * workers detected), subscribes to cancel broadcasts, starts its share of the reaper, and only
  * then takes jobs. On SIGTERM it stops taking jobs, lets running ones go on for drainMs, then
@@ -30,7 +29,7 @@ export class NoEngineError extends Error {
  */
 @Injectable()
 export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown {
-  private worker?: Worker<RunJobData>;
+  private worker?: RunQueueWorker;
   private subscriber?: Redis;
   private heartbeat?: NodeJS.Timeout;
   private orphanCheck?: NodeJS.Timeout;
@@ -41,6 +40,7 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
     private readonly executor: RunExecutor,
     private readonly registry: WorkerRegistry,
     private readonly recovery: RunRecovery,
+    private readonly queue: RunQueue,
     private readonly keys: RunKeys,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -64,28 +64,10 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
     const settled = (await this.recovery.reconcileHost(this.workerId)).filter((o) => o !== 'untouched');
     if (settled.length) this.logger.warn({ settled }, 'start-up: settled runs a dead worker on this host left');
 
-    this.worker = new Worker<RunJobData>(
-      this.settings.queueName,
-      async (job: Job<RunJobData>, token?: string, signal?: AbortSignal) => {
-        const result = await this.executor.execute(job.data.runId, signal ?? new AbortController().signal);
-        if (result === 'hand-back') {
-          await job.moveToWait(token);
-          throw new WaitingError();
-        }
-      },
-      {
-        connection: createRedis(this.settings.redisUrl, { connectionName: 'wes-worker-bull' }),
-        prefix: bullPrefix(this.settings.keyPrefix),
-        concurrency: this.settings.workerConcurrency,
-        lockDuration: this.settings.jobLockMs,
-        stalledInterval: this.settings.stalledIntervalMs,
-        // Our own attempt count (maxAttempts, in the run record) decides when a run has been lost
-        // too often; BullMQ must not fail the job before that.
-        maxStalledCount: this.settings.maxAttempts,
-        autorun: false,
-      },
+    this.worker = this.queue.createWorker(
+      (runId, abort) => this.executor.execute(runId, abort),
+      (err) => this.logger.error({ err }, 'queue worker error'),
     );
-    this.worker.on('error', (err) => this.logger.error({ err }, 'queue worker error'));
 
     this.subscriber = this.redis.duplicate({ connectionName: 'wes-worker-cancel' });
     // ioredis reconnects by itself; without a listener its connection errors would be "unhandled".
@@ -104,7 +86,7 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
         .then((o) => o.some((x) => x !== 'untouched') && this.logger.warn({ settled: o }, 'settled runs this worker had dropped'))
         .catch((err) => this.logger.warn({ err }, 'orphan check failed'));
     }, this.settings.reaperIntervalMs);
-    void this.worker.run();
+    this.worker.start();
     this.logger.info(
       { workerId: this.workerId, engines: info.engines, concurrency: this.settings.workerConcurrency, sandbox: this.settings.sandbox },
       'worker taking runs',

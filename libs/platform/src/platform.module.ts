@@ -3,8 +3,7 @@ import type { Redis } from 'ioredis';
 import { WesSettings } from '../../config/src';
 import { UrlFetcher } from '../../fetch/src';
 import { createLogger, Logger } from '../../logging/src';
-import type { Queue } from 'bullmq';
-import { createRedis, createRunQueue, RunJobData, WorkerRegistry } from '../../queue/src';
+import { createRedis, RunQueue, runQueueSettingsOf, WorkerRegistry } from '../../queue/src';
 import { RunRecovery } from '../../recovery/src';
 import { RunKeys, RunStore, TaskStore, TerminalStateCache, WorkflowStateMachine } from '../../runs/src';
 import { createObjectStore, ObjectStore } from '../../storage/src';
@@ -14,14 +13,13 @@ import { createUrlFetcher } from './url-fetcher-factory';
 export const REDIS = Symbol('REDIS');
 export const OBJECT_STORE = Symbol('OBJECT_STORE');
 export const LOGGER = Symbol('LOGGER');
-export const RUN_QUEUE = Symbol('RUN_QUEUE');
 
 /** Closes the queue, then Redis, after every other shutdown hook (workers close before queues). */
 @Injectable()
 class ConnectionCloser implements OnApplicationShutdown {
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
-    @Inject(RUN_QUEUE) private readonly queue: Queue,
+    private readonly queue: RunQueue,
   ) {}
   async onApplicationShutdown() {
     await this.queue.close().catch(() => undefined);
@@ -82,15 +80,11 @@ export class PlatformModule {
           inject: [OBJECT_STORE],
           useFactory: (store: ObjectStore) => createUrlFetcher(settings, store),
         },
-        {
-          provide: RUN_QUEUE,
-          inject: [REDIS],
-          useFactory: (redis: Redis) => createRunQueue(settings.queueName, redis, settings.keyPrefix),
-        },
+        { provide: RunQueue, inject: [REDIS], useFactory: (redis: Redis) => new RunQueue(redis, runQueueSettingsOf(settings)) },
         {
           provide: RunRecovery,
-          inject: [WorkflowStateMachine, RunStore, WorkerRegistry, RUN_QUEUE, REDIS, RunKeys],
-          useFactory: (sm: WorkflowStateMachine, runs: RunStore, workers: WorkerRegistry, queue: Queue<RunJobData>, redis: Redis, keys: RunKeys) =>
+          inject: [WorkflowStateMachine, RunStore, WorkerRegistry, RunQueue, REDIS, RunKeys],
+          useFactory: (sm: WorkflowStateMachine, runs: RunStore, workers: WorkerRegistry, queue: RunQueue, redis: Redis, keys: RunKeys) =>
             new RunRecovery(settings, sm, runs, workers, queue, redis, keys, log),
         },
         ConnectionCloser,
@@ -107,7 +101,7 @@ export class PlatformModule {
         WorkerRegistry,
         OBJECT_STORE,
         UrlFetcher,
-        RUN_QUEUE,
+        RunQueue,
         RunRecovery,
       ],
     };

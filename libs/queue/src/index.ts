@@ -1,2 +1,3 @@
-export * from './queue-contract';
+export * from './redis-connection';
+export * from './run-queue';
 export * from './worker-registry';

@@ -1,11 +1,10 @@
-import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { WesSettings } from '../../config/src';
 import { groupMembersMarked, signalGroup } from '../../engines/src';
 import type { Logger } from '../../logging/src';
-import { RUN_JOB_NAME, RUN_JOB_OPTIONS, RunJobData, WorkerRegistry } from '../../queue/src';
+import { RunQueue, WorkerRegistry } from '../../queue/src';
 import { RunHolder, RunKeys, RunStore, TransitionResult, WorkflowStateMachine } from '../../runs/src';
 
 export type Settlement = 'canceled' | 'requeued' | 'failed' | 'untouched';
@@ -38,7 +37,7 @@ export class RunRecovery {
     private readonly stateMachine: WorkflowStateMachine,
     private readonly runs: RunStore,
     private readonly workers: WorkerRegistry,
-    private readonly queue: Queue<RunJobData>,
+    private readonly queue: RunQueue,
     private readonly redis: Redis,
     private readonly keys: RunKeys,
     private readonly logger: Logger,
@@ -58,15 +57,12 @@ export class RunRecovery {
   async requeue(runId: string, lostAttempt: number): Promise<void> {
     const jobId = `${runId}-r${lostAttempt}`;
     await this.runs.setFields(runId, { job: jobId });
-    await this.queue.add(RUN_JOB_NAME, { runId }, { ...RUN_JOB_OPTIONS, jobId });
+    await this.queue.enqueue(runId, jobId);
   }
 
   /** Puts the run's current job back on the queue if BullMQ no longer has it; true if it did. */
   async restoreJob(runId: string): Promise<boolean> {
-    const jobId = (await this.runs.jobId(runId)) ?? runId;
-    if ((await this.queue.getJobState(jobId)) !== 'unknown') return false;
-    await this.queue.add(RUN_JOB_NAME, { runId }, { ...RUN_JOB_OPTIONS, jobId });
-    return true;
+    return this.queue.restoreIfMissing(runId, (await this.runs.jobId(runId)) ?? runId);
   }
 
   /**

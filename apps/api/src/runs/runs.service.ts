@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Queue } from 'bullmq';
 import { v7 as uuidv7 } from 'uuid';
 import { WesSettings } from '../../../../libs/config/src';
 import {
@@ -17,8 +16,8 @@ import {
 } from '../../../../libs/engines/src';
 import { stringifyJson } from '../../../../libs/json/src';
 import type { Logger } from '../../../../libs/logging/src';
-import { LOGGER, OBJECT_STORE, RUN_QUEUE } from '../../../../libs/platform/src';
-import { RUN_JOB_NAME, RUN_JOB_OPTIONS, RunJobData, WorkerRegistry } from '../../../../libs/queue/src';
+import { LOGGER, OBJECT_STORE } from '../../../../libs/platform/src';
+import { RunQueue, WorkerRegistry } from '../../../../libs/queue/src';
 import { ActiveRunLimitError, RunRecord, RunRequest, runObjectKeys, RunState, RunStore, WorkflowStateMachine } from '../../../../libs/runs/src';
 import { ObjectStore, safeRelativePath, UnsafePathError } from '../../../../libs/storage/src';
 import type { DocumentSource } from '../../../../libs/workflow-allow-list/src';
@@ -64,7 +63,7 @@ export class RunsService {
     private readonly runs: RunStore,
     private readonly workers: WorkerRegistry,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
-    @Inject(RUN_QUEUE) private readonly queue: Queue<RunJobData>,
+    private readonly queue: RunQueue,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly sources: WorkflowSources,
     private readonly limits: SubmitLimits,
@@ -248,7 +247,7 @@ export class RunsService {
     }
     if (!created) throw new Error(`run id ${runId} already exists`);
     try {
-      await this.queue.add(RUN_JOB_NAME, { runId }, { ...RUN_JOB_OPTIONS, jobId: runId });
+      await this.queue.enqueue(runId);
     } catch (err) {
       this.logger.error({ runId, err }, 'run recorded but could not be queued');
       await this.stateMachine.send(runId, 'system_error', { systemLogs: [`the run could not be queued: ${(err as Error).message}`] });

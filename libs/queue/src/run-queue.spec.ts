@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { usePrivateRedis } from '../../../test/helpers/private-redis';
+import { RunProcessor, RunQueue, RunQueueSettings } from './run-queue';
+
+/**
+ * RunQueue against a real Redis: what the API (enqueue, remove), recovery (restore-if-missing)
+ * and the worker (its BullMQ worker and options) rely on.
+ */
+const r = usePrivateRedis();
+
+function settings(over: Partial<RunQueueSettings> = {}): RunQueueSettings {
+  const id = randomBytes(4).toString('hex');
+  return { name: `runs-${id}`, keyPrefix: `rq-${id}`, concurrency: 2, jobLockMs: 5_000, stalledIntervalMs: 5_000, maxAttempts: 3, ...over };
+}
+
+/** A gate a processor waits at until the test opens it. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { open, opened };
+}
+
+async function until(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+describe('RunQueue', () => {
+  it('queues a run once under its id, in keys under the deployment prefix', async () => {
+    const s = settings();
+    const queue = new RunQueue(r.redis, s);
+    try {
+      await queue.enqueue('run-a');
+      await queue.enqueue('run-a');
+      expect(await queue.jobState('run-a')).toBe('waiting');
+      expect((await queue.counts()).waiting).toBe(1);
+      const keys = await r.redis.keys(`${s.keyPrefix}:bull:${s.name}:*`);
+      expect(keys).toContain(`${s.keyPrefix}:bull:${s.name}:run-a`);
+      // Nothing of BullMQ's outside the deployment's prefix.
+      expect(await r.redis.keys(`bull:${s.name}:*`)).toEqual([]);
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('removes a waiting job and restores a missing one (once), under a requeue id too', async () => {
+    const queue = new RunQueue(r.redis, settings());
+    try {
+      await queue.enqueue('run-b');
+      await queue.remove('run-b');
+      expect(await queue.jobState('run-b')).toBe('unknown');
+      expect(await queue.restoreIfMissing('run-b')).toBe(true);
+      expect(await queue.jobState('run-b')).toBe('waiting');
+      expect(await queue.restoreIfMissing('run-b')).toBe(false);
+      expect((await queue.counts()).waiting).toBe(1);
+
+      expect(await queue.restoreIfMissing('run-c', 'run-c-r1')).toBe(true);
+      expect(await queue.jobState('run-c-r1')).toBe('waiting');
+      expect(await queue.jobState('run-c')).toBe('unknown');
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('a worker takes runs by id, no more at once than the concurrency, holding a lock of jobLockMs, and drops finished jobs', async () => {
+    const s = settings({ concurrency: 2, jobLockMs: 4_000 });
+    const queue = new RunQueue(r.redis, s);
+    const g = gate();
+    const started: string[] = [];
+    const processor: RunProcessor = async (runId) => {
+      started.push(runId);
+      await g.opened;
+      return 'done';
+    };
+    const errors: Error[] = [];
+    const worker = queue.createWorker(processor, (err) => errors.push(err));
+    try {
+      for (const id of ['w-1', 'w-2', 'w-3']) await queue.enqueue(id);
+      worker.start();
+      await until(() => started.length === 2, 'two runs taken');
+      // The third waits while two are held, however long we look.
+      await sleep(300);
+      expect(started).toHaveLength(2);
+      expect(await queue.counts()).toMatchObject({ active: 2, waiting: 1 });
+      const lockTtl = await r.redis.pttl(`${s.keyPrefix}:bull:${s.name}:${started[0]}:lock`);
+      expect(lockTtl).toBeGreaterThan(0);
+      expect(lockTtl).toBeLessThanOrEqual(4_000);
+      g.open();
+      await until(() => started.length === 3, 'the third run taken');
+      await until(async () => (await Promise.all(['w-1', 'w-2', 'w-3'].map((id) => queue.jobState(id)))).every((st) => st === 'unknown'), 'finished jobs dropped');
+      expect(started.sort()).toEqual(['w-1', 'w-2', 'w-3']);
+      expect(errors).toEqual([]);
+    } finally {
+      g.open();
+      await worker.close();
+      await queue.close();
+    }
+  });
+
+  it('a run handed back goes back to the queue and is taken again; a failing processor drops its job (one attempt)', async () => {
+    const queue = new RunQueue(r.redis, settings({ concurrency: 1 }));
+    const calls: string[] = [];
+    const worker = queue.createWorker(
+      async (runId) => {
+        calls.push(runId);
+        if (runId === 'fails') throw new Error('engine exploded');
+        return calls.filter((c) => c === runId).length === 1 ? 'hand-back' : 'done';
+      },
+      () => undefined,
+    );
+    try {
+      await queue.enqueue('back');
+      await queue.enqueue('fails');
+      worker.start();
+      await until(() => calls.filter((c) => c === 'back').length === 2 && calls.includes('fails'), 'both runs processed');
+      await until(async () => (await queue.jobState('back')) === 'unknown' && (await queue.jobState('fails')) === 'unknown', 'jobs dropped');
+      expect(calls.filter((c) => c === 'fails')).toHaveLength(1);
+    } finally {
+      await worker.close();
+      await queue.close();
+    }
+  });
+
+  it("closing a worker waits for its running runs; closing the queue leaves a shared connection open and closes its own", async () => {
+    const s = settings({ concurrency: 1 });
+    const queue = new RunQueue(r.redis, s);
+    const g = gate();
+    let taken = false;
+    const worker = queue.createWorker(async () => {
+      taken = true;
+      await g.opened;
+      return 'done';
+    }, () => undefined);
+    await queue.enqueue('long');
+    worker.start();
+    await until(() => taken, 'run taken');
+    let closed = false;
+    const closing = worker.close().then(() => (closed = true));
+    await sleep(300);
+    expect(closed).toBe(false);
+    g.open();
+    await closing;
+    await queue.close();
+    expect(await r.redis.ping()).toBe('PONG');
+
+    const own = new RunQueue(r.server.url, s);
+    expect(await own.jobState('long')).toBe('unknown');
+    const before = Number((await r.redis.info('clients')).match(/connected_clients:(\d+)/)![1]);
+    await own.close();
+    await until(async () => Number((await r.redis.info('clients')).match(/connected_clients:(\d+)/)![1]) < before, 'its connection closed');
+  });
+});

@@ -1,0 +1,170 @@
+import { Job, JobsOptions, Queue, WaitingError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { WesSettings } from '../../config/src';
+import { createRedis } from './redis-connection';
+
+/** The only payload a run job carries: the run lives in Redis under its id. */
+interface RunJobData {
+  runId: string;
+}
+
+const RUN_JOB_NAME = 'run';
+
+/**
+ * Job options for a run. The job id is the run id (or a requeue's id), so a run is queued at
+ * most once and the API can remove a queued run's job by its id. Finished jobs are dropped: the
+ * run record, not the job, is the history. One attempt: our own attempt count (maxAttempts, in
+ * the run record) decides when a run is tried again.
+ */
+const RUN_JOB_OPTIONS: JobsOptions = {
+  attempts: 1,
+  removeOnComplete: true,
+  removeOnFail: true,
+};
+
+/**
+ * One queue of runs and how its workers take them. Today there is one, from the settings; each
+ * worker pool of issue 12 will have its own (its name, concurrency, job lock, attempts).
+ */
+export interface RunQueueSettings {
+  /** BullMQ queue name. */
+  name: string;
+  /** The deployment's key prefix; BullMQ's keys go under `<keyPrefix>:bull`. */
+  keyPrefix: string;
+  /** Runs one worker process takes at once from this queue. */
+  concurrency: number;
+  /** Job lock: renewed while a worker holds a run; when it lapses the job is stalled. */
+  jobLockMs: number;
+  /** Milliseconds between checks for stalled jobs. */
+  stalledIntervalMs: number;
+  /** Attempts a run gets (counted in the run record, not by BullMQ). */
+  maxAttempts: number;
+}
+
+/** The queue the settings name, with the worker options they give. */
+export function runQueueSettingsOf(settings: WesSettings): RunQueueSettings {
+  return {
+    name: settings.queueName,
+    keyPrefix: settings.keyPrefix,
+    concurrency: settings.workerConcurrency,
+    jobLockMs: settings.jobLockMs,
+    stalledIntervalMs: settings.stalledIntervalMs,
+    maxAttempts: settings.maxAttempts,
+  };
+}
+
+/** BullMQ key prefix: under the deployment's key prefix, so one Redis can hold several deployments. */
+const bullPrefix = (keyPrefix: string) => `${keyPrefix}:bull`;
+
+/** What a worker does with a run; `hand-back` puts the run's job back in the queue for another worker. */
+export type RunProcessor = (runId: string, abort: AbortSignal) => Promise<'done' | 'hand-back'>;
+
+/** A queue worker taking runs: created stopped, started once the process is ready. */
+export interface RunQueueWorker {
+  /** Starts taking jobs. */
+  start(): void;
+  /** Resolves once the worker's connection is ready. */
+  waitUntilReady(): Promise<void>;
+  /** Stops taking jobs and resolves when the running ones have ended. */
+  close(): Promise<void>;
+}
+
+/** Job state as BullMQ reports it; `unknown` when the queue has no such job. */
+export type RunJobState = Awaited<ReturnType<Queue['getJobState']>>;
+
+/**
+ * The queue of runs: the one place that talks to BullMQ. The API enqueues and removes runs'
+ * jobs, recovery restores lost ones, workers take them.
+ */
+export class RunQueue {
+  private readonly queue: Queue<RunJobData>;
+  private readonly connection: Redis;
+  private readonly ownsConnection: boolean;
+
+  /**
+   * `connection`: a connection to share (not closed by close()), or a Redis URL to open one of
+   * the queue's own.
+   */
+  constructor(
+    connection: Redis | string,
+    readonly settings: RunQueueSettings,
+  ) {
+    this.ownsConnection = typeof connection === 'string';
+    this.connection = typeof connection === 'string' ? createRedis(connection, { connectionName: 'wes-queue' }) : connection;
+    this.queue = new Queue<RunJobData>(settings.name, { connection: this.connection, prefix: bullPrefix(settings.keyPrefix) });
+  }
+
+  /** Queues a run under `jobId` (the run id, unless a requeue gave it another). */
+  async enqueue(runId: string, jobId = runId): Promise<void> {
+    await this.queue.add(RUN_JOB_NAME, { runId }, { ...RUN_JOB_OPTIONS, jobId });
+  }
+
+  /** Removes a waiting job (a job a worker holds is locked and stays). */
+  async remove(jobId: string): Promise<void> {
+    await this.queue.remove(jobId);
+  }
+
+  async jobState(jobId: string): Promise<RunJobState> {
+    return this.queue.getJobState(jobId);
+  }
+
+  /** Queues the run's job again if the queue no longer has it; true if it did. */
+  async restoreIfMissing(runId: string, jobId = runId): Promise<boolean> {
+    if ((await this.jobState(jobId)) !== 'unknown') return false;
+    await this.enqueue(runId, jobId);
+    return true;
+  }
+
+  /** Jobs per state (waiting, active, delayed, …). */
+  async counts(): Promise<Record<string, number>> {
+    return this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused', 'waiting-children');
+  }
+
+  /**
+   * A worker taking this queue's runs with the queue's settings, on a connection of its own
+   * (BullMQ blocks on it). `onError` hears the worker's connection and processing errors.
+   */
+  createWorker(processor: RunProcessor, onError: (err: Error) => void): RunQueueWorker {
+    // Same server and options as the queue's connection (maxRetriesPerRequest: null among them).
+    const connection = this.connection.duplicate({ connectionName: `${this.connection.options.connectionName ?? 'wes'}-bull` });
+    const worker = new Worker<RunJobData>(
+      this.settings.name,
+      async (job: Job<RunJobData>, token?: string, signal?: AbortSignal) => {
+        const result = await processor(job.data.runId, signal ?? new AbortController().signal);
+        if (result === 'hand-back') {
+          await job.moveToWait(token);
+          throw new WaitingError();
+        }
+      },
+      {
+        connection,
+        prefix: bullPrefix(this.settings.keyPrefix),
+        concurrency: this.settings.concurrency,
+        lockDuration: this.settings.jobLockMs,
+        stalledInterval: this.settings.stalledIntervalMs,
+        // Our own attempt count (maxAttempts, in the run record) decides when a run has been lost
+        // too often; BullMQ must not fail the job before that.
+        maxStalledCount: this.settings.maxAttempts,
+        autorun: false,
+      },
+    );
+    worker.on('error', onError);
+    return {
+      start: () => void worker.run(),
+      waitUntilReady: async () => {
+        await worker.waitUntilReady();
+      },
+      close: async () => {
+        await worker.close();
+        // BullMQ leaves a connection it was given open.
+        await connection.quit().catch(() => connection.disconnect());
+      },
+    };
+  }
+
+  /** Closes the queue (and its connection if it opened it); a shared connection stays open. */
+  async close(): Promise<void> {
+    await this.queue.close();
+    if (this.ownsConnection) await this.connection.quit().catch(() => this.connection.disconnect());
+  }
+}
