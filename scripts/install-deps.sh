@@ -9,24 +9,28 @@
 #   python3-cwl-utils, toil   Debian packages, only with --with-cwl-docs: the CWL documents they
 #                             (and cwltool) ship are what test/e2e/cwl-diff.test.ts and
 #                             `npm run cwl-diff` run
+#   toil, python3-wdlparse,   Debian packages, only with --with-engines: the engines besides
+#   snakemake                 cwltool (toil-cwl-runner, toil-wdl-runner, snakemake) the tests run
 #   node_modules              `npm ci` when missing or older than package-lock.json
 #   dist/                     `npm run build` when missing or older than the sources
 #
-# Usage: scripts/install-deps.sh [--with-compose] [--with-cwl-docs] [--skip-build]
+# Usage: scripts/install-deps.sh [--with-compose] [--with-cwl-docs] [--with-engines] [--skip-build]
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 with_compose=false
 with_cwl_docs=false
+with_engines=false
 skip_build=false
 for arg in "$@"; do
   case "$arg" in
     --with-compose) with_compose=true ;;
     --with-cwl-docs) with_cwl_docs=true ;;
+    --with-engines) with_engines=true ;;
     --skip-build) skip_build=true ;;
     -h | --help)
-      sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -70,6 +74,12 @@ if $with_cwl_docs; then
   need_pkg python3-cwl-utils
   need_pkg toil
 fi
+if $with_engines; then
+  # Toil's WDL runner needs the parser package, which toil only suggests.
+  need toil-cwl-runner toil
+  need_pkg python3-wdlparse
+  need snakemake snakemake
+fi
 
 if ((${#missing_pkgs[@]} > 0)); then
   say "missing system packages: ${missing_pkgs[*]}"
@@ -94,7 +104,7 @@ and then run this again."
     case "$pkg" in
       redis-tools) cmd=redis-cli ;;
       bubblewrap) cmd=bwrap ;;
-      python3-cwl-utils)
+      python3-cwl-utils | python3-wdlparse)
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || die "$pkg is still not installed"
         continue
         ;;
