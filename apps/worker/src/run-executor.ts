@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os, { hostname } from 'node:os';
 import path from 'node:path';
 import { WesSettings } from '../../../libs/config/src';
-import { ENGINES, EngineView, groupMembers, launchEngine, runFolders, RunningEngine, SandboxSettings, signalGroup, stopGroup } from '../../../libs/engines/src';
-import { JsonTooDeepError, parseJson, stringifyJson } from '../../../libs/json/src';
+import { EngineName, engineExecutable, engineNamed, EngineView, languageOf, groupMembers, launchEngine, runFolders, RunningEngine, SandboxSettings, signalGroup, stopGroup } from '../../../libs/engines/src';
+import { JsonTooDeepError, stringifyJson } from '../../../libs/json/src';
 import type { Logger } from '../../../libs/logging/src';
 import { UrlFetcher } from '../../../libs/fetch/src';
 import { LOGGER, OBJECT_STORE } from '../../../libs/platform/src';
@@ -237,7 +237,9 @@ export class RunExecutor {
       });
     }
     const staging = { attachmentsDir: inputs, attachments: run.attachments, inputsDir: folders.inputs, toEngine: (p: string) => view.toEngine(p) };
-    const { params } = await stageInputs(run.request.workflow_params, staging, this.fetcher, signal).catch((err) => {
+    const language = languageOf(run.request.workflow_type);
+    if (!language) throw new Error(`no language for workflow type ${run.request.workflow_type}`);
+    const { params } = await stageInputs(language.files, run.request.workflow_params, staging, this.fetcher, signal).catch((err) => {
       throw signal.aborted ? new RunInterrupted(reasonOf(signal), 'while its inputs were being staged') : err;
     });
     await writeFile(path.join(inputs, paramsFileName(run.attachments)), stringifyJson(params, 2));
@@ -249,12 +251,14 @@ export class RunExecutor {
     const { log } = at;
     const { folders } = view;
     const scratch = folders.root;
-    const engine = ENGINES[run.engine];
+    const engine = engineNamed(run.engine);
     if (!engine) throw new Error(`unknown engine ${run.engine}`);
+    const language = languageOf(run.request.workflow_type);
+    if (!language) throw new Error(`no language for workflow type ${run.request.workflow_type}`);
     if (signal.aborted) throw new RunInterrupted(reasonOf(signal), 'before the engine started');
     const [workflowFile, fragment] = run.workflow.split('#', 2);
     // Paths as the engine sees them: under /wes in a sandbox.
-    const command = engine.command(this.settings.cwltoolPath, {
+    const command = engine.command(engineExecutable(engine.name as EngineName, this.settings), {
       workflowPath: view.toEngine(resolveInside(folders.attachments, workflowFile)) + (fragment ? `#${fragment}` : ''),
       paramsPath: view.toEngine(path.join(folders.attachments, paramsFileName(run.attachments))),
       outDir: view.toEngine(folders.outputs),
@@ -277,7 +281,7 @@ export class RunExecutor {
       stdoutFile,
       stderrFile,
       parentDeathSignal: stopSignal,
-      killAfterMs: this.settings.cancelGraceMs,
+      killAfterMs: Math.max(this.settings.cancelGraceMs, engine.minStopGraceMs),
     });
     if (engineProcess.pid > 0) await this.runs.setFields(runId, { pgid: String(engineProcess.pid) });
     log.info({ pid: engineProcess.pid, cmd }, 'engine started');
@@ -290,7 +294,7 @@ export class RunExecutor {
 
     const shipper = new LogShipper(this.store, runId, { stdout: stdoutFile, stderr: stderrFile }, LIVE_LOG_INTERVAL_MS, log);
     shipper.start();
-    const stopped = this.stopOnInterrupt(engineProcess, stopSignal, signal, log);
+    const stopped = this.stopOnInterrupt(engineProcess, stopSignal, Math.max(this.settings.cancelGraceMs, engine.minStopGraceMs), signal, log);
     const exit = await engineProcess.exited;
     // Whatever the engine left behind in its group goes with it.
     if (!signal.aborted && engineProcess.pid > 0 && (await groupMembers(engineProcess.pid)).length > 0) {
@@ -314,9 +318,10 @@ export class RunExecutor {
       await this.end(at, 'executor_error', { fields, systemLogs: [why] });
       return;
     }
+    const runFiles = { root: scratch, outDir: folders.outputs, tmpDir: folders.tmp, stdoutFile, stderrFile };
     let outputs: unknown;
     try {
-      outputs = parseJson((await readFile(stdoutFile, 'utf8')) || '{}');
+      outputs = await engine.readOutputs(runFiles);
     } catch (err) {
       if (err instanceof JsonTooDeepError) {
         // What the workflow returned, not a failure of ours: the run failed.
@@ -325,13 +330,13 @@ export class RunExecutor {
       }
       await this.end(at, 'system_error', {
         fields: { exit_code: '0' },
-        systemLogs: [`the engine exited 0 but its output object is not JSON: ${(err as Error).message}`],
+        systemLogs: [`the engine exited 0 but ${(err as Error).message}`],
       });
       return;
     }
     let stored: unknown;
     try {
-      stored = await collectOutputs(outputs, folders.outputs, (p) => view.toHost(p), (rel, file) =>
+      stored = await collectOutputs(language.files, outputs, folders.outputs, (p) => view.toHost(p), (rel, file) =>
         this.store.putFile(runObjectKeys.output(runId, rel), file).then(() => undefined),
       );
     } catch (err) {
@@ -347,10 +352,9 @@ export class RunExecutor {
    * On interruption: the stop signal to the engine's whole group, SIGKILL after the grace
    * period. Resolves, once the group is gone, with a note for system_logs saying how it went.
    */
-  private stopOnInterrupt(engineProcess: RunningEngine, signal: NodeJS.Signals, interrupt: AbortSignal, log: Logger): Promise<string> {
+  private stopOnInterrupt(engineProcess: RunningEngine, signal: NodeJS.Signals, grace: number, interrupt: AbortSignal, log: Logger): Promise<string> {
     return new Promise((resolve) => {
       const stop = async () => {
-        const grace = this.settings.cancelGraceMs;
         log.info({ pid: engineProcess.pid, signal, graceMs: grace, reason: interrupt.reason }, 'stopping the engine group');
         const started = Date.now();
         const gone = engineProcess.pid > 0 ? await stopGroup(engineProcess.pid, signal, grace) : true;

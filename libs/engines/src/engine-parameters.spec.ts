@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CWLTOOL } from './cwltool';
+import { CWLTOOL } from './engines/cwltool/cwltool-engine';
 import { ENGINES, DEFAULT_ENGINE_FOR_TYPE, supportedWorkflowTypes } from './engine-catalog';
 import { checkEngineParameters, InvalidEngineParameterError } from './engine-definition';
 

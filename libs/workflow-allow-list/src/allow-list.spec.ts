@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AllowListEntryError, compileAllowList } from './allow-list-entries';
 import { matchAllowList } from './allow-list-matcher';
+import { CWL } from '../../engines/src/languages/cwl/cwl-language';
 import { collectWorkflowDocuments, DocumentReader, DocumentSource, resolveReference } from './workflow-documents';
 import { workflowChangingKeys } from './workflow-params-directives';
 
@@ -61,7 +62,7 @@ const INPUT = { 'input.txt': 'some data\n' };
 const DOCUMENTS = Object.keys(WORKFLOW);
 
 async function documentsOf(files: Record<string, string>, main = 'main.cwl', sources = new Map<string, DocumentSource>()) {
-  return collectWorkflowDocuments(main, Object.keys(files), sources, reader(files));
+  return collectWorkflowDocuments(main, Object.keys(files), sources, reader(files), CWL);
 }
 
 describe('the documents of a workflow', () => {

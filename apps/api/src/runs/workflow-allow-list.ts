@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { WesSettings } from '../../../../libs/config/src';
+import { languageOf } from '../../../../libs/engines/src';
 import type { Logger } from '../../../../libs/logging/src';
 import { LOGGER, OBJECT_STORE } from '../../../../libs/platform/src';
 import { runObjectKeys } from '../../../../libs/runs/src';
@@ -80,7 +81,7 @@ export class WorkflowAllowList {
    */
   async check(
     runId: string,
-    run: { workflowPath: string; attachments: string[]; sources: ReadonlyMap<string, DocumentSource>; request: { workflow_params: Record<string, unknown> } },
+    run: { workflowPath: string; attachments: string[]; sources: ReadonlyMap<string, DocumentSource>; request: { workflow_params: Record<string, unknown>; workflow_type: string } },
     caller: Caller,
   ): Promise<void> {
     if (!this.enabled) return;
@@ -92,7 +93,9 @@ export class WorkflowAllowList {
       );
     }
     const { workflowPath: workflow, attachments, sources } = run;
-    const set = await collectWorkflowDocuments(workflow, attachments, sources, attachmentReader(this.store, runId));
+    const language = languageOf(run.request.workflow_type);
+    if (!language) throw new Error(`no language for workflow type ${run.request.workflow_type}`);
+    const set = await collectWorkflowDocuments(workflow, attachments, sources, attachmentReader(this.store, runId), language);
     const decision = matchAllowList(this.entries, caller.roles, set);
     if (decision.allowed) {
       this.logger.info({ runId, user: caller.name, allowListEntry: decision.entry }, 'workflow allowed by the allow-list');

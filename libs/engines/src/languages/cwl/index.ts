@@ -1,2 +1,4 @@
+export * from './cwl-documents';
+export * from './cwl-language';
 export * from './file-objects';
 export * from './input-locations';

@@ -1,0 +1,86 @@
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { DEFAULT_ENGINE_FOR_TYPE, ENGINE_NAMES, engineNamed, ENGINES, languageOf, LANGUAGES, supportedWorkflowTypes } from './engine-catalog';
+import { EngineDefinition } from './engine-definition';
+import { defaultEngines, enginesToRun, engineExecutable, InvalidEngineSettingError } from './engine-settings';
+import { LanguageDefinition } from './language-definition';
+
+describe('the engine table', () => {
+  it('holds complete engine definitions (a row missing a piece does not compile)', () => {
+    expectTypeOf(ENGINES.cwltool).toMatchTypeOf<EngineDefinition>();
+    // @ts-expect-error: a row without readOutputs (or any other required piece) is refused.
+    const incomplete: EngineDefinition = { ...ENGINES.cwltool, readOutputs: undefined };
+    expect(incomplete).toBeDefined();
+  });
+
+  it('names each engine by its key, and each runs only languages of the language table', () => {
+    for (const name of ENGINE_NAMES) {
+      const engine: EngineDefinition = ENGINES[name];
+      expect(engine.name).toBe(name);
+      for (const [type, versions] of Object.entries(engine.workflowTypes)) {
+        const language = languageOf(type);
+        expect(language, `${name} runs ${type}`).toBeDefined();
+        for (const v of versions) expect(language!.versions).toContain(v);
+      }
+      expect(engine.versionArgs.length).toBeGreaterThan(0);
+      expect(engine.executable.default).not.toBe('');
+    }
+  });
+
+  it('gives each workflow type a default engine that runs it', () => {
+    for (const [type, name] of Object.entries(DEFAULT_ENGINE_FOR_TYPE)) {
+      expect(engineNamed(name)?.workflowTypes[type]).toBeDefined();
+    }
+    expect(Object.keys(DEFAULT_ENGINE_FOR_TYPE).sort()).toEqual(Object.keys(LANGUAGES).sort());
+  });
+
+  it('lists the workflow types of every engine with their versions (what service-info and submit read)', () => {
+    expect(supportedWorkflowTypes()).toEqual({ CWL: ['v1.0', 'v1.1', 'v1.2'] });
+  });
+
+  it('finds no engine or language for inherited property names', () => {
+    expect(engineNamed('constructor')).toBeUndefined();
+    expect(engineNamed('__proto__')).toBeUndefined();
+    expect(languageOf('toString')).toBeUndefined();
+  });
+
+  it('keys languages by their workflow type', () => {
+    for (const [type, language] of Object.entries(LANGUAGES)) {
+      expectTypeOf(language).toMatchTypeOf<LanguageDefinition>();
+      expect(language.type).toBe(type);
+    }
+  });
+});
+
+describe('engine settings', () => {
+  const none = { enginePaths: {}, engines: '', defaultEngines: {} };
+
+  it('run every engine of the table by default, none of them required, each on its default executable', () => {
+    const toRun = enginesToRun(none);
+    expect(toRun.map((e) => e.name)).toEqual(ENGINE_NAMES);
+    expect(toRun.every((e) => !e.required)).toBe(true);
+    expect(toRun.find((e) => e.name === 'cwltool')).toMatchObject({ executable: 'cwltool', setting: 'WES_ENGINE_CWLTOOL_PATH unset: cwltool on PATH' });
+  });
+
+  it('require an engine named by WES_ENGINES or given an executable', () => {
+    expect(enginesToRun({ ...none, engines: 'cwltool' })[0]).toMatchObject({ name: 'cwltool', required: true, executable: 'cwltool' });
+    expect(enginesToRun({ ...none, enginePaths: { cwltool: '/opt/cwltool' } })[0]).toMatchObject({
+      required: true,
+      executable: '/opt/cwltool',
+      setting: 'WES_ENGINE_CWLTOOL_PATH=/opt/cwltool',
+    });
+    expect(engineExecutable('cwltool', { enginePaths: { cwltool: '/opt/cwltool' } })).toBe('/opt/cwltool');
+    expect(engineExecutable('cwltool', { enginePaths: {} })).toBe('cwltool');
+  });
+
+  it('refuse engine names the table does not hold, listing those it does', () => {
+    expect(() => enginesToRun({ ...none, engines: 'cwltool,snakemake' })).toThrow(/WES_ENGINES: no engine "snakemake" \(known: cwltool\)/);
+    expect(() => enginesToRun({ ...none, enginePaths: { toil: '/x' } })).toThrow(InvalidEngineSettingError);
+  });
+
+  it('give the built-in default engine per type unless WES_DEFAULT_ENGINES names another that runs it', () => {
+    expect(defaultEngines(none)).toEqual({ CWL: 'cwltool' });
+    expect(defaultEngines({ defaultEngines: { cwl: 'cwltool' } })).toEqual({ CWL: 'cwltool' });
+    expect(() => defaultEngines({ defaultEngines: { WDL: 'cwltool' } })).toThrow(/no workflow type "WDL"/);
+    expect(() => defaultEngines({ defaultEngines: { CWL: 'toil' } })).toThrow(/no engine "toil"/);
+  });
+});
