@@ -74,6 +74,12 @@ export interface LanguageDefinition {
    * workflow's documents and the workflow allow-list's judgment of every document.
    */
   documentReferences(doc: unknown): DocumentReference[];
+  /**
+   * Keys of workflow_params that change the workflow rather than feed it (CWL: `cwl:requirements`,
+   * `cwltool:overrides`, `$import`...), refused while an allow-list vets the workflow; `rule`
+   * states the refusal. WDL and Snakemake params feed the workflow only: `find` returns [].
+   */
+  workflowChangingKeys: { find(params: Record<string, unknown>): string[]; rule: string };
   /** The File and Directory references of its values (params and outputs). */
   files: FileReferences;
 }

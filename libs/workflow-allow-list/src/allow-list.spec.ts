@@ -4,7 +4,6 @@ import { AllowListEntryError, compileAllowList } from './allow-list-entries';
 import { matchAllowList } from './allow-list-matcher';
 import { CWL } from '../../engines/src/languages/cwl/cwl-language';
 import { collectWorkflowDocuments, DocumentReader, DocumentSource, resolveReference } from './workflow-documents';
-import { workflowChangingKeys } from './workflow-params-directives';
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -191,23 +190,6 @@ describe('the allow-list', () => {
 
   it('is off when empty', async () => {
     expect(matchAllowList([], [], await documentsOf({ 'main.cwl': 'anything' })).allowed).toBe(true);
-  });
-});
-
-describe('workflow_params that would change the workflow', () => {
-  it('are the top-level directives and namespaced keys cwltool reads as requirements or overrides', () => {
-    const params = {
-      inp: { class: 'File', location: 'x', $include: 'data only' },
-      count_2: 1,
-      'cwl:requirements': [],
-      'x:requirements': [],
-      $namespaces: { x: 'https://w3id.org/cwl/cwl#' },
-      'cwltool:overrides': {},
-      'https://w3id.org/cwl/cwl#requirements': [],
-      $import: 'job.yml',
-    };
-    expect(workflowChangingKeys(params)).toEqual(['cwl:requirements', 'x:requirements', '$namespaces', 'cwltool:overrides', 'https://w3id.org/cwl/cwl#requirements', '$import']);
-    expect(workflowChangingKeys({ inp: 'https://a/b:c', n: 1 })).toEqual([]);
   });
 });
 

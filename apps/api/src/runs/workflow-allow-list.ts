@@ -13,7 +13,6 @@ import {
   DocumentReader,
   DocumentSource,
   matchAllowList,
-  workflowChangingKeys,
 } from '../../../../libs/workflow-allow-list/src';
 import type { Caller } from '../auth/caller';
 import { ForbiddenError } from '../common/wes-errors';
@@ -85,16 +84,16 @@ export class WorkflowAllowList {
     caller: Caller,
   ): Promise<void> {
     if (!this.enabled) return;
-    const directives = workflowChangingKeys(run.request.workflow_params);
+    const language = languageOf(run.request.workflow_type);
+    if (!language) throw new Error(`no language for workflow type ${run.request.workflow_type}`);
+    const directives = language.workflowChangingKeys.find(run.request.workflow_params);
     if (directives.length) {
       throw new ForbiddenError(
         `workflow_params: ${directives.map((k) => JSON.stringify(k)).join(', ')} would change the workflow (its requirements, or the tools it runs), ` +
-          "which this server's workflow allow-list does not allow: a top-level key of workflow_params may not start with $ or hold a :",
+          `which this server's workflow allow-list does not allow: ${language.workflowChangingKeys.rule}`,
       );
     }
     const { workflowPath: workflow, attachments, sources } = run;
-    const language = languageOf(run.request.workflow_type);
-    if (!language) throw new Error(`no language for workflow type ${run.request.workflow_type}`);
     const set = await collectWorkflowDocuments(workflow, attachments, sources, attachmentReader(this.store, runId), language);
     const decision = matchAllowList(this.entries, caller.roles, set);
     if (decision.allowed) {

@@ -1,5 +1,6 @@
 import type { LanguageDefinition } from '../../language-definition';
 import { cwlDocumentReferences, isCwlDocument, readCwlDocument } from './cwl-documents';
+import { CWL_WORKFLOW_CHANGING_RULE, cwlWorkflowChangingKeys } from './cwl-params-directives';
 import { forEachFileObject, mapFileObjects, mapFileObjectsSync } from './file-objects';
 
 /** The Common Workflow Language: YAML or JSON documents, File and Directory objects in values. */
@@ -11,6 +12,7 @@ export const CWL = {
   readDocument: readCwlDocument,
   isWorkflowDocument: isCwlDocument,
   documentReferences: cwlDocumentReferences,
+  workflowChangingKeys: { find: cwlWorkflowChangingKeys, rule: CWL_WORKFLOW_CHANGING_RULE },
   files: {
     forEach: (value, visit) => forEachFileObject(value, visit),
     map: (value, replace) => mapFileObjects(value, replace),
