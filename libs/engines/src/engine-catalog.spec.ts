@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { DEFAULT_ENGINE_FOR_TYPE, ENGINE_NAMES, engineNamed, ENGINES, languageOf, LANGUAGES, supportedWorkflowTypes } from './engine-catalog';
 import { EngineDefinition } from './engine-definition';
@@ -43,6 +45,16 @@ describe('the engine table', () => {
     expect(languageOf('toString')).toBeUndefined();
   });
 
+  it('is what the README documents: every engine, its allow-listed parameters and the client-side flags it drops', () => {
+    const readme = readFileSync(path.join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
+    for (const name of ENGINE_NAMES) {
+      const engine: EngineDefinition = ENGINES[name];
+      expect(readme, name).toContain(`WES_ENGINE_${name.toUpperCase().replace(/-/g, '_')}_PATH`);
+      for (const flag of [...engine.parameters.map((p) => p.name), ...engine.clientSideParameters]) expect(readme, `${name} ${flag}`).toContain(`\`${flag}\``);
+    }
+    for (const type of Object.keys(LANGUAGES)) expect(readme).toContain(type);
+  });
+
   it('keys languages by their workflow type', () => {
     for (const [type, language] of Object.entries(LANGUAGES)) {
       expectTypeOf(language).toMatchTypeOf<LanguageDefinition>();
@@ -68,8 +80,8 @@ describe('engine settings', () => {
       executable: '/opt/cwltool',
       setting: 'WES_ENGINE_CWLTOOL_PATH=/opt/cwltool',
     });
-    expect(engineExecutable('cwltool', { enginePaths: { cwltool: '/opt/cwltool' } })).toBe('/opt/cwltool');
-    expect(engineExecutable('cwltool', { enginePaths: {} })).toBe('cwltool');
+    expect(engineExecutable(ENGINES.cwltool, { enginePaths: { cwltool: '/opt/cwltool' } })).toBe('/opt/cwltool');
+    expect(engineExecutable(ENGINES.cwltool, { enginePaths: {} })).toBe('cwltool');
   });
 
   it('refuse engine names the table does not hold, listing those it does', () => {

@@ -79,6 +79,6 @@ export function enginesToRun(settings: EngineSettings): EngineToRun[] {
 }
 
 /** The executable of an engine on this worker: its enginePaths entry, else its default. */
-export function engineExecutable(name: EngineName, settings: Pick<EngineSettings, 'enginePaths'>): string {
-  return settings.enginePaths[name] ?? ENGINES[name].executable.default;
+export function engineExecutable(engine: EngineDefinition, settings: Pick<EngineSettings, 'enginePaths'>): string {
+  return settings.enginePaths[engine.name] ?? engine.executable.default;
 }

@@ -5,7 +5,6 @@ import {
   EngineDefinition,
   EngineExit,
   engineExecutable,
-  EngineName,
   EngineRunFiles,
   EngineView,
   groupMembers,
@@ -57,7 +56,7 @@ export class ExecuteStep {
     throwIfInterrupted(signal, 'before the engine started');
     const [workflowFile, fragment] = run.workflow.split('#', 2);
     // Paths as the engine sees them: under /wes in a sandbox.
-    const command = engine.command(engineExecutable(run.engine as EngineName, this.settings), {
+    const command = engine.command(engineExecutable(engine, this.settings), {
       workflowPath: view.toEngine(resolveInside(folders.attachments, workflowFile)) + (fragment ? `#${fragment}` : ''),
       paramsPath: view.toEngine(path.join(folders.attachments, paramsFileName(run.attachments))),
       outDir: view.toEngine(folders.outputs),
