@@ -135,15 +135,17 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
     try {
       const folders = runFolders(root);
       await Promise.all([folders.attachments, folders.inputs, folders.outputs, folders.tmp].map((d) => mkdir(d)));
-      await prepareSandbox(folders, sandbox);
-      for (const { name, engine, executable, setting, required } of toRun) {
+      await prepareSandbox(folders, sandbox).catch((err) => {
+        throw new NoEngineError(`the engines' sandbox cannot be prepared: ${(err as Error).message}`);
+      });
+      for (const { name, engine, executable, setting, variable, required } of toRun) {
         try {
           const { command, env } = sandboxed({ file: executable, args: [...engine.versionArgs] }, folders, sandbox, engine.environment);
           engines[name] = engine.parseVersion(await readEngineVersion(command, env));
         } catch (err) {
           const why =
             `${name} cannot be run${sandbox.kind === 'bwrap' ? ' in its sandbox' : ''} (${setting}): ${(err as Error).message}. ` +
-            `Install it (${engine.executable.install}) or point ${setting.split(/[= ]/)[0]} at it` +
+            `Install it (${engine.executable.install}) or point ${variable} at it` +
             (sandbox.kind === 'bwrap'
               ? '; the sandbox needs bubblewrap (apt-get install bubblewrap) and, for a worker that is not root, user namespaces; an engine outside /usr needs WES_SANDBOX_RO_PATHS.'
               : '.');

@@ -55,6 +55,8 @@ export interface EngineToRun {
   executable: string;
   /** Where the executable came from, for a start-up error (`WES_ENGINE_CWLTOOL_PATH=/x`, or the default). */
   setting: string;
+  /** The variable that names its executable (`WES_ENGINE_CWLTOOL_PATH`). */
+  variable: string;
   /** Named by WES_ENGINES or enginePaths: a worker that cannot run it refuses to start. */
   required: boolean;
 }
@@ -73,6 +75,7 @@ export function enginesToRun(settings: EngineSettings): EngineToRun[] {
       engine,
       executable: path ?? engine.executable.default,
       setting: path === undefined ? `${variable} unset: ${engine.executable.default} on PATH` : `${variable}=${path}`,
+      variable,
       required: listed.length > 0 || path !== undefined,
     };
   });
