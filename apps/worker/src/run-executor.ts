@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { rm } from 'node:fs/promises';
 import { WesSettings } from '../../../libs/config/src';
-import { EngineDefinition, engineNamed, EngineRunFiles, EngineView, languageOf, runFolders, SandboxSettings } from '../../../libs/engines/src';
+import { EngineDefinition, engineNamed, engineOptions, EngineRunFiles, EngineRunRequest, EngineView, languageOf, runFolders, SandboxSettings } from '../../../libs/engines/src';
 import type { Logger } from '../../../libs/logging/src';
 import { UrlFetcher } from '../../../libs/fetch/src';
 import { LOGGER, OBJECT_STORE } from '../../../libs/platform/src';
@@ -113,6 +113,7 @@ export class RunExecutor {
     let scratch: string | undefined;
     let engine: EngineDefinition | undefined;
     let engineFiles: EngineRunFiles | undefined;
+    let engineRun: EngineRunRequest | undefined;
     let failed = false;
     try {
       scratch = await this.stageStep.makeScratch(run.runId);
@@ -122,9 +123,10 @@ export class RunExecutor {
       await this.stageStep.stage(run, language, view, signal);
       engine = engineNamed(run.engine);
       if (!engine) throw new Error(`unknown engine ${run.engine}`);
-      const ran = await this.executeStep.execute(run, engine, at, view, signal);
+      engineRun = { params: run.request.workflow_params, options: engineOptions(engine, this.settings) };
+      const ran = await this.executeStep.execute(run, engine, engineRun, at, view, signal);
       engineFiles = ran.files;
-      const ending = ran.failed ?? (await this.collectStep.collect(runId, engine, language, ran.files, view));
+      const ending = ran.failed ?? (await this.collectStep.collect(runId, engine, engineRun, language, ran.files, view));
       await this.settleStep.end(at, ending);
       return 'done';
     } catch (err) {
@@ -144,7 +146,7 @@ export class RunExecutor {
       return 'done';
     } finally {
       watch.stop();
-      if (engine?.cleanUp && engineFiles) await engine.cleanUp(engineFiles).catch((err) => log.warn({ err }, 'engine clean-up failed'));
+      if (engine?.cleanUp && engineFiles && engineRun) await engine.cleanUp(engineFiles, engineRun).catch((err) => log.warn({ err }, 'engine clean-up failed'));
       if (scratch && !(this.settings.keepWorkDirs && failed)) {
         await rm(scratch, { recursive: true, force: true }).catch((err) => log.warn({ err, scratch }, 'scratch not removed'));
       }

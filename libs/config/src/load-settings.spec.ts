@@ -369,6 +369,14 @@ describe('engine settings', () => {
     expect(s.enginePaths).toEqual({});
     expect(s.engines).toBe('');
     expect(s.defaultEngines).toEqual({});
+    expect(s.engineOptions).toEqual({});
+  });
+
+  it('read engineOptions from the file only, a mapping per engine', () => {
+    expect(SETTING_SOURCES.engineOptions.env).toBeNull();
+    const file = configFile('engineOptions:\n  toil-cwl:\n    batchSystem: slurm\n');
+    expect(loadSettings({ WES_CONFIG_FILE: file }).engineOptions).toEqual({ 'toil-cwl': { batchSystem: 'slurm' } });
+    expect(errorFor({ WES_CONFIG_FILE: configFile('engineOptions: [a]\n') }).message).toContain('engineOptions');
   });
 
   it('read each engine executable from WES_ENGINE_<NAME>_PATH (upper case, - as _)', () => {

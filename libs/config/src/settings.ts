@@ -208,6 +208,14 @@ export class WesSettings {
   defaultEngines: Record<string, string> = {};
 
   /**
+   * Each engine's worker-side options (YAML only), e.g. `engineOptions: {toil-cwl: {batchSystem:
+   * slurm}}`: what the operator decides and no client may (cwltool reads none). Names are
+   * checked against the engine table when a worker starts.
+   */
+  @IsObject()
+  engineOptions: Record<string, Record<string, string>> = {};
+
+  /**
    * Where engines run: `bwrap` (default), a bubblewrap sandbox of its own per run (own pid and
    * network namespaces, read-only system, only the run's folders writable, an unprivileged
    * uid, a clean environment); `none`, as plain children of the worker, which any workflow can
@@ -537,6 +545,7 @@ export const SETTING_SOURCES = {
   enginePaths: { env: null, kind: 'yaml' },
   engines: { env: 'WES_ENGINES', kind: 'string' },
   defaultEngines: { env: 'WES_DEFAULT_ENGINES', kind: 'map' },
+  engineOptions: { env: null, kind: 'yaml' },
   sandbox: { env: 'WES_SANDBOX', kind: 'string' },
   sandboxUid: { env: 'WES_SANDBOX_UID', kind: 'int' },
   sandboxGid: { env: 'WES_SANDBOX_GID', kind: 'int' },

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { DEFAULT_ENGINE_FOR_TYPE, ENGINE_NAMES, engineNamed, ENGINES, languageOf, LANGUAGES, supportedWorkflowTypes } from './engine-catalog';
 import { EngineDefinition } from './engine-definition';
-import { defaultEngines, enginesToRun, engineExecutable, InvalidEngineSettingError } from './engine-settings';
+import { defaultEngines, engineExecutable, engineOptions, enginesToRun, InvalidEngineSettingError } from './engine-settings';
 import { LanguageDefinition } from './language-definition';
 
 describe('the engine table', () => {
@@ -64,7 +64,7 @@ describe('the engine table', () => {
 });
 
 describe('engine settings', () => {
-  const none = { enginePaths: {}, engines: '', defaultEngines: {} };
+  const none = { enginePaths: {}, engineOptions: {}, engines: '', defaultEngines: {} };
 
   it('run every engine of the table by default, none of them required, each on its default executable', () => {
     const toRun = enginesToRun(none);
@@ -87,6 +87,13 @@ describe('engine settings', () => {
   it('refuse engine names the table does not hold, listing those it does', () => {
     expect(() => enginesToRun({ ...none, engines: 'cwltool,snakemake' })).toThrow(/WES_ENGINES: no engine "snakemake" \(known: cwltool\)/);
     expect(() => enginesToRun({ ...none, enginePaths: { toil: '/x' } })).toThrow(InvalidEngineSettingError);
+    expect(() => enginesToRun({ ...none, engineOptions: { toil: { batchSystem: 'slurm' } } })).toThrow(/engineOptions: no engine "toil"/);
+    expect(() => enginesToRun({ ...none, engineOptions: { cwltool: { n: 1 as unknown as string } } })).toThrow(/engineOptions.cwltool: must map option names to strings/);
+  });
+
+  it('give each engine its own options, none when unset', () => {
+    expect(engineOptions(ENGINES.cwltool, { engineOptions: { cwltool: { a: 'b' } } })).toEqual({ a: 'b' });
+    expect(engineOptions(ENGINES.cwltool, { engineOptions: {} })).toEqual({});
   });
 
   it('give the built-in default engine per type unless WES_DEFAULT_ENGINES names another that runs it', () => {

@@ -11,13 +11,30 @@ export interface EngineParameter {
   description: string;
 }
 
+/**
+ * This worker's settings for one engine (YAML `engineOptions: {<engine>: {...}}`): what the
+ * operator decides and never a client, e.g. toil's `batchSystem`, snakemake's `cores`. Empty
+ * when none are set; an engine reads the keys it knows.
+ */
+export type EngineOptions = Readonly<Record<string, string>>;
+
+/** Paths as the engine sees them (under /wes in a sandbox). */
 export interface EngineCommandInput {
   workflowPath: string;
+  /** The params file: the language's input object (CWL job order, WDL inputs JSON, Snakemake config). */
   paramsPath: string;
   outDir: string;
   tmpDir: string;
   /** Client parameters, already checked against the allow-list. */
   parameters: Record<string, string>;
+  /** This worker's options for the engine; absent: none. */
+  options?: EngineOptions;
+}
+
+/** What of the run an engine may need to find its outputs (snakemake: the `wes_outputs` list of the params). */
+export interface EngineRunRequest {
+  params: Readonly<Record<string, unknown>>;
+  options: EngineOptions;
 }
 
 export interface EngineCommand {
@@ -53,17 +70,17 @@ export interface EngineExecutable {
  * How the engines to come fill it:
  * - toil-cwl-runner: `workflowTypes` {CWL}; `executable` toil-cwl-runner (`apt-get install
  *   toil`); the command adds `--jobStore <tmpDir>/jobstore` (fresh per run) and the worker's
- *   `--batchSystem` (a setting, in `environment` or read by its command, never a client
- *   parameter); `stopSignal` SIGTERM with a longer `minStopGraceMs` (its leader cleans its
+ *   `--batchSystem` (`options.batchSystem`, never a client parameter; a cluster's variables in
+ *   `environment`); `stopSignal` SIGTERM with a longer `minStopGraceMs` (its leader cleans its
  *   workers up); outputs on stdout like cwltool's; `cleanUp` removes the job store (`toil clean`
  *   for one in an object store); its own TaskParser of Toil's log.
  * - toil-wdl-runner: `workflowTypes` {WDL}; the same executable family; the params file is the
  *   inputs JSON; `readOutputs` reads the JSON it prints (or `--outputFile`), File values as
  *   strings the WDL language's `files` walker reads.
  * - snakemake: `workflowTypes` {SMK}; command `snakemake --snakefile <workflow> --configfile
- *   <params> --cores N --directory <outDir>`; `stopSignal` SIGINT (it stops its jobs); outputs
- *   are the files a declared list names, so `readOutputs` builds the output object from that
- *   list (Files under outDir); tasks from its `rule ...:` log lines; `cleanUp` drops `.snakemake`.
+ *   <params> --cores <options.cores> --directory <outDir>`; `stopSignal` SIGINT (it stops its jobs); outputs
+ *   are the files a declared list names (`options.outputs`, or the params' `wes_outputs`,
+ *   both given to `readOutputs`), from which it builds the output object (Files under outDir); tasks from its `rule ...:` log lines; `cleanUp` drops `.snakemake`.
  */
 export interface EngineDefinition {
   name: string;
@@ -103,7 +120,7 @@ export interface EngineDefinition {
    * locations as the engine named them). Throws JsonTooDeepError when it nests too deep (the
    * workflow's fault), any other error when it cannot be read (ours).
    */
-  readOutputs(files: EngineRunFiles): Promise<unknown>;
+  readOutputs(files: EngineRunFiles, run: EngineRunRequest): Promise<unknown>;
   /**
    * A new reader of the tasks (jobs) of one run from the engine's stderr, for
    * `GET /runs/{id}/tasks`; an engine without it lists no tasks.
@@ -113,7 +130,7 @@ export interface EngineDefinition {
    * What to remove after a run, whatever its end, besides the scratch folder (which goes
    * anyway): e.g. a job store elsewhere. Errors are logged, never the run's.
    */
-  cleanUp?(files: EngineRunFiles): Promise<void>;
+  cleanUp?(files: EngineRunFiles, run: EngineRunRequest): Promise<void>;
 }
 
 /** A workflow_engine_parameters entry the engine does not accept. */

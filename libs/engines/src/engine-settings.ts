@@ -1,10 +1,11 @@
 import { listSetting as listOf } from '../../config/src/list-setting';
 import { DEFAULT_ENGINE_FOR_TYPE, ENGINE_NAMES, EngineName, ENGINES, isEngineName, isWorkflowType, LANGUAGES, WorkflowType } from './engine-catalog';
-import { EngineDefinition } from './engine-definition';
+import { EngineDefinition, EngineOptions } from './engine-definition';
 
 /** The engine settings (WesSettings' enginePaths, engines, defaultEngines), read by name here. */
 export interface EngineSettings {
   enginePaths: Readonly<Record<string, string>>;
+  engineOptions: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** Comma-separated engine names; empty: every engine whose executable is found. */
   engines: string;
   defaultEngines: Readonly<Record<string, string>>;
@@ -21,6 +22,12 @@ const known = () => ENGINE_NAMES.join(', ');
 export function checkEngineNames(settings: EngineSettings): void {
   for (const name of Object.keys(settings.enginePaths)) {
     if (!isEngineName(name)) throw new InvalidEngineSettingError(`invalid setting enginePaths (WES_ENGINE_<NAME>_PATH): no engine "${name}" (known: ${known()})`);
+  }
+  for (const [name, options] of Object.entries(settings.engineOptions)) {
+    if (!isEngineName(name)) throw new InvalidEngineSettingError(`invalid setting engineOptions: no engine "${name}" (known: ${known()})`);
+    if (!options || typeof options !== 'object' || Array.isArray(options) || Object.values(options).some((v) => typeof v !== 'string')) {
+      throw new InvalidEngineSettingError(`invalid setting engineOptions.${name}: must map option names to strings`);
+    }
   }
   for (const name of listOf(settings.engines)) {
     if (!isEngineName(name)) throw new InvalidEngineSettingError(`invalid setting WES_ENGINES: no engine "${name}" (known: ${known()})`);
@@ -79,6 +86,11 @@ export function enginesToRun(settings: EngineSettings): EngineToRun[] {
       required: listed.length > 0 || path !== undefined,
     };
   });
+}
+
+/** An engine's options on this worker (engineOptions), empty when none are set. */
+export function engineOptions(engine: EngineDefinition, settings: Pick<EngineSettings, 'engineOptions'>): EngineOptions {
+  return settings.engineOptions[engine.name] ?? {};
 }
 
 /** The executable of an engine on this worker: its enginePaths entry, else its default. */

@@ -1,4 +1,4 @@
-import { EngineDefinition, EngineRunFiles, EngineView, LanguageDefinition } from '../../../../libs/engines/src';
+import { EngineDefinition, EngineRunFiles, EngineRunRequest, EngineView, LanguageDefinition } from '../../../../libs/engines/src';
 import { JsonTooDeepError, stringifyJson } from '../../../../libs/json/src';
 import { runObjectKeys } from '../../../../libs/runs/src';
 import { ObjectStore } from '../../../../libs/storage/src';
@@ -15,10 +15,17 @@ import { RunEnding } from './run-attempt';
 export class CollectStep {
   constructor(private readonly store: ObjectStore) {}
 
-  async collect(runId: string, engine: EngineDefinition, language: LanguageDefinition, files: EngineRunFiles, view: EngineView): Promise<RunEnding> {
+  async collect(
+    runId: string,
+    engine: EngineDefinition,
+    engineRun: EngineRunRequest,
+    language: LanguageDefinition,
+    files: EngineRunFiles,
+    view: EngineView,
+  ): Promise<RunEnding> {
     let outputs: unknown;
     try {
-      outputs = await engine.readOutputs(files);
+      outputs = await engine.readOutputs(files, engineRun);
     } catch (err) {
       if (err instanceof JsonTooDeepError) {
         // What the workflow returned, not a failure of ours: the run failed.

@@ -6,6 +6,7 @@ import {
   EngineExit,
   engineExecutable,
   EngineRunFiles,
+  EngineRunRequest,
   EngineView,
   groupMembers,
   launchEngine,
@@ -48,7 +49,7 @@ export class ExecuteStep {
     private readonly sandbox: SandboxSettings,
   ) {}
 
-  async execute(run: RunRecord, engine: EngineDefinition, at: HeldAttempt, view: EngineView, signal: AbortSignal): Promise<EngineRun> {
+  async execute(run: RunRecord, engine: EngineDefinition, engineRun: EngineRunRequest, at: HeldAttempt, view: EngineView, signal: AbortSignal): Promise<EngineRun> {
     const { runId } = run;
     const { log } = at;
     const { folders } = view;
@@ -62,6 +63,7 @@ export class ExecuteStep {
       outDir: view.toEngine(folders.outputs),
       tmpDir: view.toEngine(folders.tmp),
       parameters: run.request.workflow_engine_parameters,
+      options: engineRun.options,
     });
     const cmd = [command.file, ...command.args];
     const launch = sandboxed(command, folders, this.sandbox, engine.environment);
