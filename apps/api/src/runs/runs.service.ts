@@ -55,7 +55,7 @@ function mainOfZip(zip: string, files: string[], language: LanguageDefinition): 
   const kind = `${language.type} file`;
   throw new BadRequestError(
     `workflow_url: ${zip} holds ${top.length ? `several top-level ${kind}s (${top.join(', ')})` : `no top-level ${kind}`}; ` +
-      'name the workflow inside it as workflow_url (e.g. "tools/main.cwl") and attach only the zip',
+      `name the workflow inside it as workflow_url (e.g. "tools/${names[names.length - 1]}") and attach only the zip`,
   );
 }
 
