@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CWLTOOL } from '../../libs/engines/src/cwltool';
+import { CWLTOOL } from '../../libs/engines/src';
 import { isTerminal } from '../../libs/runs/src';
 import { Bench, runLogTimes, WesStack } from '../lib/harness';
 import { runState, submit, workflowFile } from '../lib/fixtures';

@@ -245,6 +245,22 @@ describe('workflow and inputs from URLs, zips and attachments', () => {
     await expectTwoStepOutputs(await completed('zip-named'));
   });
 
+  it('a zip whose top level holds several CWL files none of which has a usual name, or none, is a 400 saying what to send', async () => {
+    const zipWith = (entries: Parameters<typeof buildZip>[0]) =>
+      h.client.submit(runForm(base({ workflow_url: 'bundle.zip', workflow_params: {}, attachments: { 'bundle.zip': buildZip(entries) } })));
+    const several = await zipWith([
+      { name: 'a.cwl', data: TWO_STEP['main.cwl'] },
+      { name: 'B.CWL', data: TWO_STEP['main.cwl'] },
+    ]);
+    expect(several.status, several.text).toBe(400);
+    expect(several.body.msg).toBe(
+      'workflow_url: bundle.zip holds several top-level CWL files (a.cwl, B.CWL); name the workflow inside it as workflow_url (e.g. "tools/main.cwl") and attach only the zip',
+    );
+    const none = await zipWith([{ name: 'tools/a.cwl', data: TWO_STEP['main.cwl'] }, { name: 'README.txt', data: 'x' }]);
+    expect(none.status, none.text).toBe(400);
+    expect(none.body.msg).toMatch(/^workflow_url: bundle.zip holds no top-level CWL file; /);
+  });
+
   it('the only attachment a zip, workflow_url naming a file inside it → COMPLETE', async () => {
     await expectTwoStepOutputs(await completed('zip-inside'));
   });

@@ -7,6 +7,7 @@ import { NestFactory } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { checkApiListenSettings, InvalidSettingError, loadSettings, WesSettings } from '../../../libs/config/src';
+import { defaultEngines, InvalidEngineSettingError } from '../../../libs/engines/src';
 import { JsonTooDeepError, parseJson } from '../../../libs/json/src';
 import { createLogger, PinoNestLogger } from '../../../libs/logging/src';
 import { ApiModule } from './app.module';
@@ -22,9 +23,11 @@ function settingsOrExit(): WesSettings {
   try {
     const settings = loadSettings();
     checkApiListenSettings(settings);
+    // The engine table is known here, not to libs/config: an unknown type or engine stops start-up.
+    defaultEngines(settings);
     return settings;
   } catch (err) {
-    if (err instanceof InvalidSettingError) {
+    if (err instanceof InvalidSettingError || err instanceof InvalidEngineSettingError) {
       process.stderr.write(`wes-api: ${err.message}\n`);
       process.exit(2);
     }

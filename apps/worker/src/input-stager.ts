@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { AttachmentIndex, CwlValueTooDeepError, FileObject, locationOf, mapFileObjects } from '../../../libs/engines/src';
+import { AttachmentIndex, CwlValueTooDeepError, FileObject, FileReferences, locationOf } from '../../../libs/engines/src';
 import { FetchFailedError, FetchRefusedError, UrlFetcher } from '../../../libs/fetch/src';
 import { resolveInside, UnsafePathError } from '../../../libs/storage/src';
 
@@ -28,7 +28,8 @@ function safeBasename(obj: FileObject, url: string): string {
 }
 
 /**
- * Points every File and Directory of workflow_params (secondaryFiles and listings included) at
+ * Points every File and Directory of workflow_params (secondaryFiles and listings included,
+ * found by the language's walker `files`) at
  * a file on this worker, and returns the params the engine is to read:
  * - one that names an attachment (relatively, or as a client-machine file:// URL or path
  *   ending with its name: AttachmentIndex) gets the absolute file:// URL of the staged copy;
@@ -37,6 +38,7 @@ function safeBasename(obj: FileObject, url: string): string {
  * The engine never fetches an input itself.
  */
 export async function stageInputs(
+  files: FileReferences,
   params: Record<string, unknown>,
   folders: StagingFolders,
   fetcher: UrlFetcher,
@@ -51,7 +53,7 @@ export async function stageInputs(
     if (withoutListing) delete out.listing;
     return out;
   };
-  const out = await mapFileObjects(params, async (obj, where) => {
+  const out = await files.map(params, async (obj, where) => {
     const loc = locationOf(obj);
     if (loc === undefined) return obj;
     let ref;

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CWL } from '../../../libs/engines/src';
 import { parseJson, stringifyJson } from '../../../libs/json/src';
 import { collectOutputs, UnusableOutputError } from './output-collector';
 
@@ -30,6 +31,7 @@ describe('collectOutputs', () => {
     write('out.txt', 'one\n');
     write('out.txt_2', 'two\n');
     const stored = (await collectOutputs(
+      CWL.files,
       { a: { class: 'File', location: url('out.txt'), basename: 'out.txt' }, b: { class: 'File', location: url('out.txt_2'), basename: 'out.txt' } },
       out,
       same,
@@ -48,7 +50,7 @@ describe('collectOutputs', () => {
     write('d/sub dir/ü#1.txt', 'x\n');
     mkdirSync(path.join(out, 'd/empty'));
     write('f.txt', 'hello\n');
-    const stored = (await collectOutputs({ d: { class: 'Directory', location: url('d') }, f: { class: 'File', path: path.join(out, 'f.txt') } }, out, same, upload)) as any;
+    const stored = (await collectOutputs(CWL.files, { d: { class: 'Directory', location: url('d') }, f: { class: 'File', path: path.join(out, 'f.txt') } }, out, same, upload)) as any;
     expect(stored.f).toEqual({ class: 'File', location: 'wes-output:f.txt', basename: 'f.txt', size: 6, checksum: 'sha1$f572d396fae9206628714fb2ce00f72e94f2258f' });
     // Checksums as `sha1sum` prints them.
     expect(stored.d.listing).toEqual([
@@ -68,7 +70,7 @@ describe('collectOutputs', () => {
     write('a.txt', 'a');
     // The engine's figures may be stale (a process of the run may have changed the file since): ours are of what is served.
     const outputs = parseJson(`{"n": 4200000000000000000000000000000000000000000, "a": {"class": "File", "location": "${url('a.txt')}", "basename": "a.txt", "size": 7, "checksum": "sha1$stale", "format": "edam:x"}}`);
-    expect(stringifyJson(await collectOutputs(outputs, out, same, upload))).toBe(
+    expect(stringifyJson(await collectOutputs(CWL.files, outputs, out, same, upload))).toBe(
       '{"n":4200000000000000000000000000000000000000000,"a":{"class":"File","location":"wes-output:a.txt","basename":"a.txt","size":1,"checksum":"sha1$86f7e437faa5a7fce15d1ddcb9eaeaea377667b8","format":"edam:x"}}',
     );
   });
@@ -79,27 +81,27 @@ describe('collectOutputs', () => {
     symlinkSync('/etc/passwd', path.join(out, 'leak.txt'));
     mkdirSync(path.join(out, 'd'));
     symlinkSync('/etc/passwd', path.join(out, 'd', 'leak'));
-    const ok = (await collectOutputs({ x: { class: 'File', location: url('inner-link.txt') } }, out, same, upload)) as any;
+    const ok = (await collectOutputs(CWL.files, { x: { class: 'File', location: url('inner-link.txt') } }, out, same, upload)) as any;
     expect(ok.x.size).toBe(7);
     expect(uploaded.get('inner-link.txt')).toBe(path.join(out, 'real.txt'));
     uploaded.clear();
-    await expect(collectOutputs({ x: { class: 'File', location: url('leak.txt') } }, out, same, upload)).rejects.toThrow(/leak.txt is a link leading outside/);
-    await expect(collectOutputs({ x: { class: 'Directory', location: url('d') } }, out, same, upload)).rejects.toThrow(/d\/leak is a link leading outside/);
+    await expect(collectOutputs(CWL.files, { x: { class: 'File', location: url('leak.txt') } }, out, same, upload)).rejects.toThrow(/leak.txt is a link leading outside/);
+    await expect(collectOutputs(CWL.files, { x: { class: 'Directory', location: url('d') } }, out, same, upload)).rejects.toThrow(/d\/leak is a link leading outside/);
     expect(uploaded.size).toBe(0);
   });
 
   it("maps the engine's paths to the worker's (a sandbox sees the run under /wes)", async () => {
     write('s.txt', 'sandboxed');
     const toHost = (p: string) => (p.startsWith('/wes/outputs/') ? path.join(out, p.slice('/wes/outputs/'.length)) : undefined);
-    const stored = (await collectOutputs({ s: { class: 'File', location: 'file:///wes/outputs/s.txt' } }, out, toHost, upload)) as any;
+    const stored = (await collectOutputs(CWL.files, { s: { class: 'File', location: 'file:///wes/outputs/s.txt' } }, out, toHost, upload)) as any;
     expect(stored.s.location).toBe('wes-output:s.txt');
     expect(uploaded.get('s.txt')).toBe(path.join(out, 's.txt'));
-    await expect(collectOutputs({ s: { class: 'File', location: 'file:///etc/hostname' } }, out, toHost, upload)).rejects.toThrow(UnusableOutputError);
+    await expect(collectOutputs(CWL.files, { s: { class: 'File', location: 'file:///etc/hostname' } }, out, toHost, upload)).rejects.toThrow(UnusableOutputError);
   });
 
   it('refuses an output outside the output folder, and one that does not exist, uploading nothing', async () => {
-    await expect(collectOutputs({ x: { class: 'File', location: 'file:///etc/passwd' } }, out, same, upload)).rejects.toThrow(UnusableOutputError);
-    await expect(collectOutputs({ x: { class: 'File', location: url('missing.txt') } }, out, same, upload)).rejects.toThrow(/output x \(missing.txt\) does not exist/);
+    await expect(collectOutputs(CWL.files, { x: { class: 'File', location: 'file:///etc/passwd' } }, out, same, upload)).rejects.toThrow(UnusableOutputError);
+    await expect(collectOutputs(CWL.files, { x: { class: 'File', location: url('missing.txt') } }, out, same, upload)).rejects.toThrow(/output x \(missing.txt\) does not exist/);
     expect(uploaded.size).toBe(0);
   });
 
@@ -107,10 +109,10 @@ describe('collectOutputs', () => {
     const long = 'n'.repeat(230);
     write(long, 'x\n');
     const outputs = { o: { class: 'File', location: url(long), basename: long } };
-    await expect(collectOutputs(outputs, out, same, upload)).rejects.toBeInstanceOf(UnusableOutputError);
-    await expect(collectOutputs(outputs, out, same, upload)).rejects.toThrow(/name of 230 bytes, longer than the 200 bytes.*cannot be stored/);
+    await expect(collectOutputs(CWL.files, outputs, out, same, upload)).rejects.toBeInstanceOf(UnusableOutputError);
+    await expect(collectOutputs(CWL.files, outputs, out, same, upload)).rejects.toThrow(/name of 230 bytes, longer than the 200 bytes.*cannot be stored/);
     write('d/' + long, 'y\n');
-    await expect(collectOutputs({ d: { class: 'Directory', location: url('d') } }, out, same, upload)).rejects.toThrow(/name of 230 bytes/);
+    await expect(collectOutputs(CWL.files, { d: { class: 'Directory', location: url('d') } }, out, same, upload)).rejects.toThrow(/name of 230 bytes/);
     expect(uploaded.size).toBe(0);
   });
 
@@ -118,8 +120,8 @@ describe('collectOutputs', () => {
     write('a.txt', 'a');
     let deep: unknown = { class: 'File', location: url('a.txt') };
     for (let i = 0; i < 300; i++) deep = { a: deep };
-    await expect(collectOutputs({ deep }, out, same, upload)).rejects.toBeInstanceOf(UnusableOutputError);
-    await expect(collectOutputs({ deep }, out, same, upload)).rejects.toThrow(/^output object is nested deeper than 256 levels \(arrays and objects\) at deep\.a\.a/);
+    await expect(collectOutputs(CWL.files, { deep }, out, same, upload)).rejects.toBeInstanceOf(UnusableOutputError);
+    await expect(collectOutputs(CWL.files, { deep }, out, same, upload)).rejects.toThrow(/^output object is nested deeper than 256 levels \(arrays and objects\) at deep\.a\.a/);
     expect(uploaded.size).toBe(0);
   });
 });

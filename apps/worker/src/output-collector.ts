@@ -4,7 +4,7 @@ import { lstat, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { CwlValueTooDeepError, FileObject, forEachFileObject, mapFileObjects } from '../../../libs/engines/src';
+import { CwlValueTooDeepError, FileObject, FileReferences } from '../../../libs/engines/src';
 import { OUTPUT_LOCATION_PREFIX } from '../../../libs/runs/src';
 import { safeRelativePath, UnsafePathError } from '../../../libs/storage/src';
 
@@ -53,7 +53,7 @@ async function digest(file: string): Promise<{ size: number; checksum: string }>
 }
 
 /**
- * Walks an engine's output object, uploads every File and Directory it names (secondaryFiles
+ * Walks an engine's output object (with its language's walker), uploads every File and Directory it names (secondaryFiles
  * and listings included, each file once), and returns the object as the RunLog gives it: each
  * location an object-store reference (`wes-output:<store path>`), the worker-local `path`
  * removed, every File with the `size` and sha1 `checksum` of the very bytes uploaded (computed
@@ -68,9 +68,9 @@ async function digest(file: string): Promise<{ size: number; checksum: string }>
  * `<name>/<basename>`: every location then ends with `/<basename>`, which is how checkers
  * such as cwltest match outputs.
  */
-export async function collectOutputs(outputs: unknown, outDir: string, toHost: ToHostPath, upload: UploadOutput): Promise<unknown> {
+export async function collectOutputs(walker: FileReferences, outputs: unknown, outDir: string, toHost: ToHostPath, upload: UploadOutput): Promise<unknown> {
   try {
-    return await collect(outputs, outDir, toHost, upload);
+    return await collect(walker, outputs, outDir, toHost, upload);
   } catch (err) {
     // The engine's output object, nested past what the walkers (and the RunLog's writer) take.
     if (err instanceof CwlValueTooDeepError) throw new UnusableOutputError(`output object is ${err.message}`);
@@ -78,7 +78,7 @@ export async function collectOutputs(outputs: unknown, outDir: string, toHost: T
   }
 }
 
-async function collect(outputs: unknown, outDir: string, toHost: ToHostPath, upload: UploadOutput): Promise<unknown> {
+async function collect(walker: FileReferences, outputs: unknown, outDir: string, toHost: ToHostPath, upload: UploadOutput): Promise<unknown> {
   const root = path.resolve(outDir);
   const realRoot = await realpath(root);
   const relative = (file: string): string => {
@@ -119,7 +119,7 @@ async function collect(outputs: unknown, outDir: string, toHost: ToHostPath, upl
   };
 
   const renamed = new Map<string, string>();
-  forEachFileObject(outputs, (obj, where) => {
+  walker.forEach(outputs, (obj, where) => {
     const file = hostPathOf(obj, where);
     if (!file) return;
     const rel = relative(file);
@@ -174,7 +174,7 @@ async function collect(outputs: unknown, outDir: string, toHost: ToHostPath, upl
     return out;
   };
 
-  const stored = await mapFileObjects(outputs, async (obj, where) => {
+  const stored = await walker.map(outputs, async (obj, where) => {
     const file = hostPathOf(obj, where);
     if (!file) return obj;
     const rel = relative(file);

@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WesSettings } from '../../../libs/config/src';
-import { ENGINES, readEngineVersion, runFolders } from '../../../libs/engines/src';
+import { EngineToRun, enginesToRun, InvalidEngineSettingError, readEngineVersion, runFolders } from '../../../libs/engines/src';
 import type { Logger } from '../../../libs/logging/src';
 import { LOGGER, REDIS } from '../../../libs/platform/src';
 import { RunQueue, RunQueueWorker, WorkerInfo, WorkerRegistry } from '../../../libs/queue/src';
@@ -94,35 +94,52 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   /**
-   * Asks each engine its version the way runs will start it: in its sandbox. A worker whose
-   * sandbox cannot start, or whose engine is not visible inside it, refuses to start.
+   * Asks each engine it is to run (the engine table, filtered by WES_ENGINES) its version the
+   * way runs will start it: in its sandbox. A worker whose sandbox cannot start, or one of whose
+   * required engines is not visible inside it, or which can run no engine, refuses to start.
    */
   private async detectEngines(): Promise<Record<string, string>> {
     const engines: Record<string, string> = {};
-    const cwltool = ENGINES.cwltool;
     const sandbox = sandboxSettingsOf(this.settings);
     if (sandbox.kind === 'none') {
       this.logger.warn('WES_SANDBOX=none: engines run as plain children of the worker, so any workflow can read its secrets and reach Redis; only for a trusted single-user machine');
     }
+    let toRun: EngineToRun[];
+    try {
+      toRun = enginesToRun(this.settings);
+    } catch (err) {
+      if (err instanceof InvalidEngineSettingError) throw new NoEngineError(err.message);
+      throw err;
+    }
     await mkdir(this.settings.workDir, { recursive: true });
     const root = await mkdtemp(path.join(path.resolve(this.settings.workDir), 'engine-check-'));
+    const failures: string[] = [];
     try {
       const folders = runFolders(root);
       await Promise.all([folders.attachments, folders.inputs, folders.outputs, folders.tmp].map((d) => mkdir(d)));
-      await prepareSandbox(folders, sandbox);
-      const { command, env } = sandboxed({ file: this.settings.cwltoolPath, args: ['--version'] }, folders, sandbox, cwltool.environment);
-      engines.cwltool = cwltool.parseVersion(await readEngineVersion(command, env));
-    } catch (err) {
-      throw new NoEngineError(
-        `cwltool cannot be run${sandbox.kind === 'bwrap' ? ' in its sandbox' : ''} (WES_CWLTOOL_PATH=${this.settings.cwltoolPath}): ${(err as Error).message}. ` +
-          'Install it (Debian: apt-get install cwltool) or point WES_CWLTOOL_PATH at it' +
-          (sandbox.kind === 'bwrap'
-            ? '; the sandbox needs bubblewrap (apt-get install bubblewrap) and, for a worker that is not root, user namespaces; an engine outside /usr needs WES_SANDBOX_RO_PATHS.'
-            : '.'),
-      );
+      await prepareSandbox(folders, sandbox).catch((err) => {
+        throw new NoEngineError(`the engines' sandbox cannot be prepared: ${(err as Error).message}`);
+      });
+      for (const { name, engine, executable, setting, variable, required } of toRun) {
+        try {
+          const { command, env } = sandboxed({ file: executable, args: [...engine.versionArgs] }, folders, sandbox, engine.environment);
+          engines[name] = engine.parseVersion(await readEngineVersion(command, env));
+        } catch (err) {
+          const why =
+            `${name} cannot be run${sandbox.kind === 'bwrap' ? ' in its sandbox' : ''} (${setting}): ${(err as Error).message}. ` +
+            `Install it (${engine.executable.install}) or point ${variable} at it` +
+            (sandbox.kind === 'bwrap'
+              ? '; the sandbox needs bubblewrap (apt-get install bubblewrap) and, for a worker that is not root, user namespaces; an engine outside /usr needs WES_SANDBOX_RO_PATHS.'
+              : '.');
+          if (required) throw new NoEngineError(why);
+          failures.push(why);
+          this.logger.warn({ engine: name }, `engine left out: ${why}`);
+        }
+      }
     } finally {
       await rm(root, { recursive: true, force: true });
     }
+    if (Object.keys(engines).length === 0) throw new NoEngineError(`no engine can run on this worker: ${failures.join(' ')}`);
     return engines;
   }
 

@@ -96,7 +96,7 @@ describe('loadSettings', () => {
       cancelGraceMs: 0,
       cancelSignal: 'SIGINT',
       cancelPollMs: 100,
-      cwltoolPath: '/opt/cwltool',
+      enginePaths: { cwltool: '/opt/cwltool' },
       defaultPageSize: 10,
       maxPageSize: 10,
       limitActiveRunsPerUser: 4,
@@ -140,6 +140,8 @@ describe('loadSettings', () => {
     [{ WES_CANCEL_POLL_MS: '10' }, 'WES_CANCEL_POLL_MS'],
     [{ WES_DATA_DIR: '' }, 'WES_DATA_DIR'],
     [{ WES_CWLTOOL_PATH: '' }, 'WES_CWLTOOL_PATH'],
+    [{ WES_ENGINE_CWLTOOL_PATH: ' ' }, 'WES_ENGINE_CWLTOOL_PATH'],
+    [{ WES_DEFAULT_ENGINES: 'CWL' }, 'WES_DEFAULT_ENGINES'],
     [{ WES_MAX_FIELD_BYTES: '10' }, 'WES_MAX_FIELD_BYTES'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ WES_DEFAULT_PAGE_SIZE: '20', WES_MAX_PAGE_SIZE: '10' }, 'WES_DEFAULT_PAGE_SIZE'],
@@ -358,6 +360,59 @@ describe('auth settings', () => {
     expect(() => checkApiListenSettings(loadSettings({ WES_HOST: '0.0.0.0', WES_AUTH_ALLOW_NONE_ON_NETWORK: 'true' }))).not.toThrow();
     const file = usersFile(`  - name: a\n    tokenSha256: ${TOKEN_SHA}\n`);
     expect(() => checkApiListenSettings(loadSettings({ WES_HOST: '0.0.0.0', WES_CONFIG_FILE: file }))).not.toThrow();
+  });
+});
+
+describe('engine settings', () => {
+  it('default to no executable named (each engine its own), every engine, the built-in defaults', () => {
+    const s = loadSettings({});
+    expect(s.enginePaths).toEqual({});
+    expect(s.engines).toBe('');
+    expect(s.defaultEngines).toEqual({});
+    expect(s.engineOptions).toEqual({});
+  });
+
+  it('read engineOptions from the file only, a mapping per engine', () => {
+    expect(SETTING_SOURCES.engineOptions.env).toBeNull();
+    const file = configFile('engineOptions:\n  toil-cwl:\n    batchSystem: slurm\n');
+    expect(loadSettings({ WES_CONFIG_FILE: file }).engineOptions).toEqual({ 'toil-cwl': { batchSystem: 'slurm' } });
+    expect(errorFor({ WES_CONFIG_FILE: configFile('engineOptions: [a]\n') }).message).toContain('engineOptions');
+  });
+
+  it('read each engine executable from WES_ENGINE_<NAME>_PATH (upper case, - as _)', () => {
+    expect(loadSettings({ WES_ENGINE_CWLTOOL_PATH: '/opt/cwltool', WES_ENGINE_TOIL_CWL_PATH: '/opt/toil-cwl-runner' }).enginePaths).toEqual({
+      cwltool: '/opt/cwltool',
+      'toil-cwl': '/opt/toil-cwl-runner',
+    });
+  });
+
+  it('keep WES_CWLTOOL_PATH (and YAML cwltoolPath) as deprecated names of cwltool’s executable, the new names winning', () => {
+    expect(loadSettings({ WES_CWLTOOL_PATH: '/old/cwltool' }).enginePaths).toEqual({ cwltool: '/old/cwltool' });
+    expect(loadSettings({ WES_CWLTOOL_PATH: '/old/cwltool', WES_ENGINE_CWLTOOL_PATH: '/new/cwltool' }).enginePaths).toEqual({ cwltool: '/new/cwltool' });
+    expect(loadSettings({ WES_CONFIG_FILE: configFile('cwltoolPath: /yaml/old\n') }).enginePaths).toEqual({ cwltool: '/yaml/old' });
+    expect(loadSettings({ WES_CONFIG_FILE: configFile('cwltoolPath: /yaml/old\nenginePaths: {cwltool: /yaml/new}\n') }).enginePaths).toEqual({
+      cwltool: '/yaml/new',
+    });
+    // The environment wins over the file, as for every setting.
+    expect(loadSettings({ WES_CONFIG_FILE: configFile('enginePaths: {cwltool: /yaml/new}\n'), WES_CWLTOOL_PATH: '/env/old' }).enginePaths).toEqual({
+      cwltool: '/env/old',
+    });
+  });
+
+  it('read enginePaths and defaultEngines as YAML maps, WES_ENGINES and WES_DEFAULT_ENGINES from the environment', () => {
+    const file = configFile('enginePaths:\n  cwltool: /yaml/cwltool\ndefaultEngines:\n  CWL: cwltool\nengines: cwltool\n');
+    expect(loadSettings({ WES_CONFIG_FILE: file })).toMatchObject({ enginePaths: { cwltool: '/yaml/cwltool' }, defaultEngines: { CWL: 'cwltool' }, engines: 'cwltool' });
+    expect(loadSettings({ WES_ENGINES: 'cwltool, toil-cwl', WES_DEFAULT_ENGINES: 'CWL=toil-cwl, WDL=toil-wdl' })).toMatchObject({
+      engines: 'cwltool, toil-cwl',
+      defaultEngines: { CWL: 'toil-cwl', WDL: 'toil-wdl' },
+    });
+  });
+
+  it('refuse an enginePaths that is no mapping, or an executable that is empty, naming where it came from', () => {
+    expect(errorFor({ WES_CONFIG_FILE: configFile('enginePaths: /opt/cwltool\n') }).message).toContain('enginePaths');
+    const file = configFile('enginePaths:\n  cwltool: ""\n');
+    expect(errorFor({ WES_CONFIG_FILE: file }).message).toContain(`${file}: enginePaths.cwltool`);
+    expect(errorFor({ WES_DEFAULT_ENGINES: 'CWL=' }).message).toContain('"CWL=" is not KEY=value');
   });
 });
 

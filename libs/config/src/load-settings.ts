@@ -44,7 +44,49 @@ function parseText(key: SettingKey, text: string, origin: string): unknown {
     if (['0', 'false', 'no', 'off', ''].includes(t)) return false;
     throw new InvalidSettingError(`${origin}: "${text}" is not true or false`);
   }
+  if (kind === 'map') {
+    const out: Record<string, string> = {};
+    for (const item of listSetting(text)) {
+      const eq = item.indexOf('=');
+      if (eq <= 0 || eq === item.length - 1) throw new InvalidSettingError(`${origin}: "${item}" is not KEY=value (e.g. CWL=cwltool)`);
+      out[item.slice(0, eq).trim()] = item.slice(eq + 1).trim();
+    }
+    return out;
+  }
   return text;
+}
+
+/** An engine's executable variable: WES_ENGINE_<NAME>_PATH, the name upper case with `-` as `_`. */
+const ENGINE_PATH_ENV = /^WES_ENGINE_([A-Z0-9_]+)_PATH$/;
+
+/** Deprecated names of an engine's executable setting (variable, YAML key), kept working. */
+const DEPRECATED_ENGINE_PATHS = [{ env: 'WES_CWLTOOL_PATH', yaml: 'cwltoolPath', engine: 'cwltool' }] as const;
+
+/**
+ * Reads the engine executables of the file's deprecated keys and of the environment into
+ * enginePaths: the file first, then WES_CWLTOOL_PATH (deprecated), then WES_ENGINE_<NAME>_PATH.
+ */
+function readEnginePaths(settings: WesSettings, fromFile: Record<string, unknown>, env: NodeJS.ProcessEnv, fileName: string | undefined): void {
+  const paths: Record<string, unknown> = { ...(settings.enginePaths as Record<string, unknown>) };
+  const origin = new Map<string, string>(Object.keys(paths).map((engine) => [engine, `${fileName}: enginePaths.${engine}`]));
+  const set = (engine: string, value: unknown, from: string) => {
+    paths[engine] = value;
+    origin.set(engine, from);
+  };
+  for (const old of DEPRECATED_ENGINE_PATHS) {
+    if (fromFile[old.yaml] !== undefined && paths[old.engine] === undefined) set(old.engine, fromFile[old.yaml], `${fileName}: ${old.yaml}`);
+  }
+  for (const old of DEPRECATED_ENGINE_PATHS) if (env[old.env] !== undefined) set(old.engine, env[old.env], old.env);
+  for (const [name, value] of Object.entries(env)) {
+    const m = ENGINE_PATH_ENV.exec(name);
+    if (m && value !== undefined) set(m[1].toLowerCase().replace(/_/g, '-'), value, name);
+  }
+  for (const [engine, file] of Object.entries(paths)) {
+    if (typeof file !== 'string' || file.trim() === '') {
+      throw new InvalidSettingError(`invalid setting ${origin.get(engine)}=${JSON.stringify(file)}: the executable of ${engine} must be a non-empty string`);
+    }
+  }
+  settings.enginePaths = paths as Record<string, string>;
 }
 
 function readFile(path: string): Record<string, unknown> {
@@ -58,7 +100,7 @@ function readFile(path: string): Record<string, unknown> {
   if (typeof doc !== 'object' || Array.isArray(doc)) {
     throw new InvalidSettingError(`${CONFIG_FILE_ENV}=${path}: must hold a mapping of setting names to values`);
   }
-  const known = new Set(Object.keys(SETTING_SOURCES));
+  const known = new Set<string>([...Object.keys(SETTING_SOURCES), ...DEPRECATED_ENGINE_PATHS.map((d) => d.yaml)]);
   for (const key of Object.keys(doc)) {
     if (!known.has(key)) {
       throw new InvalidSettingError(`${CONFIG_FILE_ENV}=${path}: unknown setting "${key}" (known: ${[...known].join(', ')})`);
@@ -75,12 +117,15 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): WesSettings 
   const settings = new WesSettings();
   const origins = new Map<string, string>();
   const file = env[CONFIG_FILE_ENV];
+  const fromFile = file ? readFile(file) : {};
   if (file) {
-    for (const [key, value] of Object.entries(readFile(file))) {
+    for (const [key, value] of Object.entries(fromFile)) {
+      if (DEPRECATED_ENGINE_PATHS.some((d) => d.yaml === key)) continue;
       const k = key as SettingKey;
       const origin = `${file}: ${key}`;
       const kind = SETTING_SOURCES[k].kind;
-      (settings as unknown as Record<string, unknown>)[k] = typeof value === 'string' && kind !== 'string' && kind !== 'yaml' ? parseText(k, value, origin) : value;
+      (settings as unknown as Record<string, unknown>)[k] =
+        typeof value === 'string' && kind !== 'string' && kind !== 'yaml' ? parseText(k, value, origin) : value;
       origins.set(k, origin);
     }
   }
@@ -92,6 +137,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): WesSettings 
     (settings as unknown as Record<string, unknown>)[key] = parseText(key, text, name);
     origins.set(key, name);
   }
+  if (settings.enginePaths === null || typeof settings.enginePaths !== 'object' || Array.isArray(settings.enginePaths)) {
+    throw new InvalidSettingError(`invalid setting ${origins.get('enginePaths') ?? 'enginePaths'}: must be a mapping of engine names to executables`);
+  }
+  readEnginePaths(settings, fromFile, env, file);
   const errors = validateSync(settings, { forbidUnknownValues: false });
   if (errors.length > 0) {
     const e = errors[0];

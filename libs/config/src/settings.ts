@@ -1,4 +1,4 @@
-import { IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength } from 'class-validator';
+import { IsArray, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength } from 'class-validator';
 import type { WorkflowAllowListEntry } from '../../workflow-allow-list/src';
 
 /** One user of `authMode: static` (YAML only): a bearer token's sha256, a password's scrypt hash, or both. */
@@ -181,10 +181,39 @@ export class WesSettings {
   @IsIn(['requeue', 'cancel'])
   shutdownPolicy: 'requeue' | 'cancel' = 'requeue';
 
-  /** cwltool executable (a name on PATH or a path). */
+  /**
+   * Executable of each engine, by engine name (a name on PATH or a path); an engine not named
+   * runs its own default (e.g. `cwltool` on PATH). YAML `enginePaths: {cwltool: /opt/bin/cwltool}`,
+   * or one variable per engine: `WES_ENGINE_<NAME>_PATH` (the name upper case, `-` as `_`, e.g.
+   * WES_ENGINE_CWLTOOL_PATH). WES_CWLTOOL_PATH (YAML `cwltoolPath`) still names cwltool's,
+   * deprecated. Names are checked against the engine table when a worker starts.
+   */
+  @IsObject()
+  enginePaths: Record<string, string> = {};
+
+  /**
+   * Engines this worker runs, comma-separated names (e.g. `cwltool`). Empty: every engine of
+   * the table whose executable is found (one named in enginePaths must run). A worker refuses
+   * to start when an engine it is to run cannot run, or when it can run none.
+   */
   @IsString()
-  @MinLength(1)
-  cwltoolPath = 'cwltool';
+  engines = '';
+
+  /**
+   * The engine of each workflow type when a run names none, e.g. `CWL=cwltool` (YAML
+   * `defaultEngines: {CWL: cwltool}`); a type not named gets its built-in default. Checked
+   * against the engine table when the API starts.
+   */
+  @IsObject()
+  defaultEngines: Record<string, string> = {};
+
+  /**
+   * Each engine's worker-side options (YAML only), e.g. `engineOptions: {toil-cwl: {batchSystem:
+   * slurm}}`: what the operator decides and no client may (cwltool reads none). Names are
+   * checked against the engine table when a worker starts.
+   */
+  @IsObject()
+  engineOptions: Record<string, Record<string, string>> = {};
 
   /**
    * Where engines run: `bwrap` (default), a bubblewrap sandbox of its own per run (own pid and
@@ -476,7 +505,8 @@ export type SettingKey = keyof WesSettings;
 interface SettingSource {
   /** Its environment variable; null: read from the YAML file only. */
   env: string | null;
-  kind: 'string' | 'int' | 'bool' | 'yaml';
+  /** `map`: `KEY=value,KEY=value` in the environment, a mapping in YAML. */
+  kind: 'string' | 'int' | 'bool' | 'yaml' | 'map';
 }
 
 /** Environment variable of each setting, and how its text is read (`satisfies`: each entry keeps its own type). */
@@ -511,7 +541,11 @@ export const SETTING_SOURCES = {
   queuedJobCheckMs: { env: 'WES_QUEUED_JOB_CHECK_MS', kind: 'int' },
   drainMs: { env: 'WES_DRAIN_MS', kind: 'int' },
   shutdownPolicy: { env: 'WES_SHUTDOWN_POLICY', kind: 'string' },
-  cwltoolPath: { env: 'WES_CWLTOOL_PATH', kind: 'string' },
+  // Also WES_ENGINE_<NAME>_PATH and the deprecated WES_CWLTOOL_PATH (load-settings.ts).
+  enginePaths: { env: null, kind: 'yaml' },
+  engines: { env: 'WES_ENGINES', kind: 'string' },
+  defaultEngines: { env: 'WES_DEFAULT_ENGINES', kind: 'map' },
+  engineOptions: { env: null, kind: 'yaml' },
   sandbox: { env: 'WES_SANDBOX', kind: 'string' },
   sandboxUid: { env: 'WES_SANDBOX_UID', kind: 'int' },
   sandboxGid: { env: 'WES_SANDBOX_GID', kind: 'int' },

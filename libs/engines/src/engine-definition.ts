@@ -11,13 +11,30 @@ export interface EngineParameter {
   description: string;
 }
 
+/**
+ * This worker's settings for one engine (YAML `engineOptions: {<engine>: {...}}`): what the
+ * operator decides and never a client, e.g. toil's `batchSystem`, snakemake's `cores`. Empty
+ * when none are set; an engine reads the keys it knows.
+ */
+export type EngineOptions = Readonly<Record<string, string>>;
+
+/** Paths as the engine sees them (under /wes in a sandbox). */
 export interface EngineCommandInput {
   workflowPath: string;
+  /** The params file: the language's input object (CWL job order, WDL inputs JSON, Snakemake config). */
   paramsPath: string;
   outDir: string;
   tmpDir: string;
   /** Client parameters, already checked against the allow-list. */
   parameters: Record<string, string>;
+  /** This worker's options for the engine; absent: none. */
+  options?: EngineOptions;
+}
+
+/** What of the run an engine may need to find its outputs (snakemake: the `wes_outputs` list of the params). */
+export interface EngineRunRequest {
+  params: Readonly<Record<string, unknown>>;
+  options: EngineOptions;
 }
 
 export interface EngineCommand {
@@ -25,12 +42,56 @@ export interface EngineCommand {
   args: string[];
 }
 
-/** What the API and the workers know about one workflow engine. */
+/** The files of one run as the worker sees them (host paths), for what an engine reads or cleans after it exits. */
+export interface EngineRunFiles {
+  /** The run's scratch folder (everything below is removed after the run unless kept). */
+  root: string;
+  outDir: string;
+  tmpDir: string;
+  stdoutFile: string;
+  stderrFile: string;
+}
+
+/** How an engine's executable is found and installed (for the worker's start-up error). */
+export interface EngineExecutable {
+  /** The executable when no setting names one: a name on PATH. */
+  default: string;
+  /** How to install it, e.g. `apt-get install cwltool`. */
+  install: string;
+}
+
+/**
+ * What the API and the workers know about one workflow engine: the one place that knows its
+ * command line, its version output, how it stops, where its outputs and tasks are. The API
+ * reads its workflow types, parameters and client-side flags; the worker its executable,
+ * version, command, stop signal, outputs, tasks and clean-up. Every engine is a row of ENGINES
+ * (engine-catalog.ts): one without a piece does not compile.
+ *
+ * How the engines to come fill it:
+ * - toil-cwl-runner: `workflowTypes` {CWL}; `executable` toil-cwl-runner (`apt-get install
+ *   toil`); the command adds `--jobStore <tmpDir>/jobstore` (fresh per run) and the worker's
+ *   `--batchSystem` (`options.batchSystem`, never a client parameter; a cluster's variables in
+ *   `environment`); `stopSignal` SIGTERM with a longer `minStopGraceMs` (its leader cleans its
+ *   workers up); outputs on stdout like cwltool's; `cleanUp` removes the job store (`toil clean`
+ *   for one in an object store); its own TaskParser of Toil's log.
+ * - toil-wdl-runner: `workflowTypes` {WDL}; the same executable family; the params file is the
+ *   inputs JSON; `readOutputs` reads the JSON it prints (or `--outputFile`), File values as
+ *   strings the WDL language's `files` walker reads.
+ * - snakemake: `workflowTypes` {SMK}; command `snakemake --snakefile <workflow> --configfile
+ *   <params> --cores <options.cores> --directory <outDir>`; `stopSignal` SIGINT (it stops its jobs); outputs
+ *   are the files a declared list names (`options.outputs`, or the params' `wes_outputs`,
+ *   both given to `readOutputs`), from which it builds the output object (Files under outDir); tasks from its `rule ...:` log lines; `cleanUp` drops `.snakemake`.
+ */
 export interface EngineDefinition {
   name: string;
-  /** Workflow types it runs, with their versions (as service-info lists them). */
-  workflowTypes: Record<string, string[]>;
-  parameters: EngineParameter[];
+  /** Workflow types it runs (keys of LANGUAGES), with the versions of each it runs. */
+  workflowTypes: Readonly<Record<string, readonly string[]>>;
+  executable: EngineExecutable;
+  /** Arguments that make it print its version (`--version`). */
+  versionArgs: readonly string[];
+  /** Parses the output of its version command. */
+  parseVersion(output: string): string;
+  parameters: readonly EngineParameter[];
   /**
    * Flags that only concern the machine of a client that runs the engine itself (where to put
    * outputs and temporary files, how to print): clients that wrap a local runner, such as
@@ -41,6 +102,12 @@ export interface EngineDefinition {
   /** Signal that asks the engine to stop (sent to its whole process group). */
   stopSignal: NodeJS.Signals;
   /**
+   * Milliseconds the engine needs at least between its stop signal and SIGKILL (an engine that
+   * cleans up a cluster's jobs); the worker waits the longer of this and WES_CANCEL_GRACE_MS.
+   * 0: the setting alone.
+   */
+  minStopGraceMs: number;
+  /**
    * Variables of the worker's environment the engine needs (e.g. a cluster's settings). In a
    * sandbox the engine's environment is rebuilt from nothing (PATH, HOME, TMPDIR, LANG) plus
    * these: nothing else of the worker's (Redis URL, S3 keys) reaches a workflow.
@@ -48,13 +115,22 @@ export interface EngineDefinition {
   environment: readonly string[];
   /** The command to run a workflow: an argument array, never a shell line. */
   command(executable: string, input: EngineCommandInput): EngineCommand;
-  /** Parses the engine's `--version` output. */
-  parseVersion(output: string): string;
+  /**
+   * The output object of a run that exited 0, in its language's form (File and Directory
+   * locations as the engine named them). Throws JsonTooDeepError when it nests too deep (the
+   * workflow's fault), any other error when it cannot be read (ours).
+   */
+  readOutputs(files: EngineRunFiles, run: EngineRunRequest): Promise<unknown>;
   /**
    * A new reader of the tasks (jobs) of one run from the engine's stderr, for
    * `GET /runs/{id}/tasks`; an engine without it lists no tasks.
    */
   createTaskParser?(): TaskParser;
+  /**
+   * What to remove after a run, whatever its end, besides the scratch folder (which goes
+   * anyway): e.g. a job store elsewhere. Errors are logged, never the run's.
+   */
+  cleanUp?(files: EngineRunFiles, run: EngineRunRequest): Promise<void>;
 }
 
 /** A workflow_engine_parameters entry the engine does not accept. */

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AllowListEntryError, compileAllowList } from './allow-list-entries';
 import { matchAllowList } from './allow-list-matcher';
+import { CWL } from '../../engines/src/languages/cwl/cwl-language';
 import { collectWorkflowDocuments, DocumentReader, DocumentSource, resolveReference } from './workflow-documents';
-import { workflowChangingKeys } from './workflow-params-directives';
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -61,7 +61,7 @@ const INPUT = { 'input.txt': 'some data\n' };
 const DOCUMENTS = Object.keys(WORKFLOW);
 
 async function documentsOf(files: Record<string, string>, main = 'main.cwl', sources = new Map<string, DocumentSource>()) {
-  return collectWorkflowDocuments(main, Object.keys(files), sources, reader(files));
+  return collectWorkflowDocuments(main, Object.keys(files), sources, reader(files), CWL);
 }
 
 describe('the documents of a workflow', () => {
@@ -190,23 +190,6 @@ describe('the allow-list', () => {
 
   it('is off when empty', async () => {
     expect(matchAllowList([], [], await documentsOf({ 'main.cwl': 'anything' })).allowed).toBe(true);
-  });
-});
-
-describe('workflow_params that would change the workflow', () => {
-  it('are the top-level directives and namespaced keys cwltool reads as requirements or overrides', () => {
-    const params = {
-      inp: { class: 'File', location: 'x', $include: 'data only' },
-      count_2: 1,
-      'cwl:requirements': [],
-      'x:requirements': [],
-      $namespaces: { x: 'https://w3id.org/cwl/cwl#' },
-      'cwltool:overrides': {},
-      'https://w3id.org/cwl/cwl#requirements': [],
-      $import: 'job.yml',
-    };
-    expect(workflowChangingKeys(params)).toEqual(['cwl:requirements', 'x:requirements', '$namespaces', 'cwltool:overrides', 'https://w3id.org/cwl/cwl#requirements', '$import']);
-    expect(workflowChangingKeys({ inp: 'https://a/b:c', n: 1 })).toEqual([]);
   });
 });
 

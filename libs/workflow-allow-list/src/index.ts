@@ -3,4 +3,3 @@ export * from './allow-list-matcher';
 export * from './trs-url';
 export * from './url-prefix';
 export * from './workflow-documents';
-export * from './workflow-params-directives';

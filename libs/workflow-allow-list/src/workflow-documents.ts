@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import yaml from 'js-yaml';
+import type { LanguageDefinition } from '../../engines/src/language-definition';
 
 /**
  * The documents of a run's workflow, as the allow-list judges them: the main document and,
  * transitively, every file of the run's attachment folder that a document names by relative
- * reference — `run:`, `$import`, `$mixin` (parsed in turn), `$include`, and the `location`/`path` of a
- * File or Directory written in a document (a default, an InitialWorkDir listing: a script the
- * tool runs, every file under a Directory). Their bytes are what the engine will read, so
+ * reference, as its language's walker finds them (CWL: `run:`, `$import`, `$mixin`, parsed in
+ * turn; `$include`; and the `location`/`path` of a File or Directory written in a document: a
+ * default, an InitialWorkDir listing, a script the tool runs, every file under a Directory). Their bytes are what the engine will read, so
  * hashing them leaves nothing of the workflow unchecked but its inputs.
  *
  * A reference that leaves the attachment folder (`../inputs/x.cwl`, `/etc/x`) cannot be
@@ -51,40 +51,8 @@ export interface DocumentReader {
 /** Larger documents are not parsed for references (a CWL document is far smaller). */
 export const MAX_PARSED_DOCUMENT_BYTES = 32 * 1024 * 1024;
 
-/** `document`s are parsed for references in turn; an `include`d file is text the engine loads with its document. */
-type RefKind = 'document' | 'include' | 'file' | 'directory';
-
-/** Keys naming another document the engine loads: `cwl:tool` makes a job document run the tool it names. */
-const DOCUMENT_KEYS = new Set(['run', '$import', '$mixin', 'cwl:tool', 'https://w3id.org/cwl/cwl#tool']);
-
-/** Relative references of a parsed document, without recursion, each object visited once (YAML aliases). */
-function referencesOf(doc: unknown): { ref: string; kind: RefKind }[] {
-  const out: { ref: string; kind: RefKind }[] = [];
-  const seen = new Set<object>();
-  const stack: unknown[] = [doc];
-  while (stack.length) {
-    const node = stack.pop();
-    if (!node || typeof node !== 'object' || seen.has(node)) continue;
-    seen.add(node);
-    if (Array.isArray(node)) {
-      stack.push(...node);
-      continue;
-    }
-    const obj = node as Record<string, unknown>;
-    const fileClass = obj.class === 'File' || obj.class === 'Directory';
-    for (const [key, value] of Object.entries(obj)) {
-      if (typeof value === 'string') {
-        if (DOCUMENT_KEYS.has(key)) out.push({ ref: value, kind: 'document' });
-        else if (key === '$include') out.push({ ref: value, kind: 'include' });
-        else if (fileClass && (key === 'location' || key === 'path')) out.push({ ref: value, kind: obj.class === 'File' ? 'file' : 'directory' });
-      } else if (key === '$schemas' && Array.isArray(value)) {
-        // Ontologies cwltool reads for `format:` checks: data, judged when sent.
-        for (const v of value) if (typeof v === 'string') out.push({ ref: v, kind: 'file' });
-      } else stack.push(value);
-    }
-  }
-  return out;
-}
+/** How a workflow's language reads its documents and finds their references (LanguageDefinition in libs/engines). */
+export type DocumentLanguage = Pick<LanguageDefinition, 'readDocument' | 'documentReferences'>;
 
 /**
  * Resolves a reference as the engine does (a URI relative to the referring document): the
@@ -115,13 +83,15 @@ function sha256(bytes: Buffer): string {
 
 /**
  * Collects the documents of a run whose main document is `main` (a path in the attachment
- * folder, a `#fragment` ignored) among `attachments`; `sources` says which were fetched, from where.
+ * folder, a `#fragment` ignored) among `attachments`, read as `language` reads them; `sources`
+ * says which were fetched, from where.
  */
 export async function collectWorkflowDocuments(
   main: string,
   attachments: readonly string[],
   sources: ReadonlyMap<string, DocumentSource>,
   reader: DocumentReader,
+  language: DocumentLanguage,
 ): Promise<WorkflowDocumentSet> {
   const present = new Set(attachments);
   const documents = new Map<string, WorkflowDocument>();
@@ -148,12 +118,12 @@ export async function collectWorkflowDocuments(
     add(name, sha256(bytes));
     let doc: unknown;
     try {
-      doc = yaml.load(bytes.toString('utf8'));
+      doc = language.readDocument(bytes.toString('utf8'));
     } catch (err) {
       problems.push(`${name} cannot be read as YAML or JSON (${(err as Error).message.split('\n')[0]}): what it references cannot be checked`);
       continue;
     }
-    for (const { ref, kind } of referencesOf(doc)) {
+    for (const { ref, kind } of language.documentReferences(doc)) {
       const target = resolveReference(name, ref);
       if (target === 'outside') problems.push(`${name} references "${ref}", outside the workflow's folder`);
       else if (target === undefined) continue;

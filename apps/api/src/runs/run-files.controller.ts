@@ -10,7 +10,7 @@ import { LinkSigner } from '../auth/link-signer';
 import { SignedLinkRoute } from '../auth/signed-link.decorator';
 import { BadRequestError, NotFoundError } from '../common/wes-errors';
 import { LOG_CONTENT_TYPE, logStream, sendObject, sendObjectParts } from './object-response';
-import { findOutputDirectory, outputsForClient } from './run-log.mapper';
+import { filesOf, findOutputDirectory, outputsForClient } from './run-log.mapper';
 import { RunsService } from './runs.service';
 
 /** Serves a run's logs and output files from the object store, streamed, with Range support. */
@@ -67,10 +67,10 @@ export class RunFilesController {
     if (await sendObject(this.store, req, reply, runObjectKeys.output(runId, path), 'application/octet-stream')) return;
     // A Directory output has no object of its own: its location answers with its listing.
     const run = await this.runs.get(runId);
-    const dir = findOutputDirectory(run.outputs, path);
+    const dir = findOutputDirectory(run, path);
     if (!dir) throw new NotFoundError(`run ${runId} has no output "${path}"`);
     const fileUrl = await this.links.urls(wesBaseUrl(this.settings, req), runId, req);
     reply.header('content-type', 'application/json; charset=utf-8');
-    reply.send(stringifyJson(outputsForClient(dir, (p) => fileUrl(`outputs/${p}`))));
+    reply.send(stringifyJson(outputsForClient(filesOf(run), dir, (p) => fileUrl(`outputs/${p}`))));
   }
 }

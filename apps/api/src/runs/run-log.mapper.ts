@@ -1,4 +1,4 @@
-import { FileObject, forEachFileObject, mapFileObjectsSync } from '../../../../libs/engines/src';
+import { FileObject, FileReferences, languageOf } from '../../../../libs/engines/src';
 import { OUTPUT_LOCATION_PREFIX, RecordedCommand, RunRecord, RunSummaryRow, StoredTask } from '../../../../libs/runs/src';
 import { RunFileUrl, runFileUrl, wesTime } from '../common/base-url';
 import { toTaskLog } from './task-log.mapper';
@@ -22,18 +22,25 @@ export function commandForClient(cmd: RecordedCommand | undefined): string[] {
 /** Gives the client URL of an output path (relative to the run's outputs folder). */
 export type OutputUrl = (path: string) => string;
 
-/** The output paths an output object refers to. */
-export function outputPaths(value: unknown): string[] {
+/** The walker of a run's values (params, outputs): its language's. */
+export function filesOf(run: Pick<RunRecord, 'request'>): FileReferences {
+  const language = languageOf(run.request.workflow_type);
+  if (!language) throw new Error(`no language for workflow type ${run.request.workflow_type}`);
+  return language.files;
+}
+
+/** The output paths a run's output object refers to. */
+export function outputPaths(run: Pick<RunRecord, 'request' | 'outputs'>): string[] {
   const out: string[] = [];
-  forEachFileObject(value, (obj) => {
+  filesOf(run).forEach(run.outputs ?? {}, (obj) => {
     if (typeof obj.location === 'string' && obj.location.startsWith(OUTPUT_LOCATION_PREFIX)) out.push(obj.location.slice(OUTPUT_LOCATION_PREFIX.length));
   });
   return out;
 }
 
 /** Rewrites each stored output location (of a File or Directory) into a URL the client can fetch. */
-export function outputsForClient(value: unknown, urlOf: OutputUrl): unknown {
-  return mapFileObjectsSync(value, (obj) =>
+export function outputsForClient(files: FileReferences, value: unknown, urlOf: OutputUrl): unknown {
+  return files.mapSync(value, (obj) =>
     typeof obj.location === 'string' && obj.location.startsWith(OUTPUT_LOCATION_PREFIX)
       ? { ...obj, location: urlOf(obj.location.slice(OUTPUT_LOCATION_PREFIX.length)) }
       : obj,
@@ -66,7 +73,7 @@ export function toRunLog(run: RunRecord, base: string, tasks: StoredTask[] | nul
     },
     task_logs_url: `${runUrl}/tasks`,
     task_logs: tasks && tasks.map((t) => toTaskLog(t, fileUrl, run.state)),
-    outputs: (outputsForClient(run.outputs ?? {}, urlOf) ?? {}) as Record<string, unknown>,
+    outputs: (outputsForClient(filesOf(run), run.outputs ?? {}, urlOf) ?? {}) as Record<string, unknown>,
   };
 }
 
@@ -74,11 +81,11 @@ export function toRunSummary(row: RunSummaryRow) {
   return { run_id: row.runId, state: row.state, start_time: wesTime(row.start), end_time: wesTime(row.end), tags: row.tags };
 }
 
-/** The Directory of an output object stored at `path` (its `wes-output:` location), if any. */
-export function findOutputDirectory(value: unknown, path: string): FileObject | undefined {
+/** The Directory of a run's output object stored at `path` (its `wes-output:` location), if any. */
+export function findOutputDirectory(run: Pick<RunRecord, 'request' | 'outputs'>, path: string): FileObject | undefined {
   const location = OUTPUT_LOCATION_PREFIX + path;
   let found: FileObject | undefined;
-  forEachFileObject(value, (obj) => {
+  filesOf(run).forEach(run.outputs, (obj) => {
     if (!found && obj.class === 'Directory' && obj.location === location) found = obj;
   });
   return found;

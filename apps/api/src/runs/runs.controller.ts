@@ -69,7 +69,7 @@ export class RunsController {
     let urlOf: OutputUrl | undefined;
     if (this.settings.outputUrls === 'presigned' && this.store instanceof S3ObjectStore) {
       const store = this.store;
-      const paths = [...new Set(outputPaths(run.outputs ?? {}))];
+      const paths = [...new Set(outputPaths(run))];
       const urls = await Promise.all(
         paths.map((p) => store.presignedUrl(runObjectKeys.output(runId, p), this.settings.presignExpirySeconds, p.split('/').pop())),
       );

@@ -6,13 +6,17 @@ import {
   checkEngineParameters,
   CheckedEngineParameters,
   CwlValueTooDeepError,
-  forEachFileObject,
-  InputReference,
-  locationOf,
-  DEFAULT_ENGINE_FOR_TYPE,
+  defaultEngines,
+  EngineDefinition,
+  engineNamed,
   ENGINES,
+  InputReference,
   InvalidEngineParameterError,
+  LanguageDefinition,
+  languageOf,
+  locationOf,
   supportedWorkflowTypes,
+  WorkflowType,
 } from '../../../../libs/engines/src';
 import { stringifyJson } from '../../../../libs/json/src';
 import type { Logger } from '../../../../libs/logging/src';
@@ -37,15 +41,20 @@ export function newRunId(): string {
   return uuidv7();
 }
 
-/** The workflow of a zip named as workflow_url: its only top-level CWL file, or main.cwl / workflow.cwl. */
-function mainOfZip(zip: string, files: string[]): string {
-  const top = files.filter((f) => !f.includes('/') && /\.cwl$/i.test(f));
+/**
+ * The workflow of a zip named as workflow_url: its only top-level document of the language
+ * (CWL: `*.cwl`), or among several the one with a usual name (CWL: main.cwl, workflow.cwl).
+ */
+function mainOfZip(zip: string, files: string[], language: LanguageDefinition): string {
+  const { extensions, names } = language.mainDocument;
+  const top = files.filter((f) => !f.includes('/') && extensions.some((e) => f.toLowerCase().endsWith(e)));
   if (top.length === 1) return top[0];
-  const named = top.find((f) => /^(main|workflow)\.cwl$/i.test(f));
+  const named = top.find((f) => names.includes(f.toLowerCase()));
   if (named) return named;
+  const kind = `${language.type} file`;
   throw new BadRequestError(
-    `workflow_url: ${zip} holds ${top.length ? `several top-level CWL files (${top.join(', ')})` : 'no top-level CWL file'}; ` +
-      'name the workflow inside it as workflow_url (e.g. "tools/main.cwl") and attach only the zip',
+    `workflow_url: ${zip} holds ${top.length ? `several top-level ${kind}s (${top.join(', ')})` : `no top-level ${kind}`}; ` +
+      `name the workflow inside it as workflow_url (e.g. "tools/${names[names.length - 1]}") and attach only the zip`,
   );
 }
 
@@ -57,6 +66,9 @@ function normaliseTypeVersion(version: string): string {
 /** Validates and records submissions, reads runs, cancels them. Never runs a workflow. */
 @Injectable()
 export class RunsService {
+  /** The engine of each workflow type when a run names none (WES_DEFAULT_ENGINES; checked at start-up). */
+  private readonly defaultEngines: Record<WorkflowType, string>;
+
   constructor(
     private readonly settings: WesSettings,
     private readonly stateMachine: WorkflowStateMachine,
@@ -68,7 +80,9 @@ export class RunsService {
     private readonly sources: WorkflowSources,
     private readonly limits: SubmitLimits,
     private readonly allowList: WorkflowAllowList,
-  ) {}
+  ) {
+    this.defaultEngines = defaultEngines(settings);
+  }
 
   /** Checks a submission against what this server runs; throws BadRequestError naming the field. */
   async validate(
@@ -87,10 +101,12 @@ export class RunsService {
         `workflow_type_version: "${dto.workflow_type_version}" is not supported for ${type} (supported: ${types[type].join(', ')})`,
       );
     }
-    const engineName = dto.workflow_engine?.trim().toLowerCase() || DEFAULT_ENGINE_FOR_TYPE[type];
-    const engine = ENGINES[engineName];
+    const language = languageOf(type);
+    if (!language) throw new Error(`workflow type ${type} has engines but no language`);
+    const engineName = dto.workflow_engine?.trim().toLowerCase() || this.defaultEngines[language.type as WorkflowType];
+    const engine = engineNamed(engineName);
     if (!engine || !engine.workflowTypes[type]) {
-      const names = Object.values(ENGINES)
+      const names = (Object.values(ENGINES) as EngineDefinition[])
         .filter((e) => e.workflowTypes[type])
         .map((e) => e.name);
       throw new BadRequestError(`workflow_engine: "${dto.workflow_engine}" does not run ${type} here (available: ${names.join(', ')})`);
@@ -110,8 +126,8 @@ export class RunsService {
       if (err instanceof InvalidEngineParameterError) throw new BadRequestError(`workflow_engine_parameters: ${err.message}`);
       throw err;
     }
-    const { workflow: workflowPath, attachments, sources } = await this.resolveWorkflow(runId, dto.workflow_url, raw.attachments);
-    this.checkInputs(dto.workflow_params ?? {}, attachments);
+    const { workflow: workflowPath, attachments, sources } = await this.resolveWorkflow(runId, dto.workflow_url, raw.attachments, language);
+    this.checkInputs(dto.workflow_params ?? {}, attachments, language);
     const request: RunRequest = {
       workflow_params: dto.workflow_params ?? {},
       workflow_type: type,
@@ -137,10 +153,11 @@ export class RunsService {
     runId: string,
     url: string,
     attachments: string[],
+    language: LanguageDefinition,
   ): Promise<{ workflow: string; attachments: string[]; sources: ReadonlyMap<string, DocumentSource> }> {
     if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(url)) {
       this.sources.checkUrl('workflow_url', url);
-      const { main, stored, sources } = await this.sources.importUrl(runId, url, attachments);
+      const { main, stored, sources } = await this.sources.importUrl(runId, url, attachments, language);
       return { workflow: main, attachments: [...attachments, ...stored], sources };
     }
     const sources = new Map<string, DocumentSource>();
@@ -162,7 +179,7 @@ export class RunsService {
         if (!unpacked.includes(name)) throw new BadRequestError(`workflow_url: "${name}" is neither an attachment nor a file in ${zip}`);
         return { workflow: withFragment(name), attachments: all, sources };
       }
-      return { workflow: withFragment(mainOfZip(zip, unpacked)), attachments: all, sources };
+      return { workflow: withFragment(mainOfZip(zip, unpacked, language)), attachments: all, sources };
     }
     if (!attachments.includes(name)) {
       const known = attachments.length ? attachments.join(', ') : 'none were sent';
@@ -176,10 +193,10 @@ export class RunsService {
    * (a folder of them for a Directory) — relatively, or as a client-machine file:// URL or
    * path ending with its name (AttachmentIndex) — or be a URL the workers may fetch.
    */
-  private checkInputs(params: Record<string, unknown>, attachments: string[]): void {
+  private checkInputs(params: Record<string, unknown>, attachments: string[], language: LanguageDefinition): void {
     const index = new AttachmentIndex(attachments);
     try {
-      forEachFileObject(params, (obj, where) => {
+      language.files.forEach(params, (obj, where) => {
         const loc = locationOf(obj);
         if (loc !== undefined) this.checkInputLocation(index, loc, obj.class, where, attachments);
       });

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { WesSettings } from '../../../../libs/config/src';
+import { languageOf } from '../../../../libs/engines/src';
 import type { Logger } from '../../../../libs/logging/src';
 import { LOGGER, OBJECT_STORE } from '../../../../libs/platform/src';
 import { runObjectKeys } from '../../../../libs/runs/src';
@@ -12,7 +13,6 @@ import {
   DocumentReader,
   DocumentSource,
   matchAllowList,
-  workflowChangingKeys,
 } from '../../../../libs/workflow-allow-list/src';
 import type { Caller } from '../auth/caller';
 import { ForbiddenError } from '../common/wes-errors';
@@ -80,19 +80,21 @@ export class WorkflowAllowList {
    */
   async check(
     runId: string,
-    run: { workflowPath: string; attachments: string[]; sources: ReadonlyMap<string, DocumentSource>; request: { workflow_params: Record<string, unknown> } },
+    run: { workflowPath: string; attachments: string[]; sources: ReadonlyMap<string, DocumentSource>; request: { workflow_params: Record<string, unknown>; workflow_type: string } },
     caller: Caller,
   ): Promise<void> {
     if (!this.enabled) return;
-    const directives = workflowChangingKeys(run.request.workflow_params);
+    const language = languageOf(run.request.workflow_type);
+    if (!language) throw new Error(`no language for workflow type ${run.request.workflow_type}`);
+    const directives = language.workflowChangingKeys.find(run.request.workflow_params);
     if (directives.length) {
       throw new ForbiddenError(
         `workflow_params: ${directives.map((k) => JSON.stringify(k)).join(', ')} would change the workflow (its requirements, or the tools it runs), ` +
-          "which this server's workflow allow-list does not allow: a top-level key of workflow_params may not start with $ or hold a :",
+          `which this server's workflow allow-list does not allow: ${language.workflowChangingKeys.rule}`,
       );
     }
     const { workflowPath: workflow, attachments, sources } = run;
-    const set = await collectWorkflowDocuments(workflow, attachments, sources, attachmentReader(this.store, runId));
+    const set = await collectWorkflowDocuments(workflow, attachments, sources, attachmentReader(this.store, runId), language);
     const decision = matchAllowList(this.entries, caller.roles, set);
     if (decision.allowed) {
       this.logger.info({ runId, user: caller.name, allowListEntry: decision.entry }, 'workflow allowed by the allow-list');

@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import yaml from 'js-yaml';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,6 +7,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
 import { WesSettings } from '../../../../libs/config/src';
+import type { DocumentReferenceKind, LanguageDefinition } from '../../../../libs/engines/src';
 import { FetchFailedError, FetchRefusedError, UrlFetcher } from '../../../../libs/fetch/src';
 import { OBJECT_STORE } from '../../../../libs/platform/src';
 import { runObjectKeys } from '../../../../libs/runs/src';
@@ -26,35 +26,31 @@ function entryKind(entry: yauzl.Entry): 'file' | 'folder' | 'other' {
   return mode === 0 || mode === 0o100000 ? 'file' : 'other';
 }
 
-/** Parses a CWL document (YAML or JSON); undefined when it is not one. */
-function parseCwl(text: string): Record<string, unknown> | undefined {
-  let doc: unknown;
+/** A reference the import follows: to another document, or a text file, loaded with the one that names it. */
+const IMPORTED_KINDS: ReadonlySet<DocumentReferenceKind> = new Set(['document', 'include']);
+
+/** A document of the language read from its text; undefined when it is not one. */
+function readWorkflowDocument(language: LanguageDefinition, text: string): unknown {
   try {
-    doc = yaml.load(text);
+    const doc = language.readDocument(text);
+    return language.isWorkflowDocument(doc) ? doc : undefined;
   } catch {
     return undefined;
   }
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return undefined;
-  const d = doc as Record<string, unknown>;
-  return 'cwlVersion' in d || '$graph' in d || 'class' in d ? d : undefined;
 }
 
-/** Relative references of a CWL document to other documents: `run:` strings, `$import`, `$include`. */
-function relativeReferences(doc: unknown, out = new Set<string>()): Set<string> {
-  if (Array.isArray(doc)) doc.forEach((d) => relativeReferences(d, out));
-  else if (doc && typeof doc === 'object') {
-    for (const [k, v] of Object.entries(doc)) {
-      if ((k === 'run' || k === '$import' || k === '$include') && typeof v === 'string' && !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(v) && !v.startsWith('#')) {
-        out.add(v.split('#')[0]);
-      } else relativeReferences(v, out);
-    }
+/** The relative references of a parsed document that the import fetches (its language's walker finds them). */
+function relativeReferences(language: LanguageDefinition, doc: unknown): Set<string> {
+  const out = new Set<string>();
+  for (const { ref, kind } of language.documentReferences(doc)) {
+    if (IMPORTED_KINDS.has(kind) && !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(ref) && !ref.startsWith('#')) out.add(ref.split('#')[0]);
   }
   return out;
 }
 
 /**
  * Brings a run's workflow into its attachment folder in the object store, from wherever the
- * client pointed: an http(s)/s3/file URL (fetched, checked to be a CWL document, with the
+ * client pointed: an http(s)/s3/file URL (fetched, checked to be a document of its language, with the
  * documents it references by relative path), or a zip among the attachments (unpacked under
  * the same path rules and limits as attachments).
  */
@@ -96,7 +92,7 @@ export class WorkflowSources {
    * below, bounded depth and count), stores them as attachments, and returns the attachment
    * name of the main document and of every stored file, and where each was fetched from.
    */
-  async importUrl(runId: string, url: string, taken: string[]): Promise<{ main: string; stored: string[]; sources: Map<string, DocumentSource> }> {
+  async importUrl(runId: string, url: string, taken: string[], language: LanguageDefinition): Promise<{ main: string; stored: string[]; sources: Map<string, DocumentSource> }> {
     const [base, fragment] = url.split('#', 2);
     let main: string | undefined;
     const stored: string[] = [];
@@ -104,7 +100,7 @@ export class WorkflowSources {
     const queue: { url: string; name: string; depth: number }[] = [];
     // A TRS descriptor URL ends with the path of the document in its repository, escaped as one
     // segment and absolute (the Dockstore CLI sends `.../descriptor/%2FDockstore.cwl`).
-    const mainName = safeName(decodeURIComponent(new URL(base).pathname.split('/').pop() || 'workflow.cwl').replace(/^\/+/, '') || 'workflow.cwl');
+    const mainName = safeName(decodeURIComponent(new URL(base).pathname.split('/').pop() || language.mainDocument.names[0]).replace(/^\/+/, '') || language.mainDocument.names[0]);
     queue.push({ url: base, name: mainName, depth: 0 });
     const seen = new Set<string>();
     const names = new PathSet(taken);
@@ -123,13 +119,13 @@ export class WorkflowSources {
       } catch (err) {
         this.asClientError(item.depth === 0 ? 'workflow_url' : `workflow_url (referenced ${item.url})`, err);
       }
-      const doc = parseCwl(text);
-      if (item.depth === 0 && !doc) throw new BadRequestError(`workflow_url: ${item.url} is not a CWL document (YAML or JSON with cwlVersion or class)`);
+      const doc = readWorkflowDocument(language, text);
+      if (item.depth === 0 && !doc) throw new BadRequestError(`workflow_url: ${item.url} is not ${language.documentDescription}`);
       await this.store.put(runObjectKeys.attachment(runId, item.name), text);
       stored.push(item.name);
       main ??= item.name;
       if (!doc || item.depth >= MAX_IMPORT_DEPTH) continue;
-      for (const ref of relativeReferences(doc)) {
+      for (const ref of relativeReferences(language, doc)) {
         const refUrl = new URL(ref, item.url).href;
         const name = path.posix.normalize(path.posix.join(path.posix.dirname(item.name), ref));
         // Only what lies in the main document's folder or below keeps its relative layout.

@@ -1,2 +1,5 @@
+export * from './cwl-documents';
+export * from './cwl-language';
+export * from './cwl-params-directives';
 export * from './file-objects';
 export * from './input-locations';

@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import { EngineTask, TaskEvent, TaskParser } from './engine-tasks';
+import { EngineTask, TaskEvent, TaskParser } from '../../engine-tasks';
 
 /*
  * cwltool's log (stderr, --disable-color) as read here (cwltool 3.1: job.py, workflow_job.py):

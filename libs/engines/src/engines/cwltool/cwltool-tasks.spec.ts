@@ -2,16 +2,16 @@ import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CWLTOOL } from './cwltool';
+import { CWLTOOL } from './cwltool-engine';
 import { CwltoolTaskParser, parseCommandRecord } from './cwltool-tasks';
-import { EngineTask, TaskEvent, TaskParser } from './engine-tasks';
+import { EngineTask, TaskEvent, TaskParser } from '../../engine-tasks';
 
 /**
- * The fixtures are cwltool 3.1's real stderr, captured by fixtures/cwltool/capture.sh from the
+ * The fixtures are cwltool 3.1's real stderr, captured by fixtures/capture.sh from the
  * workflows beside it and test/workflows/tasks (serial and --parallel, scatter, sub-workflows,
  * an ExpressionTool, failing and signalled jobs, --timestamps, --debug, ShellCommandRequirement).
  */
-const fixture = (name: string) => readFileSync(path.join(__dirname, 'fixtures', 'cwltool', `${name}.stderr`), 'utf8');
+const fixture = (name: string) => readFileSync(path.join(__dirname, 'fixtures', `${name}.stderr`), 'utf8');
 
 /**
  * The tasks as the events left them, by key (each event carries the whole task), checking the

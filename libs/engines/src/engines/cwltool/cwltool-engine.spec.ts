@@ -1,7 +1,11 @@
-import { describe, expect, it } from 'vitest';
-import { CWLTOOL } from './cwltool';
-import { ENGINES, DEFAULT_ENGINE_FOR_TYPE, supportedWorkflowTypes } from './engine-catalog';
-import { checkEngineParameters, InvalidEngineParameterError } from './engine-definition';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { JsonTooDeepError, stringifyJson } from '../../../../json/src';
+import { ENGINES } from '../../engine-catalog';
+import { checkEngineParameters, InvalidEngineParameterError } from '../../engine-definition';
+import { CWLTOOL } from './cwltool-engine';
 
 describe('checkEngineParameters (the cwltool allow-list)', () => {
   it('accepts no parameters', () => {
@@ -95,10 +99,28 @@ describe('cwltool command', () => {
   });
 });
 
-describe('engine catalog', () => {
-  it('runs CWL v1.0, v1.1 and v1.2 with cwltool by default', () => {
-    expect(DEFAULT_ENGINE_FOR_TYPE.CWL).toBe('cwltool');
+describe('cwltool outputs', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'wes-cwltool-spec-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const filesWith = (stdout: string | undefined) => {
+    const stdoutFile = path.join(dir, `stdout-${Math.random().toString(36).slice(2)}`);
+    if (stdout !== undefined) writeFileSync(stdoutFile, stdout);
+    return { root: dir, outDir: dir, tmpDir: dir, stdoutFile, stderrFile: path.join(dir, 'stderr') };
+  };
+
+  it('are the JSON object on its stdout, numbers kept exactly; nothing printed is {}', async () => {
+    const out = await CWLTOOL.readOutputs(filesWith('{"n": 9007199254740993, "f": {"class": "File", "location": "file:///wes/outputs/x"}}'));
+    expect(stringifyJson(out)).toBe('{"n":9007199254740993,"f":{"class":"File","location":"file:///wes/outputs/x"}}');
+    expect(await CWLTOOL.readOutputs(filesWith(''))).toEqual({});
+  });
+
+  it('nested too deep are the workflow\'s fault (JsonTooDeepError); other stdout, or none, is not JSON', async () => {
+    await expect(CWLTOOL.readOutputs(filesWith('['.repeat(2000) + ']'.repeat(2000)))).rejects.toBeInstanceOf(JsonTooDeepError);
+    await expect(CWLTOOL.readOutputs(filesWith('INFO not json'))).rejects.toThrow(/^its output object is not JSON: /);
+    await expect(CWLTOOL.readOutputs(filesWith(undefined))).rejects.toThrow(/^its output object is not JSON: .*ENOENT/);
+  });
+
+  it('is the row of the engine table named cwltool', () => {
     expect(ENGINES.cwltool).toBe(CWLTOOL);
-    expect(supportedWorkflowTypes()).toEqual({ CWL: ['v1.0', 'v1.1', 'v1.2'] });
   });
 });

@@ -1,5 +1,8 @@
+import { readFile } from 'node:fs/promises';
+import { JsonTooDeepError, parseJson } from '../../../../json/src';
+import { EngineCommandInput, EngineDefinition, EngineRunFiles } from '../../engine-definition';
+import { CWL } from '../../languages/cwl/cwl-language';
 import { CwltoolTaskParser } from './cwltool-tasks';
-import { EngineCommandInput, EngineDefinition } from './engine-definition';
 
 /**
  * cwltool, the CWL reference runner. It prints the output object on stdout (and `{}` even
@@ -7,10 +10,13 @@ import { EngineCommandInput, EngineDefinition } from './engine-definition';
  * it ends in ~0.3 s (measured: scripts/cancel-latency.ts). SIGTERM alone takes it ~10 s; under
  * the `timeout` guard the worker starts it with, which relays the signal again, ~0.5-1.5 s.
  */
-export const CWLTOOL: EngineDefinition = {
+export const CWLTOOL = {
   name: 'cwltool',
-  workflowTypes: { CWL: ['v1.0', 'v1.1', 'v1.2'] },
+  workflowTypes: { [CWL.type]: CWL.versions },
+  executable: { default: 'cwltool', install: 'Debian: apt-get install cwltool' },
+  versionArgs: ['--version'],
   stopSignal: 'SIGINT',
+  minStopGraceMs: 0,
   // cwltool needs nothing of the worker's environment: node for JavaScript is found on PATH.
   environment: [],
   parameters: [
@@ -74,9 +80,19 @@ export const CWLTOOL: EngineDefinition = {
     args.push(input.workflowPath, input.paramsPath);
     return { file: executable, args };
   },
+  // The output object on stdout; `{}` when it printed nothing.
+  async readOutputs(files: EngineRunFiles) {
+    try {
+      return parseJson((await readFile(files.stdoutFile, 'utf8')) || '{}');
+    } catch (err) {
+      if (err instanceof JsonTooDeepError) throw err;
+      throw new Error(`its output object is not JSON: ${(err as Error).message}`);
+    }
+  },
   createTaskParser: () => new CwltoolTaskParser(),
+  // `cwltool --version` prints `/usr/bin/cwltool 3.1.20240112164112`: the last token.
   parseVersion(output: string) {
     const tokens = output.trim().split(/\s+/);
     return tokens[tokens.length - 1] ?? 'unknown';
   },
-};
+} satisfies EngineDefinition;

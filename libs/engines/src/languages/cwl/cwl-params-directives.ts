@@ -7,6 +7,9 @@
  * plain identifiers, so while an allow-list vets the workflow, every top-level key starting
  * with `$` or holding a `:` is refused.
  */
-export function workflowChangingKeys(params: Record<string, unknown>): string[] {
+export function cwlWorkflowChangingKeys(params: Record<string, unknown>): string[] {
   return Object.keys(params).filter((key) => key.startsWith('$') || key.includes(':'));
 }
+
+/** The rule cwlWorkflowChangingKeys applies, as a refusal states it. */
+export const CWL_WORKFLOW_CHANGING_RULE = 'a top-level key of workflow_params may not start with $ or hold a :';

@@ -1,0 +1,57 @@
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { EngineView, LanguageDefinition, SandboxSettings } from '../../../../libs/engines/src';
+import { UrlFetcher } from '../../../../libs/fetch/src';
+import { stringifyJson } from '../../../../libs/json/src';
+import { RunRecord, runObjectKeys } from '../../../../libs/runs/src';
+import { downloadToFile, ObjectStore, resolveInside } from '../../../../libs/storage/src';
+import { prepareSandbox } from '../engine-sandbox';
+import { stageInputs } from '../input-stager';
+import { paramsFileName, RunInterrupted, reasonOf } from './run-attempt';
+
+const STAGING = 'while its inputs were being staged';
+
+/**
+ * Step 2, stage: a private scratch folder for the run, filled with its attachments (sub-folders
+ * kept), the inputs fetched from URLs, the params file (its locations as the engine sees them,
+ * found by the language's walker), the output and tmp folders, and what the sandbox needs.
+ * An input that cannot be had throws InputUnavailableError (input-stager.ts).
+ */
+export class StageStep {
+  constructor(
+    private readonly workDir: string,
+    private readonly store: ObjectStore,
+    private readonly fetcher: UrlFetcher,
+    private readonly sandbox: SandboxSettings,
+  ) {}
+
+  /** A new scratch folder under the work folder (made, or made again, only when it is missing). */
+  async makeScratch(runId: string): Promise<string> {
+    const prefix = path.join(path.resolve(this.workDir), `${runId}-`);
+    try {
+      return await mkdtemp(prefix);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await mkdir(this.workDir, { recursive: true });
+      return mkdtemp(prefix);
+    }
+  }
+
+  async stage(run: RunRecord, language: LanguageDefinition, view: EngineView, signal: AbortSignal): Promise<void> {
+    const { folders } = view;
+    const inputs = folders.attachments;
+    await Promise.all([folders.attachments, folders.inputs, folders.outputs, folders.tmp, path.join(folders.root, 'logs')].map((d) => mkdir(d)));
+    for (const name of run.attachments) {
+      if (signal.aborted) throw new RunInterrupted(reasonOf(signal), STAGING);
+      await downloadToFile(this.store, runObjectKeys.attachment(run.runId, name), resolveInside(inputs, name), signal).catch((err) => {
+        throw signal.aborted ? new RunInterrupted(reasonOf(signal), STAGING) : err;
+      });
+    }
+    const staging = { attachmentsDir: inputs, attachments: run.attachments, inputsDir: folders.inputs, toEngine: (p: string) => view.toEngine(p) };
+    const { params } = await stageInputs(language.files, run.request.workflow_params, staging, this.fetcher, signal).catch((err) => {
+      throw signal.aborted ? new RunInterrupted(reasonOf(signal), STAGING) : err;
+    });
+    await writeFile(path.join(inputs, paramsFileName(run.attachments)), stringifyJson(params, 2));
+    await prepareSandbox(folders, this.sandbox);
+  }
+}

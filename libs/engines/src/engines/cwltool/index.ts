@@ -1,0 +1,2 @@
+export * from './cwltool-engine';
+export * from './cwltool-tasks';
