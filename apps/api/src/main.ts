@@ -10,6 +10,7 @@ import { checkApiListenSettings, InvalidSettingError, loadSettings, WesSettings 
 import { defaultEngines, InvalidEngineSettingError } from '../../../libs/engines/src';
 import { JsonTooDeepError, parseJson } from '../../../libs/json/src';
 import { createLogger, PinoNestLogger } from '../../../libs/logging/src';
+import { WorkerPools } from '../../../libs/queue/src';
 import { ApiModule } from './app.module';
 import { signsLinks } from './auth/link-signer';
 import { WES_BASE_PATH } from './common/base-url';
@@ -25,6 +26,7 @@ function settingsOrExit(): WesSettings {
     checkApiListenSettings(settings);
     // The engine table is known here, not to libs/config: an unknown type or engine stops start-up.
     defaultEngines(settings);
+    new WorkerPools(settings);
     return settings;
   } catch (err) {
     if (err instanceof InvalidSettingError || err instanceof InvalidEngineSettingError) {

@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { InvalidSettingError, loadSettings } from '../../../libs/config/src';
 import { checkEngineNames, InvalidEngineSettingError } from '../../../libs/engines/src';
 import { createLogger, PinoNestLogger } from '../../../libs/logging/src';
+import { WorkerPools } from '../../../libs/queue/src';
 import { NoEngineError } from './worker-host';
 import { WorkerModule } from './worker.module';
 
@@ -12,6 +13,8 @@ async function main() {
     settings = loadSettings();
     // Engine names are checked against the engine table here (libs/config does not know it).
     checkEngineNames(settings);
+    // The pool table, and the pools this worker serves, are checked the same way.
+    new WorkerPools(settings).servedBy(settings.workerPools);
   } catch (err) {
     if (err instanceof InvalidSettingError || err instanceof InvalidEngineSettingError) {
       process.stderr.write(`wes-worker: ${err.message}\n`);

@@ -8,7 +8,7 @@ import { WesSettings } from '../../../libs/config/src';
 import { EngineToRun, enginesToRun, InvalidEngineSettingError, readEngineVersion, runFolders } from '../../../libs/engines/src';
 import type { Logger } from '../../../libs/logging/src';
 import { LOGGER, REDIS } from '../../../libs/platform/src';
-import { RunQueue, RunQueueWorker, WorkerInfo, WorkerRegistry } from '../../../libs/queue/src';
+import { PoolDefinition, RunQueues, RunQueueWorker, WorkerInfo, WorkerRegistry } from '../../../libs/queue/src';
 import { Reaper, RunRecovery } from '../../../libs/recovery/src';
 import { RunKeys } from '../../../libs/runs/src';
 import { prepareSandbox, sandboxed, sandboxSettingsOf } from './engine-sandbox';
@@ -21,7 +21,24 @@ export class NoEngineError extends Error {
 }
 
 /**
- * Hosts the queue worker of this process. On start it detects its engines' versions, settles
+ * The pools this worker serves, each of whose engines it must run: otherwise runs of that
+ * pool would fail here while another worker could have run them. Throws NoEngineError saying which.
+ */
+export function checkPoolsRunnable(pools: PoolDefinition[], engines: Record<string, string>): void {
+  for (const pool of pools) {
+    if (pool.implicit) continue;
+    const missing = pool.engines.filter((e) => !(e in engines));
+    if (missing.length) {
+      throw new NoEngineError(
+        `pool ${pool.name} runs ${missing.join(', ')}, which this worker cannot run (it runs ${Object.keys(engines).join(', ') || 'nothing'}): ` +
+          'install it, or leave the pool out of WES_WORKER_POOLS',
+      );
+    }
+  }
+}
+
+/**
+ * Hosts the queue workers of this process, one per pool it serves (WES_WORKER_POOLS). On start it detects its engines' versions, settles
  * runs a dead predecessor on this host left, announces itself (service-info lists what live
  * workers detected), subscribes to cancel broadcasts, starts its share of the reaper, and only
  * then takes jobs. On SIGTERM it stops taking jobs, lets running ones go on for drainMs, then
@@ -29,7 +46,7 @@ export class NoEngineError extends Error {
  */
 @Injectable()
 export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown {
-  private worker?: RunQueueWorker;
+  private workers: RunQueueWorker[] = [];
   private subscriber?: Redis;
   private heartbeat?: NodeJS.Timeout;
   private orphanCheck?: NodeJS.Timeout;
@@ -40,7 +57,7 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
     private readonly executor: RunExecutor,
     private readonly registry: WorkerRegistry,
     private readonly recovery: RunRecovery,
-    private readonly queue: RunQueue,
+    private readonly queues: RunQueues,
     private readonly keys: RunKeys,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -48,13 +65,17 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
   ) {}
 
   async onApplicationBootstrap() {
+    const pools = this.queues.pools.servedBy(this.settings.workerPools);
+    const engines = await this.detectEngines();
+    checkPoolsRunnable(pools, engines);
     const info: WorkerInfo = {
       workerId: this.workerId,
       host: hostname(),
       pid: process.pid,
       startedAt: new Date().toISOString(),
-      concurrency: this.settings.workerConcurrency,
-      engines: await this.detectEngines(),
+      concurrency: pools.reduce((n, p) => n + p.concurrency, 0),
+      pools: pools.map((p) => p.name),
+      engines,
     };
     await this.registry.announce(info);
     this.heartbeat = setInterval(() => {
@@ -64,9 +85,11 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
     const settled = (await this.recovery.reconcileHost(this.workerId)).filter((o) => o !== 'untouched');
     if (settled.length) this.logger.warn({ settled }, 'start-up: settled runs a dead worker on this host left');
 
-    this.worker = this.queue.createWorker(
-      (runId, abort) => this.executor.execute(runId, abort),
-      (err) => this.logger.error({ err }, 'queue worker error'),
+    this.workers = pools.map((pool) =>
+      this.queues.of(pool.name).createWorker(
+        (runId, abort) => this.executor.execute(runId, abort),
+        (err) => this.logger.error({ err, pool: pool.name }, 'queue worker error'),
+      ),
     );
 
     this.subscriber = this.redis.duplicate({ connectionName: 'wes-worker-cancel' });
@@ -86,9 +109,14 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
         .then((o) => o.some((x) => x !== 'untouched') && this.logger.warn({ settled: o }, 'settled runs this worker had dropped'))
         .catch((err) => this.logger.warn({ err }, 'orphan check failed'));
     }, this.settings.reaperIntervalMs);
-    this.worker.start();
+    this.workers.forEach((w) => w.start());
     this.logger.info(
-      { workerId: this.workerId, engines: info.engines, concurrency: this.settings.workerConcurrency, sandbox: this.settings.sandbox },
+      {
+        workerId: this.workerId,
+        engines: info.engines,
+        pools: Object.fromEntries(pools.map((p) => [p.name, { concurrency: p.concurrency, engines: p.engines }])),
+        sandbox: this.settings.sandbox,
+      },
       'worker taking runs',
     );
   }
@@ -144,10 +172,9 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   async onApplicationShutdown(signal?: string) {
-    const worker = this.worker;
-    if (worker) {
-      // No new jobs from here on; running ones may finish within the drain time.
-      const closed = worker.close();
+    if (this.workers.length) {
+      // No new jobs from here on, in any pool; running ones may finish within the drain time.
+      const closed = Promise.all(this.workers.map((w) => w.close()));
       const drained = await Promise.race([closed.then(() => true), sleep(this.settings.drainMs).then(() => false)]);
       if (!drained) {
         const runs = this.executor.activeRunIds;

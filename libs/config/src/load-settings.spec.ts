@@ -416,6 +416,45 @@ describe('engine settings', () => {
   });
 });
 
+describe('worker pool settings', () => {
+  it('are empty by default (one implicit pool), read from a YAML map, and from WES_POOL_<NAME>_* variables over it', () => {
+    expect(loadSettings({})).toMatchObject({ pools: {}, workerPools: '', enginePools: {} });
+    const file = configFile('pools:\n  small: {engines: [cwltool], concurrency: 1}\n  wide: {engines: [cwltool], concurrency: 3, jobLockMs: 5000, maxAttempts: 2}\n');
+    expect(loadSettings({ WES_CONFIG_FILE: file }).pools).toEqual({
+      small: { engines: ['cwltool'], concurrency: 1 },
+      wide: { engines: ['cwltool'], concurrency: 3, jobLockMs: 5000, maxAttempts: 2 },
+    });
+    const s = loadSettings({
+      WES_CONFIG_FILE: file,
+      WES_POOL_SMALL_CONCURRENCY: '2',
+      WES_POOL_BIG_MEM_ENGINES: 'cwltool, toil-cwl',
+      WES_POOL_BIG_MEM_CONCURRENCY: '4',
+      WES_POOL_BIG_MEM_JOB_LOCK_MS: '60000',
+      WES_POOL_BIG_MEM_MAX_ATTEMPTS: '1',
+      WES_WORKER_POOLS: 'small,big-mem',
+      WES_ENGINE_POOLS: 'cwltool=big-mem',
+    });
+    expect(s.pools.small).toEqual({ engines: ['cwltool'], concurrency: 2 });
+    expect(s.pools['big-mem']).toEqual({ engines: ['cwltool', 'toil-cwl'], concurrency: 4, jobLockMs: 60000, maxAttempts: 1 });
+    expect(s).toMatchObject({ workerPools: 'small,big-mem', enginePools: { cwltool: 'big-mem' } });
+  });
+
+  it('refuse a pool without engines or concurrency, with an unknown field, a bad name or a value out of range, saying where', () => {
+    expect(errorFor({ WES_POOL_BIG_CONCURRENCY: '2' }).message).toMatch(/WES_POOL_BIG_CONCURRENCY|pools\.big/);
+    expect(errorFor({ WES_POOL_BIG_CONCURRENCY: '2' }).message).toContain('engines is missing');
+    expect(errorFor({ WES_POOL_BIG_ENGINES: 'cwltool' }).message).toContain('concurrency is missing');
+    expect(errorFor({ WES_POOL_BIG_ENGINES: 'cwltool', WES_POOL_BIG_CONCURRENCY: '0' }).message).toContain('WES_POOL_BIG_CONCURRENCY=0: must be a whole number from 1 to 256');
+    expect(errorFor({ WES_POOL_BIG_ENGINES: 'cwltool', WES_POOL_BIG_CONCURRENCY: 'many' }).message).toContain('WES_POOL_BIG_CONCURRENCY');
+    expect(errorFor({ WES_POOL_BIG_ENGINES: ' , ', WES_POOL_BIG_CONCURRENCY: '1' }).message).toContain('non-empty list of engine names');
+    const file = configFile('pools:\n  small: {engines: [cwltool], concurrency: 1, cores: 4}\n');
+    expect(errorFor({ WES_CONFIG_FILE: file }).message).toContain(`${file}: pools: pools.small: unknown field "cores"`);
+    expect(errorFor({ WES_CONFIG_FILE: configFile('pools:\n  Big_One: {engines: [cwltool], concurrency: 1}\n') }).message).toContain('a pool name is');
+    expect(errorFor({ WES_CONFIG_FILE: configFile('pools:\n  a: {engines: [cwltool], concurrency: 1, maxAttempts: 101}\n') }).message).toContain('maxAttempts=101');
+    expect(errorFor({ WES_CONFIG_FILE: configFile('pools: [a, b]\n') }).message).toContain('must be a mapping of pool names');
+    expect(errorFor({ WES_WORKER_POOLS: 'big;small' }).message).toContain('WES_WORKER_POOLS');
+  });
+});
+
 describe('workflow allow-list setting', () => {
   it('is off by default and read from the file only', () => {
     expect(loadSettings({}).workflowAllowList).toEqual([]);

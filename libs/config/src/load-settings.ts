@@ -5,6 +5,7 @@ import yaml from 'js-yaml';
 import { checkAuthUsers, checkOidcSettings } from './auth-settings';
 import { InvalidSettingError } from './invalid-setting-error';
 import { listSetting } from './list-setting';
+import { checkPoolSettings, readPoolVariables } from './pool-settings';
 import { SETTING_SOURCES, SettingKey, WesSettings } from './settings';
 import { checkWorkflowAllowList } from './workflow-allow-list-settings';
 
@@ -141,6 +142,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): WesSettings 
     throw new InvalidSettingError(`invalid setting ${origins.get('enginePaths') ?? 'enginePaths'}: must be a mapping of engine names to executables`);
   }
   readEnginePaths(settings, fromFile, env, file);
+  readPoolVariables(settings, env, origins);
   const errors = validateSync(settings, { forbidUnknownValues: false });
   if (errors.length > 0) {
     const e = errors[0];
@@ -166,6 +168,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): WesSettings 
       `invalid setting WES_DEFAULT_PAGE_SIZE=${settings.defaultPageSize}: larger than WES_MAX_PAGE_SIZE=${settings.maxPageSize}`,
     );
   }
+  checkPoolSettings(settings, origins);
   checkAuthUsers(settings, origins.get('authUsers') ?? 'authUsers');
   checkOidcSettings(settings);
   checkWorkflowAllowList(settings, origins.get('workflowAllowList') ?? 'workflowAllowList');

@@ -18,6 +18,22 @@ export interface AuthUser {
 }
 
 /**
+ * One worker pool as configured (YAML `pools: {<name>: {...}}`, or WES_POOL_<NAME>_* variables):
+ * a queue of its own whose runs only the workers serving it take. Checked by checkPoolSettings
+ * (shape) and, against the engine table, by the pool table (libs/queue/src/worker-pools.ts).
+ */
+export interface PoolSetting {
+  /** Engines whose runs this pool takes (names of the engine table); required. */
+  engines: string[];
+  /** Runs one worker serving this pool executes at once from it; required. */
+  concurrency: number;
+  /** The pool's BullMQ job lock in milliseconds; unset: jobLockMs. */
+  jobLockMs?: number;
+  /** Attempts a run of this pool gets under the requeue policy; unset: maxAttempts. */
+  maxAttempts?: number;
+}
+
+/**
  * Every setting of the API and the workers. Each is read from its environment variable
  * (see SETTING_SOURCES), or from the optional YAML file named by WES_CONFIG_FILE (keys are
  * the property names below); the environment wins over the file, the file over the default.
@@ -103,11 +119,31 @@ export class WesSettings {
   @IsBoolean()
   keepWorkDirs = false;
 
-  /** Runs one worker process executes at once. */
+  /** Runs one worker process executes at once (the concurrency of the `default` pool when `pools` is empty). */
   @IsInt()
   @Min(1)
   @Max(256)
   workerConcurrency = 2;
+
+  /**
+   * Worker pools by name (YAML `pools: {big: {engines: [cwltool], concurrency: 1}}`, or per
+   * pool WES_POOL_<NAME>_ENGINES, _CONCURRENCY, _JOB_LOCK_MS, _MAX_ATTEMPTS, the name upper
+   * case with `-` as `_`). Empty: one pool, `default`, running every engine with
+   * workerConcurrency, jobLockMs and maxAttempts on the queue queueName, as before pools.
+   */
+  @IsObject()
+  pools: Record<string, PoolSetting> = {};
+
+  /** Pools this worker serves, comma-separated (e.g. `default,big`); empty: every pool. */
+  @Matches(/^[a-z0-9, -]*$/, { message: 'must be comma-separated pool names (a-z, 0-9, -)' })
+  workerPools = '';
+
+  /**
+   * The pool of each engine's runs when the client names none, e.g. `cwltool=big` (YAML
+   * `enginePools: {cwltool: big}`); an engine not named goes to the first pool that runs it.
+   */
+  @IsObject()
+  enginePools: Record<string, string> = {};
 
   /** Milliseconds between the engine's stop signal and SIGKILL when a run is cancelled. */
   @IsInt()
@@ -529,6 +565,10 @@ export const SETTING_SOURCES = {
   workDir: { env: 'WES_WORK_DIR', kind: 'string' },
   keepWorkDirs: { env: 'WES_KEEP_WORK_DIRS', kind: 'bool' },
   workerConcurrency: { env: 'WES_WORKER_CONCURRENCY', kind: 'int' },
+  // Also WES_POOL_<NAME>_ENGINES, _CONCURRENCY, _JOB_LOCK_MS and _MAX_ATTEMPTS (load-settings.ts).
+  pools: { env: null, kind: 'yaml' },
+  workerPools: { env: 'WES_WORKER_POOLS', kind: 'string' },
+  enginePools: { env: 'WES_ENGINE_POOLS', kind: 'map' },
   cancelGraceMs: { env: 'WES_CANCEL_GRACE_MS', kind: 'int' },
   cancelSignal: { env: 'WES_CANCEL_SIGNAL', kind: 'string' },
   cancelPollMs: { env: 'WES_CANCEL_POLL_MS', kind: 'int' },

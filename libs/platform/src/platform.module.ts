@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { WesSettings } from '../../config/src';
 import { UrlFetcher } from '../../fetch/src';
 import { createLogger, Logger } from '../../logging/src';
-import { createRedis, RunQueue, runQueueSettingsOf, WorkerRegistry } from '../../queue/src';
+import { createRedis, RunQueues, WorkerPools, WorkerRegistry } from '../../queue/src';
 import { RunRecovery } from '../../recovery/src';
 import { RunKeys, RunStore, TaskStore, TerminalStateCache, WorkflowStateMachine } from '../../runs/src';
 import { createObjectStore, ObjectStore } from '../../storage/src';
@@ -14,15 +14,15 @@ export const REDIS = Symbol('REDIS');
 export const OBJECT_STORE = Symbol('OBJECT_STORE');
 export const LOGGER = Symbol('LOGGER');
 
-/** Closes the queue, then Redis, after every other shutdown hook (workers close before queues). */
+/** Closes the queues, then Redis, after every other shutdown hook (workers close before queues). */
 @Injectable()
 class ConnectionCloser implements OnApplicationShutdown {
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
-    private readonly queue: RunQueue,
+    private readonly queues: RunQueues,
   ) {}
   async onApplicationShutdown() {
-    await this.queue.close().catch(() => undefined);
+    await this.queues.close().catch(() => undefined);
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }
@@ -80,12 +80,14 @@ export class PlatformModule {
           inject: [OBJECT_STORE],
           useFactory: (store: ObjectStore) => createUrlFetcher(settings, store),
         },
-        { provide: RunQueue, inject: [REDIS], useFactory: (redis: Redis) => new RunQueue(redis, runQueueSettingsOf(settings)) },
+        // Checked when the app starts (main.ts builds the table once first, to exit with the reason).
+        { provide: WorkerPools, useFactory: () => new WorkerPools(settings) },
+        { provide: RunQueues, inject: [REDIS, WorkerPools], useFactory: (redis: Redis, pools: WorkerPools) => new RunQueues(redis, pools, settings) },
         {
           provide: RunRecovery,
-          inject: [WorkflowStateMachine, RunStore, WorkerRegistry, RunQueue, REDIS, RunKeys],
-          useFactory: (sm: WorkflowStateMachine, runs: RunStore, workers: WorkerRegistry, queue: RunQueue, redis: Redis, keys: RunKeys) =>
-            new RunRecovery(settings, sm, runs, workers, queue, redis, keys, log),
+          inject: [WorkflowStateMachine, RunStore, WorkerRegistry, RunQueues, REDIS, RunKeys],
+          useFactory: (sm: WorkflowStateMachine, runs: RunStore, workers: WorkerRegistry, queues: RunQueues, redis: Redis, keys: RunKeys) =>
+            new RunRecovery(settings, sm, runs, workers, queues, redis, keys, log),
         },
         ConnectionCloser,
       ],
@@ -101,7 +103,8 @@ export class PlatformModule {
         WorkerRegistry,
         OBJECT_STORE,
         UrlFetcher,
-        RunQueue,
+        WorkerPools,
+        RunQueues,
         RunRecovery,
       ],
     };

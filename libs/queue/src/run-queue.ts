@@ -2,6 +2,7 @@ import { Job, JobsOptions, Queue, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { WesSettings } from '../../config/src';
 import { createRedis } from './redis-connection';
+import { DEFAULT_POOL, defaultPoolOf, PoolDefinition, WorkerPools } from './worker-pools';
 
 /** The only payload a run job carries: the run lives in Redis under its id. */
 interface RunJobData {
@@ -23,8 +24,8 @@ const RUN_JOB_OPTIONS: JobsOptions = {
 };
 
 /**
- * One queue of runs and how its workers take them. Today there is one, from the settings; each
- * worker pool of issue 12 will have its own (its name, concurrency, job lock, attempts).
+ * One queue of runs and how its workers take them: each worker pool has its own (its name,
+ * concurrency, job lock, attempts; worker-pools.ts).
  */
 export interface RunQueueSettings {
   /** BullMQ queue name. */
@@ -41,15 +42,15 @@ export interface RunQueueSettings {
   maxAttempts: number;
 }
 
-/** The queue the settings name, with the worker options they give. */
-export function runQueueSettingsOf(settings: WesSettings): RunQueueSettings {
+/** The queue of a pool (by default the `default` pool of settings without pools), with the worker options it gives. */
+export function runQueueSettingsOf(settings: WesSettings, pool: PoolDefinition = defaultPoolOf(settings)): RunQueueSettings {
   return {
-    name: settings.queueName,
+    name: pool.queueName,
     keyPrefix: settings.keyPrefix,
-    concurrency: settings.workerConcurrency,
-    jobLockMs: settings.jobLockMs,
+    concurrency: pool.concurrency,
+    jobLockMs: pool.jobLockMs,
     stalledIntervalMs: settings.stalledIntervalMs,
-    maxAttempts: settings.maxAttempts,
+    maxAttempts: pool.maxAttempts,
   };
 }
 
@@ -166,5 +167,29 @@ export class RunQueue {
   async close(): Promise<void> {
     await this.queue.close();
     if (this.ownsConnection) await this.connection.quit().catch(() => this.connection.disconnect());
+  }
+}
+
+/** The run queue of every pool, on one shared connection: a run goes to, and is found in, its pool's. */
+export class RunQueues {
+  private readonly queues = new Map<string, RunQueue>();
+
+  constructor(
+    connection: Redis,
+    readonly pools: WorkerPools,
+    settings: WesSettings,
+  ) {
+    for (const pool of pools.all) this.queues.set(pool.name, new RunQueue(connection, runQueueSettingsOf(settings, pool)));
+  }
+
+  /** The queue of a run's pool (none recorded: `default`); throws for a pool no longer configured. */
+  of(pool: string | undefined): RunQueue {
+    const queue = this.queues.get(pool || DEFAULT_POOL);
+    if (!queue) throw new Error(`no pool "${pool || DEFAULT_POOL}" is configured (pools: ${this.pools.names.join(', ')}): its runs cannot be queued`);
+    return queue;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
   }
 }

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { RunKeys } from '../../runs/src/run-keys';
+import { DEFAULT_POOL } from './worker-pools';
 
 /** What a live worker announces about itself. */
 export interface WorkerInfo {
@@ -7,7 +8,10 @@ export interface WorkerInfo {
   host: string;
   pid: number;
   startedAt: string;
+  /** Runs it takes at once, over all its pools. */
   concurrency: number;
+  /** The pools it serves (absent in the record of a worker of before pools: `default`). */
+  pools?: string[];
   /** Engine name → detected version. */
   engines: Record<string, string>;
 }
@@ -58,6 +62,13 @@ export class WorkerRegistry {
   /** Engine name → versions detected by live workers. */
   async engineVersions(): Promise<Record<string, string[]>> {
     return WorkerRegistry.engineVersionsOf(await this.live());
+  }
+
+  /** Pool name → live workers serving it (every pool named, with 0 for those none serves). */
+  static workersPerPool(workers: WorkerInfo[], pools: string[]): Record<string, number> {
+    const out: Record<string, number> = Object.fromEntries(pools.map((p) => [p, 0]));
+    for (const w of workers) for (const p of w.pools ?? [DEFAULT_POOL]) if (Object.hasOwn(out, p)) out[p]++;
+    return out;
   }
 
   static engineVersionsOf(workers: WorkerInfo[]): Record<string, string[]> {

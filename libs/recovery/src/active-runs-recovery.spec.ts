@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { usePrivateRedis } from '../../../test/helpers/private-redis';
 import { loadSettings } from '../../config/src';
 import { createLogger } from '../../logging/src';
-import { RunQueue, runQueueSettingsOf, WorkerRegistry } from '../../queue/src';
+import { RunQueues, WorkerPools, WorkerRegistry } from '../../queue/src';
 import { RunKeys, RunStore, WorkflowStateMachine } from '../../runs/src';
 import { RunRecovery } from './run-recovery';
 
@@ -25,7 +25,7 @@ async function setUp(policy: 'fail' | 'requeue', maxAttempts = 3) {
   });
   const sm = new WorkflowStateMachine(r.redis, keys);
   const runs = new RunStore(r.redis, keys);
-  const queue = new RunQueue(r.redis, runQueueSettingsOf(settings));
+  const queue = new RunQueues(r.redis, new WorkerPools(settings), settings);
   const recovery = new RunRecovery(settings, sm, runs, new WorkerRegistry(r.redis, keys, 60_000), queue, r.redis, keys, createLogger('spec', 'silent'));
   /** A run of `owner` held by a worker that never announced itself (so it is lost). */
   const held = async (owner: string, cancel = false) => {

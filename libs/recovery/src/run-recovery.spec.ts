@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { usePrivateRedis } from '../../../test/helpers/private-redis';
 import { loadSettings } from '../../config/src';
 import { createLogger } from '../../logging/src';
-import { RunQueue, runQueueSettingsOf, WorkerRegistry } from '../../queue/src';
+import { RunQueues, WorkerPools, WorkerRegistry } from '../../queue/src';
 import { RunKeys, RunStore, WorkflowStateMachine } from '../../runs/src';
 import { RunRecovery } from './run-recovery';
 
@@ -24,7 +24,7 @@ async function setUp() {
   const sm = new WorkflowStateMachine(redis, keys);
   const runs = new RunStore(redis, keys);
   const workers = new WorkerRegistry(redis, keys, 60_000);
-  const queue = new RunQueue(redis, runQueueSettingsOf(settings));
+  const queue = new RunQueues(redis, new WorkerPools(settings), settings);
   const recovery = new RunRecovery(settings, sm, runs, workers, queue, redis, keys, createLogger('recovery-spec', 'silent'));
   // A recovery just made distrusts missing heartbeats for 3 heartbeats (1.5 s here).
   const heartbeatsTrusted = new Promise((resolve) => setTimeout(resolve, 1600));

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { WesSettings } from '../../config/src';
 import { groupMembersMarked, signalGroup } from '../../engines/src';
 import type { Logger } from '../../logging/src';
-import { RunQueue, WorkerRegistry } from '../../queue/src';
+import { DEFAULT_POOL, RunQueues, WorkerRegistry } from '../../queue/src';
 import { RunHolder, RunKeys, RunStore, TransitionResult, WorkflowStateMachine } from '../../runs/src';
 
 export type Settlement = 'canceled' | 'requeued' | 'failed' | 'untouched';
@@ -37,7 +37,7 @@ export class RunRecovery {
     private readonly stateMachine: WorkflowStateMachine,
     private readonly runs: RunStore,
     private readonly workers: WorkerRegistry,
-    private readonly queue: RunQueue,
+    private readonly queues: RunQueues,
     private readonly redis: Redis,
     private readonly keys: RunKeys,
     private readonly logger: Logger,
@@ -53,16 +53,18 @@ export class RunRecovery {
    * Queues a run again after attempt `lostAttempt` was lost, under a new job id: the lost
    * attempt's job may still sit in BullMQ, locked by its dead worker until the lock lapses, and
    * the run need not wait for that (if that job comes back, its `initialize` is refused).
+   * The run goes back to its own pool's queue.
    */
-  async requeue(runId: string, lostAttempt: number): Promise<void> {
+  async requeue(runId: string, lostAttempt: number, pool: string | undefined): Promise<void> {
     const jobId = `${runId}-r${lostAttempt}`;
     await this.runs.setFields(runId, { job: jobId });
-    await this.queue.enqueue(runId, jobId);
+    await this.queues.of(pool).enqueue(runId, jobId);
   }
 
-  /** Puts the run's current job back on the queue if BullMQ no longer has it; true if it did. */
+  /** Puts the run's current job back on its pool's queue if BullMQ no longer has it; true if it did. */
   async restoreJob(runId: string): Promise<boolean> {
-    return this.queue.restoreIfMissing(runId, (await this.runs.jobId(runId)) ?? runId);
+    const { jobId, pool } = await this.runs.jobOf(runId);
+    return this.queues.of(pool).restoreIfMissing(runId, jobId);
   }
 
   /**
@@ -73,7 +75,8 @@ export class RunRecovery {
   async settleLostRun(run: RunHolder, reason: string): Promise<Settlement> {
     const log = this.logger.child({ runId: run.runId });
     await this.killLeftovers(run, log);
-    const max = this.settings.maxAttempts;
+    // The run's pool's attempts (a pool no longer configured: the deployment's).
+    const max = this.queues.pools.ofRun(run.pool)?.maxAttempts ?? this.settings.maxAttempts;
     const attempt = `attempt ${run.attempt} of ${max}`;
     let result: TransitionResult;
     let outcome: Settlement;
@@ -88,10 +91,10 @@ export class RunRecovery {
         result = await this.stateMachine.send(run.runId, 'preempt', {
           attempt: run.attempt,
           fields: { pgid: '', worker: '' },
-          systemLogs: [`${attempt} lost while ${run.state}: ${reason}; queued again`],
+          systemLogs: [`${attempt} lost while ${run.state}: ${reason}; queued again in pool ${run.pool ?? DEFAULT_POOL}`],
         });
         outcome = 'requeued';
-        if (result.applied) await this.requeue(run.runId, run.attempt);
+        if (result.applied) await this.requeue(run.runId, run.attempt, run.pool);
       } else {
         const why = this.settings.workerLossPolicy === 'fail' ? 'the worker-loss policy is "fail"' : 'no attempts left';
         result = await this.stateMachine.send(run.runId, 'system_error', {

@@ -42,10 +42,12 @@ export interface RunRecord {
   host?: string;
   workerPid?: number;
   pgid?: number;
+  /** The worker pool whose queue carries it (none: recorded before pools, so `default`). */
+  pool?: string;
 }
 
 /** Who holds a run, and where, and whether a cancel was asked for: what recovery and the holder's watcher need to know of it. */
-export type RunHolder = Pick<RunRecord, 'runId' | 'state' | 'attempt' | 'worker' | 'host' | 'workerPid' | 'pgid' | 'cancelRequestedAt'>;
+export type RunHolder = Pick<RunRecord, 'runId' | 'state' | 'attempt' | 'worker' | 'host' | 'workerPid' | 'pgid' | 'cancelRequestedAt' | 'pool'>;
 
 export interface RunSummaryRow {
   runId: string;

@@ -51,6 +51,7 @@ export class RunStore {
       host: h.host || undefined,
       workerPid: num(h.wpid),
       pgid: num(h.pgid),
+      pool: h.pool || undefined,
     };
   }
 
@@ -118,11 +119,11 @@ export class RunStore {
   async holders(runIds: string[]): Promise<RunHolder[]> {
     if (runIds.length === 0) return [];
     const pipe = this.redis.pipeline();
-    runIds.forEach((id) => pipe.hmget(this.keys.run(id), 'state', 'attempt', 'worker', 'host', 'wpid', 'pgid', 'cancel'));
+    runIds.forEach((id) => pipe.hmget(this.keys.run(id), 'state', 'attempt', 'worker', 'host', 'wpid', 'pgid', 'cancel', 'pool'));
     const res = (await pipe.exec()) ?? [];
     const out: RunHolder[] = [];
     runIds.forEach((runId, i) => {
-      const [state, attempt, worker, host, wpid, pgid, cancel] = (res[i]?.[1] ?? []) as (string | null)[];
+      const [state, attempt, worker, host, wpid, pgid, cancel, pool] = (res[i]?.[1] ?? []) as (string | null)[];
       if (!state) return;
       out.push({
         runId,
@@ -133,6 +134,7 @@ export class RunStore {
         workerPid: num(wpid),
         pgid: num(pgid),
         cancelRequestedAt: num(cancel),
+        pool: pool || undefined,
       });
     });
     return out;
@@ -147,9 +149,10 @@ export class RunStore {
     await multi.exec();
   }
 
-  /** Id of the run's current queue job (the run id, or a newer one after a lost attempt). */
-  async jobId(runId: string): Promise<string | null> {
-    return this.redis.hget(this.keys.run(runId), 'job');
+  /** The run's current queue job and its pool (none recorded: `default`'s queue): where to find the job. */
+  async jobOf(runId: string): Promise<{ jobId: string; pool?: string }> {
+    const [job, pool] = await this.redis.hmget(this.keys.run(runId), 'job', 'pool');
+    return { jobId: job || runId, pool: pool || undefined };
   }
 
   async appendSystemLog(runId: string, line: string): Promise<void> {

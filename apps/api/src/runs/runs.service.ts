@@ -21,7 +21,7 @@ import {
 import { stringifyJson } from '../../../../libs/json/src';
 import type { Logger } from '../../../../libs/logging/src';
 import { LOGGER, OBJECT_STORE } from '../../../../libs/platform/src';
-import { RunQueue, WorkerRegistry } from '../../../../libs/queue/src';
+import { POOL_PARAMETER, PoolChoiceError, RunQueues, WorkerPools, WorkerRegistry } from '../../../../libs/queue/src';
 import { ActiveRunLimitError, RunRecord, RunRequest, runObjectKeys, RunState, RunStore, WorkflowStateMachine } from '../../../../libs/runs/src';
 import { ObjectStore, safeRelativePath, UnsafePathError } from '../../../../libs/storage/src';
 import type { DocumentSource } from '../../../../libs/workflow-allow-list/src';
@@ -75,7 +75,8 @@ export class RunsService {
     private readonly runs: RunStore,
     private readonly workers: WorkerRegistry,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
-    private readonly queue: RunQueue,
+    private readonly queues: RunQueues,
+    private readonly pools: WorkerPools,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly sources: WorkflowSources,
     private readonly limits: SubmitLimits,
@@ -88,7 +89,7 @@ export class RunsService {
   async validate(
     runId: string,
     raw: RawSubmission,
-  ): Promise<{ request: RunRequest; engine: string; workflowPath: string; attachments: string[]; sources: ReadonlyMap<string, DocumentSource>; systemLogs: string[] }> {
+  ): Promise<{ request: RunRequest; engine: string; pool: string; workflowPath: string; attachments: string[]; sources: ReadonlyMap<string, DocumentSource>; systemLogs: string[] }> {
     const dto = parseRunRequest(raw.fields);
     const types = supportedWorkflowTypes();
     const type = dto.workflow_type.trim().toUpperCase();
@@ -119,9 +120,18 @@ export class RunsService {
         );
       }
     }
+    // The pool is the server's parameter, not the engine's: taken out before the engine's are checked.
+    const { [POOL_PARAMETER]: requestedPool, ...engineParameters } = stringMap('workflow_engine_parameters', dto.workflow_engine_parameters);
+    let pool: string;
+    try {
+      pool = this.pools.choose(engineName, requestedPool);
+    } catch (err) {
+      if (!(err instanceof PoolChoiceError)) throw err;
+      throw new BadRequestError(requestedPool === undefined ? `workflow_engine: ${err.message}` : `workflow_engine_parameters: ${POOL_PARAMETER}: ${err.message}`);
+    }
     let checked: CheckedEngineParameters;
     try {
-      checked = checkEngineParameters(engine, stringMap('workflow_engine_parameters', dto.workflow_engine_parameters));
+      checked = checkEngineParameters(engine, engineParameters);
     } catch (err) {
       if (err instanceof InvalidEngineParameterError) throw new BadRequestError(`workflow_engine_parameters: ${err.message}`);
       throw err;
@@ -139,7 +149,7 @@ export class RunsService {
     if (dto.workflow_engine) request.workflow_engine = engineName;
     if (dto.workflow_engine_version) request.workflow_engine_version = dto.workflow_engine_version;
     const systemLogs = checked.ignored.map((name) => `ignored client-side engine parameter ${name}`);
-    return { request, engine: engineName, workflowPath, attachments, sources, systemLogs };
+    return { request, engine: engineName, pool, workflowPath, attachments, sources, systemLogs };
   }
 
   /**
@@ -241,12 +251,13 @@ export class RunsService {
       await this.discardFiles(runId);
       throw err;
     }
-    const { request, engine, workflowPath, attachments, systemLogs } = validated;
+    const { request, engine, pool, workflowPath, attachments, systemLogs } = validated;
     const fields = {
       // The tags are stored on their own (the run list reads them), not twice.
       request: stringifyJson({ ...request, tags: undefined }),
       ...(Object.keys(request.tags).length ? { tags: JSON.stringify(request.tags) } : {}),
       engine,
+      pool,
       workflow: workflowPath,
       job: runId,
       attachments: JSON.stringify(attachments),
@@ -264,14 +275,14 @@ export class RunsService {
     }
     if (!created) throw new Error(`run id ${runId} already exists`);
     try {
-      await this.queue.enqueue(runId);
+      await this.queues.of(pool).enqueue(runId);
     } catch (err) {
       this.logger.error({ runId, err }, 'run recorded but could not be queued');
       await this.stateMachine.send(runId, 'system_error', { systemLogs: [`the run could not be queued: ${(err as Error).message}`] });
       throw new ServiceUnavailableError('the run could not be queued; try again');
     }
     // Audit: who submitted what (never a credential).
-    this.logger.info({ action: 'submit', user: caller.name, runId, engine, workflow: request.workflow_url, attachments: attachments.length }, 'run queued');
+    this.logger.info({ action: 'submit', user: caller.name, runId, engine, pool, workflow: request.workflow_url, attachments: attachments.length }, 'run queued');
     return runId;
   }
 
@@ -307,8 +318,13 @@ export class RunsService {
     this.logger.info({ action: 'cancel', user: caller.name, runId, from: result.from, to: result.to }, 'cancel');
     if (result.to === 'CANCELED') {
       // A worker that took the job meanwhile finds the run CANCELED and leaves it.
-      const jobId = (await this.runs.jobId(runId)) ?? runId;
-      await this.queue.remove(jobId).catch((err) => this.logger.warn({ runId, err }, 'queued job not removed'));
+      // The job is in the queue of the run's pool.
+      const { jobId, pool } = await this.runs.jobOf(runId);
+      try {
+        await this.queues.of(pool).remove(jobId);
+      } catch (err) {
+        this.logger.warn({ runId, pool, err }, 'queued job not removed');
+      }
     }
   }
 

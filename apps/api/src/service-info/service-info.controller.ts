@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { WesSettings } from '../../../../libs/config/src';
 import { ENGINES, supportedWorkflowTypes } from '../../../../libs/engines/src';
 import { UrlFetcher } from '../../../../libs/fetch/src';
-import { WorkerRegistry } from '../../../../libs/queue/src';
+import { WorkerPools, WorkerRegistry } from '../../../../libs/queue/src';
 import { RunStore } from '../../../../libs/runs/src';
 import { Public } from '../auth/public.decorator';
 import { wesBaseUrl } from '../common/base-url';
@@ -20,12 +20,14 @@ export class ServiceInfoController {
     private readonly workers: WorkerRegistry,
     private readonly fetcher: UrlFetcher,
     private readonly allowList: WorkflowAllowList,
+    private readonly pools: WorkerPools,
   ) {}
 
   @Get('service-info')
   async getServiceInfo(@Req() req: FastifyRequest) {
     const [counts, workers] = await Promise.all([this.runs.counts(), this.workers.live()]);
     const engineVersions = WorkerRegistry.engineVersionsOf(workers);
+    const perPool = WorkerRegistry.workersPerPool(workers, this.pools.names);
     const base = wesBaseUrl(this.settings, req);
     return {
       id: 'org.ga4gh.wes-server',
@@ -50,6 +52,20 @@ export class ServiceInfoController {
       system_state_counts: counts,
       auth_instructions_url: this.settings.authInstructionsUrl || `${base}/docs`,
       tags: { live_workers: String(workers.length) },
+      // An extension field (ServiceInfo allows more properties): the pools, the engines each runs
+      // (the pool of an engine's runs unless the client names one by wes:pool), and how many live
+      // workers serve it; a pool without any keeps its runs QUEUED.
+      worker_pools: Object.fromEntries(
+        this.pools.all.map((p) => [
+          p.name,
+          {
+            engines: p.engines,
+            default_for: p.engines.filter((e) => this.pools.defaultOf(e) === p.name),
+            concurrency_per_worker: p.concurrency,
+            live_workers: perPool[p.name],
+          },
+        ]),
+      ),
       // An extension field (ServiceInfo allows more properties); absent when the list is off.
       ...(this.allowList.enabled ? { workflow_allow_list: this.allowList.describe() } : {}),
     };

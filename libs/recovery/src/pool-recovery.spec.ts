@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { usePrivateRedis } from '../../../test/helpers/private-redis';
+import { loadSettings } from '../../config/src';
+import { createLogger } from '../../logging/src';
+import { RunQueues, WorkerPools, WorkerRegistry } from '../../queue/src';
+import { RunKeys, RunStore, WorkflowStateMachine } from '../../runs/src';
+import { RunRecovery } from './run-recovery';
+
+/**
+ * Recovery per pool: a lost run goes back to the queue of the pool it was recorded in, with
+ * that pool's attempts, and a QUEUED run whose job is missing gets it back in its pool's queue.
+ */
+const r = usePrivateRedis();
+
+async function setUp() {
+  const prefix = `poolrec-${randomBytes(4).toString('hex')}`;
+  const keys = new RunKeys(prefix);
+  const settings = loadSettings({
+    REDIS_URL: r.server.url,
+    WES_KEY_PREFIX: prefix,
+    WES_QUEUE_NAME: 'q',
+    WES_MAX_ATTEMPTS: '5',
+    WES_POOL_SMALL_ENGINES: 'cwltool',
+    WES_POOL_SMALL_CONCURRENCY: '1',
+    WES_POOL_WIDE_ENGINES: 'cwltool',
+    WES_POOL_WIDE_CONCURRENCY: '3',
+    WES_POOL_WIDE_MAX_ATTEMPTS: '2',
+  });
+  const sm = new WorkflowStateMachine(r.redis, keys);
+  const runs = new RunStore(r.redis, keys);
+  const queues = new RunQueues(r.redis, new WorkerPools(settings), settings);
+  const recovery = new RunRecovery(settings, sm, runs, new WorkerRegistry(r.redis, keys, 60_000), queues, r.redis, keys, createLogger('spec', 'silent'));
+  /** A run of `pool` held by a worker that never announced itself (so it is lost). */
+  const held = async (pool: string) => {
+    const id = `run-${randomBytes(4).toString('hex')}`;
+    await sm.enqueue(id, { request: '{}', pool, job: id });
+    await sm.sendOrThrow(id, 'initialize', { fields: { worker: 'dead-worker', host: 'elsewhere', wpid: '1' } });
+    await sm.sendOrThrow(id, 'run', { attempt: 1 });
+    return id;
+  };
+  const settle = async (id: string) => recovery.settleLostRun((await runs.holders([id]))[0], 'lost in a test');
+  return { sm, runs, queues, recovery, held, settle };
+}
+
+describe('recovery per pool', () => {
+  it("a lost run is queued again in its own pool's queue, and ends when its pool's attempts are spent", async () => {
+    const { sm, runs, queues, held, settle } = await setUp();
+    try {
+      const id = await held('wide');
+      expect(await settle(id)).toBe('requeued');
+      expect(await queues.of('wide').jobState(`${id}-r1`)).toBe('waiting');
+      expect(await queues.of('small').jobState(`${id}-r1`)).toBe('unknown');
+      expect((await runs.get(id))?.systemLogs.join('\n')).toContain('queued again in pool wide');
+      // wide allows 2 attempts (the deployment's 5 do not apply).
+      await sm.sendOrThrow(id, 'initialize', { fields: { worker: 'dead-worker', host: 'elsewhere', wpid: '1' } });
+      await sm.sendOrThrow(id, 'run', { attempt: 2 });
+      expect(await settle(id)).toBe('failed');
+      expect((await runs.get(id))?.state).toBe('SYSTEM_ERROR');
+    } finally {
+      await queues.close();
+    }
+  });
+
+  it("a QUEUED run whose job is missing gets it back in its pool's queue", async () => {
+    const { sm, queues, recovery } = await setUp();
+    try {
+      const id = `run-${randomBytes(4).toString('hex')}`;
+      await sm.enqueue(id, { request: '{}', pool: 'small', job: id });
+      expect(await recovery.restoreJob(id)).toBe(true);
+      expect(await queues.of('small').jobState(id)).toBe('waiting');
+      expect(await queues.of('wide').jobState(id)).toBe('unknown');
+      expect(await recovery.restoreJob(id)).toBe(false);
+    } finally {
+      await queues.close();
+    }
+  });
+});
