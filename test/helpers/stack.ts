@@ -11,7 +11,7 @@ import { freePort } from '../../scripts/lib/proc';
 import { killProcesses, ProcessInfo } from './processes';
 import { PrivateRedis, startRedis } from './redis-server';
 import { loadSettings } from '../../libs/config/src';
-import { RunQueue, runQueueSettingsOf } from '../../libs/queue/src';
+import { RunQueue, runQueueSettingsOf, WorkerPools } from '../../libs/queue/src';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const API_ENTRY = path.join(ROOT, 'dist/apps/api/src/main.js');
@@ -334,7 +334,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   return stack;
 }
 
-/** The stack's run queue as its processes see it, on a connection of its own (close it). */
-export function queueOf(stack: Stack): RunQueue {
-  return new RunQueue(stack.redis.url, runQueueSettingsOf(loadSettings(stack.env)));
+/** The stack's run queue (of `pool`, by default the only one) as its processes see it, on a connection of its own (close it). */
+export function queueOf(stack: Stack, pool?: string): RunQueue {
+  const settings = loadSettings(stack.env);
+  const definition = pool === undefined ? undefined : new WorkerPools(settings).get(pool);
+  if (pool !== undefined && !definition) throw new Error(`the stack has no pool ${pool}`);
+  return new RunQueue(stack.redis.url, runQueueSettingsOf(settings, definition));
 }
