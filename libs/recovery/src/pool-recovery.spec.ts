@@ -76,3 +76,27 @@ describe('recovery per pool', () => {
     }
   });
 });
+
+describe('a run of a pool no longer configured', () => {
+  it('ends SYSTEM_ERROR when lost (it has no queue to go back to), and does not stop the sweep of the others', async () => {
+    const { sm, runs, queues, recovery, held, settle } = await setUp();
+    try {
+      const id = await held('gone');
+      expect(await settle(id)).toBe('failed');
+      const rec = await runs.get(id);
+      expect(rec?.state).toBe('SYSTEM_ERROR');
+      expect(rec?.systemLogs.join('\n')).toContain('its pool gone is no longer configured');
+      // Two QUEUED runs without a job, the first of a pool that is gone: the second is restored.
+      const orphan = `run-a-${randomBytes(4).toString('hex')}`;
+      const kept = `run-b-${randomBytes(4).toString('hex')}`;
+      await sm.enqueue(orphan, { request: '{}', pool: 'gone', job: orphan }, Date.now() - 120_000);
+      await sm.enqueue(kept, { request: '{}', pool: 'small', job: kept }, Date.now() - 120_000);
+      const report = await recovery.sweep();
+      expect(report.swept).toBe(true);
+      expect(report.jobsRestored).toBe(1);
+      expect(await queues.of('small').jobState(kept)).toBe('waiting');
+    } finally {
+      await queues.close();
+    }
+  });
+});

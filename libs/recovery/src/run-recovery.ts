@@ -75,8 +75,9 @@ export class RunRecovery {
   async settleLostRun(run: RunHolder, reason: string): Promise<Settlement> {
     const log = this.logger.child({ runId: run.runId });
     await this.killLeftovers(run, log);
-    // The run's pool's attempts (a pool no longer configured: the deployment's).
-    const max = this.queues.pools.ofRun(run.pool)?.maxAttempts ?? this.settings.maxAttempts;
+    // The run's pool's attempts; a pool no longer configured has no queue to go back to.
+    const pool = this.queues.pools.ofRun(run.pool);
+    const max = pool?.maxAttempts ?? this.settings.maxAttempts;
     const attempt = `attempt ${run.attempt} of ${max}`;
     let result: TransitionResult;
     let outcome: Settlement;
@@ -87,7 +88,7 @@ export class RunRecovery {
       });
       outcome = 'canceled';
     } else if (run.state === 'INITIALIZING' || run.state === 'RUNNING') {
-      if (this.settings.workerLossPolicy === 'requeue' && run.attempt < max) {
+      if (this.settings.workerLossPolicy === 'requeue' && run.attempt < max && pool) {
         result = await this.stateMachine.send(run.runId, 'preempt', {
           attempt: run.attempt,
           fields: { pgid: '', worker: '' },
@@ -96,7 +97,12 @@ export class RunRecovery {
         outcome = 'requeued';
         if (result.applied) await this.requeue(run.runId, run.attempt, run.pool);
       } else {
-        const why = this.settings.workerLossPolicy === 'fail' ? 'the worker-loss policy is "fail"' : 'no attempts left';
+        const why =
+          this.settings.workerLossPolicy === 'fail'
+            ? 'the worker-loss policy is "fail"'
+            : !pool
+              ? `its pool ${run.pool ?? DEFAULT_POOL} is no longer configured`
+              : 'no attempts left';
         result = await this.stateMachine.send(run.runId, 'system_error', {
           attempt: run.attempt,
           systemLogs: [`${attempt} lost while ${run.state}: ${reason}; ${why}: SYSTEM_ERROR`],
@@ -205,10 +211,15 @@ export class RunRecovery {
       }
       const oldQueued = await this.runs.inState('QUEUED', Date.now() - this.settings.queuedJobCheckMs);
       for (const runId of oldQueued) {
-        if ((await this.stateMachine.getState(runId)) === 'QUEUED' && (await this.restoreJob(runId))) {
-          await this.runs.appendSystemLog(runId, 'the queue had lost this run; it was queued again');
-          this.logger.warn({ runId }, 'queued run had no job: re-added');
-          report.jobsRestored++;
+        try {
+          if ((await this.stateMachine.getState(runId)) === 'QUEUED' && (await this.restoreJob(runId))) {
+            await this.runs.appendSystemLog(runId, 'the queue had lost this run; it was queued again');
+            this.logger.warn({ runId }, 'queued run had no job: re-added');
+            report.jobsRestored++;
+          }
+        } catch (err) {
+          // One run (e.g. of a pool no longer configured) must not stop the sweep of the others.
+          this.logger.warn({ runId, err }, 'queued run: its job could not be checked');
         }
       }
     } finally {
