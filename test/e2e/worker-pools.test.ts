@@ -157,3 +157,46 @@ describe('worker pools', () => {
     expect(readFileSync(w.logFile, 'utf8')).toContain('invalid setting WES_WORKER_POOLS=small,huge: no pool "huge" (pools: small, wide, idle)');
   });
 });
+
+describe('graceful shutdown of a worker serving two pools', () => {
+  const h = useStack({ workers: 0, env: { ...POOLS_ENV, WES_DRAIN_MS: '500' } });
+
+  it("hands each run back to its own pool's queue, where only that pool's workers take it", async () => {
+    const { client, stack } = h;
+    const inspector = new RunInspector(stack);
+    const smallQueue = queueOf(stack, 'small');
+    const wideQueue = queueOf(stack, 'wide');
+    try {
+      const both = await stack.startWorker({ env: { WES_WORKER_POOLS: 'small,wide' } });
+      const [smallSeconds, wideSeconds] = [uniqueSeconds(6), uniqueSeconds(6)];
+      const inSmall = await client.submitOk(napIn(smallSeconds));
+      const inWide = await client.submitOk(napIn(wideSeconds, 'wide'));
+      await waitEngineRunning(client, inspector, inSmall, smallSeconds, 1);
+      await waitEngineRunning(client, inspector, inWide, wideSeconds, 1);
+      stack.signal(both, 'SIGTERM');
+      const exit = await stack.waitExit(both, 20_000);
+      // Nest's shutdown hooks may re-raise the signal once they are done: a clean exit either way.
+      expect(exit.code === 0 || (exit.code === null && exit.signal === 'SIGTERM'), JSON.stringify(exit)).toBe(true);
+      for (const id of [inSmall, inWide]) {
+        const rec = await inspector.record(id);
+        expect(rec.hash.state).toBe('QUEUED');
+        expect(rec.systemLogs.join('\n')).toMatch(/handed back to the queue/);
+      }
+      expect(await smallQueue.jobState(inSmall)).toBe('waiting');
+      expect(await wideQueue.jobState(inWide)).toBe('waiting');
+      expect(await wideQueue.jobState(inSmall)).toBe('unknown');
+      // A worker of wide ends the wide run; the small one waits for a worker of small.
+      const wide = await stack.startWorker({ env: { WES_WORKER_POOLS: 'wide' } });
+      expect(await waitTerminal(client, inWide, 60_000)).toBe('COMPLETE');
+      expect(Number((await inspector.record(inWide)).hash.wpid)).toBe(wide.child.pid);
+      expect(await client.status(inSmall)).toBe('QUEUED');
+      const small = await stack.startWorker({ env: { WES_WORKER_POOLS: 'small' } });
+      expect(await waitTerminal(client, inSmall, 60_000)).toBe('COMPLETE');
+      expect(Number((await inspector.record(inSmall)).hash.wpid)).toBe(small.child.pid);
+    } finally {
+      await smallQueue.close();
+      await wideQueue.close();
+      inspector.close();
+    }
+  });
+});
