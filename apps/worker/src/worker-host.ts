@@ -38,11 +38,13 @@ export function checkPoolsRunnable(pools: PoolDefinition[], engines: Record<stri
 }
 
 /**
- * Hosts the queue workers of this process, one per pool it serves (WES_WORKER_POOLS). On start it detects its engines' versions, settles
- * runs a dead predecessor on this host left, announces itself (service-info lists what live
- * workers detected), subscribes to cancel broadcasts, starts its share of the reaper, and only
- * then takes jobs. On SIGTERM it stops taking jobs, lets running ones go on for drainMs, then
- * hands the rest back to the queue (or cancels them), and closes the worker before the queue.
+ * Hosts the queue workers of this process, one per pool it serves (WES_WORKER_POOLS, each with
+ * the pool's concurrency). On start it detects its engines' versions, checks it runs those of its
+ * pools, settles runs a dead predecessor on this host left, announces itself and its pools
+ * (service-info lists what live workers detected), subscribes to cancel broadcasts, starts its
+ * share of the reaper, and only then takes jobs. On SIGTERM it stops taking jobs from every
+ * pool, lets running ones go on for drainMs, then hands the rest back to their pool's queue (or
+ * cancels them), and closes its queue workers before the queues.
  */
 @Injectable()
 export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown {
