@@ -8,7 +8,8 @@
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CWLTOOL } from '../../libs/engines/src';
+// Not the libs/engines index: it loads the launcher, whose execa (ESM only) tsx cannot require.
+import { CWLTOOL } from '../../libs/engines/src/engines/cwltool/cwltool-engine';
 import { isTerminal } from '../../libs/runs/src';
 import { Bench, runLogTimes, WesStack } from '../lib/harness';
 import { runState, submit, workflowFile } from '../lib/fixtures';
