@@ -47,6 +47,8 @@ export interface EngineRunFiles {
   /** The run's scratch folder (everything below is removed after the run unless kept). */
   root: string;
   outDir: string;
+  /** The output folder as the engine sees it (under /wes in a sandbox): where the paths it names point. */
+  engineOutDir: string;
   tmpDir: string;
   stdoutFile: string;
   stderrFile: string;

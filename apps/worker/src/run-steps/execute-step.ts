@@ -75,6 +75,7 @@ export class ExecuteStep {
     const files: EngineRunFiles = {
       root: scratch,
       outDir: folders.outputs,
+      engineOutDir: view.toEngine(folders.outputs),
       tmpDir: folders.tmp,
       stdoutFile: path.join(scratch, 'logs', 'stdout'),
       stderrFile: path.join(scratch, 'logs', 'stderr'),
