@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runForm } from '../helpers/client';
 import { uniqueMarker, uniqueNumber, useStack } from '../helpers/e2e';
+import { buildZip } from '../helpers/zip';
 
 /**
  * Snakemake end to end, in the sandbox: a two-rule workflow whose input is an attachment, its
@@ -189,6 +190,7 @@ describe('snakemake engine', () => {
     await waitGone(markers, 10_000);
     const log = await h.client.runLog(runId);
     expect(log.run_log.system_logs.join('\n')).toContain('canceled by request');
+    expect(log.run_log.system_logs.join('\n')).toContain("the engine's process group was stopped with SIGINT");
   });
 
   it('a SIGKILLed worker leaves no snakemake process behind', async () => {
@@ -232,6 +234,37 @@ rule slow:
     expect(runs[0].names).toEqual(['fail', 'ok', 'slow']);
     expect(runs[1].cmd).not.toContain('--keep-going');
     expect(runs[1].names).not.toContain('ok');
+  });
+
+  it('runs a zipped workflow: its top-level Snakefile, an included rule file, an input inside the zip', async () => {
+    const snakefile = `include: "rules/upper.smk"\n\nrule count:\n    input: "upper.txt"\n    output: "counts.txt"\n    shell: "wc -l < {input} > {output}"\n`;
+    const upper = `rule upper:\n    input: config["text"]\n    output: "upper.txt"\n    shell: "tr a-z A-Z < {input} > {output}"\n`;
+    const zip = buildZip([
+      { name: 'Snakefile', data: snakefile },
+      { name: 'rules/upper.smk', data: upper },
+      { name: 'data/in.txt', data: 'x\ny\n' },
+    ]);
+    const runId = await h.client.submitOk(
+      runForm({
+        workflow_url: 'wf.zip',
+        workflow_type: 'SMK',
+        workflow_type_version: '7',
+        workflow_params: { text: { class: 'File', location: 'data/in.txt' }, wes_outputs: ['counts.txt'] },
+        attachments: { 'wf.zip': zip },
+      }),
+    );
+    await h.client.waitForState(runId, ['COMPLETE'], 120_000);
+    const log = await h.client.runLog(runId);
+    expect((await h.client.fetchText(log.outputs['counts.txt'].location)).text).toBe('2\n');
+  });
+
+  it('a worker whose snakemake cores option is not a count refuses to start, saying which setting', async () => {
+    const bad = path.join(configDir, 'bad.yaml');
+    writeFileSync(bad, 'engineOptions:\n  snakemake:\n    cores: all\n');
+    const w = await h.stack.startWorker({ env: { WES_CONFIG_FILE: bad }, waitReady: false });
+    const { code } = await h.stack.waitExit(w, 60_000);
+    expect(code).toBe(2);
+    expect(readFileSync(w.logFile, 'utf8')).toContain('invalid setting engineOptions.snakemake: cores: "all" is not a positive whole number');
   });
 
   it('refuses other engine parameters, a bad wes_outputs and an unknown version at submit, naming what is wrong', async () => {

@@ -98,6 +98,8 @@ describe('engine settings', () => {
     expect(() => enginesToRun({ ...none, enginePaths: { toil: '/x' } })).toThrow(InvalidEngineSettingError);
     expect(() => enginesToRun({ ...none, engineOptions: { toil: { batchSystem: 'slurm' } } })).toThrow(/engineOptions: no engine "toil"/);
     expect(() => enginesToRun({ ...none, engineOptions: { cwltool: { n: 1 as unknown as string } } })).toThrow(/engineOptions.cwltool: must map option names to strings/);
+    expect(() => enginesToRun({ ...none, engineOptions: { snakemake: { cores: 'all' } } })).toThrow('invalid setting engineOptions.snakemake: cores: "all" is not a positive whole number');
+    expect(enginesToRun({ ...none, engineOptions: { snakemake: { cores: '4' } } }).map((e) => e.name)).toContain('snakemake');
   });
 
   it('give each engine its own options, none when unset', () => {

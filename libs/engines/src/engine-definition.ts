@@ -124,6 +124,11 @@ export interface EngineDefinition {
    */
   readOutputs(files: EngineRunFiles, run: EngineRunRequest): Promise<unknown>;
   /**
+   * What is wrong with this worker's options for the engine (engineOptions), or undefined: a
+   * worker refuses to start on it rather than fail each run.
+   */
+  checkOptions?(options: EngineOptions): string | undefined;
+  /**
    * A new reader of the tasks (jobs) of one run from the engine's stderr, for
    * `GET /runs/{id}/tasks`; an engine without it lists no tasks.
    */

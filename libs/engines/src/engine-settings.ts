@@ -28,6 +28,9 @@ export function checkEngineNames(settings: EngineSettings): void {
     if (!options || typeof options !== 'object' || Array.isArray(options) || Object.values(options).some((v) => typeof v !== 'string')) {
       throw new InvalidEngineSettingError(`invalid setting engineOptions.${name}: must map option names to strings`);
     }
+    const engine: EngineDefinition = ENGINES[name];
+    const why = engine.checkOptions?.(options);
+    if (why) throw new InvalidEngineSettingError(`invalid setting engineOptions.${name}: ${why}`);
   }
   for (const name of listOf(settings.engines)) {
     if (!isEngineName(name)) throw new InvalidEngineSettingError(`invalid setting WES_ENGINES: no engine "${name}" (known: ${known()})`);

@@ -8,14 +8,19 @@ import { SnakemakeTaskParser } from './snakemake-tasks';
 /** Its jobs at once when the worker's options name none (`engineOptions: {snakemake: {cores: N}}`). */
 export const DEFAULT_SNAKEMAKE_CORES = 1;
 
+/** What is wrong with the worker's options (`cores` must be a positive whole number), or undefined. */
+function optionsProblem(options: EngineOptions | undefined): string | undefined {
+  const given = options?.cores;
+  if (given === undefined || given.trim() === '') return undefined;
+  return /^\d+$/.test(given.trim()) && Number(given) >= 1 ? undefined : `cores: "${given}" is not a positive whole number`;
+}
+
 /** The cores a run may use: the worker's `cores` option (a positive integer), else 1. */
 export function snakemakeCores(options: EngineOptions | undefined): number {
-  const given = options?.cores;
-  if (given === undefined || given.trim() === '') return DEFAULT_SNAKEMAKE_CORES;
-  if (!/^\d+$/.test(given.trim()) || Number(given) < 1) {
-    throw new Error(`invalid setting engineOptions.snakemake.cores: "${given}" is not a positive whole number`);
-  }
-  return Number(given);
+  const why = optionsProblem(options);
+  // Checked when the worker starts (checkOptions): reached only by a caller that skipped it.
+  if (why) throw new Error(`invalid setting engineOptions.snakemake.${why}`);
+  return options?.cores?.trim() ? Number(options.cores) : DEFAULT_SNAKEMAKE_CORES;
 }
 
 /**
@@ -86,6 +91,7 @@ export const SNAKEMAKE = {
     }
     return out;
   },
+  checkOptions: optionsProblem,
   createTaskParser: () => new SnakemakeTaskParser(),
   // `snakemake --version` prints `7.21.0`.
   parseVersion: (output: string) => output.trim().split(/\s+/).pop() || 'unknown',
