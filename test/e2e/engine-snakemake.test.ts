@@ -3,9 +3,10 @@ import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFile
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runForm } from '../helpers/client';
 import { uniqueMarker, uniqueNumber, useStack } from '../helpers/e2e';
+import { startHttpServer, TestHttpServer } from '../helpers/http-server';
 import { buildZip } from '../helpers/zip';
 
 /**
@@ -18,8 +19,17 @@ const configDir = mkdtempSync(path.join(os.tmpdir(), 'wes-smk-e2e-'));
 const WORKER_CONFIG = path.join(configDir, 'worker.yaml');
 writeFileSync(WORKER_CONFIG, 'engineOptions:\n  snakemake:\n    cores: "2"\n');
 afterAll(() => rmSync(configDir, { recursive: true, force: true }));
+let http: TestHttpServer;
+beforeAll(async () => {
+  http = await startHttpServer();
+});
+afterAll(() => http?.stop());
 
-const h = useStack({ workers: 1, workerEnv: { WES_ENGINES: 'cwltool,snakemake', WES_CONFIG_FILE: WORKER_CONFIG } });
+const h = useStack({
+  workers: 1,
+  env: { WES_FETCH_ALLOW_CIDRS: '127.0.0.1/32' },
+  workerEnv: { WES_ENGINES: 'cwltool,snakemake', WES_CONFIG_FILE: WORKER_CONFIG },
+});
 
 const TWO_RULES = `
 rule count:
@@ -256,6 +266,24 @@ rule slow:
     await h.client.waitForState(runId, ['COMPLETE'], 120_000);
     const log = await h.client.runLog(runId);
     expect((await h.client.fetchText(log.outputs['counts.txt'].location)).text).toBe('2\n');
+  });
+
+  it('runs a Snakefile by URL, fetched with the rule file and script it names, on an input at a URL', async () => {
+    http.set('/wf/Snakefile', 'include: "rules/upper.smk"\n\nrule count:\n    input: "upper.txt"\n    output: "counts.txt"\n    script: "scripts/count.py"\n');
+    http.set('/wf/rules/upper.smk', 'rule upper:\n    input: config["text"]\n    output: "upper.txt"\n    shell: "tr a-z A-Z < {input} > {output}"\n');
+    http.set('/wf/scripts/count.py', 'lines = open(snakemake.input[0]).read().splitlines()\nopen(snakemake.output[0], "w").write(f"{len(lines)} {lines[0]}\\n")\n');
+    http.set('/data/in.txt', 'q\nr\ns\n');
+    const runId = await h.client.submitOk(
+      runForm({
+        workflow_url: `${http.origin}/wf/Snakefile`,
+        workflow_type: 'snakemake',
+        workflow_type_version: '7',
+        workflow_params: { text: { class: 'File', location: `${http.origin}/data/in.txt` }, wes_outputs: ['counts.txt'] },
+      }),
+    );
+    await h.client.waitForState(runId, ['COMPLETE'], 120_000);
+    const log = await h.client.runLog(runId);
+    expect((await h.client.fetchText(log.outputs['counts.txt'].location)).text).toBe('3 Q\n');
   });
 
   it('a worker whose snakemake cores option is not a count refuses to start, saying which setting', async () => {
