@@ -57,6 +57,15 @@ describe('snakemake tasks', () => {
     ]);
   });
 
+  it('with --restart-times, lists each try of a job as a task of its own, each failed with its error block', () => {
+    const tasks = tasksOf(fixture('restart'));
+    expect(tasks.map((t) => [t.name, t.exitCode, t.end !== undefined, t.systemLogs.length])).toEqual([
+      ['ok', 0, true, 0],
+      ['fail', undefined, true, 1],
+      ['fail', undefined, true, 1],
+    ]);
+  });
+
   it('reads jobs run side by side (--cores 2), whatever pieces the text comes in', () => {
     const text = fixture('parallel');
     const expected = [
