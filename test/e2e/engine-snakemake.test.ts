@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runForm } from '../helpers/client';
-import { uniqueMarker, uniqueNumber, useStack } from '../helpers/e2e';
+import { runForm, WesClient } from '../helpers/client';
+import { StackHandle, uniqueMarker, uniqueNumber, useStack } from '../helpers/e2e';
 import { startHttpServer, TestHttpServer } from '../helpers/http-server';
 import { buildZip } from '../helpers/zip';
 
@@ -25,11 +25,6 @@ beforeAll(async () => {
 });
 afterAll(() => http?.stop());
 
-const h = useStack({
-  workers: 1,
-  env: { WES_FETCH_ALLOW_CIDRS: '127.0.0.1/32' },
-  workerEnv: { WES_ENGINES: 'cwltool,snakemake', WES_CONFIG_FILE: WORKER_CONFIG },
-});
 
 const TWO_RULES = `
 rule count:
@@ -111,8 +106,8 @@ async function waitGone(markers: string[], timeoutMs: number): Promise<void> {
   }
 }
 
-async function waitRunning(runId: string, needle: string): Promise<void> {
-  await h.client.waitForState(runId, ['RUNNING'], 60_000);
+async function waitRunning(client: WesClient, runId: string, needle: string): Promise<void> {
+  await client.waitForState(runId, ['RUNNING'], 60_000);
   const deadline = Date.now() + 60_000;
   while (processesOf([needle]).length === 0) {
     if (Date.now() > deadline) throw new Error(`the rule (${needle}) never started`);
@@ -120,7 +115,43 @@ async function waitRunning(runId: string, needle: string): Promise<void> {
   }
 }
 
+/** Cancel, and a SIGKILLed worker, leave no process of the run anywhere on the machine. */
+function stopsWithoutLeftovers(stackOf: () => StackHandle): void {
+  it('cancel while a rule runs ends CANCELED with no process of the run left on the machine', async () => {
+    const seconds = uniqueNumber();
+    const name = `${uniqueMarker('nap')}.smk`;
+    const runId = await stackOf().client.submitOk(smkRun({ snakefile: sleeping(seconds), name }));
+    await waitRunning(stackOf().client, runId, `sleep ${seconds}`);
+    const markers = [runId, name, `sleep ${seconds}`];
+    expect(processesOf([name]).length, 'snakemake itself is found by its Snakefile').toBeGreaterThan(0);
+    expect((await stackOf().client.cancel(runId)).status).toBe(200);
+    await stackOf().client.waitForState(runId, ['CANCELED'], 60_000);
+    await waitGone(markers, 10_000);
+    const log = await stackOf().client.runLog(runId);
+    expect(log.run_log.system_logs.join('\n')).toContain('canceled by request');
+    expect(log.run_log.system_logs.join('\n')).toContain("the engine's process group was stopped with SIGINT");
+  });
+
+  it('a SIGKILLed worker leaves no snakemake process behind', async () => {
+    const seconds = uniqueNumber();
+    const name = `${uniqueMarker('crash')}.smk`;
+    const runId = await stackOf().client.submitOk(smkRun({ snakefile: sleeping(seconds), name }));
+    await waitRunning(stackOf().client, runId, `sleep ${seconds}`);
+    const holder = await stackOf().stack.workerHolding(runId);
+    expect(holder).toBeDefined();
+    await stackOf().stack.kill(holder!);
+    await waitGone([runId, name, `sleep ${seconds}`], 10_000);
+    await stackOf().stack.startWorker();
+  });
+}
+
 describe('snakemake engine', () => {
+  const h = useStack({
+    workers: 1,
+    env: { WES_FETCH_ALLOW_CIDRS: '127.0.0.1/32' },
+    workerEnv: { WES_ENGINES: 'cwltool,snakemake', WES_CONFIG_FILE: WORKER_CONFIG },
+  });
+
   it('service-info lists SMK and the snakemake version the worker detected', async () => {
     const info = await h.client.getJson('/service-info');
     expect(info.workflow_type_versions.SMK.workflow_type_version).toEqual(['7']);
@@ -188,32 +219,7 @@ describe('snakemake engine', () => {
     expect(log.run_log.system_logs.join('\n')).toContain('does not exist');
   });
 
-  it('cancel while a rule runs ends CANCELED with no process of the run left on the machine', async () => {
-    const seconds = uniqueNumber();
-    const name = `${uniqueMarker('nap')}.smk`;
-    const runId = await h.client.submitOk(smkRun({ snakefile: sleeping(seconds), name }));
-    await waitRunning(runId, `sleep ${seconds}`);
-    const markers = [runId, name, `sleep ${seconds}`];
-    expect(processesOf([name]).length, 'snakemake itself is found by its Snakefile').toBeGreaterThan(0);
-    expect((await h.client.cancel(runId)).status).toBe(200);
-    await h.client.waitForState(runId, ['CANCELED'], 60_000);
-    await waitGone(markers, 10_000);
-    const log = await h.client.runLog(runId);
-    expect(log.run_log.system_logs.join('\n')).toContain('canceled by request');
-    expect(log.run_log.system_logs.join('\n')).toContain("the engine's process group was stopped with SIGINT");
-  });
-
-  it('a SIGKILLed worker leaves no snakemake process behind', async () => {
-    const seconds = uniqueNumber();
-    const name = `${uniqueMarker('crash')}.smk`;
-    const runId = await h.client.submitOk(smkRun({ snakefile: sleeping(seconds), name }));
-    await waitRunning(runId, `sleep ${seconds}`);
-    const holder = await h.stack.workerHolding(runId);
-    expect(holder).toBeDefined();
-    await h.stack.kill(holder!);
-    await waitGone([runId, name, `sleep ${seconds}`], 10_000);
-    await h.stack.startWorker();
-  });
+  stopsWithoutLeftovers(() => h);
 
   it('applies allow-listed parameters (--keep-going runs the independent rule after a failure)', async () => {
     const snakefile = `
@@ -323,4 +329,11 @@ rule slow:
     expect(res.status).toBe(400);
     expect(res.body.msg).toContain('workflow_type_version: "5" is not supported for SMK (supported: 7)');
   });
+});
+
+describe('snakemake engine without the sandbox (WES_SANDBOX=none)', () => {
+  // No pid namespace takes what is left: the stop signal to the group, and the parent-death signal, must.
+  const h = useStack({ workers: 1, workerEnv: { WES_ENGINES: 'cwltool,snakemake', WES_SANDBOX: 'none' } });
+
+  stopsWithoutLeftovers(() => h);
 });
