@@ -173,7 +173,7 @@ describe('snakemake engine', () => {
     const log = await h.client.runLog(runId);
     expect(log.request.workflow_type).toBe('SMK');
     expect(log.run_log.exit_code).toBe(0);
-    expect(log.run_log.cmd).toEqual(expect.arrayContaining(['--snakefile', '--configfile', '--directory', '<run>/outputs', '--cores', '2']));
+    expect(log.run_log.cmd).toEqual(expect.arrayContaining(['--snakefile', '--configfile', '--directory', '<run>/attachments', '--cores', '2']));
     expect(Object.keys(log.outputs).sort()).toEqual(['out/counts.txt', 'upper.txt']);
     const expected = { 'upper.txt': 'B\nA\nC\n', 'out/counts.txt': '3\n' };
     for (const [name, text] of Object.entries(expected)) {
@@ -252,12 +252,14 @@ rule slow:
     expect(runs[1].names).not.toContain('ok');
   });
 
-  it('runs a zipped workflow: its top-level Snakefile, an included rule file, an input inside the zip', async () => {
-    const snakefile = `include: "rules/upper.smk"\n\nrule count:\n    input: "upper.txt"\n    output: "counts.txt"\n    shell: "wc -l < {input} > {output}"\n`;
-    const upper = `rule upper:\n    input: config["text"]\n    output: "upper.txt"\n    shell: "tr a-z A-Z < {input} > {output}"\n`;
+  it('runs a zipped workflow laid out as a repository: its Snakefile, an include, its configfile and data by relative path', async () => {
+    // As in a checkout: paths relative to the repository's root, config overridden by the params.
+    const snakefile = `configfile: "config/config.yaml"\ninclude: "rules/upper.smk"\n\nrule count:\n    input: "results/upper.txt"\n    output: "results/counts.txt"\n    shell: "echo {config[label]} $(wc -l < {input}) > {output}"\n`;
+    const upper = `rule upper:\n    input: config["text"]\n    output: "results/upper.txt"\n    shell: "tr a-z A-Z < {input} > {output}"\n`;
     const zip = buildZip([
       { name: 'Snakefile', data: snakefile },
       { name: 'rules/upper.smk', data: upper },
+      { name: 'config/config.yaml', data: 'text: data/in.txt\nlabel: from-configfile\n' },
       { name: 'data/in.txt', data: 'x\ny\n' },
     ]);
     const runId = await h.client.submitOk(
@@ -265,13 +267,16 @@ rule slow:
         workflow_url: 'wf.zip',
         workflow_type: 'SMK',
         workflow_type_version: '7',
-        workflow_params: { text: { class: 'File', location: 'data/in.txt' }, wes_outputs: ['counts.txt'] },
+        workflow_params: { label: 'from-params', wes_outputs: ['results/counts.txt', 'results'] },
         attachments: { 'wf.zip': zip },
       }),
     );
     await h.client.waitForState(runId, ['COMPLETE'], 120_000);
     const log = await h.client.runLog(runId);
-    expect((await h.client.fetchText(log.outputs['counts.txt'].location)).text).toBe('2\n');
+    expect((await h.client.fetchText(log.outputs['results/counts.txt'].location)).text).toBe('from-params 2\n');
+    // A declared folder is a Directory with its listing.
+    expect(log.outputs.results).toMatchObject({ class: 'Directory', basename: 'results' });
+    expect(log.outputs.results.listing.map((f: any) => f.basename)).toEqual(['counts.txt', 'upper.txt']);
   });
 
   it('runs a Snakefile by URL, fetched with the rule file and script it names, on an input at a URL', async () => {

@@ -24,8 +24,10 @@ export function snakemakeCores(options: EngineOptions | undefined): number {
 }
 
 /**
- * Snakemake 7 (Debian 12: 7.21). It runs in a work folder of its own, the run's output folder
- * (`--directory`): the rules' relative paths are there, beside Snakemake's `.snakemake/`. It
+ * Snakemake 7 (Debian 12: 7.21). Its work folder (`--directory`) is the run's attachments'
+ * folder: the rules' relative paths (data, `configfile:`) are where the client put them beside
+ * the Snakefile, as in a checkout of its repository, and so are the files the rules write,
+ * beside Snakemake's `.snakemake/`. It
  * prints nothing on stdout and no list of outputs: the outputs kept are the paths the params'
  * `wes_outputs` list names (language SMK). Its log (stderr, `--nocolor --printshellcmds`) names
  * each job (`rule <name>:`, `jobid: n`, `Finished job n.`, `Error in rule <name>:`). Its stop
@@ -37,6 +39,8 @@ export const SNAKEMAKE = {
   workflowTypes: { [SMK.type]: SMK.versions },
   executable: { default: 'snakemake', install: 'Debian: apt-get install snakemake' },
   versionArgs: ['--version'],
+  // Where the Snakefile and its files are: relative paths in it work as in its repository.
+  workFolder: 'attachments',
   stopSignal: 'SIGINT',
   minStopGraceMs: 0,
   // Snakemake needs nothing of the worker's: its source cache goes to $HOME (the run's tmp in a sandbox).

@@ -95,7 +95,7 @@ describe('snakemake tasks', () => {
 });
 
 describe('snakemake command line', () => {
-  const input = { workflowPath: '/wes/attachments/Snakefile', paramsPath: '/wes/attachments/wes-params.json', outDir: '/wes/outputs', tmpDir: '/wes/tmp' };
+  const input = { workflowPath: '/wes/attachments/Snakefile', paramsPath: '/wes/attachments/wes-params.json', outDir: '/wes/attachments', tmpDir: '/wes/tmp' };
 
   it('is an argument array: the Snakefile, the params as its config, the output folder as its work folder, the worker\'s cores', () => {
     expect(SNAKEMAKE.command('/usr/bin/snakemake', { ...input, parameters: {}, options: { cores: '3' } })).toEqual({
@@ -110,7 +110,7 @@ describe('snakemake command line', () => {
         '--configfile',
         '/wes/attachments/wes-params.json',
         '--directory',
-        '/wes/outputs',
+        '/wes/attachments',
       ],
     });
   });
