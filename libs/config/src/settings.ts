@@ -245,7 +245,8 @@ export class WesSettings {
 
   /**
    * Each engine's worker-side options (YAML only), e.g. `engineOptions: {toil-cwl: {batchSystem:
-   * slurm}}`: what the operator decides and no client may (cwltool reads none). Names are
+   * slurm}}`, `engineOptions: {snakemake: {cores: "4"}}`: what the operator decides and no client
+   * may (cwltool reads none; snakemake reads `cores`, the jobs it runs at once). Names are
    * checked against the engine table when a worker starts.
    */
   @IsObject()

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { DEFAULT_ENGINE_FOR_TYPE, ENGINE_NAMES, engineNamed, ENGINES, languageOf, LANGUAGES, supportedWorkflowTypes } from './engine-catalog';
+import { DEFAULT_ENGINE_FOR_TYPE, ENGINE_NAMES, engineNamed, ENGINES, languageOf, LANGUAGES, supportedWorkflowTypes, workflowTypeNamed } from './engine-catalog';
 import { EngineDefinition } from './engine-definition';
 import { defaultEngines, engineExecutable, engineOptions, enginesToRun, InvalidEngineSettingError } from './engine-settings';
 import { LanguageDefinition } from './language-definition';
@@ -37,7 +37,15 @@ describe('the engine table', () => {
   });
 
   it('lists the workflow types of every engine with their versions (what service-info and submit read)', () => {
-    expect(supportedWorkflowTypes()).toEqual({ CWL: ['v1.0', 'v1.1', 'v1.2'] });
+    expect(supportedWorkflowTypes()).toMatchObject({ CWL: ['v1.0', 'v1.1', 'v1.2'], SMK: ['7'] });
+  });
+
+  it('finds a workflow type by its name or an alias of its language, case-insensitively', () => {
+    expect(workflowTypeNamed('cwl')).toBe('CWL');
+    expect(workflowTypeNamed(' smk ')).toBe('SMK');
+    expect(workflowTypeNamed('Snakemake')).toBe('SMK');
+    expect(workflowTypeNamed('snake')).toBeUndefined();
+    expect(workflowTypeNamed('constructor')).toBeUndefined();
   });
 
   it('finds no engine or language for inherited property names', () => {
@@ -86,10 +94,12 @@ describe('engine settings', () => {
   });
 
   it('refuse engine names the table does not hold, listing those it does', () => {
-    expect(() => enginesToRun({ ...none, engines: 'cwltool,snakemake' })).toThrow(/WES_ENGINES: no engine "snakemake" \(known: cwltool\)/);
+    expect(() => enginesToRun({ ...none, engines: 'cwltool,no-such-engine' })).toThrow(`WES_ENGINES: no engine "no-such-engine" (known: ${ENGINE_NAMES.join(', ')})`);
     expect(() => enginesToRun({ ...none, enginePaths: { toil: '/x' } })).toThrow(InvalidEngineSettingError);
     expect(() => enginesToRun({ ...none, engineOptions: { toil: { batchSystem: 'slurm' } } })).toThrow(/engineOptions: no engine "toil"/);
     expect(() => enginesToRun({ ...none, engineOptions: { cwltool: { n: 1 as unknown as string } } })).toThrow(/engineOptions.cwltool: must map option names to strings/);
+    expect(() => enginesToRun({ ...none, engineOptions: { snakemake: { cores: 'all' } } })).toThrow('invalid setting engineOptions.snakemake: cores: "all" is not a positive whole number');
+    expect(enginesToRun({ ...none, engineOptions: { snakemake: { cores: '4' } } }).map((e) => e.name)).toContain('snakemake');
   });
 
   it('give each engine its own options, none when unset', () => {
@@ -98,8 +108,9 @@ describe('engine settings', () => {
   });
 
   it('give the built-in default engine per type unless WES_DEFAULT_ENGINES names another that runs it', () => {
-    expect(defaultEngines(none)).toEqual({ CWL: 'cwltool' });
-    expect(defaultEngines({ defaultEngines: { cwl: 'cwltool' } })).toEqual({ CWL: 'cwltool' });
+    expect(defaultEngines(none)).toMatchObject({ CWL: 'cwltool', SMK: 'snakemake' });
+    expect(defaultEngines({ defaultEngines: { cwl: 'cwltool' } })).toMatchObject({ CWL: 'cwltool' });
+    expect(() => defaultEngines({ defaultEngines: { SMK: 'cwltool' } })).toThrow(/cwltool does not run SMK/);
     expect(() => defaultEngines({ defaultEngines: { WDL: 'cwltool' } })).toThrow(/no workflow type "WDL"/);
     expect(() => defaultEngines({ defaultEngines: { CWL: 'toil' } })).toThrow(/no engine "toil"/);
   });

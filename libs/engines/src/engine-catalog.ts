@@ -1,13 +1,15 @@
 import { EngineDefinition } from './engine-definition';
 import { CWLTOOL } from './engines/cwltool/cwltool-engine';
+import { SNAKEMAKE } from './engines/snakemake/snakemake-engine';
 import { LanguageDefinition } from './language-definition';
 import { CWL } from './languages/cwl/cwl-language';
+import { SMK } from './languages/smk/smk-language';
 
 /**
  * The workflow languages this server accepts, by workflow_type (upper case). Adding one: its
  * folder under languages/, and a row here.
  */
-export const LANGUAGES = { CWL } as const satisfies Record<string, LanguageDefinition>;
+export const LANGUAGES = { CWL, SMK } as const satisfies Record<string, LanguageDefinition>;
 
 export type WorkflowType = keyof typeof LANGUAGES;
 
@@ -16,14 +18,14 @@ export type WorkflowType = keyof typeof LANGUAGES;
  * service-info), the workers (detection at start-up, launch) and the docs read. Adding one:
  * its folder under engines/, and a row here; an engine missing a piece does not compile.
  */
-export const ENGINES = { cwltool: CWLTOOL } as const satisfies Record<string, EngineDefinition>;
+export const ENGINES = { cwltool: CWLTOOL, snakemake: SNAKEMAKE } as const satisfies Record<string, EngineDefinition>;
 
 export type EngineName = keyof typeof ENGINES;
 
 export const ENGINE_NAMES = Object.keys(ENGINES) as EngineName[];
 
 /** The built-in default engine of each workflow type (WES_DEFAULT_ENGINES overrides it). */
-export const DEFAULT_ENGINE_FOR_TYPE = { CWL: 'cwltool' } as const satisfies Record<WorkflowType, EngineName>;
+export const DEFAULT_ENGINE_FOR_TYPE = { CWL: 'cwltool', SMK: 'snakemake' } as const satisfies Record<WorkflowType, EngineName>;
 
 export function isEngineName(name: string): name is EngineName {
   return Object.prototype.hasOwnProperty.call(ENGINES, name);
@@ -36,6 +38,16 @@ export function isWorkflowType(type: string): type is WorkflowType {
 /** The engine named `name`, or undefined (a client's name: never an inherited property). */
 export function engineNamed(name: string): EngineDefinition | undefined {
   return isEngineName(name) ? ENGINES[name] : undefined;
+}
+
+/**
+ * The workflow type a client's workflow_type names, case-insensitively, by its name or an alias
+ * of its language (`Snakemake` → `SMK`); undefined when none.
+ */
+export function workflowTypeNamed(given: string): WorkflowType | undefined {
+  const name = given.trim().toUpperCase();
+  if (isWorkflowType(name)) return name;
+  return (Object.keys(LANGUAGES) as WorkflowType[]).find((t) => (LANGUAGES[t] as LanguageDefinition).aliases?.includes(name));
 }
 
 /** The language of a workflow_type (upper case), or undefined. */

@@ -23,6 +23,7 @@ export interface EngineCommandInput {
   workflowPath: string;
   /** The params file: the language's input object (CWL job order, WDL inputs JSON, Snakemake config). */
   paramsPath: string;
+  /** The engine's work folder (its `workFolder`), where it writes its outputs. */
   outDir: string;
   tmpDir: string;
   /** Client parameters, already checked against the allow-list. */
@@ -46,7 +47,10 @@ export interface EngineCommand {
 export interface EngineRunFiles {
   /** The run's scratch folder (everything below is removed after the run unless kept). */
   root: string;
+  /** The engine's work folder (its `workFolder`), outputs are collected from it. */
   outDir: string;
+  /** The output folder as the engine sees it (under /wes in a sandbox): where the paths it names point. */
+  engineOutDir: string;
   tmpDir: string;
   stdoutFile: string;
   stderrFile: string;
@@ -77,10 +81,11 @@ export interface EngineExecutable {
  * - toil-wdl-runner: `workflowTypes` {WDL}; the same executable family; the params file is the
  *   inputs JSON; `readOutputs` reads the JSON it prints (or `--outputFile`), File values as
  *   strings the WDL language's `files` walker reads.
- * - snakemake: `workflowTypes` {SMK}; command `snakemake --snakefile <workflow> --configfile
- *   <params> --cores <options.cores> --directory <outDir>`; `stopSignal` SIGINT (it stops its jobs); outputs
- *   are the files a declared list names (`options.outputs`, or the params' `wes_outputs`,
- *   both given to `readOutputs`), from which it builds the output object (Files under outDir); tasks from its `rule ...:` log lines; `cleanUp` drops `.snakemake`.
+ * - snakemake (done: engines/snakemake/): `workflowTypes` {SMK}; command `snakemake --snakefile
+ *   <workflow> --configfile <params> --cores <options.cores> --directory <outDir>`, its
+ *   `workFolder` the attachments; `stopSignal` SIGINT (it stops its jobs); outputs are the paths
+ *   the params' `wes_outputs` names, from which `readOutputs` builds the output object; tasks
+ *   from its `rule ...:` log lines.
  */
 export interface EngineDefinition {
   name: string;
@@ -99,6 +104,13 @@ export interface EngineDefinition {
    * system_logs; they never reach the engine.
    */
   clientSideParameters: readonly string[];
+  /**
+   * The run's folder the engine works in, given as its `outDir` and the one outputs are
+   * collected from: `outputs` (a folder of its own, as cwltool's), or `attachments` (snakemake: a
+   * Snakefile's relative paths, its `configfile:` and data, are where the client put them, as in
+   * a checkout of the workflow's repository). Absent: `outputs`.
+   */
+  workFolder?: 'outputs' | 'attachments';
   /** Signal that asks the engine to stop (sent to its whole process group). */
   stopSignal: NodeJS.Signals;
   /**
@@ -121,6 +133,11 @@ export interface EngineDefinition {
    * workflow's fault), any other error when it cannot be read (ours).
    */
   readOutputs(files: EngineRunFiles, run: EngineRunRequest): Promise<unknown>;
+  /**
+   * What is wrong with this worker's options for the engine (engineOptions), or undefined: a
+   * worker refuses to start on it rather than fail each run.
+   */
+  checkOptions?(options: EngineOptions): string | undefined;
   /**
    * A new reader of the tasks (jobs) of one run from the engine's stderr, for
    * `GET /runs/{id}/tasks`; an engine without it lists no tasks.

@@ -1,5 +1,5 @@
 import { listSetting as listOf } from '../../config/src/list-setting';
-import { DEFAULT_ENGINE_FOR_TYPE, ENGINE_NAMES, EngineName, ENGINES, isEngineName, isWorkflowType, LANGUAGES, WorkflowType } from './engine-catalog';
+import { DEFAULT_ENGINE_FOR_TYPE, ENGINE_NAMES, EngineName, ENGINES, isEngineName, isWorkflowType, LANGUAGES, WorkflowType, workflowTypeNamed } from './engine-catalog';
 import { EngineDefinition, EngineOptions } from './engine-definition';
 
 /** The engine settings (WesSettings' enginePaths, engines, defaultEngines), read by name here. */
@@ -28,6 +28,9 @@ export function checkEngineNames(settings: EngineSettings): void {
     if (!options || typeof options !== 'object' || Array.isArray(options) || Object.values(options).some((v) => typeof v !== 'string')) {
       throw new InvalidEngineSettingError(`invalid setting engineOptions.${name}: must map option names to strings`);
     }
+    const engine: EngineDefinition = ENGINES[name];
+    const why = engine.checkOptions?.(options);
+    if (why) throw new InvalidEngineSettingError(`invalid setting engineOptions.${name}: ${why}`);
   }
   for (const name of listOf(settings.engines)) {
     if (!isEngineName(name)) throw new InvalidEngineSettingError(`invalid setting WES_ENGINES: no engine "${name}" (known: ${known()})`);
@@ -42,7 +45,7 @@ export function checkEngineNames(settings: EngineSettings): void {
 export function defaultEngines(settings: Pick<EngineSettings, 'defaultEngines'>): Record<WorkflowType, EngineName> {
   const out: Record<WorkflowType, EngineName> = { ...DEFAULT_ENGINE_FOR_TYPE };
   for (const [given, name] of Object.entries(settings.defaultEngines)) {
-    const type = given.trim().toUpperCase();
+    const type = workflowTypeNamed(given) ?? given.trim().toUpperCase();
     if (!isWorkflowType(type)) {
       throw new InvalidEngineSettingError(`invalid setting WES_DEFAULT_ENGINES: no workflow type "${given}" (known: ${Object.keys(LANGUAGES).join(', ')})`);
     }

@@ -6,5 +6,7 @@ export * from './engine-settings';
 export * from './language-definition';
 export * from './process-group';
 export * from './engines/cwltool';
+export * from './engines/snakemake';
 export * from './languages/cwl';
+export * from './languages/smk';
 export * from './sandbox';

@@ -54,6 +54,8 @@ export interface FileReferences {
 export interface LanguageDefinition {
   /** The workflow_type, upper case (as the API normalises it). */
   type: string;
+  /** Other names clients give the type (upper case), e.g. `SNAKEMAKE` for `SMK`: runs record `type`. */
+  aliases?: readonly string[];
   /** Versions of the language (workflow_type_version) this server accepts. */
   versions: readonly string[];
   /** What a main document is, for the 400 when workflow_url names none (e.g. `a CWL document (YAML or JSON with cwlVersion or class)`). */
@@ -82,4 +84,9 @@ export interface LanguageDefinition {
   workflowChangingKeys: { find(params: Record<string, unknown>): string[]; rule: string };
   /** The File and Directory references of its values (params and outputs). */
   files: FileReferences;
+  /**
+   * What is wrong with workflow_params besides their File references (a 400 at submit), or
+   * undefined: e.g. Snakemake's `wes_outputs` list, which must name paths in the work folder.
+   */
+  checkParams?(params: Readonly<Record<string, unknown>>): string | undefined;
 }

@@ -17,6 +17,7 @@ import {
   locationOf,
   supportedWorkflowTypes,
   WorkflowType,
+  workflowTypeNamed,
 } from '../../../../libs/engines/src';
 import { stringifyJson } from '../../../../libs/json/src';
 import type { Logger } from '../../../../libs/logging/src';
@@ -58,9 +59,10 @@ function mainOfZip(zip: string, files: string[], language: LanguageDefinition): 
   );
 }
 
-function normaliseTypeVersion(version: string): string {
+/** The version as given when the type has it (Snakemake `7`), else with CWL's `v` (`1.2` → `v1.2`). */
+function normaliseTypeVersion(version: string, versions: readonly string[]): string {
   const v = version.trim();
-  return /^\d/.test(v) ? `v${v}` : v;
+  return !versions.includes(v) && /^\d/.test(v) ? `v${v}` : v;
 }
 
 /** Validates and records submissions, reads runs, cancels them. Never runs a workflow. */
@@ -92,11 +94,11 @@ export class RunsService {
   ): Promise<{ request: RunRequest; engine: string; pool: string; workflowPath: string; attachments: string[]; sources: ReadonlyMap<string, DocumentSource>; systemLogs: string[] }> {
     const dto = parseRunRequest(raw.fields);
     const types = supportedWorkflowTypes();
-    const type = dto.workflow_type.trim().toUpperCase();
+    const type = workflowTypeNamed(dto.workflow_type) ?? dto.workflow_type.trim().toUpperCase();
     if (!types[type]) {
       throw new BadRequestError(`workflow_type: "${dto.workflow_type}" is not supported (supported: ${Object.keys(types).join(', ')})`);
     }
-    const typeVersion = normaliseTypeVersion(dto.workflow_type_version);
+    const typeVersion = normaliseTypeVersion(dto.workflow_type_version, types[type]);
     if (!types[type].includes(typeVersion)) {
       throw new BadRequestError(
         `workflow_type_version: "${dto.workflow_type_version}" is not supported for ${type} (supported: ${types[type].join(', ')})`,
@@ -138,6 +140,8 @@ export class RunsService {
     }
     const { workflow: workflowPath, attachments, sources } = await this.resolveWorkflow(runId, dto.workflow_url, raw.attachments, language);
     this.checkInputs(dto.workflow_params ?? {}, attachments, language);
+    const paramsProblem = language.checkParams?.(dto.workflow_params ?? {});
+    if (paramsProblem) throw new BadRequestError(`workflow_params: ${paramsProblem}`);
     const request: RunRequest = {
       workflow_params: dto.workflow_params ?? {},
       workflow_type: type,

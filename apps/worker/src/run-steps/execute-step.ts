@@ -56,11 +56,12 @@ export class ExecuteStep {
     const scratch = folders.root;
     throwIfInterrupted(signal, 'before the engine started');
     const [workflowFile, fragment] = run.workflow.split('#', 2);
+    const workDir = folders[engine.workFolder ?? 'outputs'];
     // Paths as the engine sees them: under /wes in a sandbox.
     const command = engine.command(engineExecutable(engine, this.settings), {
       workflowPath: view.toEngine(resolveInside(folders.attachments, workflowFile)) + (fragment ? `#${fragment}` : ''),
       paramsPath: view.toEngine(path.join(folders.attachments, paramsFileName(run.attachments))),
-      outDir: view.toEngine(folders.outputs),
+      outDir: view.toEngine(workDir),
       tmpDir: view.toEngine(folders.tmp),
       parameters: run.request.workflow_engine_parameters,
       options: engineRun.options,
@@ -74,7 +75,8 @@ export class ExecuteStep {
     }
     const files: EngineRunFiles = {
       root: scratch,
-      outDir: folders.outputs,
+      outDir: workDir,
+      engineOutDir: view.toEngine(workDir),
       tmpDir: folders.tmp,
       stdoutFile: path.join(scratch, 'logs', 'stdout'),
       stderrFile: path.join(scratch, 'logs', 'stderr'),

@@ -105,7 +105,7 @@ describe('cwltool outputs', () => {
   const filesWith = (stdout: string | undefined) => {
     const stdoutFile = path.join(dir, `stdout-${Math.random().toString(36).slice(2)}`);
     if (stdout !== undefined) writeFileSync(stdoutFile, stdout);
-    return { root: dir, outDir: dir, tmpDir: dir, stdoutFile, stderrFile: path.join(dir, 'stderr') };
+    return { root: dir, outDir: dir, engineOutDir: dir, tmpDir: dir, stdoutFile, stderrFile: path.join(dir, 'stderr') };
   };
 
   it('are the JSON object on its stdout, numbers kept exactly; nothing printed is {}', async () => {

@@ -1,0 +1,2 @@
+export * from './snakemake-engine';
+export * from './snakemake-tasks';

@@ -1,0 +1,2 @@
+export * from './smk-documents';
+export * from './smk-language';
