@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { InvalidSettingError, loadSettings } from '../../../libs/config/src';
-import { checkEngineNames, InvalidEngineSettingError } from '../../../libs/engines/src';
+import { enginesToRun, InvalidEngineSettingError } from '../../../libs/engines/src';
 import { createLogger, PinoNestLogger } from '../../../libs/logging/src';
 import { NoEngineError } from './worker-host';
 import { WorkerModule } from './worker.module';
@@ -10,8 +10,9 @@ async function main() {
   let settings;
   try {
     settings = loadSettings();
-    // Engine names are checked against the engine table here (libs/config does not know it).
-    checkEngineNames(settings);
+    // Engine names are checked against the engine table here (libs/config does not know it), and
+    // the engines a setting names against the sandbox (an engine that needs it, without it).
+    enginesToRun(settings);
   } catch (err) {
     if (err instanceof InvalidSettingError || err instanceof InvalidEngineSettingError) {
       process.stderr.write(`wes-worker: ${err.message}\n`);

@@ -1,5 +1,6 @@
 import { EngineDefinition } from './engine-definition';
 import { CWLTOOL } from './engines/cwltool/cwltool-engine';
+import { TOIL_CWL } from './engines/toil-cwl/toil-cwl-engine';
 import { LanguageDefinition } from './language-definition';
 import { CWL } from './languages/cwl/cwl-language';
 
@@ -16,7 +17,7 @@ export type WorkflowType = keyof typeof LANGUAGES;
  * service-info), the workers (detection at start-up, launch) and the docs read. Adding one:
  * its folder under engines/, and a row here; an engine missing a piece does not compile.
  */
-export const ENGINES = { cwltool: CWLTOOL } as const satisfies Record<string, EngineDefinition>;
+export const ENGINES = { cwltool: CWLTOOL, 'toil-cwl': TOIL_CWL } as const satisfies Record<string, EngineDefinition>;
 
 export type EngineName = keyof typeof ENGINES;
 

@@ -6,5 +6,6 @@ export * from './engine-settings';
 export * from './language-definition';
 export * from './process-group';
 export * from './engines/cwltool';
+export * from './engines/toil-cwl';
 export * from './languages/cwl';
 export * from './sandbox';

@@ -1,0 +1,165 @@
+import { EngineTask, TaskEvent, TaskParser } from '../../engine-tasks';
+import { parseCommandRecord } from '../cwltool/cwltool-tasks';
+
+/*
+ * The leader's log of toil-cwl-runner 5.9 (stderr, INFO, run with --disableChaining and
+ * --retryCount 0) as read here:
+ *
+ *   [<ISO time>] [MainThread] [I] [toil.leader] Issued job 'CWLJob' <name> kind-CWLJob/instance-<id> v1 with job batch system ID: ...
+ *   [...] [W] [toil.leader] Job failed with exit value 1: 'CWLJob' <name> kind-CWLJob/instance-<id> v1
+ *   [...] [W] [toil.leader] Log from job "kind-CWLJob/instance-<id>" follows:
+ *   =========>
+ *   <TAB>[...] [I] [cwltool] [job <name>] <outdir>$ arg \<NL><TAB>    arg...       the command record
+ *   <TAB>[...] [W] [cwltool] [job <name>] exited with status: N
+ *   <=========
+ *   [...] [W] [toil.leader] Job 'CWLJob' <name> kind-CWLJob/instance-<id> v3 is completely failed
+ *   [...] [I] [toil.leader] Finished toil run successfully.  |  Finished toil run with N failed jobs.
+ *
+ * A job's start is when the leader issues it (Toil logs no start of its own at INFO), its end
+ * when it failed or, for every other job, when the run finished: with --retryCount 0 the leader
+ * ends once no job is issued, so every issued job that did not fail completed. A run stopped
+ * before that leaves its open jobs without an end. Only CWLJob jobs run a step's tool (an
+ * ExpressionTool too); Toil's own jobs (CWLWorkflow, CWLScatter, CWLGather, ResolveIndirect)
+ * run on the leader and are no tasks. The command line is known only for a failed job (its log
+ * is printed); the others list none.
+ */
+
+const ISSUED = /\[toil\.leader\] Issued job '(\w+)' (.+?) (kind-\S+?\/instance-\S+) v\d+ with job batch system ID/;
+const JOB_FAILED = /\[toil\.leader\] Job failed with exit value (-?\d+): '\w+' .*?(kind-\S+?\/instance-\S+) v\d+/;
+const COMPLETELY_FAILED = /\[toil\.leader\] Job '\w+' .*?(kind-\S+?\/instance-\S+) v\d+ is completely failed/;
+const LOG_FOLLOWS = /\[toil\.leader\] Log from job "(?:.*?)(kind-\S+?\/instance-[^\s"]+)(?: v\d+)?" follows:/;
+const LOG_END = '<=========';
+const FINISHED = /\[toil\.leader\] Finished toil run /;
+/** A line of a job's log as the leader prints it: a tab, then the worker's own log line. */
+const CWLTOOL_LINE = /^\t\[[^\]]*\] \[[^\]]*\] \[\w\] \[cwltool\] \[job (.+?)\] (.*)$/;
+const COMMAND = /^(\/.*?)\$ (.*)$/;
+const STATUS = /^exited with status: (-?\d+)$/;
+/** Longest line kept whole (a tool's output printed into a job's log may hold none). */
+const MAX_LINE = 1024 * 1024;
+const MAX_COMMAND_LINES = 10_000;
+
+interface Tracked extends EngineTask {
+  instance: string;
+  failedWith?: number;
+}
+
+export class ToilTaskParser implements TaskParser {
+  private partial = '';
+  private skippingLine = false;
+  private now = 0;
+  private nextKey = 0;
+  /** Tasks not ended, by Toil job instance. */
+  private readonly open = new Map<string, Tracked>();
+  /** The job whose log the leader is printing, and the command record being read from it. */
+  private logOf?: Tracked;
+  private command?: string[];
+  private events: TaskEvent[] = [];
+
+  feed(text: string, time: number): TaskEvent[] {
+    this.now = time;
+    const lines = (this.partial + text).split('\n');
+    this.partial = lines.pop()!;
+    for (const line of lines) {
+      if (this.skippingLine) this.skippingLine = false;
+      else this.line(line);
+    }
+    if (this.partial.length > MAX_LINE) {
+      this.partial = '';
+      this.skippingLine = true;
+    }
+    return this.flush();
+  }
+
+  finish(time: number): TaskEvent[] {
+    this.now = time;
+    if (this.partial && !this.skippingLine) this.line(this.partial);
+    this.partial = '';
+    this.endCommand(true);
+    return this.flush();
+  }
+
+  private line(line: string): void {
+    if (this.logOf) {
+      if (line.startsWith(LOG_END)) {
+        this.endCommand(true);
+        this.logOf = undefined;
+      } else {
+        this.logLine(this.logOf, line);
+      }
+      return;
+    }
+    let m: RegExpExecArray | null;
+    if ((m = ISSUED.exec(line))) {
+      if (m[1] !== 'CWLJob' || this.open.has(m[3])) return;
+      const task: Tracked = { key: this.nextKey++, name: m[2], instance: m[3], cmd: [], start: this.now, systemLogs: [] };
+      this.open.set(task.instance, task);
+      this.emit('started', task);
+    } else if ((m = JOB_FAILED.exec(line))) {
+      const task = this.open.get(m[2]);
+      if (!task) return;
+      task.failedWith = Number(m[1]);
+      task.systemLogs.push(`Toil job failed with exit value ${m[1]}`);
+      this.emit('updated', task);
+    } else if ((m = LOG_FOLLOWS.exec(line))) {
+      this.logOf = this.open.get(m[1]);
+    } else if ((m = COMPLETELY_FAILED.exec(line))) {
+      const task = this.open.get(m[1]);
+      if (task) this.end(task, task.exitCode ?? task.failedWith ?? 1);
+    } else if (FINISHED.test(line)) {
+      for (const task of [...this.open.values()]) this.end(task, task.failedWith ?? 0);
+    }
+  }
+
+  /** A line of the log of a job that failed: its command record and its tool's exit status. */
+  private logLine(task: Tracked, line: string): void {
+    if (this.command) {
+      if (line.startsWith('\t    ') && this.command.length < MAX_COMMAND_LINES) {
+        this.command.push(line.slice(1));
+        this.endCommand(false);
+        return;
+      }
+      this.endCommand(true);
+    }
+    const m = CWLTOOL_LINE.exec(line);
+    if (!m) return;
+    const command = COMMAND.exec(m[2]);
+    const status = STATUS.exec(m[2]);
+    if (command) {
+      this.command = [command[2]];
+      this.endCommand(false);
+    } else if (status) {
+      task.exitCode = Number(status[1]);
+      task.systemLogs.push(m[2]);
+      this.emit('updated', task);
+    }
+  }
+
+  /** Reads the command record being gathered, once complete (`final`: no more lines will come). */
+  private endCommand(final: boolean): void {
+    if (!this.command || !this.logOf) return;
+    const parsed = parseCommandRecord(this.command.join('\n'), final);
+    if (!parsed) return;
+    this.command = undefined;
+    // Its stdout/stderr files were in the worker's folder, which Toil removed: none named.
+    this.logOf.cmd = parsed.args;
+    this.emit('updated', this.logOf);
+  }
+
+  private end(task: Tracked, exitCode: number): void {
+    task.end = this.now;
+    task.exitCode = exitCode;
+    this.open.delete(task.instance);
+    this.emit('ended', task);
+  }
+
+  private emit(type: TaskEvent['type'], task: Tracked): void {
+    const { instance: _instance, failedWith: _failed, ...snapshot } = task;
+    this.events.push({ type, task: { ...snapshot, cmd: [...task.cmd], systemLogs: [...task.systemLogs] } });
+  }
+
+  private flush(): TaskEvent[] {
+    const out = this.events;
+    this.events = [];
+    return out;
+  }
+}
