@@ -1,5 +1,6 @@
 import { constants } from 'node:os';
 import { EngineTask, TaskEvent, TaskParser } from '../../engine-tasks';
+import { LogLines } from '../../log-lines';
 
 /*
  * cwltool's log (stderr, --disable-color) as read here (cwltool 3.1: job.py, workflow_job.py):
@@ -156,9 +157,7 @@ interface StepStart {
  * ExpressionTool that started first), tasks started after it wait until it is claimed or ends.
  */
 export class CwltoolTaskParser implements TaskParser {
-  private partial = '';
-  /** The rest of a line longer than MAX_LINE is dropped. */
-  private skippingLine = false;
+  private readonly lines = new LogLines(MAX_LINE);
   private now = 0;
   private order = 0;
   private nextKey = 0;
@@ -175,23 +174,13 @@ export class CwltoolTaskParser implements TaskParser {
 
   feed(text: string, time: number): TaskEvent[] {
     this.now = time;
-    const lines = (this.partial + text).split('\n');
-    this.partial = lines.pop()!;
-    for (const line of lines) {
-      if (this.skippingLine) this.skippingLine = false;
-      else this.line(line);
-    }
-    if (this.partial.length > MAX_LINE) {
-      this.partial = '';
-      this.skippingLine = true;
-    }
+    for (const line of this.lines.feed(text)) this.line(line);
     return this.flush();
   }
 
   finish(time: number): TaskEvent[] {
     this.now = time;
-    if (this.partial && !this.skippingLine) this.line(this.partial);
-    this.partial = '';
+    for (const line of this.lines.finish()) this.line(line);
     this.closeOpenRecords();
     // Step starts nobody claimed: no job of theirs ran that the log shows.
     this.pending.length = 0;

@@ -1,4 +1,5 @@
 import { EngineTask, TaskEvent, TaskParser } from '../../engine-tasks';
+import { LogLines } from '../../log-lines';
 import { parseCommandRecord } from '../cwltool/cwltool-tasks';
 
 /*
@@ -44,8 +45,7 @@ interface Tracked extends EngineTask {
 }
 
 export class ToilTaskParser implements TaskParser {
-  private partial = '';
-  private skippingLine = false;
+  private readonly lines = new LogLines(MAX_LINE);
   private now = 0;
   private nextKey = 0;
   /** Tasks not ended, by Toil job instance. */
@@ -57,23 +57,13 @@ export class ToilTaskParser implements TaskParser {
 
   feed(text: string, time: number): TaskEvent[] {
     this.now = time;
-    const lines = (this.partial + text).split('\n');
-    this.partial = lines.pop()!;
-    for (const line of lines) {
-      if (this.skippingLine) this.skippingLine = false;
-      else this.line(line);
-    }
-    if (this.partial.length > MAX_LINE) {
-      this.partial = '';
-      this.skippingLine = true;
-    }
+    for (const line of this.lines.feed(text)) this.line(line);
     return this.flush();
   }
 
   finish(time: number): TaskEvent[] {
     this.now = time;
-    if (this.partial && !this.skippingLine) this.line(this.partial);
-    this.partial = '';
+    for (const line of this.lines.finish()) this.line(line);
     this.endCommand(true);
     return this.flush();
   }
