@@ -1,9 +1,8 @@
-import { readFileSync, readlinkSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runForm, workflowFiles } from '../helpers/client';
 import { reverseLines, TWO_STEP_FILES, useStack } from '../helpers/e2e';
-import { listProcesses, ProcessInfo } from '../helpers/processes';
 import { uniqueSeconds, waitFor } from '../helpers/recovery';
+import { runProcessesOnMachine, waitToolUnderToil } from '../helpers/toil';
 import { logHas } from '../helpers/stack';
 
 /**
@@ -25,58 +24,6 @@ const toilRun = (spec: { workflow_url: string; workflow_type_version?: string; p
     workflow_engine_parameters: spec.parameters,
     attachments: spec.files,
   });
-
-/** The pid namespace of a process (`pid:[4026532...]`), or undefined when it is gone. */
-function pidNamespace(pid: number): string | undefined {
-  try {
-    return readlinkSync(`/proc/${pid}/ns/pid`);
-  } catch {
-    return undefined;
-  }
-}
-
-/** The session id of a process (field 6 of /proc/<pid>/stat). */
-function sessionOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
-}
-
-/**
- * Every process of the machine that belongs to a run: in its sandbox's pid namespace, or naming
- * its run id (the bwrap and timeout wrappers name its scratch folder) or its tool's unique sleep.
- */
-function runProcessesOnMachine(runId: string, seconds: string, namespace: string | undefined): ProcessInfo[] {
-  return listProcesses().filter(
-    (p) => p.cmdline.includes(runId) || p.cmdline.includes(`sleep ${seconds}`) || (namespace !== undefined && pidNamespace(p.pid) === namespace),
-  );
-}
-
-/**
- * Waits until a nap run's tool (`sleep <seconds>`) runs under a Toil worker; returns the
- * sandbox's pid namespace, and checks that Toil's worker is outside the engine's session
- * (what a signal to the engine's group would miss).
- */
-async function waitToolUnderToil(runId: string, seconds: string): Promise<string> {
-  const tool = await waitFor(
-    `the tool of ${runId} running`,
-    async () => {
-      const s = await h.client.status(runId);
-      if (!['QUEUED', 'INITIALIZING', 'RUNNING'].includes(s)) throw new Error(`run ended ${s}`);
-      return listProcesses().find((p) => p.cmdline.startsWith(`sleep ${seconds}`));
-    },
-    90_000,
-    100,
-  );
-  const namespace = pidNamespace(tool.pid)!;
-  expect(namespace).not.toBe(pidNamespace(process.pid));
-  const inside = listProcesses().filter((p) => pidNamespace(p.pid) === namespace);
-  const leader = inside.find((p) => p.cmdline.includes('toil-cwl-runner'));
-  const worker = inside.find((p) => p.cmdline.includes('_toil_worker'));
-  expect(leader, inside.map((p) => p.cmdline).join('\n')).toBeDefined();
-  expect(worker, inside.map((p) => p.cmdline).join('\n')).toBeDefined();
-  expect(sessionOf(worker!.pid), "Toil's worker runs in a session of its own").not.toBe(sessionOf(leader!.pid));
-  return namespace;
-}
 
 describe('toil-cwl engine', () => {
   it('runs a two-step workflow with a File from an attachment to COMPLETE, its outputs served and its steps listed as tasks', async () => {
@@ -149,7 +96,7 @@ describe('toil-cwl engine', () => {
   it('cancelled while its tool runs: CANCELED, and no process of the run is left on the machine', async () => {
     const seconds = uniqueSeconds(300);
     const runId = await h.client.submitOk(toilRun({ workflow_url: 'nap.cwl', workflow_type_version: 'v1.1', params: { seconds }, files: workflowFiles('nap.cwl') }));
-    const namespace = await waitToolUnderToil(runId, seconds);
+    const namespace = await waitToolUnderToil(h.client, runId, seconds, 'toil-cwl-runner');
     expect(runProcessesOnMachine(runId, seconds, namespace).length).toBeGreaterThan(2);
     const cancelledAt = Date.now();
     expect((await h.client.cancel(runId)).status).toBe(200);
@@ -162,7 +109,7 @@ describe('toil-cwl engine', () => {
   it('a SIGKILLed worker leaves no process of its Toil run behind', async () => {
     const seconds = uniqueSeconds(300);
     const runId = await h.client.submitOk(toilRun({ workflow_url: 'nap.cwl', workflow_type_version: 'v1.1', params: { seconds }, files: workflowFiles('nap.cwl') }));
-    const namespace = await waitToolUnderToil(runId, seconds);
+    const namespace = await waitToolUnderToil(h.client, runId, seconds, 'toil-cwl-runner');
     const holder = await h.stack.workerHolding(runId);
     expect(holder).toBeDefined();
     await h.stack.kill(holder!);

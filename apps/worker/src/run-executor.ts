@@ -7,7 +7,7 @@ import { UrlFetcher } from '../../../libs/fetch/src';
 import { LOGGER, OBJECT_STORE } from '../../../libs/platform/src';
 import { RunRecovery } from '../../../libs/recovery/src';
 import { RunStore, TaskStore, WorkflowStateMachine } from '../../../libs/runs/src';
-import { ObjectStore } from '../../../libs/storage/src';
+import { ObjectStore, resolveInside } from '../../../libs/storage/src';
 import { sandboxSettingsOf } from './engine-sandbox';
 import { InputUnavailableError } from './input-stager';
 import { ClaimStep } from './run-steps/claim-step';
@@ -123,7 +123,11 @@ export class RunExecutor {
       await this.stageStep.stage(run, language, view, signal);
       engine = engineNamed(run.engine);
       if (!engine) throw new Error(`unknown engine ${run.engine}`);
-      engineRun = { params: run.request.workflow_params, options: engineOptions(engine, this.settings) };
+      engineRun = {
+        params: run.request.workflow_params,
+        options: engineOptions(engine, this.settings),
+        workflowFile: resolveInside(view.folders.attachments, run.workflow.split('#', 1)[0]),
+      };
       const ran = await this.executeStep.execute(run, engine, engineRun, at, view, signal);
       engineFiles = ran.files;
       const ending = ran.failed ?? (await this.collectStep.collect(runId, engine, engineRun, language, ran.files, view));

@@ -37,7 +37,7 @@ describe('the engine table', () => {
   });
 
   it('lists the workflow types of every engine with their versions (what service-info and submit read)', () => {
-    expect(supportedWorkflowTypes()).toEqual({ CWL: ['v1.0', 'v1.1', 'v1.2'] });
+    expect(supportedWorkflowTypes()).toEqual({ CWL: ['v1.0', 'v1.1', 'v1.2'], WDL: ['1.0', 'draft-2'] });
   });
 
   it('finds no engine or language for inherited property names', () => {
@@ -98,9 +98,10 @@ describe('engine settings', () => {
   });
 
   it('give the built-in default engine per type unless WES_DEFAULT_ENGINES names another that runs it', () => {
-    expect(defaultEngines(none)).toEqual({ CWL: 'cwltool' });
-    expect(defaultEngines({ defaultEngines: { cwl: 'cwltool' } })).toEqual({ CWL: 'cwltool' });
-    expect(() => defaultEngines({ defaultEngines: { WDL: 'cwltool' } })).toThrow(/no workflow type "WDL"/);
+    expect(defaultEngines(none)).toEqual({ CWL: 'cwltool', WDL: 'toil-wdl' });
+    expect(defaultEngines({ defaultEngines: { cwl: 'toil-cwl' } })).toEqual({ CWL: 'toil-cwl', WDL: 'toil-wdl' });
+    expect(() => defaultEngines({ defaultEngines: { SMK: 'cwltool' } })).toThrow(/no workflow type "SMK"/);
+    expect(() => defaultEngines({ defaultEngines: { WDL: 'cwltool' } })).toThrow(/cwltool does not run WDL/);
     expect(() => defaultEngines({ defaultEngines: { CWL: 'toil' } })).toThrow(/no engine "toil"/);
   });
 });

@@ -1,14 +1,16 @@
 import { EngineDefinition } from './engine-definition';
 import { CWLTOOL } from './engines/cwltool/cwltool-engine';
 import { TOIL_CWL } from './engines/toil-cwl/toil-cwl-engine';
+import { TOIL_WDL } from './engines/toil-wdl/toil-wdl-engine';
 import { LanguageDefinition } from './language-definition';
 import { CWL } from './languages/cwl/cwl-language';
+import { WDL } from './languages/wdl/wdl-language';
 
 /**
  * The workflow languages this server accepts, by workflow_type (upper case). Adding one: its
  * folder under languages/, and a row here.
  */
-export const LANGUAGES = { CWL } as const satisfies Record<string, LanguageDefinition>;
+export const LANGUAGES = { CWL, WDL } as const satisfies Record<string, LanguageDefinition>;
 
 export type WorkflowType = keyof typeof LANGUAGES;
 
@@ -17,14 +19,14 @@ export type WorkflowType = keyof typeof LANGUAGES;
  * service-info), the workers (detection at start-up, launch) and the docs read. Adding one:
  * its folder under engines/, and a row here; an engine missing a piece does not compile.
  */
-export const ENGINES = { cwltool: CWLTOOL, 'toil-cwl': TOIL_CWL } as const satisfies Record<string, EngineDefinition>;
+export const ENGINES = { cwltool: CWLTOOL, 'toil-cwl': TOIL_CWL, 'toil-wdl': TOIL_WDL } as const satisfies Record<string, EngineDefinition>;
 
 export type EngineName = keyof typeof ENGINES;
 
 export const ENGINE_NAMES = Object.keys(ENGINES) as EngineName[];
 
 /** The built-in default engine of each workflow type (WES_DEFAULT_ENGINES overrides it). */
-export const DEFAULT_ENGINE_FOR_TYPE = { CWL: 'cwltool' } as const satisfies Record<WorkflowType, EngineName>;
+export const DEFAULT_ENGINE_FOR_TYPE = { CWL: 'cwltool', WDL: 'toil-wdl' } as const satisfies Record<WorkflowType, EngineName>;
 
 export function isEngineName(name: string): name is EngineName {
   return Object.prototype.hasOwnProperty.call(ENGINES, name);

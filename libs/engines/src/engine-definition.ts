@@ -35,6 +35,8 @@ export interface EngineCommandInput {
 export interface EngineRunRequest {
   params: Readonly<Record<string, unknown>>;
   options: EngineOptions;
+  /** The workflow's main document as the worker sees it (toil-wdl reads its declared outputs there). */
+  workflowFile?: string;
 }
 
 export interface EngineCommand {

@@ -7,5 +7,7 @@ export * from './language-definition';
 export * from './process-group';
 export * from './engines/cwltool';
 export * from './engines/toil-cwl';
+export * from './engines/toil-wdl';
 export * from './languages/cwl';
+export * from './languages/wdl';
 export * from './sandbox';

@@ -95,7 +95,8 @@ export class RunsService {
     if (!types[type]) {
       throw new BadRequestError(`workflow_type: "${dto.workflow_type}" is not supported (supported: ${Object.keys(types).join(', ')})`);
     }
-    const typeVersion = normaliseTypeVersion(dto.workflow_type_version);
+    // As given when the type lists it (WDL's `1.0`), else with the `v` CWL versions carry.
+    const typeVersion = types[type].includes(dto.workflow_type_version.trim()) ? dto.workflow_type_version.trim() : normaliseTypeVersion(dto.workflow_type_version);
     if (!types[type].includes(typeVersion)) {
       throw new BadRequestError(
         `workflow_type_version: "${dto.workflow_type_version}" is not supported for ${type} (supported: ${types[type].join(', ')})`,

@@ -21,11 +21,11 @@ import { parseCommandRecord } from '../cwltool/cwltool-tasks';
  * ends once no job is issued, so every issued job that did not fail completed. A run stopped
  * before that leaves its open jobs without an end. Only CWLJob jobs run a step's tool (an
  * ExpressionTool too); Toil's own jobs (CWLWorkflow, CWLScatter, CWLGather, ResolveIndirect)
- * run on the leader and are no tasks. The command line is known only for a failed job (its log
+ * run on the leader and are no tasks (which jobs are tasks: ToilJobKinds; toil-wdl's differ). The command line is known only for a failed job (its log
  * is printed); the others list none.
  */
 
-const ISSUED = /\[toil\.leader\] Issued job '(\w+)' (.+?) (kind-\S+?\/instance-\S+) v\d+ with job batch system ID/;
+const ISSUED = /\[toil\.leader\] Issued job '(\w+)' (?:(.+?) )?(kind-\S+?\/instance-\S+) v\d+ with job batch system ID/;
 const JOB_FAILED = /\[toil\.leader\] Job failed with exit value (-?\d+): '\w+' .*?(kind-\S+?\/instance-\S+) v\d+/;
 const COMPLETELY_FAILED = /\[toil\.leader\] Job '\w+' .*?(kind-\S+?\/instance-\S+) v\d+ is completely failed/;
 const LOG_FOLLOWS = /\[toil\.leader\] Log from job "(?:.*?)(kind-\S+?\/instance-[^\s"]+)(?: v\d+)?" follows:/;
@@ -39,12 +39,28 @@ const STATUS = /^exited with status: (-?\d+)$/;
 const MAX_LINE = 1024 * 1024;
 const MAX_COMMAND_LINES = 10_000;
 
+/** Which of Toil's jobs are a workflow's tasks, and what their end says. */
+export interface ToilJobKinds {
+  /** The task an issued job is (its name), or undefined when it is one of Toil's own jobs. */
+  taskName(jobClass: string, jobName: string | undefined): string | undefined;
+  /** Whether a job that did not fail ran its tool with exit code 0 (toil-wdl 5.9 never checks it). */
+  successMeansExitZero: boolean;
+}
+
+/** toil-cwl-runner: each CWLJob is a step's tool (an ExpressionTool's too), named by Toil. */
+export const CWL_JOBS: ToilJobKinds = {
+  taskName: (jobClass, jobName) => (jobClass === 'CWLJob' ? jobName : undefined),
+  successMeansExitZero: true,
+};
+
 interface Tracked extends EngineTask {
   instance: string;
   failedWith?: number;
 }
 
 export class ToilTaskParser implements TaskParser {
+  constructor(private readonly kinds: ToilJobKinds = CWL_JOBS) {}
+
   private readonly lines = new LogLines(MAX_LINE);
   private now = 0;
   private nextKey = 0;
@@ -80,8 +96,9 @@ export class ToilTaskParser implements TaskParser {
     }
     let m: RegExpExecArray | null;
     if ((m = ISSUED.exec(line))) {
-      if (m[1] !== 'CWLJob' || this.open.has(m[3])) return;
-      const task: Tracked = { key: this.nextKey++, name: m[2], instance: m[3], cmd: [], start: this.now, systemLogs: [] };
+      const name = this.kinds.taskName(m[1], m[2]);
+      if (name === undefined || this.open.has(m[3])) return;
+      const task: Tracked = { key: this.nextKey++, name, instance: m[3], cmd: [], start: this.now, systemLogs: [] };
       this.open.set(task.instance, task);
       this.emit('started', task);
     } else if ((m = JOB_FAILED.exec(line))) {
@@ -96,7 +113,7 @@ export class ToilTaskParser implements TaskParser {
       const task = this.open.get(m[1]);
       if (task) this.end(task, task.exitCode ?? task.failedWith ?? 1);
     } else if (FINISHED.test(line)) {
-      for (const task of [...this.open.values()]) this.end(task, task.failedWith ?? 0);
+      for (const task of [...this.open.values()]) this.end(task, task.failedWith ?? (this.kinds.successMeansExitZero ? 0 : undefined));
     }
   }
 
@@ -135,9 +152,9 @@ export class ToilTaskParser implements TaskParser {
     this.emit('updated', this.logOf);
   }
 
-  private end(task: Tracked, exitCode: number): void {
+  private end(task: Tracked, exitCode: number | undefined): void {
     task.end = this.now;
-    task.exitCode = exitCode;
+    if (exitCode !== undefined) task.exitCode = exitCode;
     this.open.delete(task.instance);
     this.emit('ended', task);
   }
