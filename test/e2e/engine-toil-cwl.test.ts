@@ -1,3 +1,5 @@
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runForm, workflowFiles } from '../helpers/client';
 import { reverseLines, TWO_STEP_FILES, useStack } from '../helpers/e2e';
@@ -12,7 +14,16 @@ import { logHas } from '../helpers/stack';
  * (Toil's workers run in sessions of their own: the engine's process group does not hold them).
  * Each Toil run takes ~10-20 s: there are four.
  */
-const h = useStack({ workers: 1, workerConcurrency: 2, workerEnv: { WES_ENGINES: 'cwltool,toil-cwl' } });
+// Scratch folders of interrupted runs are kept (WES_KEEP_WORK_DIRS): the job store must go anyway.
+const h = useStack({ workers: 1, workerConcurrency: 2, workerEnv: { WES_ENGINES: 'cwltool,toil-cwl', WES_KEEP_WORK_DIRS: 'true' } });
+
+/** The run's job store on the worker's disk (its scratch folder is `<workDir>/<runId>-<random>`). */
+function jobStoreOf(runId: string): { scratch?: string; jobStore?: string } {
+  const name = readdirSync(h.stack.workDir).find((n) => n.startsWith(`${runId}-`));
+  if (!name) return {};
+  const scratch = path.join(h.stack.workDir, name);
+  return { scratch, jobStore: path.join(scratch, 'tmp', 'jobstore') };
+}
 
 const toilRun = (spec: { workflow_url: string; workflow_type_version?: string; params: Record<string, unknown>; files: Record<string, string>; parameters?: Record<string, unknown> }) =>
   runForm({
@@ -98,12 +109,17 @@ describe('toil-cwl engine', () => {
     const runId = await h.client.submitOk(toilRun({ workflow_url: 'nap.cwl', workflow_type_version: 'v1.1', params: { seconds }, files: workflowFiles('nap.cwl') }));
     const namespace = await waitToolUnderToil(h.client, runId, seconds, 'toil-cwl-runner');
     expect(runProcessesOnMachine(runId, seconds, namespace).length).toBeGreaterThan(2);
+    const { scratch, jobStore } = jobStoreOf(runId);
+    expect(existsSync(jobStore!), 'the job store while the run runs').toBe(true);
     const cancelledAt = Date.now();
     expect((await h.client.cancel(runId)).status).toBe(200);
     await h.client.waitForState(runId, ['CANCELED'], 60_000);
     const log = await h.client.runLog(runId);
     console.log(`toil-cwl cancel: CANCELED after ${Date.now() - cancelledAt} ms; ${log.run_log.system_logs?.join(' | ')}`);
     expect(runProcessesOnMachine(runId, seconds, namespace)).toEqual([]);
+    // The scratch folder is kept (WES_KEEP_WORK_DIRS), the job store Toil leaves is not.
+    expect(existsSync(scratch!)).toBe(true);
+    expect(existsSync(jobStore!)).toBe(false);
   });
 
   it('a SIGKILLed worker leaves no process of its Toil run behind', async () => {

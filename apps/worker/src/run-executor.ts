@@ -12,7 +12,7 @@ import { sandboxSettingsOf } from './engine-sandbox';
 import { InputUnavailableError } from './input-stager';
 import { ClaimStep } from './run-steps/claim-step';
 import { CollectStep } from './run-steps/collect-step';
-import { ExecuteStep } from './run-steps/execute-step';
+import { engineRunFiles, ExecuteStep } from './run-steps/execute-step';
 import { ExecutionResult, HeldAttempt, InterruptReason, reasonOf, RunInterrupted } from './run-steps/run-attempt';
 import { SettleStep } from './run-steps/settle-step';
 import { StageStep } from './run-steps/stage-step';
@@ -128,8 +128,9 @@ export class RunExecutor {
         options: engineOptions(engine, this.settings),
         workflowFile: resolveInside(view.folders.attachments, run.workflow.split('#', 1)[0]),
       };
+      // Known before the engine starts: an interrupted run is cleaned up too.
+      engineFiles = engineRunFiles(view.folders);
       const ran = await this.executeStep.execute(run, engine, engineRun, at, view, signal);
-      engineFiles = ran.files;
       const ending = ran.failed ?? (await this.collectStep.collect(runId, engine, engineRun, language, ran.files, view));
       await this.settleStep.end(at, ending);
       return 'done';
