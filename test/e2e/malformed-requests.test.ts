@@ -37,7 +37,8 @@ const cases: [string, string, RunSpec][] = [
   ['workflow_params a string', 'workflow_params', { ...valid, workflow_params: '"inp"' }],
   ['bad JSON in workflow_params sent as a file part', 'workflow_params', { ...valid, workflow_params: '{', asFileParts: ['workflow_params'] }],
   ['missing workflow_type', 'workflow_type', without('workflow_type')],
-  ['workflow_type WDL', 'workflow_type', { ...valid, workflow_type: 'WDL' }],
+  ['workflow_type NFL (Nextflow: no engine)', 'workflow_type', { ...valid, workflow_type: 'NFL' }],
+  ['workflow_type WDL with a CWL version', 'workflow_type_version', { ...valid, workflow_type: 'WDL' }],
   ['workflow_type FOO', 'workflow_type', { ...valid, workflow_type: 'FOO' }],
   // REQUIRED in the WES RunRequest (and in its `required` list).
   ['missing workflow_type_version', 'workflow_type_version', without('workflow_type_version')],
@@ -82,8 +83,8 @@ describe('POST /runs with bad input', () => {
     expect(r.body.msg).toContain('workflow_url');
   });
 
-  it('a JSON RunRequest with workflow_type WDL → 400 naming workflow_type', async () => {
-    const r = await h.client.submit({ workflow_type: 'WDL', workflow_type_version: '1.0', workflow_url: 'https://example.org/x.wdl', workflow_params: {} });
+  it('a JSON RunRequest with a workflow_type no engine runs → 400 naming workflow_type', async () => {
+    const r = await h.client.submit({ workflow_type: 'NFL', workflow_type_version: '1.0', workflow_url: 'https://example.org/main.nf', workflow_params: {} });
     expect(r.status, r.text).toBe(400);
     expect(r.body.msg).toContain('workflow_type');
   });

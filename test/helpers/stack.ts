@@ -198,6 +198,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     WES_CANCEL_GRACE_MS: String(options.cancelGraceMs ?? 2000),
     WES_CANCEL_POLL_MS: String(options.cancelPollMs ?? 250),
     WES_CWLTOOL_PATH: CWLTOOL,
+    // cwltool only, unless a test names other engines: each engine found costs a worker its
+    // version check at start-up (Toil's ~3 s in the sandbox).
+    WES_ENGINES: 'cwltool',
     LOG_LEVEL: 'debug',
     ...options.env,
   };

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { InvalidSettingError, loadSettings } from '../../../libs/config/src';
-import { checkEngineNames, InvalidEngineSettingError } from '../../../libs/engines/src';
+import { enginesToRun, InvalidEngineSettingError } from '../../../libs/engines/src';
 import { createLogger, PinoNestLogger } from '../../../libs/logging/src';
 import { WorkerPools } from '../../../libs/queue/src';
 import { NoEngineError } from './worker-host';
@@ -11,8 +11,9 @@ async function main() {
   let settings;
   try {
     settings = loadSettings();
-    // Engine names are checked against the engine table here (libs/config does not know it).
-    checkEngineNames(settings);
+    // Engine names are checked against the engine table here (libs/config does not know it), and
+    // the engines a setting names against the sandbox (an engine that needs it, without it).
+    enginesToRun(settings);
     // The pool table, and the pools this worker serves, are checked the same way.
     new WorkerPools(settings).servedBy(settings.workerPools);
   } catch (err) {

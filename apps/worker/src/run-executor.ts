@@ -7,12 +7,12 @@ import { UrlFetcher } from '../../../libs/fetch/src';
 import { LOGGER, OBJECT_STORE } from '../../../libs/platform/src';
 import { RunRecovery } from '../../../libs/recovery/src';
 import { RunStore, TaskStore, WorkflowStateMachine } from '../../../libs/runs/src';
-import { ObjectStore } from '../../../libs/storage/src';
+import { ObjectStore, resolveInside } from '../../../libs/storage/src';
 import { sandboxSettingsOf } from './engine-sandbox';
 import { InputUnavailableError } from './input-stager';
 import { ClaimStep } from './run-steps/claim-step';
 import { CollectStep } from './run-steps/collect-step';
-import { ExecuteStep } from './run-steps/execute-step';
+import { engineRunFiles, ExecuteStep } from './run-steps/execute-step';
 import { ExecutionResult, HeldAttempt, InterruptReason, reasonOf, RunInterrupted } from './run-steps/run-attempt';
 import { SettleStep } from './run-steps/settle-step';
 import { StageStep } from './run-steps/stage-step';
@@ -123,9 +123,14 @@ export class RunExecutor {
       await this.stageStep.stage(run, language, view, signal);
       engine = engineNamed(run.engine);
       if (!engine) throw new Error(`unknown engine ${run.engine}`);
-      engineRun = { params: run.request.workflow_params, options: engineOptions(engine, this.settings) };
+      engineRun = {
+        params: run.request.workflow_params,
+        options: engineOptions(engine, this.settings),
+        workflowFile: resolveInside(view.folders.attachments, run.workflow.split('#', 1)[0]),
+      };
+      // Known before the engine starts: an interrupted run is cleaned up too.
+      engineFiles = engineRunFiles(engine, view);
       const ran = await this.executeStep.execute(run, engine, engineRun, at, view, signal);
-      engineFiles = ran.files;
       const ending = ran.failed ?? (await this.collectStep.collect(runId, engine, engineRun, language, ran.files, view));
       await this.settleStep.end(at, ending);
       return 'done';

@@ -150,7 +150,12 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
       await prepareSandbox(folders, sandbox).catch((err) => {
         throw new NoEngineError(`the engines' sandbox cannot be prepared: ${(err as Error).message}`);
       });
-      for (const { name, engine, executable, setting, variable, required } of toRun) {
+      for (const { name, engine, executable, setting, variable, required, leftOut } of toRun) {
+        if (leftOut) {
+          failures.push(leftOut);
+          this.logger.warn({ engine: name }, `engine left out: ${leftOut}`);
+          continue;
+        }
         try {
           const { command, env } = sandboxed({ file: executable, args: [...engine.versionArgs] }, folders, sandbox, engine.environment);
           engines[name] = engine.parseVersion(await readEngineVersion(command, env));

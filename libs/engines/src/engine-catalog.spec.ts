@@ -37,13 +37,14 @@ describe('the engine table', () => {
   });
 
   it('lists the workflow types of every engine with their versions (what service-info and submit read)', () => {
-    expect(supportedWorkflowTypes()).toMatchObject({ CWL: ['v1.0', 'v1.1', 'v1.2'], SMK: ['7'] });
+    expect(supportedWorkflowTypes()).toEqual({ CWL: ['v1.0', 'v1.1', 'v1.2'], SMK: ['7'], WDL: ['1.0', 'draft-2'] });
   });
 
   it('finds a workflow type by its name or an alias of its language, case-insensitively', () => {
     expect(workflowTypeNamed('cwl')).toBe('CWL');
     expect(workflowTypeNamed(' smk ')).toBe('SMK');
     expect(workflowTypeNamed('Snakemake')).toBe('SMK');
+    expect(workflowTypeNamed('wdl')).toBe('WDL');
     expect(workflowTypeNamed('snake')).toBeUndefined();
     expect(workflowTypeNamed('constructor')).toBeUndefined();
   });
@@ -108,10 +109,11 @@ describe('engine settings', () => {
   });
 
   it('give the built-in default engine per type unless WES_DEFAULT_ENGINES names another that runs it', () => {
-    expect(defaultEngines(none)).toMatchObject({ CWL: 'cwltool', SMK: 'snakemake' });
-    expect(defaultEngines({ defaultEngines: { cwl: 'cwltool' } })).toMatchObject({ CWL: 'cwltool' });
+    expect(defaultEngines(none)).toEqual({ CWL: 'cwltool', SMK: 'snakemake', WDL: 'toil-wdl' });
+    expect(defaultEngines({ defaultEngines: { cwl: 'toil-cwl' } })).toEqual({ CWL: 'toil-cwl', SMK: 'snakemake', WDL: 'toil-wdl' });
     expect(() => defaultEngines({ defaultEngines: { SMK: 'cwltool' } })).toThrow(/cwltool does not run SMK/);
-    expect(() => defaultEngines({ defaultEngines: { WDL: 'cwltool' } })).toThrow(/no workflow type "WDL"/);
+    expect(() => defaultEngines({ defaultEngines: { WDL: 'cwltool' } })).toThrow(/cwltool does not run WDL/);
+    expect(() => defaultEngines({ defaultEngines: { NFL: 'cwltool' } })).toThrow(/no workflow type "NFL"/);
     expect(() => defaultEngines({ defaultEngines: { CWL: 'toil' } })).toThrow(/no engine "toil"/);
   });
 });

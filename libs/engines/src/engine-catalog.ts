@@ -1,15 +1,18 @@
 import { EngineDefinition } from './engine-definition';
 import { CWLTOOL } from './engines/cwltool/cwltool-engine';
 import { SNAKEMAKE } from './engines/snakemake/snakemake-engine';
+import { TOIL_CWL } from './engines/toil-cwl/toil-cwl-engine';
+import { TOIL_WDL } from './engines/toil-wdl/toil-wdl-engine';
 import { LanguageDefinition } from './language-definition';
 import { CWL } from './languages/cwl/cwl-language';
 import { SMK } from './languages/smk/smk-language';
+import { WDL } from './languages/wdl/wdl-language';
 
 /**
  * The workflow languages this server accepts, by workflow_type (upper case). Adding one: its
  * folder under languages/, and a row here.
  */
-export const LANGUAGES = { CWL, SMK } as const satisfies Record<string, LanguageDefinition>;
+export const LANGUAGES = { CWL, SMK, WDL } as const satisfies Record<string, LanguageDefinition>;
 
 export type WorkflowType = keyof typeof LANGUAGES;
 
@@ -18,14 +21,14 @@ export type WorkflowType = keyof typeof LANGUAGES;
  * service-info), the workers (detection at start-up, launch) and the docs read. Adding one:
  * its folder under engines/, and a row here; an engine missing a piece does not compile.
  */
-export const ENGINES = { cwltool: CWLTOOL, snakemake: SNAKEMAKE } as const satisfies Record<string, EngineDefinition>;
+export const ENGINES = { cwltool: CWLTOOL, snakemake: SNAKEMAKE, 'toil-cwl': TOIL_CWL, 'toil-wdl': TOIL_WDL } as const satisfies Record<string, EngineDefinition>;
 
 export type EngineName = keyof typeof ENGINES;
 
 export const ENGINE_NAMES = Object.keys(ENGINES) as EngineName[];
 
 /** The built-in default engine of each workflow type (WES_DEFAULT_ENGINES overrides it). */
-export const DEFAULT_ENGINE_FOR_TYPE = { CWL: 'cwltool', SMK: 'snakemake' } as const satisfies Record<WorkflowType, EngineName>;
+export const DEFAULT_ENGINE_FOR_TYPE = { CWL: 'cwltool', SMK: 'snakemake', WDL: 'toil-wdl' } as const satisfies Record<WorkflowType, EngineName>;
 
 export function isEngineName(name: string): name is EngineName {
   return Object.prototype.hasOwnProperty.call(ENGINES, name);

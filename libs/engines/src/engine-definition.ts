@@ -36,6 +36,8 @@ export interface EngineCommandInput {
 export interface EngineRunRequest {
   params: Readonly<Record<string, unknown>>;
   options: EngineOptions;
+  /** The workflow's main document as the worker sees it (toil-wdl reads its declared outputs there). */
+  workflowFile?: string;
 }
 
 export interface EngineCommand {
@@ -119,6 +121,13 @@ export interface EngineDefinition {
    * 0: the setting alone.
    */
   minStopGraceMs: number;
+  /**
+   * Why the engine runs only in the bwrap sandbox, when it does (toil: its workers start in
+   * sessions of their own, out of reach of a signal to its process group; the sandbox's pid
+   * namespace is what ends them). A worker with WES_SANDBOX=none leaves it out, or refuses to
+   * start when a setting names it. Absent: it may run without a sandbox.
+   */
+  sandboxOnly?: string;
   /**
    * Variables of the worker's environment the engine needs (e.g. a cluster's settings). In a
    * sandbox the engine's environment is rebuilt from nothing (PATH, HOME, TMPDIR, LANG) plus

@@ -8,6 +8,8 @@ export interface EngineSettings {
   engineOptions: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** Comma-separated engine names; empty: every engine whose executable is found. */
   engines: string;
+  /** Where engines run (WES_SANDBOX): engines that need the sandbox are left out without it. Absent: bwrap. */
+  sandbox?: 'bwrap' | 'none';
   defaultEngines: Readonly<Record<string, string>>;
 }
 
@@ -69,9 +71,15 @@ export interface EngineToRun {
   variable: string;
   /** Named by WES_ENGINES or enginePaths: a worker that cannot run it refuses to start. */
   required: boolean;
+  /** Why this worker cannot run it whatever its executable (it needs the sandbox, which is off). */
+  leftOut?: string;
 }
 
-/** The engines a worker is to run, in the table's order (checks the names first). */
+/**
+ * The engines a worker is to run, in the table's order (checks the names first). An engine that
+ * needs the sandbox is `leftOut` under WES_SANDBOX=none; one a setting names then is an
+ * InvalidEngineSettingError (the worker refuses to start rather than run it unaccounted for).
+ */
 export function enginesToRun(settings: EngineSettings): EngineToRun[] {
   checkEngineNames(settings);
   const listed = listOf(settings.engines);
@@ -80,13 +88,17 @@ export function enginesToRun(settings: EngineSettings): EngineToRun[] {
     const engine: EngineDefinition = ENGINES[name];
     const path = settings.enginePaths[name];
     const variable = `WES_ENGINE_${name.toUpperCase().replace(/-/g, '_')}_PATH`;
+    const required = listed.length > 0 || path !== undefined;
+    const leftOut = settings.sandbox === 'none' && engine.sandboxOnly ? `${name} runs only in the sandbox (WES_SANDBOX=bwrap): ${engine.sandboxOnly}` : undefined;
+    if (leftOut && required) throw new InvalidEngineSettingError(`invalid setting WES_SANDBOX=none: ${leftOut}; remove it from WES_ENGINES and enginePaths, or run the sandbox`);
     return {
       name,
       engine,
       executable: path ?? engine.executable.default,
       setting: path === undefined ? `${variable} unset: ${engine.executable.default} on PATH` : `${variable}=${path}`,
       variable,
-      required: listed.length > 0 || path !== undefined,
+      required,
+      ...(leftOut ? { leftOut } : {}),
     };
   });
 }

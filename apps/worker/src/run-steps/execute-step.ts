@@ -10,6 +10,7 @@ import {
   EngineView,
   groupMembers,
   launchEngine,
+  RunFolders,
   RunningEngine,
   SandboxSettings,
   signalGroup,
@@ -73,14 +74,7 @@ export class ExecuteStep {
       if (started.state === 'CANCELING' && !started.stale) throw new RunInterrupted('cancel', 'before the engine started');
       throw new RunInterrupted('superseded', `the run left INITIALIZING (now ${started.state})`);
     }
-    const files: EngineRunFiles = {
-      root: scratch,
-      outDir: workDir,
-      engineOutDir: view.toEngine(workDir),
-      tmpDir: folders.tmp,
-      stdoutFile: path.join(scratch, 'logs', 'stdout'),
-      stderrFile: path.join(scratch, 'logs', 'stderr'),
-    };
+    const files = engineRunFiles(engine, view);
     const stopSignal = this.settings.cancelSignal ?? engine.stopSignal;
     const graceMs = Math.max(this.settings.cancelGraceMs, engine.minStopGraceMs);
     const engineProcess = launchEngine(launch.command, {
@@ -125,6 +119,20 @@ export class ExecuteStep {
     log.info({ exit }, 'engine exited');
     return { files, failed: failureOf(exit) };
   }
+}
+
+/** The files of a run the engine writes, as the worker sees them (its outputs and clean-up read them). */
+export function engineRunFiles(engine: EngineDefinition, view: EngineView): EngineRunFiles {
+  const { folders } = view;
+  const workDir = folders[engine.workFolder ?? 'outputs'];
+  return {
+    root: folders.root,
+    outDir: workDir,
+    engineOutDir: view.toEngine(workDir),
+    tmpDir: folders.tmp,
+    stdoutFile: path.join(folders.root, 'logs', 'stdout'),
+    stderrFile: path.join(folders.root, 'logs', 'stderr'),
+  };
 }
 
 /** How a run ends whose engine did not exit 0 (undefined when it did). */

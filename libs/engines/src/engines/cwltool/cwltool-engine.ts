@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { JsonTooDeepError, parseJson } from '../../../../json/src';
 import { EngineCommandInput, EngineDefinition, EngineRunFiles } from '../../engine-definition';
 import { CWL } from '../../languages/cwl/cwl-language';
+import { readCwlOutputObject } from '../../languages/cwl/cwl-output-object';
 import { CwltoolTaskParser } from './cwltool-tasks';
 
 /**
@@ -81,14 +80,7 @@ export const CWLTOOL = {
     return { file: executable, args };
   },
   // The output object on stdout; `{}` when it printed nothing.
-  async readOutputs(files: EngineRunFiles) {
-    try {
-      return parseJson((await readFile(files.stdoutFile, 'utf8')) || '{}');
-    } catch (err) {
-      if (err instanceof JsonTooDeepError) throw err;
-      throw new Error(`its output object is not JSON: ${(err as Error).message}`);
-    }
-  },
+  readOutputs: (files: EngineRunFiles) => readCwlOutputObject(files.stdoutFile),
   createTaskParser: () => new CwltoolTaskParser(),
   // `cwltool --version` prints `/usr/bin/cwltool 3.1.20240112164112`: the last token.
   parseVersion(output: string) {

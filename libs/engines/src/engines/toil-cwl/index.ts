@@ -1,0 +1,2 @@
+export * from './toil-cwl-engine';
+export * from './toil-tasks';

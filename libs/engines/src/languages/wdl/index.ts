@@ -1,0 +1,2 @@
+export * from './wdl-documents';
+export * from './wdl-language';
