@@ -62,7 +62,7 @@ describe('toil-wdl engine', () => {
   it('reads its outputs from the File outputs the workflow declares, named as the tasks write them', async () => {
     const workflowFile = path.join(dir, 'main.wdl');
     writeFileSync(workflowFile, TWO_STEPS);
-    const files = { root: dir, outDir: dir, engineOutDir: dir, tmpDir: dir, stdoutFile: '', stderrFile: '' };
+    const files = { root: dir, outDir: dir, engineOutDir: '/wes/outputs', tmpDir: dir, stdoutFile: '', stderrFile: '' };
     expect(await TOIL_WDL.readOutputs(files, { params: {}, options: {}, workflowFile })).toEqual({
       'main.reversed': { class: 'File', location: 'file:///wes/outputs/reversed.txt' },
       'main.count': { class: 'File', location: 'file:///wes/outputs/count.txt' },
