@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
-import { EngineTask, TaskEvent, TaskParser } from '../../engine-tasks';
-import { LogLines } from '../../log-lines';
+import { EngineTask, TaskEvent } from '../../engine-tasks';
+import { LineTaskParser } from '../../log-lines';
 
 /*
  * cwltool's log (stderr, --disable-color) as read here (cwltool 3.1: job.py, workflow_job.py):
@@ -156,9 +156,11 @@ interface StepStart {
  * Tasks are reported in start order: while a step start is unclaimed (it may turn out to be an
  * ExpressionTool that started first), tasks started after it wait until it is claimed or ends.
  */
-export class CwltoolTaskParser implements TaskParser {
-  private readonly lines = new LogLines(MAX_LINE);
-  private now = 0;
+export class CwltoolTaskParser extends LineTaskParser {
+  constructor() {
+    super(MAX_LINE);
+  }
+
   private order = 0;
   private nextKey = 0;
   /** A command record whose continuation lines are still coming (`quoted`: a quote is open, `size`: its length). */
@@ -172,23 +174,13 @@ export class CwltoolTaskParser implements TaskParser {
   private readonly running = new Map<string, Tracked>();
   private events: TaskEvent[] = [];
 
-  feed(text: string, time: number): TaskEvent[] {
-    this.now = time;
-    for (const line of this.lines.take(text)) this.line(line);
-    return this.flush();
-  }
-
-  finish(time: number): TaskEvent[] {
-    this.now = time;
-    const last = this.lines.end();
-    if (last !== undefined) this.line(last);
+  protected ended(): void {
     this.closeOpenRecords();
     // Step starts nobody claimed: no job of theirs ran that the log shows.
     this.pending.length = 0;
-    return this.flush();
   }
 
-  private line(line: string): void {
+  protected line(line: string): void {
     const record = RECORD.exec(line);
     if (!record) {
       if (this.command) {
@@ -293,7 +285,7 @@ export class CwltoolTaskParser implements TaskParser {
   }
 
   /** Reports the tasks no unclaimed step start precedes, in start order. */
-  private flush(): TaskEvent[] {
+  protected drain(): TaskEvent[] {
     const barrier = Math.min(...this.pending.map((p) => p.order));
     const ready = this.waiting.filter((t) => t.order < barrier).sort((a, b) => a.order - b.order);
     this.waiting = this.waiting.filter((t) => t.order >= barrier);

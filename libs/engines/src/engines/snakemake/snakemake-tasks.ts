@@ -1,5 +1,5 @@
-import { EngineTask, TaskEvent, TaskParser } from '../../engine-tasks';
-import { LogLines } from '../../log-lines';
+import { EngineTask, TaskEvent } from '../../engine-tasks';
+import { LineTaskParser } from '../../log-lines';
 
 /*
  * Snakemake 7's log (stderr, --nocolor --printshellcmds) as read here:
@@ -42,30 +42,22 @@ interface Block {
  * its command only in free text that its own stderr may follow, so its `cmd` stays empty). A
  * job tried again (`--restart-times`) starts a new task under the same jobid.
  */
-export class SnakemakeTaskParser implements TaskParser {
-  private readonly lines = new LogLines(MAX_LINE);
-  private now = 0;
+export class SnakemakeTaskParser extends LineTaskParser {
+  constructor() {
+    super(MAX_LINE);
+  }
+
   private nextKey = 0;
   private block?: Block;
   /** Tasks that have not ended, by jobid. */
   private readonly running = new Map<string, EngineTask>();
   private events: TaskEvent[] = [];
 
-  feed(text: string, time: number): TaskEvent[] {
-    this.now = time;
-    for (const line of this.lines.take(text)) this.line(line);
-    return this.take();
-  }
-
-  finish(time: number): TaskEvent[] {
-    this.now = time;
-    const last = this.lines.end();
-    if (last !== undefined) this.line(last);
+  protected ended(): void {
     this.closeBlock();
-    return this.take();
   }
 
-  private line(raw: string): void {
+  protected line(raw: string): void {
     const line = raw.replace(/\r$/, '');
     if (this.block) {
       if (this.block.kind === 'job' ? FIELD.test(line) : line !== '') {
@@ -122,7 +114,7 @@ export class SnakemakeTaskParser implements TaskParser {
     this.events.push({ type, task: { ...task, cmd: [...task.cmd], systemLogs: [...task.systemLogs] } });
   }
 
-  private take(): TaskEvent[] {
+  protected drain(): TaskEvent[] {
     const out = this.events;
     this.events = [];
     return out;

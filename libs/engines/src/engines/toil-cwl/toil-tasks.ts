@@ -1,5 +1,5 @@
-import { EngineTask, TaskEvent, TaskParser } from '../../engine-tasks';
-import { LogLines } from '../../log-lines';
+import { EngineTask, TaskEvent } from '../../engine-tasks';
+import { LineTaskParser } from '../../log-lines';
 import { parseCommandRecord } from '../cwltool/cwltool-tasks';
 
 /*
@@ -58,11 +58,11 @@ interface Tracked extends EngineTask {
   failedWith?: number;
 }
 
-export class ToilTaskParser implements TaskParser {
-  constructor(private readonly kinds: ToilJobKinds = CWL_JOBS) {}
+export class ToilTaskParser extends LineTaskParser {
+  constructor(private readonly kinds: ToilJobKinds = CWL_JOBS) {
+    super(MAX_LINE);
+  }
 
-  private readonly lines = new LogLines(MAX_LINE);
-  private now = 0;
   private nextKey = 0;
   /** Tasks not ended, by Toil job instance. */
   private readonly open = new Map<string, Tracked>();
@@ -71,21 +71,11 @@ export class ToilTaskParser implements TaskParser {
   private command?: string[];
   private events: TaskEvent[] = [];
 
-  feed(text: string, time: number): TaskEvent[] {
-    this.now = time;
-    for (const line of this.lines.take(text)) this.line(line);
-    return this.flush();
-  }
-
-  finish(time: number): TaskEvent[] {
-    this.now = time;
-    const last = this.lines.end();
-    if (last !== undefined) this.line(last);
+  protected ended(): void {
     this.endCommand(true);
-    return this.flush();
   }
 
-  private line(line: string): void {
+  protected line(line: string): void {
     if (this.logOf) {
       if (line.startsWith(LOG_END)) {
         this.endCommand(true);
@@ -165,7 +155,7 @@ export class ToilTaskParser implements TaskParser {
     this.events.push({ type, task: { ...snapshot, cmd: [...task.cmd], systemLogs: [...task.systemLogs] } });
   }
 
-  private flush(): TaskEvent[] {
+  protected drain(): TaskEvent[] {
     const out = this.events;
     this.events = [];
     return out;
