@@ -58,10 +58,12 @@ export function languageOf(type: string): LanguageDefinition | undefined {
   return isWorkflowType(type) ? LANGUAGES[type] : undefined;
 }
 
-/** Workflow types and their versions, over all known engines. */
-export function supportedWorkflowTypes(): Record<string, string[]> {
+/** Workflow types and their versions that the given engines run (all engines of the table by default). */
+export function supportedWorkflowTypes(engines: readonly string[] = ENGINE_NAMES): Record<string, string[]> {
   const out: Record<string, Set<string>> = {};
-  for (const e of Object.values(ENGINES) as EngineDefinition[]) {
+  for (const name of engines) {
+    if (!isEngineName(name)) continue;
+    const e: EngineDefinition = ENGINES[name];
     for (const [type, versions] of Object.entries(e.workflowTypes)) {
       out[type] ??= new Set();
       versions.forEach((v) => out[type].add(v));

@@ -37,8 +37,10 @@ export class ServiceInfoController {
       organization: { name: this.settings.organizationName, url: this.settings.organizationUrl },
       documentationUrl: `${base}/docs`,
       version: SERVICE_VERSION,
+      // From the engines live workers detected, as workflow_engine_versions: what a run can be run
+      // by now (a run of another type the API accepts waits QUEUED for a worker that runs it).
       workflow_type_versions: Object.fromEntries(
-        Object.entries(supportedWorkflowTypes()).map(([type, versions]) => [type, { workflow_type_version: versions }]),
+        Object.entries(supportedWorkflowTypes(Object.keys(engineVersions))).map(([type, versions]) => [type, { workflow_type_version: versions }]),
       ),
       supported_wes_versions: ['1.1.0'],
       // What workflow_url and input locations may use besides attachment names (relative paths).
