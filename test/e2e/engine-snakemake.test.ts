@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runForm, WesClient } from '../helpers/client';
 import { StackHandle, uniqueMarker, uniqueNumber, useStack } from '../helpers/e2e';
 import { startHttpServer, TestHttpServer } from '../helpers/http-server';
+import { waitForLog } from '../helpers/stack';
 import { buildZip } from '../helpers/zip';
 
 /**
@@ -333,6 +334,24 @@ rule slow:
     const res = await h.client.submit(runForm({ workflow_url: 'Snakefile', workflow_type: 'smk', workflow_type_version: '5', attachments: { Snakefile: FAILING } }));
     expect(res.status).toBe(400);
     expect(res.body.msg).toContain('workflow_type_version: "5" is not supported for SMK (supported: 7)');
+  });
+
+  // Last in this describe: it stops the stack's first worker.
+  it('a worker without snakemake hands a snakemake run back: the run waits QUEUED, then a worker that runs snakemake completes it', async () => {
+    const cwlOnly = await h.stack.startWorker({ env: { WES_ENGINES: 'cwltool' } });
+    for (const w of h.stack.liveWorkers().filter((w) => w !== cwlOnly)) {
+      h.stack.signal(w, 'SIGTERM');
+      await h.stack.waitExit(w, 60_000);
+    }
+    const runId = await h.client.submitOk(
+      smkRun({ snakefile: TWO_RULES, params: { text: { class: 'File', location: 'data/in.txt' }, wes_outputs: ['upper.txt'] }, attachments: { 'data/in.txt': 'q\n' } }),
+    );
+    await waitForLog(cwlOnly, `"runId":"${runId}"`, 60_000);
+    expect(readFileSync(cwlOnly.logFile, 'utf8')).toContain('run for an engine this worker does not run: handed back');
+    expect(await h.client.status(runId)).toBe('QUEUED');
+    await h.stack.startWorker();
+    await h.client.waitForState(runId, ['COMPLETE'], 120_000);
+    expect((await h.client.fetchText((await h.client.runLog(runId)).outputs['upper.txt'].location)).text).toBe('Q\n');
   });
 });
 

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { rm } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { WesSettings } from '../../../libs/config/src';
 import { EngineDefinition, engineNamed, engineOptions, EngineRunFiles, EngineRunRequest, EngineView, languageOf, runFolders, SandboxSettings } from '../../../libs/engines/src';
 import type { Logger } from '../../../libs/logging/src';
@@ -19,6 +20,9 @@ import { StageStep } from './run-steps/stage-step';
 import { WORKER_ID } from './worker-identity';
 
 export type { ExecutionResult, InterruptReason } from './run-steps/run-attempt';
+
+/** How long a run for an engine this worker lacks is held before it goes back to its queue. */
+const HAND_BACK_PAUSE_MS = 1000;
 
 /**
  * Executes one run, step by step (run-steps/, as ARCHITECTURE.md tells a run's path): claim
@@ -42,6 +46,8 @@ export class RunExecutor {
   private readonly executeStep: ExecuteStep;
   private readonly collectStep: CollectStep;
   private readonly settleStep: SettleStep;
+  /** The engines this worker runs (undefined until WorkerHost has detected them). */
+  private runnableEngines?: ReadonlySet<string>;
 
   constructor(
     private readonly settings: WesSettings,
@@ -104,8 +110,25 @@ export class RunExecutor {
     }
   }
 
+  /**
+   * The engines this worker detected at start (WorkerHost sets them before taking jobs); until
+   * then, any engine is taken as runnable.
+   */
+  setRunnableEngines(engines: readonly string[]): void {
+    this.runnableEngines = new Set(engines);
+  }
+
   /** The steps of one run, in order; whatever happens, the run is settled and its scratch folder removed. */
   private async claimAndRun(runId: string, signal: AbortSignal, log: Logger): Promise<ExecutionResult> {
+    const engineName = this.runnableEngines && (await this.runs.engineOf(runId));
+    if (engineName && !this.runnableEngines?.has(engineName)) {
+      // A pool whose workers differ (the implicit default pool runs every engine some worker has):
+      // leave the run QUEUED for a worker that has its engine, after a pause, so that a pool
+      // with no such worker does not spin.
+      log.info({ engine: engineName }, 'run for an engine this worker does not run: handed back');
+      await sleep(HAND_BACK_PAUSE_MS, undefined, { signal }).catch(() => undefined);
+      return 'hand-back';
+    }
     const run = await this.claimStep.claim(runId, log);
     if (!run) return 'done';
     const at: HeldAttempt = { runId, attempt: run.attempt, log };

@@ -70,6 +70,7 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
     const pools = this.queues.pools.servedBy(this.settings.workerPools);
     const engines = await this.detectEngines();
     checkPoolsRunnable(pools, engines);
+    this.executor.setRunnableEngines(Object.keys(engines));
     const info: WorkerInfo = {
       workerId: this.workerId,
       host: hostname(),

@@ -155,6 +155,11 @@ export class RunStore {
     return { jobId: job || runId, pool: pool || undefined };
   }
 
+  /** The engine a run was submitted for (undefined: no such run). */
+  async engineOf(runId: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.keys.run(runId), 'engine')) ?? undefined;
+  }
+
   async appendSystemLog(runId: string, line: string): Promise<void> {
     await this.redis.rpush(this.keys.systemLogs(runId), line);
   }
