@@ -361,3 +361,40 @@ describe('snakemake engine without the sandbox (WES_SANDBOX=none)', () => {
 
   stopsWithoutLeftovers(() => h);
 });
+
+describe('snakemake cores from the pool', () => {
+  // The worker's engineOptions give 2 cores; the pool `big` gives its runs 3, over them.
+  const POOLS_CONFIG = path.join(configDir, 'pools.yaml');
+  writeFileSync(
+    POOLS_CONFIG,
+    [
+      'engineOptions:',
+      '  snakemake:',
+      '    cores: "2"',
+      'pools:',
+      '  small:',
+      '    engines: [cwltool, snakemake]',
+      '    concurrency: 2',
+      '  big:',
+      '    engines: [snakemake]',
+      '    concurrency: 1',
+      '    engineOptions:',
+      '      snakemake:',
+      '        cores: "3"',
+      '',
+    ].join('\n'),
+  );
+  const h = useStack({ workers: 1, env: { WES_CONFIG_FILE: POOLS_CONFIG }, workerEnv: { WES_ENGINES: 'cwltool,snakemake' } });
+
+  it("runs a pool's runs with its engine options over the worker's (--cores 3 in pool big, 2 elsewhere)", async () => {
+    const params = { text: { class: 'File', location: 'data/in.txt' }, wes_outputs: ['upper.txt'] };
+    const cores = async (pool: string) => {
+      const runId = await h.client.submitOk(smkRun({ snakefile: TWO_RULES, params, attachments: { 'data/in.txt': 'x\n' }, parameters: { 'wes:pool': pool } }));
+      await h.client.waitForState(runId, ['COMPLETE'], 120_000);
+      const cmd: string[] = (await h.client.runLog(runId)).run_log.cmd;
+      return cmd[cmd.indexOf('--cores') + 1];
+    };
+    expect(await cores('big')).toBe('3');
+    expect(await cores('small')).toBe('2');
+  });
+});

@@ -6,6 +6,7 @@ import { EngineDefinition, engineNamed, engineOptions, EngineRunFiles, EngineRun
 import type { Logger } from '../../../libs/logging/src';
 import { UrlFetcher } from '../../../libs/fetch/src';
 import { LOGGER, OBJECT_STORE } from '../../../libs/platform/src';
+import { WorkerPools } from '../../../libs/queue/src';
 import { RunRecovery } from '../../../libs/recovery/src';
 import { RunStore, TaskStore, WorkflowStateMachine } from '../../../libs/runs/src';
 import { ObjectStore, resolveInside } from '../../../libs/storage/src';
@@ -59,6 +60,7 @@ export class RunExecutor {
     @Inject(OBJECT_STORE) store: ObjectStore,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(WORKER_ID) private readonly workerId: string,
+    private readonly pools: WorkerPools,
   ) {
     this.sandbox = sandboxSettingsOf(settings);
     this.claimStep = new ClaimStep(stateMachine, runs, recovery, workerId);
@@ -148,7 +150,8 @@ export class RunExecutor {
       if (!engine) throw new Error(`unknown engine ${run.engine}`);
       engineRun = {
         params: run.request.workflow_params,
-        options: engineOptions(engine, this.settings),
+        // The worker's options for the engine, and over them those of the run's pool.
+        options: { ...engineOptions(engine, this.settings), ...this.pools.ofRun(run.pool)?.engineOptions[engine.name] },
         workflowFile: resolveInside(view.folders.attachments, run.workflow.split('#', 1)[0]),
       };
       // Known before the engine starts: an interrupted run is cleaned up too.

@@ -11,14 +11,16 @@ const POOL_FIELDS = {
   concurrency: { suffix: 'CONCURRENCY', kind: 'int' },
   jobLockMs: { suffix: 'JOB_LOCK_MS', kind: 'int' },
   maxAttempts: { suffix: 'MAX_ATTEMPTS', kind: 'int' },
-} as const satisfies { [K in keyof PoolSetting]-?: { suffix: string; kind: 'list' | 'int' } };
+  // A map of maps: from the YAML file only (no variable).
+  engineOptions: { suffix: null, kind: 'yaml' },
+} as const satisfies { [K in keyof PoolSetting]-?: { suffix: string | null; kind: 'list' | 'int' | 'yaml' } };
 
 type PoolField = keyof typeof POOL_FIELDS;
 
-const POOL_ENV = new RegExp(`^WES_POOL_([A-Z0-9_]+?)_(${Object.values(POOL_FIELDS).map((f) => f.suffix).join('|')})$`);
+const POOL_ENV = new RegExp(`^WES_POOL_([A-Z0-9_]+?)_(${Object.values(POOL_FIELDS).flatMap((f) => (f.suffix ? [f.suffix] : [])).join('|')})$`);
 
 /** Smallest and largest value of each whole-number field. */
-const INT_RANGE: Record<Exclude<PoolField, 'engines'>, [number, number]> = {
+const INT_RANGE: Record<Exclude<PoolField, 'engines' | 'engineOptions'>, [number, number]> = {
   concurrency: [1, 256],
   jobLockMs: [1000, Number.MAX_SAFE_INTEGER],
   maxAttempts: [1, 100],
@@ -69,6 +71,11 @@ export function checkPoolSettings(settings: WesSettings, origins: Map<string, st
       throw new InvalidSettingError(`${where('engines')}=${JSON.stringify(p.engines)}: must be a non-empty list of engine names`);
     }
     if (p.concurrency === undefined) throw new InvalidSettingError(`${where()}: concurrency is missing (the runs one worker takes at once from the pool)`);
+    const options = p.engineOptions;
+    const isMap = (v: unknown) => !!v && typeof v === 'object' && !Array.isArray(v);
+    if (options !== undefined && (!isMap(options) || Object.values(options as object).some((o) => !isMap(o) || Object.values(o as object).some((v) => typeof v !== 'string')))) {
+      throw new InvalidSettingError(`${where('engineOptions')}: must map engine names to maps of option names to strings (e.g. {snakemake: {cores: "8"}})`);
+    }
     for (const [field, [min, max]] of Object.entries(INT_RANGE)) {
       const v = p[field];
       if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)) {

@@ -31,6 +31,11 @@ export interface PoolSetting {
   jobLockMs?: number;
   /** Attempts a run of this pool gets under the requeue policy; unset: maxAttempts. */
   maxAttempts?: number;
+  /**
+   * YAML only: engine options for this pool's runs, over the worker's `engineOptions` (e.g.
+   * `{snakemake: {cores: "8"}}` for a pool of big runs), checked like those.
+   */
+  engineOptions?: Record<string, Record<string, string>>;
 }
 
 /**

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { usePrivateRedis } from '../../../test/helpers/private-redis';
@@ -41,7 +44,7 @@ describe('WorkerPools', () => {
   it('without pools: one pool `default` on the queue of before pools, with every engine and the worker settings', () => {
     const pools = new WorkerPools(loadSettings({ WES_QUEUE_NAME: 'wes-runs-x', WES_WORKER_CONCURRENCY: '7', WES_JOB_LOCK_MS: '9000', WES_MAX_ATTEMPTS: '4' }));
     expect(pools.all).toEqual([
-      { name: DEFAULT_POOL, queueName: 'wes-runs-x', concurrency: 7, engines: ENGINE_NAMES, jobLockMs: 9000, maxAttempts: 4, implicit: true },
+      { name: DEFAULT_POOL, queueName: 'wes-runs-x', concurrency: 7, engines: ENGINE_NAMES, jobLockMs: 9000, maxAttempts: 4, engineOptions: {}, implicit: true },
     ]);
     expect(pools.choose('cwltool')).toBe(DEFAULT_POOL);
     expect(pools.ofRun(undefined)?.name).toBe(DEFAULT_POOL);
@@ -51,7 +54,7 @@ describe('WorkerPools', () => {
   it('configured pools: a queue each, the deployment settings for fields left out, the first pool running an engine as its default', () => {
     const pools = new WorkerPools(loadSettings({ ...TWO_POOLS, WES_JOB_LOCK_MS: '8000', WES_MAX_ATTEMPTS: '2' }));
     expect(pools.names).toEqual(['small', 'wide']);
-    expect(pools.get('small')).toEqual({ name: 'small', queueName: 'q-small', concurrency: 1, engines: ['cwltool'], jobLockMs: 8000, maxAttempts: 2, implicit: false });
+    expect(pools.get('small')).toEqual({ name: 'small', queueName: 'q-small', concurrency: 1, engines: ['cwltool'], jobLockMs: 8000, maxAttempts: 2, engineOptions: {}, implicit: false });
     expect(pools.get('wide')).toMatchObject({ queueName: 'q-wide', concurrency: 3, maxAttempts: 5 });
     expect(pools.get(DEFAULT_POOL)).toBeUndefined();
     expect(pools.choose('cwltool')).toBe('small');
@@ -70,6 +73,24 @@ describe('WorkerPools', () => {
     expect(choiceError(pools, 'cwltool', 'constructor')).toContain('no pool "constructor"');
     expect(choiceError(pools, 'toil-cwl', 'small')).toBe('pool small does not run toil-cwl (pools running it: none)');
     expect(choiceError(pools, 'toil-cwl')).toBe('no pool runs toil-cwl here (pools: small: cwltool; wide: cwltool)');
+  });
+
+  it("keeps a pool's engine options (YAML), and refuses an unknown engine or options its engine refuses, and a bad shape", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'wes-pools-spec-'));
+    const file = (name: string, text: string) => {
+      writeFileSync(path.join(dir, name), text);
+      return { WES_CONFIG_FILE: path.join(dir, name) };
+    };
+    try {
+      const pool = (options: string) => `pools:\n  big:\n    engines: [snakemake]\n    concurrency: 1\n    engineOptions:\n${options}`;
+      const pools = new WorkerPools(loadSettings(file('ok.yaml', pool('      snakemake:\n        cores: "8"\n'))));
+      expect(pools.get('big')?.engineOptions).toEqual({ snakemake: { cores: '8' } });
+      expect(settingError(() => new WorkerPools(loadSettings(file('e.yaml', pool('      snakemaker:\n        cores: "8"\n')))))).toContain('pools.big.engineOptions.snakemaker: no engine "snakemaker"');
+      expect(settingError(() => new WorkerPools(loadSettings(file('c.yaml', pool('      snakemake:\n        cores: all\n')))))).toContain('pools.big.engineOptions.snakemake: cores');
+      expect(settingError(() => loadSettings(file('s.yaml', pool('      snakemake:\n        cores: 8\n'))))).toContain('engineOptions: must map engine names to maps of option names to strings');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('start-up refuses an unknown engine in a pool, a bad enginePools entry, and a worker pool that does not exist', () => {

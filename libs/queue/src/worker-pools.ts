@@ -1,5 +1,6 @@
 import { InvalidSettingError, listSetting, WesSettings } from '../../config/src';
-import { ENGINE_NAMES, EngineName, isEngineName } from '../../engines/src/engine-catalog';
+import { ENGINE_NAMES, ENGINES, EngineName, isEngineName } from '../../engines/src/engine-catalog';
+import type { EngineDefinition } from '../../engines/src/engine-definition';
 
 /** The pool of a deployment that configures none, and of runs recorded before pools existed. */
 export const DEFAULT_POOL = 'default';
@@ -22,6 +23,8 @@ export interface PoolDefinition {
   jobLockMs: number;
   /** Attempts a run of the pool gets under the requeue policy. */
   maxAttempts: number;
+  /** Engine options of this pool's runs, over the worker's engineOptions (e.g. snakemake's cores). */
+  engineOptions: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /**
    * The built-in pool of a deployment without `pools`: a worker serving it runs whichever of
    * its engines it found, as before pools; a worker serving a configured pool must run all.
@@ -46,6 +49,7 @@ export function defaultPoolOf(settings: WesSettings): PoolDefinition {
     engines: ENGINE_NAMES,
     jobLockMs: settings.jobLockMs,
     maxAttempts: settings.maxAttempts,
+    engineOptions: {},
     implicit: true,
   };
 }
@@ -67,6 +71,12 @@ export class WorkerPools {
       for (const engine of pool.engines) {
         if (!isEngineName(engine)) throw new InvalidSettingError(`invalid setting pools.${name}.engines: no engine "${engine}" (known: ${ENGINE_NAMES.join(', ')})`);
       }
+      for (const [engine, options] of Object.entries(pool.engineOptions ?? {})) {
+        const where = `invalid setting pools.${name}.engineOptions.${engine}`;
+        if (!isEngineName(engine)) throw new InvalidSettingError(`${where}: no engine "${engine}" (known: ${ENGINE_NAMES.join(', ')})`);
+        const why = (ENGINES[engine] as EngineDefinition).checkOptions?.(options);
+        if (why) throw new InvalidSettingError(`${where}: ${why}`);
+      }
       this.byName.set(name, {
         name,
         // `default` keeps the queue of before pools: its waiting jobs stay taken after an upgrade.
@@ -75,6 +85,7 @@ export class WorkerPools {
         engines: [...new Set(pool.engines)] as EngineName[],
         jobLockMs: pool.jobLockMs ?? settings.jobLockMs,
         maxAttempts: pool.maxAttempts ?? settings.maxAttempts,
+        engineOptions: pool.engineOptions ?? {},
         implicit: false,
       });
     }
