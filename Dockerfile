@@ -1,7 +1,7 @@
 # One image for both parts: the API (default command) and the worker (`npm run start:worker`).
 #   docker build -t wes-server .
 #   docker-compose up --scale worker=3
-FROM node:20-bookworm-slim AS build
+FROM docker.io/library/node:24.11.1-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -10,7 +10,7 @@ COPY apps ./apps
 COPY libs ./libs
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim
+FROM docker.io/library/node:24.11.1-bookworm-slim
 # cwltool runs the workflows, each in a bubblewrap sandbox (WES_SANDBOX=bwrap). As the
 # unprivileged user below, bwrap makes a user namespace per run: docker-compose.yml says what the
 # worker's container needs for that. --no-install-recommends: cwltool recommends Debian's
