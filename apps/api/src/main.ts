@@ -6,7 +6,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import { NestFactory } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { checkApiListenSettings, InvalidSettingError, loadSettings, WesSettings } from '../../../libs/config/src';
+import { checkApiListenSettings, InvalidSettingError, loadSettings, trustProxyOf, WesSettings } from '../../../libs/config/src';
 import { defaultEngines, InvalidEngineSettingError } from '../../../libs/engines/src';
 import { JsonTooDeepError, parseJson } from '../../../libs/json/src';
 import { createLogger, PinoNestLogger } from '../../../libs/logging/src';
@@ -24,6 +24,7 @@ function settingsOrExit(): WesSettings {
   try {
     const settings = loadSettings();
     checkApiListenSettings(settings);
+    trustProxyOf(settings);
     // The engine table is known here, not to libs/config: an unknown type or engine stops start-up.
     defaultEngines(settings);
     new WorkerPools(settings);
@@ -46,7 +47,9 @@ async function main() {
   logger.info({ authMode: settings.authMode, users: settings.authUsers.length, ...oidc, ...links }, 'authentication');
   const adapter = new FastifyAdapter({
     bodyLimit: settings.maxFieldBytes * 4,
-    trustProxy: true,
+    // X-Forwarded-Host/-Proto name the host of every URL the API returns: only from the proxies
+    // of WES_TRUSTED_PROXIES (none by default).
+    trustProxy: trustProxyOf(settings),
     // Errors of Fastify's router (bad URL, path parameter too long) get the WES shape too.
     frameworkErrors: (err: Error, request: FastifyRequest, reply: FastifyReply) => sendErrorResponse(err, request, reply, logger),
   });

@@ -72,6 +72,15 @@ export class WesSettings {
   publicUrl?: string;
 
   /**
+   * Reverse proxies whose X-Forwarded-Host/-Proto/-For the API believes (they set the host and
+   * scheme of the URLs it returns): comma-separated addresses, CIDRs or `loopback`, `linklocal`,
+   * `uniquelocal`, or a hop count. Empty: none (a client's forged header changes nothing).
+   * Checked by trustProxyOf.
+   */
+  @IsString()
+  trustedProxies = '';
+
+  /**
    * Where the API and the workers exchange attachments, logs and outputs: `local` (the folder
    * dataDir: one machine, or a shared mount) or `s3` (any S3-compatible server: workers on any
    * machine).
@@ -559,6 +568,7 @@ export const SETTING_SOURCES = {
   host: { env: 'WES_HOST', kind: 'string' },
   port: { env: 'WES_PORT', kind: 'int' },
   publicUrl: { env: 'WES_PUBLIC_URL', kind: 'string' },
+  trustedProxies: { env: 'WES_TRUSTED_PROXIES', kind: 'string' },
   objectStore: { env: 'WES_OBJECT_STORE', kind: 'string' },
   s3Bucket: { env: 'WES_S3_BUCKET', kind: 'string' },
   s3Prefix: { env: 'WES_S3_PREFIX', kind: 'string' },
