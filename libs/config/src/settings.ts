@@ -227,6 +227,15 @@ export class WesSettings {
   @Min(0)
   drainMs = 30_000;
 
+  /**
+   * On SIGTERM, milliseconds the API lets requests in flight finish (new connections are refused,
+   * kept-alive ones closed after their response); then it closes the connections still open
+   * (requests waiting on an unreachable Redis, say) and exits. Below docker stop's 10 s.
+   */
+  @IsInt()
+  @Min(0)
+  apiDrainMs = 5_000;
+
   /** What a worker does at shutdown with runs still going after drainMs: `requeue` or `cancel`. */
   @IsIn(['requeue', 'cancel'])
   shutdownPolicy: 'requeue' | 'cancel' = 'requeue';
@@ -596,6 +605,7 @@ export const SETTING_SOURCES = {
   reaperIntervalMs: { env: 'WES_REAPER_INTERVAL_MS', kind: 'int' },
   queuedJobCheckMs: { env: 'WES_QUEUED_JOB_CHECK_MS', kind: 'int' },
   drainMs: { env: 'WES_DRAIN_MS', kind: 'int' },
+  apiDrainMs: { env: 'WES_API_DRAIN_MS', kind: 'int' },
   shutdownPolicy: { env: 'WES_SHUTDOWN_POLICY', kind: 'string' },
   // Also WES_ENGINE_<NAME>_PATH and the deprecated WES_CWLTOOL_PATH (load-settings.ts).
   enginePaths: { env: null, kind: 'yaml' },
