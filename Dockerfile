@@ -31,4 +31,8 @@ COPY examples ./examples
 RUN mkdir -p /data/store /data/work && chown -R node:node /data
 USER node
 EXPOSE 8080
+# The API's readiness (Redis and the object store answer); with node, as the image has no curl.
+# A worker's container probes its own listener instead (docker-compose.yml: WES_WORKER_HTTP_PORT).
+HEALTHCHECK --interval=10s --timeout=5s --retries=6 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.WES_PORT || 8080) + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["npm", "run", "start:api"]
