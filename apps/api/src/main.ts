@@ -10,7 +10,8 @@ import { checkApiListenSettings, InvalidSettingError, loadSettings, trustProxyOf
 import { defaultEngines, InvalidEngineSettingError } from '../../../libs/engines/src';
 import { JsonTooDeepError, parseJson } from '../../../libs/json/src';
 import { createLogger, PinoNestLogger } from '../../../libs/logging/src';
-import { WorkerPools } from '../../../libs/queue/src';
+import { exitIfShutdownHangs } from '../../../libs/platform/src';
+import { SHUTDOWN_REDIS_WAIT_MS, WorkerPools } from '../../../libs/queue/src';
 import { ApiModule } from './app.module';
 import { signsLinks } from './auth/link-signer';
 import { WES_BASE_PATH } from './common/base-url';
@@ -87,6 +88,9 @@ async function main() {
   closeConnectionsWhenShuttingDown(app.getHttpAdapter().getInstance());
   app.setGlobalPrefix(WES_BASE_PATH.slice(1));
   app.enableShutdownHooks();
+  // Beside Nest's signal listeners (not before: a signal during start-up still kills at once):
+  // requests in flight get apiDrainMs, then a few bounded waits on Redis.
+  exitIfShutdownHangs('wes-api', settings.apiDrainMs + 3 * SHUTDOWN_REDIS_WAIT_MS);
   await app.listen(settings.port, settings.host);
   logger.info({ url: `http://${settings.host}:${settings.port}${WES_BASE_PATH}` }, 'WES API listening');
   // Not fatal: the identity provider may start after this server; until it answers, JWTs get a 503.
