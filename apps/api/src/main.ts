@@ -6,11 +6,12 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import { NestFactory } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { checkApiListenSettings, InvalidSettingError, loadSettings, WesSettings } from '../../../libs/config/src';
+import { checkApiListenSettings, InvalidSettingError, loadSettings, trustProxyOf, WesSettings } from '../../../libs/config/src';
 import { defaultEngines, InvalidEngineSettingError } from '../../../libs/engines/src';
 import { JsonTooDeepError, parseJson } from '../../../libs/json/src';
 import { createLogger, PinoNestLogger } from '../../../libs/logging/src';
-import { WorkerPools } from '../../../libs/queue/src';
+import { exitIfShutdownHangs } from '../../../libs/platform/src';
+import { SHUTDOWN_REDIS_WAIT_MS, WorkerPools } from '../../../libs/queue/src';
 import { ApiModule } from './app.module';
 import { signsLinks } from './auth/link-signer';
 import { WES_BASE_PATH } from './common/base-url';
@@ -24,6 +25,7 @@ function settingsOrExit(): WesSettings {
   try {
     const settings = loadSettings();
     checkApiListenSettings(settings);
+    trustProxyOf(settings);
     // The engine table is known here, not to libs/config: an unknown type or engine stops start-up.
     defaultEngines(settings);
     new WorkerPools(settings);
@@ -46,7 +48,9 @@ async function main() {
   logger.info({ authMode: settings.authMode, users: settings.authUsers.length, ...oidc, ...links }, 'authentication');
   const adapter = new FastifyAdapter({
     bodyLimit: settings.maxFieldBytes * 4,
-    trustProxy: true,
+    // X-Forwarded-Host/-Proto name the host of every URL the API returns: only from the proxies
+    // of WES_TRUSTED_PROXIES (none by default).
+    trustProxy: trustProxyOf(settings),
     // Errors of Fastify's router (bad URL, path parameter too long) get the WES shape too.
     frameworkErrors: (err: Error, request: FastifyRequest, reply: FastifyReply) => sendErrorResponse(err, request, reply, logger),
   });
@@ -84,6 +88,9 @@ async function main() {
   closeConnectionsWhenShuttingDown(app.getHttpAdapter().getInstance());
   app.setGlobalPrefix(WES_BASE_PATH.slice(1));
   app.enableShutdownHooks();
+  // Beside Nest's signal listeners (not before: a signal during start-up still kills at once):
+  // requests in flight get apiDrainMs, then a few bounded waits on Redis.
+  exitIfShutdownHangs('wes-api', settings.apiDrainMs + 3 * SHUTDOWN_REDIS_WAIT_MS);
   await app.listen(settings.port, settings.host);
   logger.info({ url: `http://${settings.host}:${settings.port}${WES_BASE_PATH}` }, 'WES API listening');
   // Not fatal: the identity provider may start after this server; until it answers, JWTs get a 503.

@@ -72,6 +72,15 @@ export class WesSettings {
   publicUrl?: string;
 
   /**
+   * Reverse proxies whose X-Forwarded-Host/-Proto/-For the API believes (they set the host and
+   * scheme of the URLs it returns): comma-separated addresses, CIDRs or `loopback`, `linklocal`,
+   * `uniquelocal`, or a hop count. Empty: none (a client's forged header changes nothing).
+   * Checked by trustProxyOf.
+   */
+  @IsString()
+  trustedProxies = '';
+
+  /**
    * Where the API and the workers exchange attachments, logs and outputs: `local` (the folder
    * dataDir: one machine, or a shared mount) or `s3` (any S3-compatible server: workers on any
    * machine).
@@ -217,6 +226,15 @@ export class WesSettings {
   @IsInt()
   @Min(0)
   drainMs = 30_000;
+
+  /**
+   * On SIGTERM, milliseconds the API lets requests in flight finish (new connections are refused,
+   * kept-alive ones closed after their response); then it closes the connections still open
+   * (requests waiting on an unreachable Redis, say) and exits. Below docker stop's 10 s.
+   */
+  @IsInt()
+  @Min(0)
+  apiDrainMs = 5_000;
 
   /** What a worker does at shutdown with runs still going after drainMs: `requeue` or `cancel`. */
   @IsIn(['requeue', 'cancel'])
@@ -559,6 +577,7 @@ export const SETTING_SOURCES = {
   host: { env: 'WES_HOST', kind: 'string' },
   port: { env: 'WES_PORT', kind: 'int' },
   publicUrl: { env: 'WES_PUBLIC_URL', kind: 'string' },
+  trustedProxies: { env: 'WES_TRUSTED_PROXIES', kind: 'string' },
   objectStore: { env: 'WES_OBJECT_STORE', kind: 'string' },
   s3Bucket: { env: 'WES_S3_BUCKET', kind: 'string' },
   s3Prefix: { env: 'WES_S3_PREFIX', kind: 'string' },
@@ -586,6 +605,7 @@ export const SETTING_SOURCES = {
   reaperIntervalMs: { env: 'WES_REAPER_INTERVAL_MS', kind: 'int' },
   queuedJobCheckMs: { env: 'WES_QUEUED_JOB_CHECK_MS', kind: 'int' },
   drainMs: { env: 'WES_DRAIN_MS', kind: 'int' },
+  apiDrainMs: { env: 'WES_API_DRAIN_MS', kind: 'int' },
   shutdownPolicy: { env: 'WES_SHUTDOWN_POLICY', kind: 'string' },
   // Also WES_ENGINE_<NAME>_PATH and the deprecated WES_CWLTOOL_PATH (load-settings.ts).
   enginePaths: { env: null, kind: 'yaml' },

@@ -1,2 +1,3 @@
 export * from './platform.module';
 export * from './url-fetcher-factory';
+export * from './shutdown-watchdog';

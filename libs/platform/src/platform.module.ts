@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { WesSettings } from '../../config/src';
 import { UrlFetcher } from '../../fetch/src';
 import { createLogger, Logger } from '../../logging/src';
-import { createRedis, RunQueues, WorkerPools, WorkerRegistry } from '../../queue/src';
+import { closeRedis, createRedis, RunQueues, WorkerPools, WorkerRegistry } from '../../queue/src';
 import { RunRecovery } from '../../recovery/src';
 import { RunKeys, RunStore, TaskStore, TerminalStateCache, WorkflowStateMachine } from '../../runs/src';
 import { createObjectStore, ObjectStore } from '../../storage/src';
@@ -22,8 +22,9 @@ class ConnectionCloser implements OnApplicationShutdown {
     private readonly queues: RunQueues,
   ) {}
   async onApplicationShutdown() {
+    // Both bounded: Redis may be unreachable (connection-closing.ts).
     await this.queues.close().catch(() => undefined);
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await closeRedis(this.redis);
   }
 }
 

@@ -2,6 +2,7 @@ import { Job, JobsOptions, Queue, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { WesSettings } from '../../config/src';
 import { createRedis } from './redis-connection';
+import { closeRedis, SHUTDOWN_REDIS_WAIT_MS, within } from './connection-closing';
 import { DEFAULT_POOL, defaultPoolOf, PoolDefinition, WorkerPools } from './worker-pools';
 
 /** The only payload a run job carries: the run lives in Redis under its id. */
@@ -68,6 +69,11 @@ export interface RunQueueWorker {
   waitUntilReady(): Promise<void>;
   /** Stops taking jobs and resolves when the running ones have ended. */
   close(): Promise<void>;
+  /**
+   * Drops the worker's connection without waiting (a shutdown whose runs cannot be settled:
+   * Redis unreachable); its jobs are left to their lock's lapse and to recovery.
+   */
+  abandon(): void;
 }
 
 /** Job state as BullMQ reports it; `unknown` when the queue has no such job. */
@@ -158,15 +164,16 @@ export class RunQueue {
       close: async () => {
         await worker.close();
         // BullMQ leaves a connection it was given open.
-        await connection.quit().catch(() => connection.disconnect());
+        await closeRedis(connection);
       },
+      abandon: () => connection.disconnect(),
     };
   }
 
   /** Closes the queue (and its connection if it opened it); a shared connection stays open. */
   async close(): Promise<void> {
-    await this.queue.close();
-    if (this.ownsConnection) await this.connection.quit().catch(() => this.connection.disconnect());
+    await within(this.queue.close(), SHUTDOWN_REDIS_WAIT_MS);
+    if (this.ownsConnection) await closeRedis(this.connection);
   }
 }
 
