@@ -9,7 +9,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { checkApiListenSettings, InvalidSettingError, loadSettings, WesSettings } from '../../../libs/config/src';
 import { defaultEngines, InvalidEngineSettingError } from '../../../libs/engines/src';
 import { JsonTooDeepError, parseJson } from '../../../libs/json/src';
-import { createLogger, PinoNestLogger } from '../../../libs/logging/src';
+import { createLogger, PinoNestLogger, requestIdOf } from '../../../libs/logging/src';
 import { WorkerPools } from '../../../libs/queue/src';
 import { ApiModule } from './app.module';
 import { signsLinks } from './auth/link-signer';
@@ -18,6 +18,7 @@ import { closeConnectionsWhenShuttingDown } from './common/connection-draining';
 import { Authenticator } from './auth/authenticator';
 import { sendErrorResponse } from './common/error-response.filter';
 import { BadRequestError } from './common/wes-errors';
+import { installObservability } from './observability';
 import { OPENAPI_DOCUMENT } from './version';
 
 function settingsOrExit(): WesSettings {
@@ -47,6 +48,9 @@ async function main() {
   const adapter = new FastifyAdapter({
     bodyLimit: settings.maxFieldBytes * 4,
     trustProxy: true,
+    // A client's sane x-request-id is kept (it follows the request through the logs), else a new one.
+    requestIdHeader: false,
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => requestIdOf(req.headers['x-request-id']),
     // Errors of Fastify's router (bad URL, path parameter too long) get the WES shape too.
     frameworkErrors: (err: Error, request: FastifyRequest, reply: FastifyReply) => sendErrorResponse(err, request, reply, logger),
   });
@@ -82,6 +86,7 @@ async function main() {
   await app.register(fastifySwagger as never, { mode: 'static', specification: { path: OPENAPI_DOCUMENT, baseDir: '' } } as never);
   await app.register(fastifySwaggerUi as never, { routePrefix: `${WES_BASE_PATH}/docs` } as never);
   closeConnectionsWhenShuttingDown(app.getHttpAdapter().getInstance());
+  installObservability(app, settings, logger);
   app.setGlobalPrefix(WES_BASE_PATH.slice(1));
   app.enableShutdownHooks();
   await app.listen(settings.port, settings.host);

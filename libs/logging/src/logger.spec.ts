@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { LOG_REDACTION, REDACTED_PATHS, redactUrlSecrets } from './logger';
+import { LOG_REDACTION, redactCommand, REDACTED_PATHS, redactUrlSecrets } from './logger';
+import { requestIdOf } from './request-id';
 
 describe('log redaction', () => {
   it('never writes an Authorization header or a password, wherever a line carries them', () => {
@@ -61,5 +62,45 @@ describe('URL credential redaction', () => {
     expect(text.match(/signature=\[Redacted\]/g)).toHaveLength(7);
     expect(text).toContain('"method":"GET"');
     expect(text).toContain('"message":"cannot fetch /ga4gh/wes/v1/runs/r/outputs/a.txt?expires=1800000000&signature=[Redacted]"');
+  });
+});
+
+describe('engine command redaction', () => {
+  it('takes out the values of credential options and URL passwords, leaving every other argument', () => {
+    expect(
+      redactCommand([
+        'toil-cwl-runner',
+        '--jobStore',
+        '/wes/tmp/js',
+        '--awsSecretAccessKey',
+        's3cret-1',
+        '--token=s3cret-2',
+        '--api-key',
+        's3cret-3',
+        'https://user:s3cret-4@host/x.cwl',
+        'https://s3/b/k?X-Amz-Signature=s3cret-5',
+        '/wes/attachments/main.cwl',
+      ]),
+    ).toEqual([
+      'toil-cwl-runner',
+      '--jobStore',
+      '/wes/tmp/js',
+      '--awsSecretAccessKey',
+      '[Redacted]',
+      '--token=[Redacted]',
+      '--api-key',
+      '[Redacted]',
+      'https://user:[Redacted]@host/x.cwl',
+      'https://s3/b/k?X-Amz-Signature=[Redacted]',
+      '/wes/attachments/main.cwl',
+    ]);
+  });
+});
+
+describe('request ids', () => {
+  it("keeps a client's sane x-request-id and makes one for anything else", () => {
+    expect(requestIdOf('abc-123_x.y:z')).toBe('abc-123_x.y:z');
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    for (const bad of [undefined, '', 'a b', 'x'.repeat(129), 'evil"\n{"', ['a', 'b']]) expect(requestIdOf(bad as string | undefined)).toMatch(uuid);
   });
 });

@@ -1,2 +1,4 @@
 export * from './platform.module';
 export * from './url-fetcher-factory';
+export * from './readiness';
+export * from './metrics-access';
