@@ -45,6 +45,8 @@ async function main() {
   // Whether links are signed and where their key comes from; never the key.
   const links = signsLinks(settings) ? { signedLinkTtlSeconds: settings.signedLinkTtlSeconds, linkKey: settings.linkSigningKey ? 'configured' : 'shared in Redis' } : { signedLinks: false };
   logger.info({ authMode: settings.authMode, users: settings.authUsers.length, ...oidc, ...links }, 'authentication');
+  // Set once the app exists: records the requests the router refuses before any hook runs.
+  let recordRefused: ((request: FastifyRequest, reply: FastifyReply) => void) | undefined;
   const adapter = new FastifyAdapter({
     bodyLimit: settings.maxFieldBytes * 4,
     trustProxy: true,
@@ -52,7 +54,10 @@ async function main() {
     requestIdHeader: false,
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => requestIdOf(req.headers['x-request-id']),
     // Errors of Fastify's router (bad URL, path parameter too long) get the WES shape too.
-    frameworkErrors: (err: Error, request: FastifyRequest, reply: FastifyReply) => sendErrorResponse(err, request, reply, logger),
+    frameworkErrors: (err: Error, request: FastifyRequest, reply: FastifyReply) => {
+      sendErrorResponse(err, request, reply, logger);
+      recordRefused?.(request, reply);
+    },
   });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(settings, logger), adapter, {
     logger: new PinoNestLogger(logger),
@@ -86,7 +91,7 @@ async function main() {
   await app.register(fastifySwagger as never, { mode: 'static', specification: { path: OPENAPI_DOCUMENT, baseDir: '' } } as never);
   await app.register(fastifySwaggerUi as never, { routePrefix: `${WES_BASE_PATH}/docs` } as never);
   closeConnectionsWhenShuttingDown(app.getHttpAdapter().getInstance());
-  installObservability(app, settings, logger);
+  recordRefused = installObservability(app, settings, logger);
   app.setGlobalPrefix(WES_BASE_PATH.slice(1));
   app.enableShutdownHooks();
   await app.listen(settings.port, settings.host);

@@ -1,3 +1,4 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { WesSettings } from '../../../../libs/config/src';
 import type { Logger } from '../../../../libs/logging/src';
@@ -10,11 +11,14 @@ import { observeRequests } from './request-observer';
 
 export { OPS_PATHS } from './ops-routes';
 
-/** Request logs, request ids and HTTP metrics on every route; /metrics, /healthz and /readyz at the root. */
-export function installObservability(app: NestFastifyApplication, settings: WesSettings, logger: Logger): void {
+/**
+ * Request logs, request ids and HTTP metrics on every route; /metrics, /healthz and /readyz at
+ * the root. Returns what records a request the router refused itself (its hooks do not run).
+ */
+export function installObservability(app: NestFastifyApplication, settings: WesSettings, logger: Logger): (request: FastifyRequest, reply: FastifyReply) => void {
   const fastify = app.getHttpAdapter().getInstance();
   const metrics = app.get(WesMetrics);
-  observeRequests(fastify, logger, metrics);
+  const record = observeRequests(fastify, logger, metrics);
   registerOpsRoutes(fastify, {
     metrics,
     probe: app.get(ReadinessProbe),
@@ -22,4 +26,5 @@ export function installObservability(app: NestFastifyApplication, settings: WesS
     queues: app.get(RunQueues),
     metricsToken: settings.metricsToken,
   });
+  return record;
 }
