@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { runForm, workflowFiles } from '../helpers/client';
 import { uniqueNumber } from '../helpers/e2e';
-import { getJson, useOpsStack } from '../helpers/ops';
+import { sampleValue } from '../../libs/metrics/src';
+import { getJson, scrape, useOpsStack } from '../helpers/ops';
 
 /**
  * /healthz and /readyz of the API (at its port's root, public) and of a worker (its HTTP
@@ -49,6 +50,11 @@ describe('health endpoints', () => {
       expect(w.body.checks.redis).not.toBe('ok');
       expect((await api('/healthz')).status).toBe(200);
       expect((await worker('/healthz')).status).toBe(200);
+      // /metrics still answers at once, without the figures read from Redis, with its errors counted.
+      const metrics = await scrape(h.stack.origin);
+      expect(metrics.samples.some((s) => s.name === 'wes_runs')).toBe(false);
+      expect(sampleValue(metrics.samples, 'wes_redis_errors_total', { connection: 'main' }) + sampleValue(metrics.samples, 'wes_redis_reconnects_total', { connection: 'main' })).toBeGreaterThan(0);
+      expect(sampleValue((await scrape(h.workerOrigin)).samples, 'wes_redis_reconnects_total')).toBeGreaterThan(0);
     } finally {
       await restarting;
     }

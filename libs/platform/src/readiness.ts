@@ -41,9 +41,14 @@ export class ReadinessProbe {
     private readonly store: ObjectStore,
   ) {}
 
+  /** Whether the Redis connection is up: figures read from Redis at scrape are skipped while it is not (a command would wait for it). */
+  get redisReady(): boolean {
+    return this.redis.status === 'ready';
+  }
+
   async check(own: ReadinessChecks = {}): Promise<ReadinessReport> {
     // Commands wait while ioredis reconnects (maxRetriesPerRequest: null): ask only a ready connection.
-    const redisReady = this.redis.status === 'ready';
+    const redisReady = this.redisReady;
     const [redis, scripts, objectStore] = await Promise.all([
       redisReady ? outcome(this.redis.ping(), 'Redis') : Promise.resolve(`Redis connection is ${this.redis.status}`),
       redisReady ? outcome(loadRunScripts(this.redis), 'Redis (scripts)') : Promise.resolve('Redis not reachable'),

@@ -24,10 +24,13 @@ export interface OpsRouteDeps {
  */
 export function registerOpsRoutes(fastify: FastifyInstance, deps: OpsRouteDeps): void {
   const { metrics } = deps;
+  // While Redis is away these two are left out of the page (the rest, its error counts among them, is served).
   metrics.collect('runsByState', async (set) => {
+    if (!deps.probe.redisReady) return;
     for (const [state, n] of Object.entries(await deps.runs.counts())) set({ state }, n);
   });
   metrics.collect('queueJobs', async (set) => {
+    if (!deps.probe.redisReady) return;
     for (const d of await deps.queues.depths()) {
       set({ pool: d.pool, status: 'waiting' }, d.waiting);
       set({ pool: d.pool, status: 'active' }, d.active);
