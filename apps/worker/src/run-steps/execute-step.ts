@@ -87,8 +87,11 @@ export class ExecuteStep {
       parentDeathSignal: stopSignal,
       killAfterMs: graceMs,
     });
-    this.metrics.engineStarted(runId, engine.name, log);
-    void engineProcess.exited.finally(() => this.metrics.engineExited(engine.name));
+    if (engineProcess.pid > 0) {
+      this.metrics.engineStarted(runId, engine.name, log);
+      const exitedOnce = () => this.metrics.engineExited(engine.name);
+      void engineProcess.exited.then(exitedOnce, exitedOnce);
+    }
     if (engineProcess.pid > 0) await this.runs.setFields(runId, { pgid: String(engineProcess.pid) });
     // Once per run, with whatever an argument may carry of a secret taken out.
     log.info({ pid: engineProcess.pid, cmd: redactCommand(cmd) }, 'engine started');
