@@ -18,10 +18,13 @@ describe('log redaction', () => {
     logger.info({ headers: { authorization: 'Basic s3cret-2', host: 'h' } }, 'b');
     logger.info({ req: { headers: { authorization: 'Bearer s3cret-3', cookie: 's3cret-4' } } }, 'c');
     logger.info({ err: { headers: { authorization: 'Bearer s3cret-5' } }, user: { password: 's3cret-6' }, password: 's3cret-7' }, 'd');
+    logger.info({ settings: { s3SecretAccessKey: 's3cret-8', s3InputSecretAccessKey: 's3cret-9', linkSigningKey: 's3cret-10', metricsToken: 's3cret-11', port: 8080 } }, 'e');
+    logger.info({ credentials: { accessKeyId: 'AKIA', secretAccessKey: 's3cret-12', sessionToken: 's3cret-13' }, token: 's3cret-14' }, 'f');
     const text = lines.join('');
     expect(text).not.toMatch(/s3cret/);
     expect(text).toContain('[Redacted]');
     expect(text).toContain('"host":"h"');
+    expect(text).toContain('"port":8080');
   });
 });
 

@@ -18,6 +18,21 @@ export const REDACTED_PATHS = [
   '*.password',
   '*.headers.authorization',
   '*.headers.cookie',
+  // Credentials of settings and SDK objects, should one be logged whole (S3 keys, tokens, link key).
+  'token',
+  '*.token',
+  'sessionToken',
+  '*.sessionToken',
+  'secretAccessKey',
+  '*.secretAccessKey',
+  's3SecretAccessKey',
+  's3InputSecretAccessKey',
+  '*.s3SecretAccessKey',
+  '*.s3InputSecretAccessKey',
+  'linkSigningKey',
+  '*.linkSigningKey',
+  'metricsToken',
+  '*.metricsToken',
 ];
 
 /**
