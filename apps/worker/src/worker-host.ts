@@ -7,6 +7,7 @@ import { WesSettings } from '../../../libs/config/src';
 import { EngineToRun, enginesToRun, InvalidEngineSettingError, readEngineVersion, runFolders } from '../../../libs/engines/src';
 import type { Logger } from '../../../libs/logging/src';
 import { LOGGER, REDIS } from '../../../libs/platform/src';
+import { watchRedisConnection, WesMetrics } from '../../../libs/metrics/src';
 import { closeRedis, PoolDefinition, RunQueues, RunQueueWorker, SHUTDOWN_REDIS_WAIT_MS, WorkerInfo, WorkerRegistry, within } from '../../../libs/queue/src';
 import { Reaper, RunRecovery } from '../../../libs/recovery/src';
 import { RunKeys } from '../../../libs/runs/src';
@@ -58,6 +59,13 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
   private heartbeat?: NodeJS.Timeout;
   private orphanCheck?: NodeJS.Timeout;
   private reaper?: Reaper;
+  /** Engines detected and queue workers started: the worker takes runs. */
+  private taking = false;
+  /** SIGTERM heard: no new runs, the running ones drain. */
+  private draining = false;
+  private markStopped!: () => void;
+  /** Resolves when the shutdown (drain included) is over. */
+  readonly stopped = new Promise<void>((resolve) => (this.markStopped = resolve));
 
   constructor(
     private readonly settings: WesSettings,
@@ -69,7 +77,16 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(WORKER_ID) private readonly workerId: string,
+    private readonly metrics: WesMetrics,
   ) {}
+
+  /** The worker's own readiness checks (/readyz): engines detected, not draining. */
+  readinessChecks(): Record<string, string> {
+    return {
+      engines: this.taking || this.draining ? 'ok' : 'engines not detected yet',
+      draining: this.draining ? 'draining: shutting down, taking no new runs' : 'ok',
+    };
+  }
 
   async onApplicationBootstrap() {
     const pools = this.queues.pools.servedBy(this.settings.workerPools);
@@ -104,12 +121,19 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
           if (!redisLost) this.logger.warn({ err: err.message, pool: pool.name }, 'queue worker: Redis unreachable, reconnecting');
           redisLost = true;
         },
+        (connection) => watchRedisConnection(this.metrics, connection, 'bull'),
       ),
     );
+    this.metrics.collect('workerSlots', (set) => {
+      const busy = this.executor.activeRunIds.length;
+      set({ status: 'busy' }, busy);
+      set({ status: 'free' }, Math.max(0, info.concurrency - busy));
+    });
 
     this.subscriber = this.redis.duplicate({ connectionName: 'wes-worker-cancel' });
     // ioredis reconnects by itself; without a listener its connection errors would be "unhandled".
     this.subscriber.on('error', (err: Error) => this.logger.debug({ err: err.message }, 'cancel subscriber: Redis connection error'));
+    watchRedisConnection(this.metrics, this.subscriber, 'cancel');
     await this.subscriber.subscribe(this.keys.cancelChannel);
     this.subscriber.on('message', (_channel: string, runId: string) => {
       // Only the worker holding the run has something to interrupt; the others ignore it.
@@ -125,6 +149,7 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
         .catch((err) => this.logger.warn({ err }, 'orphan check failed'));
     }, this.settings.reaperIntervalMs);
     this.workers.forEach((w) => w.start());
+    this.taking = !this.draining;
     this.logger.info(
       {
         workerId: this.workerId,
@@ -199,6 +224,16 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
    * record has lapsed (3 × heartbeatMs): queued again, or SYSTEM_ERROR, by the worker-loss policy.
    */
   async onApplicationShutdown(signal?: string) {
+    try {
+      await this.shutDown(signal);
+    } finally {
+      this.markStopped();
+    }
+  }
+
+  private async shutDown(signal?: string) {
+    this.draining = true;
+    this.taking = false;
     if (this.workers.length) {
       // No new jobs from here on, in any pool; running ones may finish within the drain time.
       const closed = Promise.all(this.workers.map((w) => w.close()));

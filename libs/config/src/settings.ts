@@ -427,6 +427,28 @@ export class WesSettings {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   logLevel = 'info';
 
+  /**
+   * Port of a worker's own HTTP listener (`/metrics`, `/healthz`, `/readyz`); 0: none. Several
+   * workers on one machine each need their own.
+   */
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  workerHttpPort = 0;
+
+  /** Address of a worker's HTTP listener: loopback by default (a scraper elsewhere needs another). */
+  @IsString()
+  workerHttpHost = '127.0.0.1';
+
+  /**
+   * When set, `/metrics` (API and workers) answers only `Authorization: Bearer <this token>`.
+   * Empty: open, like the health endpoints (the figures hold no run data, only counts).
+   */
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'must be at least 16 characters' })
+  metricsToken?: string;
+
   /** Organization named in service-info. */
   @IsString()
   organizationName = 'WES server';
@@ -637,6 +659,9 @@ export const SETTING_SOURCES = {
   defaultPageSize: { env: 'WES_DEFAULT_PAGE_SIZE', kind: 'int' },
   maxPageSize: { env: 'WES_MAX_PAGE_SIZE', kind: 'int' },
   logLevel: { env: 'LOG_LEVEL', kind: 'string' },
+  workerHttpPort: { env: 'WES_WORKER_HTTP_PORT', kind: 'int' },
+  workerHttpHost: { env: 'WES_WORKER_HTTP_HOST', kind: 'string' },
+  metricsToken: { env: 'WES_METRICS_TOKEN', kind: 'string' },
   organizationName: { env: 'WES_ORGANIZATION_NAME', kind: 'string' },
   organizationUrl: { env: 'WES_ORGANIZATION_URL', kind: 'string' },
   authInstructionsUrl: { env: 'WES_AUTH_INSTRUCTIONS_URL', kind: 'string' },

@@ -3,10 +3,12 @@ import type { Redis } from 'ioredis';
 import { WesSettings } from '../../config/src';
 import { UrlFetcher } from '../../fetch/src';
 import { createLogger, Logger } from '../../logging/src';
+import { MetricProcess, watchRedisConnection, WesMetrics } from '../../metrics/src';
 import { closeRedis, createRedis, RunQueues, WorkerPools, WorkerRegistry } from '../../queue/src';
 import { RunRecovery } from '../../recovery/src';
 import { RunKeys, RunStore, TaskStore, TerminalStateCache, WorkflowStateMachine } from '../../runs/src';
 import { createObjectStore, ObjectStore } from '../../storage/src';
+import { ReadinessProbe } from './readiness';
 import { createUrlFetcher } from './url-fetcher-factory';
 
 /** Injection tokens of what the platform module provides that is not a class of its own. */
@@ -35,13 +37,15 @@ class ConnectionCloser implements OnApplicationShutdown {
 @Global()
 @Module({})
 export class PlatformModule {
-  static forRoot(settings: WesSettings, processName: string, logger?: Logger): DynamicModule {
+  static forRoot(settings: WesSettings, processName: MetricProcess, logger?: Logger): DynamicModule {
     const log = logger ?? createLogger(processName, settings.logLevel);
+    const metrics = new WesMetrics(processName);
     return {
       module: PlatformModule,
       providers: [
         { provide: WesSettings, useValue: settings },
         { provide: LOGGER, useValue: log },
+        { provide: WesMetrics, useValue: metrics },
         {
           provide: REDIS,
           useFactory: () => {
@@ -58,6 +62,7 @@ export class PlatformModule {
               if (down) log.info('Redis reachable again');
               down = false;
             });
+            watchRedisConnection(metrics, redis, 'main');
             return redis;
           },
         },
@@ -90,11 +95,18 @@ export class PlatformModule {
           useFactory: (sm: WorkflowStateMachine, runs: RunStore, workers: WorkerRegistry, queues: RunQueues, redis: Redis, keys: RunKeys) =>
             new RunRecovery(settings, sm, runs, workers, queues, redis, keys, log),
         },
+        {
+          provide: ReadinessProbe,
+          inject: [REDIS, OBJECT_STORE],
+          useFactory: (redis: Redis, store: ObjectStore) => new ReadinessProbe(redis, store),
+        },
         ConnectionCloser,
       ],
       exports: [
         WesSettings,
         LOGGER,
+        WesMetrics,
+        ReadinessProbe,
         REDIS,
         RunKeys,
         TerminalStateCache,

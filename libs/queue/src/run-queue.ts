@@ -129,11 +129,13 @@ export class RunQueue {
 
   /**
    * A worker taking this queue's runs with the queue's settings, on a connection of its own
-   * (BullMQ blocks on it). `onError` hears the worker's connection and processing errors.
+   * (BullMQ blocks on it). `onError` hears the worker's connection and processing errors;
+   * `watchConnection` is given that connection (metrics count its errors and reconnects).
    */
-  createWorker(processor: RunProcessor, onError: (err: Error) => void): RunQueueWorker {
+  createWorker(processor: RunProcessor, onError: (err: Error) => void, watchConnection?: (connection: Redis) => void): RunQueueWorker {
     // Same server and options as the queue's connection (maxRetriesPerRequest: null among them).
     const connection = this.connection.duplicate({ connectionName: `${this.connection.options.connectionName ?? 'wes'}-bull` });
+    watchConnection?.(connection);
     const worker = new Worker<RunJobData>(
       this.settings.name,
       async (job: Job<RunJobData>, token?: string, signal?: AbortSignal) => {
@@ -194,6 +196,19 @@ export class RunQueues {
     const queue = this.queues.get(pool || DEFAULT_POOL);
     if (!queue) throw new Error(`no pool "${pool || DEFAULT_POOL}" is configured (pools: ${this.pools.names.join(', ')}): its runs cannot be queued`);
     return queue;
+  }
+
+  /**
+   * Jobs of each pool's queue that wait (prioritized and paused ones included), run, or are
+   * delayed: the queue depth /metrics reports. One read per pool, no scan of the jobs.
+   */
+  async depths(): Promise<{ pool: string; waiting: number; active: number; delayed: number }[]> {
+    return Promise.all(
+      [...this.queues.entries()].map(async ([pool, queue]) => {
+        const c = await queue.counts();
+        return { pool, waiting: (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.paused ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0 };
+      }),
+    );
   }
 
   async close(): Promise<void> {
