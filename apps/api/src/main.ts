@@ -17,6 +17,7 @@ import { WES_BASE_PATH } from './common/base-url';
 import { closeConnectionsWhenShuttingDown } from './common/connection-draining';
 import { Authenticator } from './auth/authenticator';
 import { sendErrorResponse } from './common/error-response.filter';
+import { serveDashboard } from './dashboard/serve-dashboard';
 import { BadRequestError } from './common/wes-errors';
 import { OPENAPI_DOCUMENT } from './version';
 
@@ -81,6 +82,7 @@ async function main() {
   }
   await app.register(fastifySwagger as never, { mode: 'static', specification: { path: OPENAPI_DOCUMENT, baseDir: '' } } as never);
   await app.register(fastifySwaggerUi as never, { routePrefix: `${WES_BASE_PATH}/docs` } as never);
+  await serveDashboard(fastify, logger);
   closeConnectionsWhenShuttingDown(app.getHttpAdapter().getInstance());
   app.setGlobalPrefix(WES_BASE_PATH.slice(1));
   app.enableShutdownHooks();
