@@ -37,7 +37,9 @@ function taskState(t: TaskLog, runEnded: boolean): string {
 function taskDuration(t: TaskLog): string {
   if (!t.start_time) return '';
   const end = t.end_time ? Date.parse(t.end_time) : Date.now();
-  return formatDuration(end - Date.parse(t.start_time));
+  const ms = end - Date.parse(t.start_time);
+  // WES times are whole seconds.
+  return ms < 1000 ? '< 1 s' : formatDuration(ms);
 }
 
 export function RunPage({ runId }: { runId: string }) {

@@ -124,8 +124,8 @@ export function RunsPage() {
                 <td>
                   <StateBadge state={r.state} />
                 </td>
-                <td>{formatTime(r.start_time)}</td>
-                <td>{formatTime(r.end_time)}</td>
+                <td data-label="Started">{formatTime(r.start_time)}</td>
+                <td data-label="Ended">{formatTime(r.end_time)}</td>
                 <td>
                   {Object.entries(r.tags ?? {}).map(([k, v]) => (
                     <span class="tag" key={k}>
