@@ -126,6 +126,9 @@ describe('the dashboard in chromium', () => {
     await page.getByLabel('Workflow params').fill(readFileSync(path.join(EXAMPLE, 'params.json'), 'utf8'));
     await page.getByLabel('Tags, one key=value a line').fill('project=dashboard-e2e');
     await page.locator('select[name=workflow_engine]').selectOption('cwltool');
+    // An allow-listed engine parameter, as service-info offers it.
+    await page.getByText('Engine parameters (allowed by the server)').click();
+    await page.getByLabel('--parallel').selectOption('true');
     await shoot(page, 'submit');
     await page.getByRole('button', { name: 'Submit' }).click();
     await page.waitForURL(/\/ui\/runs\/[0-9a-f-]{36}$/);
@@ -133,6 +136,8 @@ describe('the dashboard in chromium', () => {
     const run = await h.client.runLog(completedRun);
     expect(run.request.tags).toEqual({ project: 'dashboard-e2e' });
     expect(run.request.workflow_engine).toBe('cwltool');
+    expect(run.request.workflow_engine_parameters).toEqual({ '--parallel': 'true' });
+    expect(run.request.workflow_params).toEqual(JSON.parse(readFileSync(path.join(EXAMPLE, 'params.json'), 'utf8')));
     await expect.poll(() => runState(page).textContent(), { timeout: 120_000, interval: 250 }).toBe('COMPLETE');
     expect(await h.client.status(completedRun)).toBe('COMPLETE');
 
@@ -169,6 +174,56 @@ describe('the dashboard in chromium', () => {
     await expect.poll(() => error.textContent()).toContain('not a list');
     expect(requests.filter((r) => r.method === 'POST')).toEqual([]);
     expect(new URL(page.url()).pathname).toBe(`${DASHBOARD_PATH}/submit`);
+    // Corrected, as YAML: sent as the JSON object it means, and the error is gone.
+    await page.getByLabel('Workflow params').fill('text:\n  class: File\n  location: input.txt\n');
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await page.waitForURL(/\/ui\/runs\/[0-9a-f-]{36}$/);
+    const runId = page.url().split('/').pop()!;
+    expect((await h.client.runLog(runId)).request.workflow_params).toEqual({ text: { class: 'File', location: 'input.txt' } });
+    expect(requests.filter((r) => r.method === 'POST')).toHaveLength(1);
+    await h.client.waitForState(runId, ['COMPLETE']);
+  });
+
+  it('grows the tasks table while the run goes on', async () => {
+    const step = `cwlVersion: v1.2
+class: CommandLineTool
+baseCommand: [sh, -c, 'sleep 3; echo done']
+inputs:
+  after: File?
+outputs:
+  done: stdout
+stdout: done.txt
+`;
+    const workflow = `cwlVersion: v1.2
+class: Workflow
+inputs: []
+outputs: []
+steps:
+  first:
+    run: step.cwl
+    in: {}
+    out: [done]
+  second:
+    run: step.cwl
+    in:
+      after: first/done
+    out: [done]
+`;
+    const runId = await h.client.submitOk(runForm({ workflow_url: 'two.cwl', workflow_type: 'CWL', workflow_type_version: 'v1.2', attachments: { 'two.cwl': workflow, 'step.cwl': step } }));
+    const page = await open(h.stack.origin, `runs/${runId}`);
+    const rows = page.locator('#tasks tbody tr');
+    const cells = () => rows.evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 2).map((td) => td.textContent)));
+    await expect.poll(cells, { timeout: 60_000, interval: 100 }).toEqual([['first', 'running']]);
+    await expect.poll(cells, { timeout: 30_000, interval: 100 }).toEqual([
+      ['first', 'done'],
+      ['second', 'running'],
+    ]);
+    await expect.poll(() => runState(page).textContent(), { timeout: 30_000 }).toBe('COMPLETE');
+    await expect.poll(cells).toEqual([
+      ['first', 'done'],
+      ['second', 'done'],
+    ]);
+    expect(await rows.first().locator('td').nth(3).textContent()).toBe('0');
   });
 
   it('cancels a sleeping run from its page, after a confirmation: CANCELING, then CANCELED', async () => {
@@ -285,6 +340,14 @@ outputs: []
     await page.getByRole('button', { name: 'Filter' }).click();
     await expect.poll(() => rowOf(failed).count()).toBe(0);
     expect(await rowOf(sleeper).count()).toBe(1);
+
+    // By tag: the run submitted through the form carries project=dashboard-e2e.
+    expect(completedRun).not.toBe('');
+    await page.getByLabel('State').selectOption('');
+    await page.getByLabel('Tag').fill('project:dashboard-e2e');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => page.locator('tr[data-run-id]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run-id')))).toEqual([completedRun]);
+    expect(requests.some((r) => new URL(r.url).searchParams.get('tag') === 'project:dashboard-e2e')).toBe(true);
   });
 
   it('pages through runs with Next and Previous (keyset tokens)', async () => {
