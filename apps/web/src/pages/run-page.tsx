@@ -4,6 +4,7 @@ import { RunLog, runPath, savedToken, TaskLog, wesFetch, wesJson } from '../api'
 import { ErrorNote, Facts, Section, StateBadge } from '../components';
 import { formatBytes, formatDuration, formatTime, uuidv7Time } from '../lib/format';
 import { OutputFile, OutputNode, outputTree } from '../lib/output-tree';
+import { refreshTaskPages, TaskPage } from '../lib/task-pages';
 import { usePolling } from '../polling';
 import { LogView } from './log-view';
 
@@ -16,17 +17,11 @@ interface Seen {
   at: number;
 }
 
-async function allTasks(runId: string): Promise<TaskLog[]> {
-  const tasks: TaskLog[] = [];
-  let token = '';
-  do {
-    const q = new URLSearchParams({ page_size: '100' });
-    if (token) q.set('page_token', token);
-    const page = await wesJson<{ task_logs: TaskLog[]; next_page_token: string }>(runPath(runId, `/tasks?${q}`));
-    tasks.push(...page.task_logs);
-    token = page.next_page_token;
-  } while (token);
-  return tasks;
+async function readTaskPage(runId: string, token: string): Promise<{ tasks: TaskLog[]; next: string }> {
+  const q = new URLSearchParams({ page_size: '100' });
+  if (token) q.set('page_token', token);
+  const page = await wesJson<{ task_logs: TaskLog[]; next_page_token: string }>(runPath(runId, `/tasks?${q}`));
+  return { tasks: page.task_logs, next: page.next_page_token };
 }
 
 function taskState(t: TaskLog, runEnded: boolean): string {
@@ -50,6 +45,7 @@ export function RunPage({ runId }: { runId: string }) {
   const [seen, setSeen] = useState<Seen[]>([]);
   const [fastUntil, setFastUntil] = useState(0);
   const lastState = useRef('');
+  const taskPages = useRef<TaskPage<TaskLog>[]>([]);
 
   const note = (state: string) => {
     if (state !== lastState.current) {
@@ -64,7 +60,8 @@ export function RunPage({ runId }: { runId: string }) {
       note(log.state);
       setRun(log);
       const ended = isTerminal(log.state);
-      setTasks(await allTasks(runId));
+      taskPages.current = await refreshTaskPages(taskPages.current, (t) => t.end_time !== undefined, (token) => readTaskPage(runId, token));
+      setTasks(taskPages.current.flatMap((p) => p.tasks));
       if (ended) setOutputs((await wesJson<{ files: OutputFile[] }>(runPath(runId, '/outputs'))).files);
       setError(undefined);
       return ended;
