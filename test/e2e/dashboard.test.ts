@@ -10,6 +10,7 @@ import { DASHBOARD_CSP, DASHBOARD_PATH } from '../../apps/api/src/dashboard/serv
 import { ensureDashboardBuilt, launchChromium, WEB_DIST } from '../helpers/browser';
 import { runForm, workflowFiles } from '../helpers/client';
 import { tickerTool } from '../helpers/cwl-fixtures';
+import { startHttpServer, TestHttpServer } from '../helpers/http-server';
 import { uniqueMarker, uniqueNumber, useStack } from '../helpers/e2e';
 import { ROOT } from '../helpers/stack';
 
@@ -31,7 +32,8 @@ const configDir = mkdtempSync(path.join(os.tmpdir(), 'wes-dashboard-e2e-'));
 const configFile = path.join(configDir, 'wes.yaml');
 writeFileSync(configFile, JSON.stringify({ authUsers: [{ name: 'ada', roles: [], tokenSha256: hashToken(TOKEN) }] }));
 
-const h = useStack({ workers: 1 });
+// Workflows and inputs at URLs of a local HTTP server (a private address, allowed here).
+const h = useStack({ workers: 1, env: { WES_FETCH_ALLOW_CIDRS: '127.0.0.1/32' } });
 const secured = useStack({ workers: 0, env: { WES_CONFIG_FILE: configFile, WES_AUTH_MODE: 'static' } });
 
 let browser: Browser;
@@ -45,7 +47,11 @@ let requests: Seen[] = [];
 let problems: string[] = [];
 const contexts: BrowserContext[] = [];
 
+let files: TestHttpServer;
+
 beforeAll(async () => {
+  files = await startHttpServer();
+  for (const f of ['workflow.cwl', 'tools/shout.cwl', 'tools/count.cwl', 'input.txt']) files.set(`/word-count/${f}`, readFileSync(path.join(EXAMPLE, f), 'utf8'));
   ensureDashboardBuilt();
   browser = await launchChromium();
   if (SCREENSHOTS) mkdirSync(SCREENSHOTS, { recursive: true });
@@ -53,6 +59,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  await files?.stop();
   rmSync(configDir, { recursive: true, force: true });
 });
 
@@ -156,6 +163,23 @@ describe('the dashboard in chromium', () => {
     const bytes = readFileSync((await download.path())!);
     expect(bytes.toString('utf8')).toBe(readFileSync(path.join(EXAMPLE, 'input.txt'), 'utf8').toUpperCase());
     expect(bytes.length).toBe(shouted.size);
+  });
+
+  it('submits a workflow given by URL', async () => {
+    const page = await open(h.stack.origin, 'submit');
+    await expect.poll(() => page.locator('select[name=workflow_type_version] option').count()).toBeGreaterThan(0);
+    await page.getByLabel('A URL').check();
+    await page.getByLabel('Workflow URL').fill(`${files.origin}/word-count/workflow.cwl`);
+    await page.locator('select[name=workflow_type_version]').selectOption('v1.2');
+    await page.getByLabel('Workflow params').fill(JSON.stringify({ text: { class: 'File', location: `${files.origin}/word-count/input.txt` } }));
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await page.waitForURL(/\/ui\/runs\/[0-9a-f-]{36}$/);
+    const runId = page.url().split('/').pop()!;
+    expect((await h.client.runLog(runId)).request.workflow_url).toBe(`${files.origin}/word-count/workflow.cwl`);
+    await expect.poll(() => runState(page).textContent(), { timeout: 120_000, interval: 250 }).toBe('COMPLETE');
+    expect(files.requests).toEqual(expect.arrayContaining(['/word-count/workflow.cwl', '/word-count/tools/shout.cwl', '/word-count/tools/count.cwl', '/word-count/input.txt']));
+    // The page's own requests went to the API only (the server fetched the workflow).
+    expect(requests.filter((r) => r.url.startsWith(files.origin))).toEqual([]);
   });
 
   it('shows a bad params JSON beside the field and sends nothing', async () => {
