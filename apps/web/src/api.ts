@@ -37,19 +37,34 @@ export function onAuthNeeded(listener: Listener): () => void {
   return () => authListeners.delete(listener);
 }
 
+/**
+ * Where a request goes: a path under the WES root (`runs/...`), an absolute path, or a URL the
+ * API handed out (an output's link), taken as a path when it is of this origin.
+ */
+function requestUrl(path: string): { url: string; ours: boolean } {
+  if (/^https?:\/\//i.test(path)) {
+    const u = new URL(path);
+    return u.origin === location.origin ? { url: `${u.pathname}${u.search}`, ours: true } : { url: path, ours: false };
+  }
+  return { url: path.startsWith('/') ? path : `${WES_BASE}/${path}`, ours: true };
+}
+
 /** A request to the WES API; throws ApiError for a non-2xx answer other than those `accept`ed. */
 export async function wesFetch(path: string, init: RequestInit = {}, accept: number[] = []): Promise<Response> {
   const headers = new Headers(init.headers);
+  const { url, ours } = requestUrl(path);
   const token = savedToken();
-  if (token) headers.set('authorization', `Bearer ${token}`);
+  // The token goes to this origin only.
+  if (token && ours) headers.set('authorization', `Bearer ${token}`);
   let res: Response;
   try {
-    res = await fetch(path.startsWith('/') ? path : `${WES_BASE}/${path}`, { ...init, headers });
+    res = await fetch(url, { ...init, headers });
   } catch (err) {
     throw new ApiError(0, `The server could not be reached (${(err as Error).message})`);
   }
   if (res.status === 401) authListeners.forEach((l) => l(true));
-  else if (res.ok) authListeners.forEach((l) => l(false));
+  // service-info answers anyone: its success says nothing about the token.
+  else if (res.ok && !url.endsWith('/service-info')) authListeners.forEach((l) => l(false));
   if (res.ok || res.status === 304 || accept.includes(res.status)) return res;
   let message = `${res.status} ${res.statusText}`;
   try {

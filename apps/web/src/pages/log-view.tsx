@@ -24,30 +24,41 @@ export function LogView({ runId, stream, finished }: { runId: string; stream: 's
   const decoder = useRef(new TextDecoder());
   const pre = useRef<HTMLPreElement>(null);
 
+  // One read at a time: the last read, started when the run ends, may overlap one in flight,
+  // and two reads from the same offset would show their bytes twice (or start over).
+  const reading = useRef<Promise<unknown>>(Promise.resolve());
+
+  const readMore = async () => {
+    const from = offset.current;
+    const res = await wesFetch(runPath(runId, `/logs/${stream}`), { headers: { range: nextRange(from) }, cache: 'no-store' }, [416]);
+    const body = new Uint8Array(await res.arrayBuffer());
+    const step = stepLog(from, res.status, res.headers.get('content-range'), body.byteLength);
+    if (step.useBody) {
+      if (step.replace) {
+        decoder.current = new TextDecoder();
+        const first = decoder.current.decode(body, { stream: true });
+        setText(step.skipped > 0 ? dropPartialFirstLine(first) : first);
+        setSkipped(step.skipped);
+      } else if (body.byteLength > 0) {
+        const more = decoder.current.decode(body, { stream: true });
+        setText((t) => {
+          const all = t + more;
+          if (all.length <= MAX_SHOWN_CHARS) return all;
+          setTrimmed(true);
+          return dropPartialFirstLine(all.slice(all.length - MAX_SHOWN_CHARS));
+        });
+      }
+    }
+    offset.current = step.offset;
+  };
+
   usePolling(
     async () => {
       const last = finished;
+      const read = reading.current.then(readMore);
+      reading.current = read.catch(() => undefined);
       try {
-        const res = await wesFetch(runPath(runId, `/logs/${stream}`), { headers: { range: nextRange(offset.current) }, cache: 'no-store' }, [416]);
-        const body = new Uint8Array(await res.arrayBuffer());
-        const step = stepLog(offset.current, res.status, res.headers.get('content-range'), body.byteLength);
-        if (step.useBody) {
-          if (step.replace) {
-            decoder.current = new TextDecoder();
-            const first = decoder.current.decode(body, { stream: true });
-            setText(step.skipped > 0 ? dropPartialFirstLine(first) : first);
-            setSkipped(step.skipped);
-          } else if (body.byteLength > 0) {
-            const more = decoder.current.decode(body, { stream: true });
-            setText((t) => {
-              const all = t + more;
-              if (all.length <= MAX_SHOWN_CHARS) return all;
-              setTrimmed(true);
-              return dropPartialFirstLine(all.slice(all.length - MAX_SHOWN_CHARS));
-            });
-          }
-        }
-        offset.current = step.offset;
+        await read;
         setError(undefined);
       } catch (err) {
         setError(err);

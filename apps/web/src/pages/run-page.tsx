@@ -226,22 +226,31 @@ export function RunPage({ runId }: { runId: string }) {
  * an Authorization header.
  */
 function DownloadLink({ node }: { node: OutputNode }) {
+  const [error, setError] = useState<unknown>();
   const onClick = async (e: MouseEvent) => {
     // A signed link (it has a query) needs no header.
     if (!savedToken() || (node.url ?? '').includes('?')) return;
     e.preventDefault();
-    const res = await wesFetch(node.url!);
-    const href = URL.createObjectURL(await res.blob());
-    const a = document.createElement('a');
-    a.href = href;
-    a.download = node.name;
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(href), 60_000);
+    try {
+      const res = await wesFetch(node.url!);
+      const href = URL.createObjectURL(await res.blob());
+      const a = document.createElement('a');
+      a.href = href;
+      a.download = node.name;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(href), 60_000);
+      setError(undefined);
+    } catch (err) {
+      setError(err);
+    }
   };
   return (
-    <a href={node.url} download={node.name} onClick={onClick}>
-      {node.name}
-    </a>
+    <>
+      <a href={node.url} download={node.name} onClick={onClick}>
+        {node.name}
+      </a>
+      <ErrorNote error={error} />
+    </>
   );
 }
 
