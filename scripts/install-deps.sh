@@ -12,10 +12,11 @@
 #                             `npm run cwl-diff` run
 #   toil, python3-wdlparse,   Debian packages, only with --with-engines: the engines besides
 #   snakemake                 cwltool (toil-cwl-runner, toil-wdl-runner, snakemake) the tests run
+#   chromium                  Debian package, only with --with-browser (test/e2e/dashboard.test.ts)
 #   node_modules              `npm ci` when missing or older than package-lock.json
 #   dist/                     `npm run build` when missing or older than the sources
 #
-# Usage: scripts/install-deps.sh [--with-compose] [--with-cwl-docs] [--with-engines] [--skip-build]
+# Usage: scripts/install-deps.sh [--with-compose] [--with-cwl-docs] [--with-engines] [--with-browser] [--skip-build]
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -23,12 +24,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 with_compose=false
 with_cwl_docs=false
 with_engines=false
+with_browser=false
 skip_build=false
 for arg in "$@"; do
   case "$arg" in
     --with-compose) with_compose=true ;;
     --with-cwl-docs) with_cwl_docs=true ;;
     --with-engines) with_engines=true ;;
+    --with-browser) with_browser=true ;;
     --skip-build) skip_build=true ;;
     -h | --help)
       sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
@@ -82,6 +85,8 @@ if $with_engines; then
   need_pkg python3-wdlparse
   need snakemake snakemake
 fi
+# The dashboard's tests drive Debian's chromium (playwright-core brings no browser).
+if $with_browser; then need chromium chromium; fi
 
 if ((${#missing_pkgs[@]} > 0)); then
   say "missing system packages: ${missing_pkgs[*]}"
@@ -126,7 +131,7 @@ fi
 # dist/.build-stamp is written after a build succeeds; any source newer than it means stale.
 stamp=dist/.build-stamp
 build_needed() {
-  [[ -f $stamp && -f dist/apps/api/src/main.js && -f dist/apps/worker/src/main.js ]] || return 0
+  [[ -f $stamp && -f dist/apps/api/src/main.js && -f dist/apps/worker/src/main.js && -f dist/web/index.html ]] || return 0
   [[ -n $(find apps libs -newer "$stamp" -type f -print -quit 2>/dev/null) ]] && return 0
   for f in package.json package-lock.json tsconfig.json tsconfig.build.json; do
     [[ $f -nt $stamp ]] && return 0

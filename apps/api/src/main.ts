@@ -18,6 +18,7 @@ import { WES_BASE_PATH } from './common/base-url';
 import { closeConnectionsWhenShuttingDown } from './common/connection-draining';
 import { Authenticator } from './auth/authenticator';
 import { sendErrorResponse } from './common/error-response.filter';
+import { serveDashboard } from './dashboard/serve-dashboard';
 import { BadRequestError } from './common/wes-errors';
 import { installObservability } from './observability';
 import { OPENAPI_DOCUMENT } from './version';
@@ -94,6 +95,7 @@ async function main() {
   }
   await app.register(fastifySwagger as never, { mode: 'static', specification: { path: OPENAPI_DOCUMENT, baseDir: '' } } as never);
   await app.register(fastifySwaggerUi as never, { routePrefix: `${WES_BASE_PATH}/docs` } as never);
+  await serveDashboard(fastify, logger);
   closeConnectionsWhenShuttingDown(app.getHttpAdapter().getInstance());
   recordRefused = installObservability(app, settings, logger);
   app.setGlobalPrefix(WES_BASE_PATH.slice(1));
