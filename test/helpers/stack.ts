@@ -12,6 +12,7 @@ import { killProcesses, ProcessInfo } from './processes';
 import { PrivateRedis, startRedis } from './redis-server';
 import { loadSettings } from '../../libs/config/src';
 import { RunQueue, runQueueSettingsOf, WorkerPools } from '../../libs/queue/src';
+import { RunKeys } from '../../libs/runs/src';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const API_ENTRY = path.join(ROOT, 'dist/apps/api/src/main.js');
@@ -47,6 +48,8 @@ export interface Stack {
   client: WesClient;
   redis: PrivateRedis;
   keyPrefix: string;
+  /** Key names under keyPrefix (hash tag included). */
+  keys: RunKeys;
   queueName: string;
   /** Temporary root of this stack: data/, work/ and the process logs. */
   root: string;
@@ -277,6 +280,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     client,
     redis,
     keyPrefix,
+    keys: new RunKeys(keyPrefix),
     queueName,
     root,
     dataDir,
@@ -304,7 +308,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     async workerHolding(runId) {
       const r = new Redis(redis.url, { lazyConnect: false });
       try {
-        const wpid = Number(await r.hget(`${keyPrefix}:run:${runId}`, 'wpid'));
+        const wpid = Number(await r.hget(stack.keys.run(runId), 'wpid'));
         return workers.find((w) => w.child.pid === wpid);
       } finally {
         r.disconnect();
@@ -342,5 +346,5 @@ export function queueOf(stack: Stack, pool?: string): RunQueue {
   const settings = loadSettings(stack.env);
   const definition = pool === undefined ? undefined : new WorkerPools(settings).get(pool);
   if (pool !== undefined && !definition) throw new Error(`the stack has no pool ${pool}`);
-  return new RunQueue(stack.redis.url, runQueueSettingsOf(settings, definition));
+  return new RunQueue(settings, runQueueSettingsOf(settings, definition));
 }

@@ -26,10 +26,11 @@ const OPTIONAL_WHEN_EMPTY = new Set<SettingKey>([
   's3InputAccessKeyId',
   's3InputSecretAccessKey',
   'linkSigningKey',
+  'redisSentinelPassword',
 ]);
 
 /** Settings whose value an error message must not repeat. */
-const SECRET_SETTINGS = new Set<SettingKey>(['s3SecretAccessKey', 's3InputSecretAccessKey', 'linkSigningKey']);
+const SECRET_SETTINGS = new Set<SettingKey>(['s3SecretAccessKey', 's3InputSecretAccessKey', 'linkSigningKey', 'redisSentinelPassword']);
 
 function parseText(key: SettingKey, text: string, origin: string): unknown {
   const { kind } = SETTING_SOURCES[key];

@@ -46,7 +46,7 @@ export class PlatformModule {
           useFactory: () => {
             // Auto-pipelining: commands issued in the same event-loop turn (the status reads of
             // concurrent requests, say) leave in one write; bench scenario 2 measures it.
-            const redis = createRedis(settings.redisUrl, { connectionName: `wes-${processName}` });
+            const redis = createRedis(settings, { connectionName: `wes-${processName}` });
             // ioredis reconnects by itself (commands wait meanwhile); say so once per outage.
             let down = false;
             redis.on('error', (err: Error) => {
