@@ -33,6 +33,8 @@ export interface StackOptions {
   workerEnv?: Record<string, string>;
   /** Use this Redis instead of starting a private one (it is then not stopped with the stack). */
   redis?: PrivateRedis;
+  /** How redisClient() connects (default: to `redis.url`), e.g. through Sentinels. */
+  redisClient?: () => Redis;
   readyTimeoutMs?: number;
 }
 
@@ -84,7 +86,7 @@ export interface Stack {
   restartApi(options?: { signal?: NodeJS.Signals | null; env?: Record<string, string>; waitReady?: boolean }): Promise<ManagedProcess>;
   /** Waits until service-info answers 200 (through whichever API process is current). */
   waitApiReady(timeoutMs?: number): Promise<void>;
-  /** A new connection to the stack's private Redis (the caller disconnects it). */
+  /** A new connection to the stack's Redis (the caller disconnects it). */
   redisClient(): Redis;
   /** Stops workers and API (SIGTERM, SIGKILL after 5 s), kills any engine left in its work dir, stops its Redis. */
   stop(): Promise<{ leftovers: ProcessInfo[] }>;
@@ -328,7 +330,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return stack.api;
     },
     waitApiReady: (timeoutMs = 30_000) => waitServiceInfo(timeoutMs, false, () => [stack.api]),
-    redisClient: () => new Redis(redis.url),
+    redisClient: options.redisClient ?? (() => new Redis(redis.url)),
   };
   for (let i = 0; i < (options.workers ?? 1); i++) startNamedWorker();
 

@@ -6,7 +6,7 @@ import { EngineDefinition, engineNamed, engineOptions, EngineRunFiles, EngineRun
 import type { Logger } from '../../../libs/logging/src';
 import { UrlFetcher } from '../../../libs/fetch/src';
 import { LOGGER, OBJECT_STORE } from '../../../libs/platform/src';
-import { WorkerPools } from '../../../libs/queue/src';
+import { ReplicaAck, WorkerPools } from '../../../libs/queue/src';
 import { RunRecovery } from '../../../libs/recovery/src';
 import { RunStore, TaskStore, WorkflowStateMachine } from '../../../libs/runs/src';
 import { ObjectStore, resolveInside } from '../../../libs/storage/src';
@@ -61,13 +61,14 @@ export class RunExecutor {
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(WORKER_ID) private readonly workerId: string,
     private readonly pools: WorkerPools,
+    replicaAck: ReplicaAck,
   ) {
     this.sandbox = sandboxSettingsOf(settings);
-    this.claimStep = new ClaimStep(stateMachine, runs, recovery, workerId);
+    this.claimStep = new ClaimStep(stateMachine, runs, recovery, workerId, replicaAck);
     this.stageStep = new StageStep(settings.workDir, store, fetcher, this.sandbox);
     this.executeStep = new ExecuteStep(settings, stateMachine, runs, tasks, store, this.sandbox);
     this.collectStep = new CollectStep(store);
-    this.settleStep = new SettleStep(settings, stateMachine, workerId);
+    this.settleStep = new SettleStep(settings, stateMachine, workerId, replicaAck);
   }
 
   get activeRunIds(): string[] {

@@ -83,7 +83,10 @@ export class WesSettings {
   @Max(16)
   redisMinReplicasAck = 0;
 
-  /** Longest wait, in milliseconds, for redisMinReplicasAck replicas to acknowledge a write. */
+  /**
+   * Longest wait, in milliseconds, for redisMinReplicasAck replicas to acknowledge a write. The
+   * WAIT holds the shared connection: keep it well under 3 × heartbeatMs (docs/REDIS.md).
+   */
   @IsInt()
   @Min(1)
   redisReplicaAckTimeoutMs = 1000;

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { WesSettings } from '../../config/src';
 import { UrlFetcher } from '../../fetch/src';
 import { createLogger, Logger } from '../../logging/src';
-import { createRedis, RunQueues, WorkerPools, WorkerRegistry } from '../../queue/src';
+import { createRedis, ReplicaAck, RunQueues, WorkerPools, WorkerRegistry } from '../../queue/src';
 import { RunRecovery } from '../../recovery/src';
 import { RunKeys, RunStore, TaskStore, TerminalStateCache, WorkflowStateMachine } from '../../runs/src';
 import { createObjectStore, ObjectStore } from '../../storage/src';
@@ -60,6 +60,11 @@ export class PlatformModule {
             return redis;
           },
         },
+        {
+          provide: ReplicaAck,
+          inject: [REDIS],
+          useFactory: (redis: Redis) => new ReplicaAck(redis, settings.redisMinReplicasAck, settings.redisReplicaAckTimeoutMs),
+        },
         { provide: RunKeys, useValue: new RunKeys(settings.keyPrefix) },
         { provide: TerminalStateCache, useValue: new TerminalStateCache() },
         {
@@ -95,6 +100,7 @@ export class PlatformModule {
         WesSettings,
         LOGGER,
         REDIS,
+        ReplicaAck,
         RunKeys,
         TerminalStateCache,
         WorkflowStateMachine,

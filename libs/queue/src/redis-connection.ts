@@ -38,9 +38,13 @@ export function redisConnectionOptions(settings: RedisConnectionSettings): Redis
     password: url.password ? decodeURIComponent(url.password) : undefined,
     db: url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0,
     ...(tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
-    // Leave the old primary as soon as a Sentinel announces the new one (+switch-master), rather
-    // than when its socket fails: an old primary cut off, not dead, would take writes it then loses.
-    failoverDetector: true,
+    // Not ioredis's failoverDetector (+switch-master): in ioredis 5.11 a +switch-master that
+    // arrives while the connection is already asking the Sentinels again (the primary died: the
+    // usual case) aborts that attempt and ends the connection for good ("Connection is closed.",
+    // seen in test/e2e/redis-sentinel.test.ts). A primary that is cut off rather than dead is
+    // left when it is demoted (Redis then drops its clients, and READONLY reconnects, below);
+    // its `min-replicas-to-write` bounds what it accepts meanwhile (docs/REDIS.md).
+    failoverDetector: false,
   };
 }
 
@@ -62,12 +66,70 @@ export function createRedis(settings: RedisConnectionSettings, options: RedisOpt
 }
 
 /**
- * WAIT for `replicas` replicas to hold every write this connection made so far, at most
- * `timeoutMs`: true when they do (or `replicas` is 0). WAIT counts only this connection's writes,
- * so it must be the connection that wrote.
+ * Makes writes durable across a failover (WES_REDIS_MIN_REPLICAS_ACK): WAIT, on the shared
+ * connection that made them, until that many replicas hold them. WAIT counts the replication
+ * offset of its own connection's last write; the primary's replication stream is one ordered
+ * stream, so writes other connections made before (BullMQ's on its own) are covered too.
+ *
+ * A WAIT is only worth something on the server that took the writes: if the connection closed
+ * in between (a failover, a restart), the writes may have gone to a primary now dead and the
+ * WAIT to its successor, which answers at once for a connection that wrote nothing. So a caller
+ * takes `mark()` before its writes and `confirm(mark)` is false if the connection closed since.
+ *
+ * WAIT holds the connection (up to the timeout when a replica is away), and commands behind it
+ * wait too: callers arriving while a WAIT is out share the next one, so at most two are in line
+ * however many runs are submitted or claimed at once. With 0 replicas it does nothing.
  */
-export async function waitForReplicas(redis: Redis, replicas: number, timeoutMs: number): Promise<boolean> {
-  if (replicas <= 0) return true;
-  const acked = Number(await redis.call('WAIT', String(replicas), String(timeoutMs)));
-  return acked >= replicas;
+export class ReplicaAck {
+  private closes = 0;
+  private inFlight?: Promise<boolean>;
+  private next?: Promise<boolean>;
+
+  constructor(
+    private readonly redis: Redis,
+    readonly replicas: number,
+    readonly timeoutMs: number,
+  ) {
+    redis.on('close', () => this.closes++);
+  }
+
+  /** Taken before the writes a later confirm() is to cover. */
+  mark(): number {
+    return this.closes;
+  }
+
+  /**
+   * True when `replicas` replicas hold every write made on the connection since `mark` (always,
+   * for 0 replicas); false after the timeout, or if the connection closed since `mark`.
+   */
+  async confirm(mark: number): Promise<boolean> {
+    if (this.replicas <= 0) return true;
+    if (this.closes !== mark) return false;
+    const acked = await this.nextWait();
+    return acked && this.closes === mark;
+  }
+
+  private nextWait(): Promise<boolean> {
+    if (!this.next) {
+      const before = this.inFlight ?? Promise.resolve(true);
+      const batch: Promise<boolean> = before
+        .catch(() => false)
+        .then(async () => {
+          // From now on, new callers' writes may come after this WAIT: they need the next one.
+          this.next = undefined;
+          this.inFlight = batch;
+          return Number(await this.redis.call('WAIT', String(this.replicas), String(this.timeoutMs))) >= this.replicas;
+        })
+        .finally(() => {
+          if (this.inFlight === batch) this.inFlight = undefined;
+        });
+      this.next = batch;
+    }
+    return this.next;
+  }
+
+  /** Why confirm() said false, for a log line or a client. */
+  get shortfall(): string {
+    return `fewer than ${this.replicas} Redis replicas confirmed the write within ${this.timeoutMs} ms (or Redis was reconnected meanwhile)`;
+  }
 }

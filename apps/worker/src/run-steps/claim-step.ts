@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { Logger } from '../../../../libs/logging/src';
+import type { ReplicaAck } from '../../../../libs/queue/src';
 import type { RunRecovery } from '../../../../libs/recovery/src';
 import type { RunRecord, RunStore, WorkflowStateMachine } from '../../../../libs/runs/src';
 
@@ -17,10 +18,12 @@ export class ClaimStep {
     private readonly runs: RunStore,
     private readonly recovery: RunRecovery,
     private readonly workerId: string,
+    private readonly replicaAck: ReplicaAck,
   ) {}
 
   async claim(runId: string, log: Logger): Promise<RunRecord | undefined> {
     const holder = { worker: this.workerId, host: this.host, wpid: String(process.pid) };
+    const written = this.replicaAck.mark();
     let init = await this.stateMachine.send(runId, 'initialize', { fields: holder });
     if (!init.applied && init.state && ['INITIALIZING', 'RUNNING', 'CANCELING'].includes(init.state)) {
       // The job came back after its lock lapsed. If the worker that held the run is lost, settle
@@ -38,6 +41,10 @@ export class ClaimStep {
       log.info({ state: init.state }, 'job skipped: run is not QUEUED');
       return undefined;
     }
+    // WES_REDIS_MIN_REPLICAS_ACK: the claim (and the job's move to active before it) survives a
+    // failover, so no other worker takes the run while this one runs it. Not confirmed: the run
+    // goes on (the engine has not started; the risk is a second attempt after a failover).
+    if (!(await this.replicaAck.confirm(written))) log.warn(this.replicaAck.shortfall);
     const run = await this.runs.get(runId);
     if (!run) throw new Error(`run ${runId} disappeared after initialize`);
     log.info({ attempt: run.attempt }, 'initializing');

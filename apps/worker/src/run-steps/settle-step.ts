@@ -1,4 +1,5 @@
 import { WesSettings } from '../../../../libs/config/src';
+import type { ReplicaAck } from '../../../../libs/queue/src';
 import { WorkflowStateMachine } from '../../../../libs/runs/src';
 import { ExecutionResult, HeldAttempt, InterruptReason, RunEnding } from './run-attempt';
 
@@ -13,14 +14,17 @@ export class SettleStep {
     private readonly settings: WesSettings,
     private readonly stateMachine: WorkflowStateMachine,
     private readonly workerId: string,
+    private readonly replicaAck: ReplicaAck,
   ) {}
 
   /** Ends the run with a message; if a cancel got in first, the run ends CANCELED instead. */
   async end(at: HeldAttempt, { message, options }: RunEnding): Promise<void> {
     const { log } = at;
+    const written = this.replicaAck.mark();
     const result = await this.stateMachine.send(at.runId, message, { ...options, attempt: at.attempt });
     if (result.applied) {
       log.info({ state: result.to }, 'run ended');
+      await this.confirmEnd(at, written);
     } else if (result.stale) {
       log.warn({ message, state: result.state }, 'end refused: the run has moved on to another attempt');
     } else if (result.state === 'CANCELING') {
@@ -58,7 +62,17 @@ export class SettleStep {
 
   private async finishCancel(at: HeldAttempt, note: string): Promise<void> {
     const { log } = at;
+    const written = this.replicaAck.mark();
     const result = await this.stateMachine.send(at.runId, 'canceled', { systemLogs: [note], attempt: at.attempt });
     log.info({ applied: result.applied, state: result.applied ? result.to : result.state }, 'run canceled');
+    if (result.applied) await this.confirmEnd(at, written);
+  }
+
+  /**
+   * WES_REDIS_MIN_REPLICAS_ACK: the terminal state survives a failover before the job is let go
+   * (a lost end would leave the run RUNNING under this live worker, which no longer runs it).
+   */
+  private async confirmEnd(at: HeldAttempt, written: number): Promise<void> {
+    if (!(await this.replicaAck.confirm(written))) at.log.warn(this.replicaAck.shortfall);
   }
 }
