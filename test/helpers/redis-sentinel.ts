@@ -38,6 +38,8 @@ export interface SentinelGroup {
 }
 
 const DOWN_AFTER_MS = 1000;
+/** A replica's full sync starts at once (Redis waits 5 s by default for more replicas to join it). */
+const FAST_SYNC = ['--repl-diskless-sync-delay', '0'];
 
 function exited(p: ChildProcess): boolean {
   return p.exitCode !== null || p.signalCode !== null;
@@ -76,7 +78,7 @@ export async function startSentinelGroup(options: { replicas?: number; master?: 
     const dir = path.join(root, name);
     mkdirSync(dir);
     const port = await freePort();
-    const args = [...privateRedisArgs(port, dir), ...extra];
+    const args = [...privateRedisArgs(port, dir), ...FAST_SYNC, ...extra];
     const member = { port, dir, args, process: spawnMember(args, dir, 'redis') };
     await waitPing(port, member.process, name);
     return member;
@@ -143,7 +145,7 @@ export async function startSentinelGroup(options: { replicas?: number; master?: 
 
     const restart = async (member: GroupMember, replicaOf?: number): Promise<void> => {
       if (!exited(member.process)) throw new Error(`the server on port ${member.port} still runs`);
-      const args = [...privateRedisArgs(member.port, member.dir), ...(replicaOf ? ['--replicaof', '127.0.0.1', String(replicaOf)] : [])];
+      const args = [...privateRedisArgs(member.port, member.dir), ...FAST_SYNC, ...(replicaOf ? ['--replicaof', '127.0.0.1', String(replicaOf)] : [])];
       member.process = spawnMember(args, member.dir, 'redis');
       await waitPing(member.port, member.process, `server on ${member.port}`);
     };

@@ -164,6 +164,12 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): WesSettings 
   if (!settings.s3InputAccessKeyId !== !settings.s3InputSecretAccessKey) {
     throw new InvalidSettingError('invalid settings: WES_S3_INPUT_ACCESS_KEY_ID and WES_S3_INPUT_SECRET_ACCESS_KEY go together');
   }
+  // Two WAITs in line on the shared connection must not outlast a worker's heartbeat record.
+  if (settings.redisMinReplicasAck > 0 && 2 * settings.redisReplicaAckTimeoutMs >= 3 * settings.heartbeatMs) {
+    throw new InvalidSettingError(
+      `invalid setting WES_REDIS_REPLICA_ACK_TIMEOUT_MS=${settings.redisReplicaAckTimeoutMs}: must be under 1.5 × WES_HEARTBEAT_MS (${settings.heartbeatMs}), or workers look lost while replicas are away`,
+    );
+  }
   if (settings.defaultPageSize > settings.maxPageSize) {
     throw new InvalidSettingError(
       `invalid setting WES_DEFAULT_PAGE_SIZE=${settings.defaultPageSize}: larger than WES_MAX_PAGE_SIZE=${settings.maxPageSize}`,

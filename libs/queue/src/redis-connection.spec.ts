@@ -42,6 +42,14 @@ describe('Redis connection settings', () => {
     expect(() => loadSettings({ WES_REDIS_SENTINELS: bad })).toThrow(/WES_REDIS_SENTINELS/);
   });
 
+  it('refuses a replica timeout that two WAITs in line would make outlast a heartbeat record', () => {
+    expect(() => loadSettings({ WES_REDIS_MIN_REPLICAS_ACK: '1', WES_REDIS_REPLICA_ACK_TIMEOUT_MS: '7500', WES_HEARTBEAT_MS: '5000' })).toThrow(
+      /WES_REDIS_REPLICA_ACK_TIMEOUT_MS=7500: must be under 1.5 × WES_HEARTBEAT_MS/,
+    );
+    expect(loadSettings({ WES_REDIS_MIN_REPLICAS_ACK: '1', WES_REDIS_REPLICA_ACK_TIMEOUT_MS: '7499', WES_HEARTBEAT_MS: '5000' }).redisReplicaAckTimeoutMs).toBe(7499);
+    expect(loadSettings({ WES_REDIS_REPLICA_ACK_TIMEOUT_MS: '60000' }).redisReplicaAckTimeoutMs).toBe(60000);
+  });
+
   it('reads an empty list as none, and refuses a negative replica count', () => {
     expect(parseSentinels('')).toEqual([]);
     expect(() => loadSettings({ WES_REDIS_MIN_REPLICAS_ACK: '-1' })).toThrow(/WES_REDIS_MIN_REPLICAS_ACK/);
@@ -58,6 +66,8 @@ describe('ReplicaAck (WAIT) against a primary and a replica', () => {
     primary = await startRedis();
     replica = await startRedis();
     redis = createRedis({ redisUrl: primary.url });
+    // A replica's full sync starts at once (Redis waits 5 s by default for more replicas).
+    await redis.config('SET', 'repl-diskless-sync-delay', '0');
     const r = new Redis(replica.url);
     await r.replicaof('127.0.0.1', primary.port);
     r.disconnect();
