@@ -109,8 +109,9 @@ describe('ReplicaAck (WAIT) against a primary and a replica', () => {
     await r.replicaof('127.0.0.1', primary.port);
     r.disconnect();
     try {
-      for (let i = 0; i < 100 && !/state=online/.test(await redis.info('replication')); i++) await sleep(100);
-      const ack = new ReplicaAck(redis, 1, 300);
+      // In sync once a WAIT is answered by it (the stopped replica of the test before may linger in INFO).
+      for (let i = 0; i < 50 && Number(await redis.call('WAIT', '1', '200')) < 1; i++) await sleep(100);
+      const ack = new ReplicaAck(redis, 1, 5000);
       const mark = ack.mark();
       await redis.set(keys.run('r3'), 'z');
       expect(await ack.confirm(ack.mark())).toBe(true);
