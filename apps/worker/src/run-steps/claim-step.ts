@@ -42,10 +42,23 @@ export class ClaimStep {
       return undefined;
     }
     // WES_REDIS_MIN_REPLICAS_ACK: the claim (and the job's move to active before it) survives a
-    // failover, so no other worker takes the run while this one runs it. Not confirmed: the run
-    // goes on (the engine has not started; the risk is a second attempt after a failover).
-    if (!(await this.replicaAck.confirm(written))) log.warn(this.replicaAck.shortfall);
-    const run = await this.runs.get(runId);
+    // failover, so no other worker takes the run while this one runs it.
+    let run = await this.runs.get(runId);
+    if (!(await this.replicaAck.confirm(written))) {
+      // Not confirmed: a failover may have undone the claim (the run QUEUED again, its job
+      // waiting for any worker). Claim it again on the primary there is now, or leave it to
+      // whoever has it: the engine has not started, so nothing runs twice.
+      log.warn(this.replicaAck.shortfall);
+      run = await this.runs.get(runId);
+      if (run?.state === 'QUEUED') {
+        const again = await this.stateMachine.send(runId, 'initialize', { fields: holder });
+        run = again.applied ? await this.runs.get(runId) : null;
+      }
+      if (!run || run.state !== 'INITIALIZING' || run.worker !== this.workerId) {
+        log.warn({ state: run?.state, holder: run?.worker }, 'claim undone by a Redis failover and taken by another: job dropped');
+        return undefined;
+      }
+    }
     if (!run) throw new Error(`run ${runId} disappeared after initialize`);
     log.info({ attempt: run.attempt }, 'initializing');
     return run;
