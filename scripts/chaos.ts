@@ -30,6 +30,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { freePort, killAllChildren, killMatching, Managed, processesMatching, startPrivateRedis } from './lib/proc';
+import { RunKeys } from '../libs/runs/src';
 import { cleanEnv, fmtMs, rng, ROOT, snapshotBuild, summary, tailOf, WesProcesses } from './lib/wes-stack';
 
 // ---------------------------------------------------------------------------------------------
@@ -254,6 +255,7 @@ function makePlans(): Plan[] {
 let procs: WesProcesses;
 let redis: Redis;
 let keyPrefix = '';
+let keys = new RunKeys('chaos');
 const pending = new Set<Promise<unknown>>();
 function track<T>(p: Promise<T>): Promise<T> {
   pending.add(p);
@@ -310,7 +312,7 @@ async function cancelLater(run: TrackedRun, when: CancelMoment, delayMs: number)
   while (Date.now() < deadline) {
     c.attempts++;
     // Read alongside the request (not before it, which would delay the cancel): Redis answers first.
-    const before = redis.hget(`${keyPrefix}:run:${run.id}`, 'state').catch(() => null);
+    const before = redis.hget(keys.run(run.id), 'state').catch(() => null);
     c.sentAt ??= Date.now();
     c.lastSentAt = Date.now();
     try {
@@ -350,7 +352,7 @@ class StateWatch {
     await redis.config('SET', 'notify-keyspace-events', 'Kh');
     this.sub = new Redis(url, { connectionName: 'chaos-state-watch' });
     this.sub.on('error', () => undefined);
-    const pattern = `__keyspace@0__:${keyPrefix}:run:*`;
+    const pattern = `__keyspace@0__:${keys.run('')}*`;
     await this.sub.psubscribe(pattern);
     this.sub.on('pmessage', (_p: string, channel: string) => {
       const id = channel.slice(pattern.length - 1);
@@ -359,7 +361,7 @@ class StateWatch {
   }
 
   private async check(id: string): Promise<void> {
-    const state = await redis.hget(`${keyPrefix}:run:${id}`, 'state').catch(() => null);
+    const state = await redis.hget(keys.run(id), 'state').catch(() => null);
     if (!state) return;
     const list = this.waiters.get(id) ?? [];
     const keep = list.filter((w) => {
@@ -420,7 +422,7 @@ async function pollRedis(): Promise<void> {
     if (list.length) {
       try {
         const pipe = redis.pipeline();
-        for (const r of list) pipe.hget(`${keyPrefix}:run:${r.id}`, 'state');
+        for (const r of list) pipe.hget(keys.run(r.id), 'state');
         const res = (await pipe.exec()) ?? [];
         list.forEach((r, i) => {
           const state = res[i]?.[1] as string | null;
@@ -510,7 +512,7 @@ const engineSurvival: number[] = [];
 async function enginesOf(workerPid: number): Promise<{ pgid: number; runId: string }[]> {
   const ids = [...runs.keys()];
   const pipe = redis.pipeline();
-  ids.forEach((id) => pipe.hmget(`${keyPrefix}:run:${id}`, 'state', 'wpid', 'pgid'));
+  ids.forEach((id) => pipe.hmget(keys.run(id), 'state', 'wpid', 'pgid'));
   const res = (await pipe.exec()) ?? [];
   const out: { pgid: number; runId: string }[] = [];
   ids.forEach((id, i) => {
@@ -648,18 +650,20 @@ interface RunHash {
 }
 
 async function readAllRuns(): Promise<RunHash[]> {
-  const keys: string[] = [];
-  const re = new RegExp(`^${keyPrefix.replace(/[.-]/g, '\\$&')}:run:[0-9a-f-]{36}$`);
+  const found: string[] = [];
+  const runKeyStart = keys.run('');
+  const re = /^[0-9a-f-]{36}$/;
   let cursor = '0';
   do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${keyPrefix}:run:*`, 'COUNT', 1000);
+    // `{` and `}` are not glob characters: the hash tag matches as it is.
+    const [next, batch] = await redis.scan(cursor, 'MATCH', `${runKeyStart}*`, 'COUNT', 1000);
     cursor = next;
-    keys.push(...batch.filter((k) => re.test(k)));
+    found.push(...batch.filter((k) => re.test(k.slice(runKeyStart.length))));
   } while (cursor !== '0');
   const pipe = redis.pipeline();
-  keys.forEach((k) => pipe.hgetall(k));
+  found.forEach((k) => pipe.hgetall(k));
   const res = (await pipe.exec()) ?? [];
-  return keys.map((k, i) => ({ id: k.slice(`${keyPrefix}:run:`.length), h: (res[i]?.[1] ?? {}) as Record<string, string> }));
+  return found.map((k, i) => ({ id: k.slice(runKeyStart.length), h: (res[i]?.[1] ?? {}) as Record<string, string> }));
 }
 
 function bar(title: string) {
@@ -685,6 +689,7 @@ async function main(): Promise<number> {
   redisPort = r.port;
   watchUnexpectedExit(redisProc);
   keyPrefix = `chaos-${randomBytes(3).toString('hex')}`;
+  keys = new RunKeys(keyPrefix);
   const port = await freePort();
   const env = {
     ...cleanEnv(),
@@ -796,15 +801,15 @@ async function main(): Promise<number> {
   // --- checks -----------------------------------------------------------------------------------
   const all = await readAllRuns();
   const byId = new Map(all.map((x) => [x.id, x.h]));
-  const index = new Set(await redis.zrange(`${keyPrefix}:runs`, 0, -1));
-  const counts = await redis.hgetall(`${keyPrefix}:counts`);
+  const index = new Set(await redis.zrange(keys.index, 0, -1));
+  const counts = await redis.hgetall(keys.counts);
   const trueCounts: Record<string, number> = {};
   for (const x of all) trueCounts[x.h.state ?? '(none)'] = (trueCounts[x.h.state ?? '(none)'] ?? 0) + 1;
   const counterStates = new Set([...Object.keys(counts), ...Object.keys(trueCounts)]);
   const counterMismatch = [...counterStates].filter((s) => Number(counts[s] ?? 0) !== (trueCounts[s] ?? 0));
   const activeIndexes: Record<string, number> = {};
   for (const s of ['QUEUED', 'INITIALIZING', 'RUNNING', 'CANCELING']) {
-    const n = await redis.zcard(`${keyPrefix}:in:${s}`);
+    const n = await redis.zcard(keys.inState(s));
     if (n) activeIndexes[s] = n;
   }
 
@@ -842,7 +847,7 @@ async function main(): Promise<number> {
   const systemErrors = await Promise.all(
     acked
       .filter((run) => byId.get(run.id)?.state === 'SYSTEM_ERROR')
-      .map(async (run) => `${run.id}: ${(await redis.lrange(`${keyPrefix}:run:${run.id}:syslog`, 0, -1)).join(' | ')}`),
+      .map(async (run) => `${run.id}: ${(await redis.lrange(keys.systemLogs(run.id), 0, -1)).join(' | ')}`),
   );
   const attempts: Record<string, number> = {};
   for (const x of all) attempts[x.h.attempt ?? '0'] = (attempts[x.h.attempt ?? '0'] ?? 0) + 1;
@@ -877,7 +882,7 @@ async function main(): Promise<number> {
     const canceled = group.filter((run) => byId.get(run.id)?.state === 'CANCELED');
     const hows: Record<string, number> = {};
     for (const run of canceled) {
-      const how = howStopped(await redis.lrange(`${keyPrefix}:run:${run.id}:syslog`, 0, -1));
+      const how = howStopped(await redis.lrange(keys.systemLogs(run.id), 0, -1));
       hows[how] = (hows[how] ?? 0) + 1;
     }
     const lat = summary(canceled.map((run) => Math.max(0, Number(byId.get(run.id)?.end) - (run.cancel?.lastSentAt ?? 0))));

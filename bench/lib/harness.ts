@@ -11,6 +11,7 @@ import { cleanEnv, tailOf, WES_BASE, WesProcesses } from '../../scripts/lib/wes-
 import { memoryPreload } from './memory';
 import { profileEnv, profilePreload, ProfileSummary, summarizeProfiles } from './profile';
 import { say, sleep } from './util';
+import { RunKeys } from '../../libs/runs/src';
 
 export const BENCH_DIR = path.resolve(__dirname, '..');
 
@@ -28,6 +29,8 @@ export interface BenchOptions {
 export interface WesStack {
   name: string;
   prefix: string;
+  /** Key names under `prefix` (hash tag included). */
+  keys: RunKeys;
   queue: string;
   procs: WesProcesses;
   api: Managed;
@@ -131,6 +134,7 @@ export class Bench {
     const stack: WesStack = {
       name,
       prefix,
+      keys: new RunKeys(prefix),
       queue,
       procs,
       api,

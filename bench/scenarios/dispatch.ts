@@ -88,7 +88,7 @@ export async function dispatchScenario(b: Bench): Promise<ScenarioResult> {
       const started = await waitRecord(productRecord, runId);
       // Let the run end, so the next one meets an idle worker.
       const deadline = Date.now() + 20_000;
-      while ((await b.redis.hget(`${stack.prefix}:run:${runId}`, 'state')) !== 'COMPLETE') {
+      while ((await b.redis.hget(stack.keys.run(runId), 'state')) !== 'COMPLETE') {
         if (Date.now() > deadline) throw new Error(`dispatch: run ${runId} did not complete`);
         await sleep(5);
       }
@@ -154,7 +154,7 @@ export async function dispatchScenario(b: Bench): Promise<ScenarioResult> {
   const commands = await countCommands(b.redisUrl, ['wes-api', 'wes-worker'], 5, async () => {
     for (let i = 0; i < 5; i++) {
       const runId = await submit(stack.base, sub);
-      while ((await b.redis.hget(`${stack.prefix}:run:${runId}`, 'state')) !== 'COMPLETE') await sleep(5);
+      while ((await b.redis.hget(stack.keys.run(runId), 'state')) !== 'COMPLETE') await sleep(5);
       await sleep(50);
     }
   });

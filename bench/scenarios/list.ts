@@ -50,9 +50,9 @@ export async function listScenario(b: Bench): Promise<{ list: ScenarioResult; fo
   const mem1 = await usedMemory(b.redis);
   const smallIds = await seedRuns(b.redis, small.prefix, smallN);
   say(`  list: ${bigN} finished runs written in ${seedSeconds.toFixed(1)} s (${Math.round(bigN / seedSeconds)} runs/s)`);
-  const sampleKey = `${big.prefix}:run:${bigIds[bigIds.length >> 1]}`;
+  const sampleKey = big.keys.run(bigIds[bigIds.length >> 1]);
   const sample = await describeHash(b.redis, sampleKey);
-  const sampleDoc = await describeHash(b.redis, `${sampleKey}:doc`);
+  const sampleDoc = await describeHash(b.redis, big.keys.doc(bigIds[bigIds.length >> 1]));
 
   // The deep page: page k (from 0) in newest-first order, 90 % of the way down (and not the
   // last page, so it has a next token too); its token is the id at rank k*100-1.

@@ -18,10 +18,10 @@ export async function statusScenario(b: Bench, front: WesStack, baselineOrigin: 
   const connections = 16;
   const durationS = b.full ? 8 : 3;
   const rounds = 2;
-  const ids = (await b.redis.zrevrange(`${front.prefix}:runs`, 0, 4)).filter(Boolean);
+  const ids = (await b.redis.zrevrange(front.keys.index, 0, 4)).filter(Boolean);
   if (ids.length < 5) throw new Error('status: the submit scenario left fewer than 5 runs');
   // Five more runs taken to COMPLETE through the state machine (no worker runs here).
-  const finished = (await b.redis.zrevrange(`${front.prefix}:runs`, 5, 9)).filter(Boolean);
+  const finished = (await b.redis.zrevrange(front.keys.index, 5, 9)).filter(Boolean);
   const sm = new WorkflowStateMachine(b.redis, new RunKeys(front.prefix));
   for (const id of finished) {
     await sm.sendOrThrow(id, 'initialize', { fields: { worker: 'bench', host: 'bench', wpid: '1' } });

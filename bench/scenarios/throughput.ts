@@ -93,7 +93,7 @@ export async function throughputScenario(b: Bench): Promise<ScenarioResult> {
   for (const w of baseWorkers) await b.waitLog(w, 'baseline worker ready');
   const queue = baselineQueue(b.redisUrl, baseQueueName, concurrency);
   const sub = helloSubmission('throughput');
-  const eventsKey = `${stack.prefix}:bull:${stack.queue}:events`;
+  const eventsKey = `${stack.keys.bullPrefix}:${stack.queue}:events`;
 
   let footprint: Record<string, unknown> | undefined;
   const ours = async (record: boolean, runs: number) => {
@@ -105,10 +105,10 @@ export async function throughputScenario(b: Bench): Promise<ScenarioResult> {
       await sleep(1000);
       const mem1 = await usedMemory(b.redis);
       const ev1 = Number((await b.redis.memory('USAGE', eventsKey)) ?? 0);
-      const sampleId = (await b.redis.zrevrange(`${stack.prefix}:runs`, 0, 0))[0];
+      const sampleId = (await b.redis.zrevrange(stack.keys.index, 0, 0))[0];
       footprint = {
-        sampleRunHash: await describeHash(b.redis, `${stack.prefix}:run:${sampleId}`),
-        sampleDocHash: await describeHash(b.redis, `${stack.prefix}:run:${sampleId}:doc`),
+        sampleRunHash: await describeHash(b.redis, stack.keys.run(sampleId)),
+        sampleDocHash: await describeHash(b.redis, stack.keys.doc(sampleId)),
         runs,
         usedMemoryDelta: mem1 - mem0,
         eventStreamDelta: ev1 - ev0,

@@ -84,7 +84,7 @@ describe('the API killed with SIGKILL at random moments while clients submit', (
     let checks = 0;
     let apiLists = 0;
     let chaos = true;
-    const p = stack.keyPrefix;
+    const k = stack.keys;
 
     const submitter = async (n: number) => {
       while (chaos && acked.size < MAX_ACKED) {
@@ -121,9 +121,9 @@ describe('the API killed with SIGKILL at random moments while clients submit', (
     const watcher = async () => {
       while (watching) {
         try {
-          const ids = await checker.zrange(`${p}:runs`, 0, -1);
-          const multi = checker.multi().zrange(`${p}:runs`, 0, -1).hgetall(`${p}:counts`);
-          ids.forEach((id) => multi.hmget(`${p}:run:${id}`, 'state', 'created').hget(`${p}:run:${id}:doc`, 'request'));
+          const ids = await checker.zrange(k.index, 0, -1);
+          const multi = checker.multi().zrange(k.index, 0, -1).hgetall(k.counts);
+          ids.forEach((id) => multi.hmget(k.run(id), 'state', 'created').hget(k.doc(id), 'request'));
           const res = (await multi.exec()) ?? [];
           const sameIds = JSON.stringify(res[0][1]) === JSON.stringify(ids);
           const counts = res[1][1] as Record<string, string>;
@@ -162,8 +162,8 @@ describe('the API killed with SIGKILL at random moments while clients submit', (
     await waitFor(
       'every recorded run to end',
       async () => {
-        const ids = await checker.zrange(`${p}:runs`, 0, -1);
-        for (const id of ids) if (!TERMINAL.includes(finals.get(id) ?? '')) finals.set(id, (await checker.hget(`${p}:run:${id}`, 'state')) ?? 'MISSING');
+        const ids = await checker.zrange(k.index, 0, -1);
+        for (const id of ids) if (!TERMINAL.includes(finals.get(id) ?? '')) finals.set(id, (await checker.hget(k.run(id), 'state')) ?? 'MISSING');
         return ids.every((id) => TERMINAL.includes(finals.get(id)!));
       },
       120_000,

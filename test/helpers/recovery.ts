@@ -77,29 +77,29 @@ export class RunInspector {
   }
 
   async record(runId: string): Promise<RunRecordView> {
-    const p = this.stack.keyPrefix;
+    const k = this.stack.keys;
     const [hash, doc, systemLogs] = await Promise.all([
-      this.redis.hgetall(`${p}:run:${runId}`),
-      this.redis.hgetall(`${p}:run:${runId}:doc`),
-      this.redis.lrange(`${p}:run:${runId}:syslog`, 0, -1),
+      this.redis.hgetall(k.run(runId)),
+      this.redis.hgetall(k.doc(runId)),
+      this.redis.lrange(k.systemLogs(runId), 0, -1),
     ]);
     return { hash, doc, systemLogs };
   }
 
   async state(runId: string): Promise<string | null> {
-    return this.redis.hget(`${this.stack.keyPrefix}:run:${runId}`, 'state');
+    return this.redis.hget(this.stack.keys.run(runId), 'state');
   }
 
   /** Counters of the state machine and the true number of runs in each state (from the run hashes). */
   async countsAndTruth(): Promise<{ counts: Record<string, number>; truth: Record<string, number>; ids: string[] }> {
-    const p = this.stack.keyPrefix;
-    const ids = await this.redis.zrange(`${p}:runs`, 0, -1);
-    const raw = await this.redis.hgetall(`${p}:counts`);
+    const k = this.stack.keys;
+    const ids = await this.redis.zrange(k.index, 0, -1);
+    const raw = await this.redis.hgetall(k.counts);
     const counts: Record<string, number> = {};
     for (const [k, v] of Object.entries(raw)) if (Number(v) !== 0) counts[k] = Number(v);
     const truth: Record<string, number> = {};
     const pipe = this.redis.pipeline();
-    ids.forEach((id) => pipe.hget(`${p}:run:${id}`, 'state'));
+    ids.forEach((id) => pipe.hget(k.run(id), 'state'));
     const res = ids.length ? ((await pipe.exec()) ?? []) : [];
     res.forEach(([, s]) => {
       const key = String(s);
@@ -111,7 +111,7 @@ export class RunInspector {
   /** Members of the `in:<STATE>` index of the active states. */
   async activeIndex(): Promise<Record<string, string[]>> {
     const out: Record<string, string[]> = {};
-    for (const s of ['QUEUED', 'INITIALIZING', 'RUNNING', 'CANCELING']) out[s] = (await this.redis.zrange(`${this.stack.keyPrefix}:in:${s}`, 0, -1)).sort();
+    for (const s of ['QUEUED', 'INITIALIZING', 'RUNNING', 'CANCELING']) out[s] = (await this.redis.zrange(this.stack.keys.inState(s), 0, -1)).sort();
     return out;
   }
 

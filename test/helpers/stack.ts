@@ -12,6 +12,7 @@ import { killProcesses, ProcessInfo } from './processes';
 import { PrivateRedis, startRedis } from './redis-server';
 import { loadSettings } from '../../libs/config/src';
 import { RunQueue, runQueueSettingsOf, WorkerPools } from '../../libs/queue/src';
+import { RunKeys } from '../../libs/runs/src';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const API_ENTRY = path.join(ROOT, 'dist/apps/api/src/main.js');
@@ -32,6 +33,8 @@ export interface StackOptions {
   workerEnv?: Record<string, string>;
   /** Use this Redis instead of starting a private one (it is then not stopped with the stack). */
   redis?: PrivateRedis;
+  /** How redisClient() connects (default: to `redis.url`), e.g. through Sentinels. */
+  redisClient?: () => Redis;
   readyTimeoutMs?: number;
 }
 
@@ -47,6 +50,8 @@ export interface Stack {
   client: WesClient;
   redis: PrivateRedis;
   keyPrefix: string;
+  /** Key names under keyPrefix (hash tag included). */
+  keys: RunKeys;
   queueName: string;
   /** Temporary root of this stack: data/, work/ and the process logs. */
   root: string;
@@ -81,7 +86,7 @@ export interface Stack {
   restartApi(options?: { signal?: NodeJS.Signals | null; env?: Record<string, string>; waitReady?: boolean }): Promise<ManagedProcess>;
   /** Waits until service-info answers 200 (through whichever API process is current). */
   waitApiReady(timeoutMs?: number): Promise<void>;
-  /** A new connection to the stack's private Redis (the caller disconnects it). */
+  /** A new connection to the stack's Redis (the caller disconnects it). */
   redisClient(): Redis;
   /** Stops workers and API (SIGTERM, SIGKILL after 5 s), kills any engine left in its work dir, stops its Redis. */
   stop(): Promise<{ leftovers: ProcessInfo[] }>;
@@ -277,6 +282,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     client,
     redis,
     keyPrefix,
+    keys: new RunKeys(keyPrefix),
     queueName,
     root,
     dataDir,
@@ -304,7 +310,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     async workerHolding(runId) {
       const r = new Redis(redis.url, { lazyConnect: false });
       try {
-        const wpid = Number(await r.hget(`${keyPrefix}:run:${runId}`, 'wpid'));
+        const wpid = Number(await r.hget(stack.keys.run(runId), 'wpid'));
         return workers.find((w) => w.child.pid === wpid);
       } finally {
         r.disconnect();
@@ -324,7 +330,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return stack.api;
     },
     waitApiReady: (timeoutMs = 30_000) => waitServiceInfo(timeoutMs, false, () => [stack.api]),
-    redisClient: () => new Redis(redis.url),
+    redisClient: options.redisClient ?? (() => new Redis(redis.url)),
   };
   for (let i = 0; i < (options.workers ?? 1); i++) startNamedWorker();
 
@@ -342,5 +348,5 @@ export function queueOf(stack: Stack, pool?: string): RunQueue {
   const settings = loadSettings(stack.env);
   const definition = pool === undefined ? undefined : new WorkerPools(settings).get(pool);
   if (pool !== undefined && !definition) throw new Error(`the stack has no pool ${pool}`);
-  return new RunQueue(stack.redis.url, runQueueSettingsOf(settings, definition));
+  return new RunQueue(settings, runQueueSettingsOf(settings, definition));
 }

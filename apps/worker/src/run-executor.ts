@@ -7,7 +7,7 @@ import type { Logger } from '../../../libs/logging/src';
 import { UrlFetcher } from '../../../libs/fetch/src';
 import { WesMetrics } from '../../../libs/metrics/src';
 import { LOGGER, OBJECT_STORE } from '../../../libs/platform/src';
-import { WorkerPools } from '../../../libs/queue/src';
+import { ReplicaAck, WorkerPools } from '../../../libs/queue/src';
 import { RunRecovery } from '../../../libs/recovery/src';
 import { RunStore, TaskStore, WorkflowStateMachine } from '../../../libs/runs/src';
 import { ObjectStore, resolveInside } from '../../../libs/storage/src';
@@ -65,14 +65,15 @@ export class RunExecutor {
     @Inject(WORKER_ID) private readonly workerId: string,
     private readonly pools: WorkerPools,
     metrics: WesMetrics,
+    replicaAck: ReplicaAck,
   ) {
     this.sandbox = sandboxSettingsOf(settings);
     this.metrics = new RunMetrics(metrics, runs);
-    this.claimStep = new ClaimStep(stateMachine, runs, recovery, workerId);
+    this.claimStep = new ClaimStep(stateMachine, runs, recovery, workerId, replicaAck);
     this.stageStep = new StageStep(settings.workDir, store, fetcher, this.sandbox);
     this.executeStep = new ExecuteStep(settings, stateMachine, runs, tasks, store, this.sandbox, this.metrics);
     this.collectStep = new CollectStep(store);
-    this.settleStep = new SettleStep(settings, stateMachine, workerId, this.metrics);
+    this.settleStep = new SettleStep(settings, stateMachine, workerId, this.metrics, replicaAck);
   }
 
   get activeRunIds(): string[] {

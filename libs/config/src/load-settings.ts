@@ -26,10 +26,11 @@ const OPTIONAL_WHEN_EMPTY = new Set<SettingKey>([
   's3InputAccessKeyId',
   's3InputSecretAccessKey',
   'linkSigningKey',
+  'redisSentinelPassword',
 ]);
 
 /** Settings whose value an error message must not repeat. */
-const SECRET_SETTINGS = new Set<SettingKey>(['s3SecretAccessKey', 's3InputSecretAccessKey', 'linkSigningKey']);
+const SECRET_SETTINGS = new Set<SettingKey>(['s3SecretAccessKey', 's3InputSecretAccessKey', 'linkSigningKey', 'redisSentinelPassword']);
 
 function parseText(key: SettingKey, text: string, origin: string): unknown {
   const { kind } = SETTING_SOURCES[key];
@@ -162,6 +163,12 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): WesSettings 
   }
   if (!settings.s3InputAccessKeyId !== !settings.s3InputSecretAccessKey) {
     throw new InvalidSettingError('invalid settings: WES_S3_INPUT_ACCESS_KEY_ID and WES_S3_INPUT_SECRET_ACCESS_KEY go together');
+  }
+  // Two WAITs in line on the shared connection must not outlast a worker's heartbeat record.
+  if (settings.redisMinReplicasAck > 0 && 2 * settings.redisReplicaAckTimeoutMs >= 3 * settings.heartbeatMs) {
+    throw new InvalidSettingError(
+      `invalid setting WES_REDIS_REPLICA_ACK_TIMEOUT_MS=${settings.redisReplicaAckTimeoutMs}: must be under 1.5 × WES_HEARTBEAT_MS (${settings.heartbeatMs}), or workers look lost while replicas are away`,
+    );
   }
   if (settings.defaultPageSize > settings.maxPageSize) {
     throw new InvalidSettingError(

@@ -38,6 +38,9 @@ export interface PoolSetting {
   engineOptions?: Record<string, Record<string, string>>;
 }
 
+/** A configured key prefix: a name, or a name holding one non-empty `{hash tag}` (`acme-{wes}`). */
+export const KEY_PREFIX_PATTERN = /^(?=.)[A-Za-z0-9_.-]*(\{[A-Za-z0-9_.-]+\}[A-Za-z0-9_.-]*)?$/;
+
 /**
  * Every setting of the API and the workers. Each is read from its environment variable
  * (see SETTING_SOURCES), or from the optional YAML file named by WES_CONFIG_FILE (keys are
@@ -48,8 +51,52 @@ export class WesSettings {
   @Matches(/^rediss?:\/\//, { message: 'must be a redis:// or rediss:// URL' })
   redisUrl = 'redis://127.0.0.1:6379';
 
-  /** Prefix of every Redis key this server writes (several deployments may share a Redis). */
+  /**
+   * Redis Sentinels (`host:port,host:port`) to ask for the current primary of
+   * redisSentinelMaster; empty: Redis is at redisUrl. With them, every connection of the API and
+   * the workers follows a failover; redisUrl then gives only the primary's password, user,
+   * database and TLS (rediss://), not its address.
+   */
+  @Matches(/^((\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):\d{1,5})?(\s*,\s*(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):\d{1,5})*$/, {
+    message: 'must be empty or comma-separated host:port pairs',
+  })
+  redisSentinels = '';
+
+  /** Name of the primary the Sentinels watch (their `sentinel monitor <name> …`). */
   @Matches(/^[A-Za-z0-9_.-]+$/, { message: 'may hold only letters, digits, _ . -' })
+  redisSentinelMaster = 'mymaster';
+
+  /** Password of the Sentinels themselves (their `requirepass`), if they ask for one. */
+  @IsOptional()
+  @IsString()
+  redisSentinelPassword?: string;
+
+  /**
+   * Replicas that must hold a write before it counts (0: none, asynchronous replication): the
+   * API WAITs for them before answering a submit 200, a worker after claiming a run and after
+   * its terminal transition, so a failover to a replica does not lose those. Not met within
+   * redisReplicaAckTimeoutMs: the submit answers 503, a worker logs it and goes on. See
+   * docs/REDIS.md.
+   */
+  @IsInt()
+  @Min(0)
+  @Max(16)
+  redisMinReplicasAck = 0;
+
+  /**
+   * Longest wait, in milliseconds, for redisMinReplicasAck replicas to acknowledge a write. The
+   * WAIT holds the shared connection: keep it well under 3 × heartbeatMs (docs/REDIS.md).
+   */
+  @IsInt()
+  @Min(1)
+  redisReplicaAckTimeoutMs = 1000;
+
+  /**
+   * Prefix of every Redis key this server writes (several deployments may share a Redis). Keys
+   * carry it as a Redis Cluster hash tag, `{wes}`, so a deployment lives in one slot; a prefix
+   * already holding one `{tag}` (`acme-{wes}`) is kept as it is (libs/runs deploymentKeyPrefix).
+   */
+  @Matches(KEY_PREFIX_PATTERN, { message: 'may hold only letters, digits, _ . - and at most one non-empty {hash tag}' })
   keyPrefix = 'wes';
 
   /** BullMQ queue carrying run ids from the API to the workers. */
@@ -594,6 +641,11 @@ interface SettingSource {
 /** Environment variable of each setting, and how its text is read (`satisfies`: each entry keeps its own type). */
 export const SETTING_SOURCES = {
   redisUrl: { env: 'REDIS_URL', kind: 'string' },
+  redisSentinels: { env: 'WES_REDIS_SENTINELS', kind: 'string' },
+  redisSentinelMaster: { env: 'WES_REDIS_SENTINEL_MASTER', kind: 'string' },
+  redisSentinelPassword: { env: 'WES_REDIS_SENTINEL_PASSWORD', kind: 'string' },
+  redisMinReplicasAck: { env: 'WES_REDIS_MIN_REPLICAS_ACK', kind: 'int' },
+  redisReplicaAckTimeoutMs: { env: 'WES_REDIS_REPLICA_ACK_TIMEOUT_MS', kind: 'int' },
   keyPrefix: { env: 'WES_KEY_PREFIX', kind: 'string' },
   queueName: { env: 'WES_QUEUE_NAME', kind: 'string' },
   host: { env: 'WES_HOST', kind: 'string' },

@@ -4,7 +4,7 @@ import { WesSettings } from '../../config/src';
 import { UrlFetcher } from '../../fetch/src';
 import { createLogger, Logger } from '../../logging/src';
 import { MetricProcess, watchRedisConnection, WesMetrics } from '../../metrics/src';
-import { closeRedis, createRedis, RunQueues, WorkerPools, WorkerRegistry } from '../../queue/src';
+import { closeRedis, createRedis, ReplicaAck, RunQueues, WorkerPools, WorkerRegistry } from '../../queue/src';
 import { RunRecovery } from '../../recovery/src';
 import { RunKeys, RunStore, TaskStore, TerminalStateCache, WorkflowStateMachine } from '../../runs/src';
 import { createObjectStore, ObjectStore } from '../../storage/src';
@@ -51,7 +51,7 @@ export class PlatformModule {
           useFactory: () => {
             // Auto-pipelining: commands issued in the same event-loop turn (the status reads of
             // concurrent requests, say) leave in one write; bench scenario 2 measures it.
-            const redis = createRedis(settings.redisUrl, { connectionName: `wes-${processName}` });
+            const redis = createRedis(settings, { connectionName: `wes-${processName}` });
             // ioredis reconnects by itself (commands wait meanwhile); say so once per outage.
             let down = false;
             redis.on('error', (err: Error) => {
@@ -65,6 +65,11 @@ export class PlatformModule {
             watchRedisConnection(metrics, redis, 'main');
             return redis;
           },
+        },
+        {
+          provide: ReplicaAck,
+          inject: [REDIS],
+          useFactory: (redis: Redis) => new ReplicaAck(redis, settings.redisMinReplicasAck, settings.redisReplicaAckTimeoutMs),
         },
         { provide: RunKeys, useValue: new RunKeys(settings.keyPrefix) },
         { provide: TerminalStateCache, useValue: new TerminalStateCache() },
@@ -108,6 +113,7 @@ export class PlatformModule {
         WesMetrics,
         ReadinessProbe,
         REDIS,
+        ReplicaAck,
         RunKeys,
         TerminalStateCache,
         WorkflowStateMachine,

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { usePrivateRedis } from '../../../test/helpers/private-redis';
+import { RunKeys } from '../../runs/src/run-keys';
 import { RunProcessor, RunQueue, RunQueueSettings } from './run-queue';
 
 /**
@@ -39,8 +40,8 @@ describe('RunQueue', () => {
       await queue.enqueue('run-a');
       expect(await queue.jobState('run-a')).toBe('waiting');
       expect((await queue.counts()).waiting).toBe(1);
-      const keys = await r.redis.keys(`${s.keyPrefix}:bull:${s.name}:*`);
-      expect(keys).toContain(`${s.keyPrefix}:bull:${s.name}:run-a`);
+      const keys = await r.redis.keys(`${new RunKeys(s.keyPrefix).bullPrefix}:${s.name}:*`);
+      expect(keys).toContain(`${new RunKeys(s.keyPrefix).bullPrefix}:${s.name}:run-a`);
       // Nothing of BullMQ's outside the deployment's prefix.
       expect(await r.redis.keys(`bull:${s.name}:*`)).toEqual([]);
     } finally {
@@ -87,7 +88,7 @@ describe('RunQueue', () => {
       await sleep(300);
       expect(started).toHaveLength(2);
       expect(await queue.counts()).toMatchObject({ active: 2, waiting: 1 });
-      const lockTtl = await r.redis.pttl(`${s.keyPrefix}:bull:${s.name}:${started[0]}:lock`);
+      const lockTtl = await r.redis.pttl(`${new RunKeys(s.keyPrefix).bullPrefix}:${s.name}:${started[0]}:lock`);
       expect(lockTtl).toBeGreaterThan(0);
       expect(lockTtl).toBeLessThanOrEqual(4_000);
       g.open();
@@ -148,7 +149,7 @@ describe('RunQueue', () => {
     await queue.close();
     expect(await r.redis.ping()).toBe('PONG');
 
-    const own = new RunQueue(r.server.url, s);
+    const own = new RunQueue({ redisUrl: r.server.url }, s);
     expect(await own.jobState('long')).toBe('unknown');
     const before = Number((await r.redis.info('clients')).match(/connected_clients:(\d+)/)![1]);
     await own.close();

@@ -1,7 +1,8 @@
 import { Job, JobsOptions, Queue, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { WesSettings } from '../../config/src';
-import { createRedis } from './redis-connection';
+import { RunKeys } from '../../runs/src/run-keys';
+import { createRedis, RedisConnectionSettings } from './redis-connection';
 import { closeRedis, SHUTDOWN_REDIS_WAIT_MS, within } from './connection-closing';
 import { DEFAULT_POOL, defaultPoolOf, PoolDefinition, WorkerPools } from './worker-pools';
 
@@ -31,7 +32,7 @@ const RUN_JOB_OPTIONS: JobsOptions = {
 export interface RunQueueSettings {
   /** BullMQ queue name. */
   name: string;
-  /** The deployment's key prefix; BullMQ's keys go under `<keyPrefix>:bull`. */
+  /** The deployment's configured key prefix; BullMQ's keys go under RunKeys' `bullPrefix`, `{<keyPrefix>}:bull`. */
   keyPrefix: string;
   /** Runs one worker process takes at once from this queue. */
   concurrency: number;
@@ -55,8 +56,13 @@ export function runQueueSettingsOf(settings: WesSettings, pool: PoolDefinition =
   };
 }
 
-/** BullMQ key prefix: under the deployment's key prefix, so one Redis can hold several deployments. */
-const bullPrefix = (keyPrefix: string) => `${keyPrefix}:bull`;
+/**
+ * BullMQ key prefix: under the deployment's key prefix, so one Redis can hold several deployments,
+ * and in its hash slot (RunKeys), so BullMQ's scripts work on Redis Cluster.
+ */
+const bullPrefix = (keyPrefix: string) => new RunKeys(keyPrefix).bullPrefix;
+
+const isRedis = (c: Redis | RedisConnectionSettings): c is Redis => typeof (c as Redis).duplicate === 'function';
 
 /** What a worker does with a run; `hand-back` puts the run's job back in the queue for another worker. */
 export type RunProcessor = (runId: string, abort: AbortSignal) => Promise<'done' | 'hand-back'>;
@@ -89,15 +95,15 @@ export class RunQueue {
   private readonly ownsConnection: boolean;
 
   /**
-   * `connection`: a connection to share (not closed by close()), or a Redis URL to open one of
-   * the queue's own.
+   * `connection`: a connection to share (not closed by close()), or where Redis is, to open one
+   * of the queue's own.
    */
   constructor(
-    connection: Redis | string,
+    connection: Redis | RedisConnectionSettings,
     readonly settings: RunQueueSettings,
   ) {
-    this.ownsConnection = typeof connection === 'string';
-    this.connection = typeof connection === 'string' ? createRedis(connection, { connectionName: 'wes-queue' }) : connection;
+    this.ownsConnection = !isRedis(connection);
+    this.connection = isRedis(connection) ? connection : createRedis(connection, { connectionName: 'wes-queue' });
     this.queue = new Queue<RunJobData>(settings.name, { connection: this.connection, prefix: bullPrefix(settings.keyPrefix) });
   }
 

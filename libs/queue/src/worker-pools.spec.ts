@@ -117,7 +117,7 @@ describe('pools in Redis', () => {
       await queues.of('wide').enqueue('run-w');
       expect(await queues.of('wide').jobState('run-w')).toBe('waiting');
       expect(await queues.of('small').jobState('run-w')).toBe('unknown');
-      expect(await r.redis.exists(`${prefix}:bull:q-wide:run-w`)).toBe(1);
+      expect(await r.redis.exists(`${new RunKeys(prefix).bullPrefix}:q-wide:run-w`)).toBe(1);
       expect(() => queues.of(undefined)).toThrow('no pool "default" is configured');
       expect(() => queues.of('gone')).toThrow('no pool "gone"');
     } finally {

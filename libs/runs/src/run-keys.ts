@@ -1,7 +1,5 @@
-/**
- * Names of every Redis key and channel the run model uses, under one prefix. The transition
- * scripts build `inState` and `cancelChannel` names from the prefix themselves: keep them alike.
- */
+import { KEY_PREFIX_PATTERN } from '../../config/src/settings';
+
 /**
  * Fields of a run kept in its `doc` hash rather than its `run` hash: the client's request and
  * what the worker records of unbounded length. A single long value turns a whole Redis hash into
@@ -18,8 +16,37 @@ export function splitRunFields(fields: Record<string, string>): { short: [string
   return { short, long };
 }
 
+/**
+ * The prefix every Redis key of a deployment starts with: the configured one, wrapped in braces
+ * (`wes` → `{wes}`) unless it already holds a `{hash tag}`. Redis Cluster hashes only the tag, so
+ * all of a deployment's keys, those the Lua scripts build from the prefix and BullMQ's, fall in
+ * one slot, which the scripts and BullMQ's multi-key commands need. RunKeys and the BullMQ prefix
+ * both come from here. Idempotent: a formed prefix forms itself.
+ */
+export function deploymentKeyPrefix(configured: string): string {
+  if (!KEY_PREFIX_PATTERN.test(configured)) {
+    throw new Error(`key prefix "${configured}" must be letters, digits, _ . - with at most one non-empty {hash tag}`);
+  }
+  return configured.includes('{') ? configured : `{${configured}}`;
+}
+
+/**
+ * Names of every Redis key and channel the run model uses, under one prefix. The transition
+ * scripts build `inState` and `cancelChannel` names from the prefix themselves: keep them alike.
+ */
 export class RunKeys {
-  constructor(readonly prefix: string) {}
+  /** The deployment's prefix as the keys carry it, hash tag included (deploymentKeyPrefix). */
+  readonly prefix: string;
+
+  /** `keyPrefix`: the configured prefix (settings.keyPrefix), with or without its hash tag. */
+  constructor(keyPrefix: string) {
+    this.prefix = deploymentKeyPrefix(keyPrefix);
+  }
+
+  /** Prefix of BullMQ's keys (`<prefix>:bull:<queue>:…`), in the deployment's hash slot. */
+  get bullPrefix(): string {
+    return `${this.prefix}:bull`;
+  }
 
   /**
    * Hash of the run's short fields: state, times, attempt, holder, exit code. Every value stays

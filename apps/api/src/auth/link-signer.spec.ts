@@ -77,7 +77,7 @@ describe('LinkSigner', () => {
     const key = randomBytes(32).toString('base64');
     const url = (await signer('unused-a', { WES_LINK_SIGNING_KEY: key }).urls(BASE, RUN))('logs/stdout');
     expect(await signer('unused-b', { WES_LINK_SIGNING_KEY: key }).check(requestOf(url), RUN, 'logs/stdout')).toBe('valid');
-    expect(await r.redis.exists('unused-a:link-signing-key')).toBe(0);
+    expect(await r.redis.exists(new RunKeys('unused-a').linkSigningKey)).toBe(0);
     const none = new LinkSigner(loadSettings({ WES_SIGNED_LINK_TTL_SECONDS: '600' }), r.redis, new RunKeys('unused-c'));
     expect(none.enabled).toBe(false);
     expect((await none.urls(BASE, RUN))('logs/stdout')).toBe(`${BASE}/runs/${RUN}/logs/stdout`);
@@ -98,7 +98,7 @@ describe('LinkSigner', () => {
     LinkSigner.keyRereadMs = 0;
     const old = signer(prefix);
     const before = (await old.urls(BASE, RUN))('logs/stdout');
-    await r.redis.del(`${prefix}:link-signing-key`);
+    await r.redis.del(new RunKeys(prefix).linkSigningKey);
     const fresh = signer(prefix);
     const after = (await fresh.urls(BASE, RUN))('logs/stdout');
     expect(await old.check(requestOf(after), RUN, 'logs/stdout')).toBe('valid');

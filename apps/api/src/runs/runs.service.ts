@@ -23,7 +23,7 @@ import { stringifyJson } from '../../../../libs/json/src';
 import type { Logger } from '../../../../libs/logging/src';
 import { LOGGER, OBJECT_STORE } from '../../../../libs/platform/src';
 import { WesMetrics } from '../../../../libs/metrics/src';
-import { POOL_PARAMETER, PoolChoiceError, RunQueues, WorkerPools, WorkerRegistry } from '../../../../libs/queue/src';
+import { POOL_PARAMETER, PoolChoiceError, ReplicaAck, RunQueues, WorkerPools, WorkerRegistry } from '../../../../libs/queue/src';
 import { ActiveRunLimitError, RunRecord, RunRequest, runObjectKeys, RunState, RunStore, WorkflowStateMachine } from '../../../../libs/runs/src';
 import { ObjectStore, safeRelativePath, UnsafePathError } from '../../../../libs/storage/src';
 import type { DocumentSource } from '../../../../libs/workflow-allow-list/src';
@@ -85,6 +85,7 @@ export class RunsService {
     private readonly limits: SubmitLimits,
     private readonly allowList: WorkflowAllowList,
     private readonly metrics: WesMetrics,
+    private readonly replicaAck: ReplicaAck,
   ) {
     this.defaultEngines = defaultEngines(settings);
   }
@@ -271,6 +272,7 @@ export class RunsService {
       ...(caller.owner ? { owner: caller.owner } : {}),
     };
     let created: boolean;
+    const written = this.replicaAck.mark();
     try {
       // The active-run limit again, atomically with the record: the last slot goes to one submit.
       created = await this.stateMachine.enqueue(runId, fields, Date.now(), systemLogs, { maxActiveRuns: this.limits.limitsOf(caller).maxActiveRuns });
@@ -282,6 +284,8 @@ export class RunsService {
     if (!created) throw new Error(`run id ${runId} already exists`);
     try {
       await this.queues.of(pool).enqueue(runId);
+      // WES_REDIS_MIN_REPLICAS_ACK: a 200 promises a run a failover keeps; else it ends here.
+      if (!(await this.replicaAck.confirm(written))) throw new Error(this.replicaAck.shortfall);
     } catch (err) {
       this.logger.error({ runId, err }, 'run recorded but could not be queued');
       await this.stateMachine.send(runId, 'system_error', { systemLogs: [`the run could not be queued: ${(err as Error).message}`] });

@@ -1,4 +1,5 @@
 import { WesSettings } from '../../../../libs/config/src';
+import type { ReplicaAck } from '../../../../libs/queue/src';
 import { WorkflowStateMachine } from '../../../../libs/runs/src';
 import type { RunMetrics } from '../run-metrics';
 import { ExecutionResult, HeldAttempt, InterruptReason, RunEnding } from './run-attempt';
@@ -15,15 +16,23 @@ export class SettleStep {
     private readonly stateMachine: WorkflowStateMachine,
     private readonly workerId: string,
     private readonly metrics: RunMetrics,
+    private readonly replicaAck: ReplicaAck,
   ) {}
 
   /** Ends the run with a message; if a cancel got in first, the run ends CANCELED instead. */
   async end(at: HeldAttempt, { message, options }: RunEnding): Promise<void> {
     const { log } = at;
+    const written = this.replicaAck.mark();
     const result = await this.stateMachine.send(at.runId, message, { ...options, attempt: at.attempt });
     if (result.applied) {
       log.info({ state: result.to }, 'run ended');
       this.metrics.ended(at.runId, at.engine, result.to, log);
+      if (!(await this.confirmEnd(at, written))) {
+        // A failover may have undone the end: send it again to the primary there is now (refused,
+        // and harmless, if the end survived).
+        const again = await this.stateMachine.send(at.runId, message, { ...options, attempt: at.attempt });
+        if (again.applied) log.warn({ state: again.to }, 'run ended again: the first end was lost in a Redis failover');
+      }
     } else if (result.stale) {
       log.warn({ message, state: result.state }, 'end refused: the run has moved on to another attempt');
     } else if (result.state === 'CANCELING') {
@@ -61,8 +70,24 @@ export class SettleStep {
 
   private async finishCancel(at: HeldAttempt, note: string): Promise<void> {
     const { log } = at;
-    const result = await this.stateMachine.send(at.runId, 'canceled', { systemLogs: [note], attempt: at.attempt });
+    const written = this.replicaAck.mark();
+    const send = () => this.stateMachine.send(at.runId, 'canceled', { systemLogs: [note], attempt: at.attempt });
+    const result = await send();
     if (result.applied) this.metrics.ended(at.runId, at.engine, result.to, log);
     log.info({ applied: result.applied, state: result.applied ? result.to : result.state }, 'run canceled');
+    if (result.applied && !(await this.confirmEnd(at, written)) && (await send()).applied) {
+      log.warn('run canceled again: the first cancel was lost in a Redis failover');
+    }
+  }
+
+  /**
+   * WES_REDIS_MIN_REPLICAS_ACK: the terminal state survives a failover before the job is let go
+   * (a lost end would leave the run RUNNING under this live worker, which no longer runs it: its
+   * orphan check would run it again). False (logged) when not confirmed.
+   */
+  private async confirmEnd(at: HeldAttempt, written: number): Promise<boolean> {
+    if (await this.replicaAck.confirm(written)) return true;
+    at.log.warn(this.replicaAck.shortfall);
+    return false;
   }
 }
