@@ -4,7 +4,7 @@ import { WesSettings } from '../../config/src';
 import { UrlFetcher } from '../../fetch/src';
 import { createLogger, Logger } from '../../logging/src';
 import { createRedis, RunQueues, WorkerPools, WorkerRegistry } from '../../queue/src';
-import { RunRecovery } from '../../recovery/src';
+import { RunDeleter, RunRecovery, RunRetention } from '../../recovery/src';
 import { RunKeys, RunStore, TaskStore, TerminalStateCache, WorkflowStateMachine } from '../../runs/src';
 import { createObjectStore, ObjectStore } from '../../storage/src';
 import { createUrlFetcher } from './url-fetcher-factory';
@@ -84,10 +84,23 @@ export class PlatformModule {
         { provide: WorkerPools, useFactory: () => new WorkerPools(settings) },
         { provide: RunQueues, inject: [REDIS, WorkerPools], useFactory: (redis: Redis, pools: WorkerPools) => new RunQueues(redis, pools, settings) },
         {
+          provide: RunDeleter,
+          inject: [WorkflowStateMachine, OBJECT_STORE, REDIS, RunKeys],
+          useFactory: (sm: WorkflowStateMachine, store: ObjectStore, redis: Redis, keys: RunKeys) => new RunDeleter(sm, store, redis, keys, log),
+        },
+        {
           provide: RunRecovery,
-          inject: [WorkflowStateMachine, RunStore, WorkerRegistry, RunQueues, REDIS, RunKeys],
-          useFactory: (sm: WorkflowStateMachine, runs: RunStore, workers: WorkerRegistry, queues: RunQueues, redis: Redis, keys: RunKeys) =>
-            new RunRecovery(settings, sm, runs, workers, queues, redis, keys, log),
+          inject: [WorkflowStateMachine, RunStore, WorkerRegistry, RunQueues, REDIS, RunKeys, RunDeleter, OBJECT_STORE],
+          useFactory: (
+            sm: WorkflowStateMachine,
+            runs: RunStore,
+            workers: WorkerRegistry,
+            queues: RunQueues,
+            redis: Redis,
+            keys: RunKeys,
+            deleter: RunDeleter,
+            store: ObjectStore,
+          ) => new RunRecovery(settings, sm, runs, workers, queues, redis, keys, log, new RunRetention(settings, deleter, store, redis, keys, log)),
         },
         ConnectionCloser,
       ],
@@ -105,6 +118,7 @@ export class PlatformModule {
         UrlFetcher,
         WorkerPools,
         RunQueues,
+        RunDeleter,
         RunRecovery,
       ],
     };
