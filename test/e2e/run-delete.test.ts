@@ -2,7 +2,10 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RunKeys, runObjectKeys } from '../../libs/runs/src';
+import { createLogger } from '../../libs/logging/src';
+import { RunDeleter } from '../../libs/recovery/src';
+import { RunKeys, runObjectKeys, WorkflowStateMachine } from '../../libs/runs/src';
+import { LocalObjectStore } from '../../libs/storage/src';
 import { expectDeleteRow } from '../helpers/auth-matrix';
 import { runForm, WesClient, workflowFiles } from '../helpers/client';
 import { uniqueNumber, useStack } from '../helpers/e2e';
@@ -145,6 +148,20 @@ describe('DELETE /runs/{run_id}', () => {
     const refused = [{ label: 'no credentials', client: new WesClient(h.stack.origin), challenge: 'Bearer realm="wes"' }];
     await expectDeleteRow(aliceRun, { deleter: as('alice'), others: [as('bob')], refused });
     await expectDeleteRow(bobRun, { deleter: as('root'), others: [as('alice')], refused });
+  });
+
+  it('a run deleted by another process (the reaper in a worker, say) is 404 at /status too, though the API had cached its state', async () => {
+    const runId = await as('alice').submitOk(argv('elsewhere'));
+    await as('alice').waitForState(runId, ['COMPLETE']);
+    // This test process is the other process: the same deleter, its own cache.
+    const deleter = new RunDeleter(new WorkflowStateMachine(redis, keys), new LocalObjectStore(h.stack.dataDir), redis, keys, createLogger('test', 'silent'));
+    expect(await deleter.delete(runId, 'retention')).toMatchObject({ deleted: true });
+    expect(existsSync(runFolder(runId))).toBe(false);
+    const deadline = Date.now() + 10_000;
+    while ((await as('alice').request('GET', `/runs/${runId}/status`)).status !== 404) {
+      expect(Date.now(), 'the API still answers the deleted run\'s cached state').toBeLessThan(deadline);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   });
 
   it('concurrent deletes of one run: one 200, the others 404, the counter moved once', async () => {

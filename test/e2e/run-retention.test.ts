@@ -44,6 +44,9 @@ describe('retention', () => {
     // Not before its time: the reaper saw it finished for the whole retention.
     expect(Date.now() - end).toBeGreaterThanOrEqual(RETENTION_MS);
     expect(existsSync(runFolder(done))).toBe(false);
+    // Its status too, though this API cached it (the reaper may have swept in a worker: the
+    // deletion is published to every API).
+    await until('its status is 404', async () => (await h.client.request('GET', `/runs/${done}/status`)).status === 404, 10_000);
     expect((await h.client.getJson('/runs')).runs.map((r: { run_id: string }) => r.run_id)).toEqual([sleeper]);
     const line = logs()
       .split('\n')

@@ -157,6 +157,14 @@ export class RunKeys {
     return `${this.prefix}:counts`;
   }
 
+  /**
+   * Pub/sub channel on which the delete script publishes a deleted run's id (the script builds
+   * the name from the prefix: keep them alike): the APIs drop it from their terminal-state cache.
+   */
+  get deletedChannel(): string {
+    return `${this.prefix}:deleted`;
+  }
+
   /** Pub/sub channel on which a cancel of an INITIALIZING or RUNNING run is broadcast. */
   get cancelChannel(): string {
     return `${this.prefix}:cancel`;

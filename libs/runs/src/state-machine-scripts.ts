@@ -185,7 +185,8 @@ return out
  * Its id goes into the `deleting` set in the same step: its files are removed from the object
  * store next, and the reaper finishes that if the deleting process dies first. A run not in a
  * terminal state is refused (cancel it first); a missing run is reported as such, so of two
- * concurrent deletes exactly one succeeds.
+ * concurrent deletes exactly one succeeds. The id is published on `<prefix>:deleted`, so that
+ * every API drops the run's terminal state from its cache.
  *
  * KEYS: run hash, doc hash, system_logs list, task list, run index, counts hash, deleting set,
  * then the run's tag indexes. ARGV: run id, key prefix, now (ms).
@@ -207,6 +208,7 @@ redis.call('SREM', activeSet(prefix, owner), id)
 redis.call('HINCRBY', KEYS[6], state, -1)
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
 redis.call('ZADD', KEYS[7], ARGV[3], id)
+redis.call('PUBLISH', prefix .. ':deleted', id)
 return {1, state}
 `;
 
