@@ -264,8 +264,8 @@ export class Reaper {
           .sweep()
           .then((r) => {
             const settled = r.settled.canceled + r.settled.requeued + r.settled.failed;
-            const removed = r.retention ? r.retention.expired + r.retention.orphans + r.retention.finished : 0;
-            if (settled || r.jobsRestored || removed) this.logger.info({ ...r }, 'reaper sweep');
+            const stored = r.retention ? r.retention.expired + r.retention.orphans + r.retention.finished + (r.retention.indexed ?? 0) : 0;
+            if (settled || r.jobsRestored || stored) this.logger.info({ ...r }, 'reaper sweep');
           })
           .catch((err) => this.logger.warn({ err }, 'reaper sweep failed'))
           .finally(next);

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { WesSettings } from '../../config/src';
 import type { Logger } from '../../logging/src';
-import { RunKeys, runIdsBefore, runIdTime, runObjectKeys, TERMINAL_STATES } from '../../runs/src';
+import { RunIndexBackfill, RunKeys, runIdsBefore, runIdTime, runObjectKeys, TERMINAL_STATES } from '../../runs/src';
 import type { ObjectStore } from '../../storage/src';
 import { RunDeleter } from './run-deleter';
 
@@ -31,14 +31,19 @@ export interface RetentionReport {
   orphans: number;
   /** Deleted runs whose files an interrupted deletion had left, removed. */
   finished: number;
+  /** Runs recorded before the per-state and per-tag indexes, put into them (null: none left). */
+  indexed: number | null;
 }
 
 /**
  * The reaper's storage sweep: finished runs older than `retentionDays` are deleted (as by
  * `DELETE /runs/{id}`), orphaned upload folders (a submit that never recorded its run) removed,
- * interrupted deletions finished. Each part is bounded per sweep.
+ * interrupted deletions finished, runs of before the state and tag indexes indexed. Each part
+ * is bounded per sweep.
  */
 export class RunRetention {
+  private readonly backfill: RunIndexBackfill;
+
   constructor(
     private readonly settings: WesSettings,
     private readonly deleter: RunDeleter,
@@ -46,13 +51,18 @@ export class RunRetention {
     private readonly redis: Redis,
     private readonly keys: RunKeys,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.backfill = new RunIndexBackfill(redis, keys);
+  }
 
   async sweep(now = Date.now()): Promise<RetentionReport> {
+    // Runs recorded before the state and tag indexes existed (an upgrade): a batch a sweep,
+    // first, since the retention below finds runs through those indexes.
+    const indexed = await this.backfill.step();
     const finished = await this.deleter.finishInterrupted(INTERRUPTED_AFTER_MS, RETENTION_BATCH);
     const expired = this.settings.retentionDays > 0 ? await this.deleteExpired(now - this.settings.retentionDays * DAY_MS) : 0;
     const orphans = await this.removeOrphans(now - ORPHAN_AGE_MS);
-    return { expired, orphans, finished };
+    return { expired, orphans, finished, indexed };
   }
 
   /**

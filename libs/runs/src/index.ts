@@ -5,3 +5,4 @@ export * from './run-store';
 export * from './terminal-state-cache';
 export * from './workflow-state-machine';
 export * from './task-store';
+export * from './run-index-backfill';

@@ -142,6 +142,14 @@ export class RunKeys {
     return `${this.prefix}:orphan-sweep`;
   }
 
+  /**
+   * String: how far the backfill of the per-state and per-tag indexes has gone through the run
+   * index (the last id done, or `done`): runs recorded before those indexes existed.
+   */
+  get indexBackfillCursor(): string {
+    return `${this.prefix}:index-backfill`;
+  }
+
   /** Sorted set of the runs now in an active state, scored by the time they entered it. */
   inState(state: string): string {
     return `${this.prefix}:in:${state}`;

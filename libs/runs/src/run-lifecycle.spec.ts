@@ -7,6 +7,7 @@ import { LIST_FILTER_BUDGET, RunFilter, RunStore } from './run-store';
 import { RunMessage, RunState } from './states';
 import { TerminalStateCache } from './terminal-state-cache';
 import { WorkflowStateMachine } from './workflow-state-machine';
+import { RunIndexBackfill } from './run-index-backfill';
 
 /**
  * The per-state and per-tag indexes, the filtered run list and the delete script, against a
@@ -179,5 +180,36 @@ describe('removing a run', () => {
       expect(counts.COMPLETE + counts.RUNNING).toBe(record ? 1 : 0);
       if (record) await machine.remove(id);
     }
+  });
+});
+
+describe('the index backfill (runs recorded before the state and tag indexes)', () => {
+  it('puts each existing run into its state and tag indexes, a batch a step, then says it is done', async () => {
+    // Runs as the enqueue script of before wrote them: record, run index, no state or tag index.
+    const old: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const id = uuidv7();
+      await r.redis
+        .multi()
+        .hset(keys.run(id), 'state', i === 0 ? 'RUNNING' : 'COMPLETE')
+        .hset(keys.doc(id), 'tags', JSON.stringify({ batch: 'old', n: String(i) }))
+        .zadd(keys.index, 0, id)
+        .exec();
+      old.push(id);
+    }
+    const fresh = await runIn('COMPLETE', { batch: 'new' });
+    expect((await all({ tags: [['batch', 'old']] })).ids).toEqual([]);
+    const backfill = new RunIndexBackfill(r.redis, keys);
+    expect(await backfill.step()).toBe(4);
+    expect(await backfill.step()).toBeNull();
+    expect(await backfill.step()).toBeNull();
+    expect((await all({ tags: [['batch', 'old']] })).ids).toEqual(newestFirst(old));
+    expect((await all({ states: ['COMPLETE'] })).ids).toEqual(newestFirst([old[1], old[2], fresh]));
+    expect((await all({ states: ['RUNNING'], tags: [['n', '0']] })).ids).toEqual([old[0]]);
+    // From then on the scripts move it like any other run.
+    await machine.sendOrThrow(old[0], 'complete');
+    expect((await all({ states: ['RUNNING'] })).ids).toEqual([]);
+    expect(await machine.remove(old[0])).toEqual({ removed: true, state: 'COMPLETE' });
+    expect((await all({ tags: [['batch', 'old']] })).ids).toEqual(newestFirst([old[1], old[2]]));
   });
 });
