@@ -70,7 +70,8 @@ describe('retention', () => {
       mkdirSync(path.join(runFolder(id), 'attachments', 'sub'), { recursive: true });
       writeFileSync(path.join(runFolder(id), 'attachments', 'sub', 'input.txt'), 'left behind');
     }
-    await until('the old orphan folder is removed', () => !existsSync(runFolder(orphan)));
+    // The orphan sweep, caught up with the aged folders, pauses 60 reaper intervals (30 s here).
+    await until('the old orphan folder is removed', () => !existsSync(runFolder(orphan)), 90_000);
     expect(existsSync(runFolder(recent))).toBe(true);
     expect(logs()).toContain('orphaned upload folder removed');
   });

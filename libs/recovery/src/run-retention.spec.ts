@@ -113,9 +113,19 @@ describe('the orphan sweep', () => {
     expect(await t.hasFiles(recorded)).toBe(true);
     expect(await t.hasFiles(fresh)).toBe(true);
     expect(await t.store.stat('runs/not-a-run-id/keep')).not.toBeNull();
-    // The sweep stopped before the recent folder and goes on from there next time.
+    // The sweep stopped before the recent folder and goes on from there next time; caught up,
+    // it pauses 60 reaper intervals.
     expect(await r.redis.get(t.keys.orphanSweepCursor)).toBe(orphan);
+    const pause = await r.redis.pttl(t.keys.orphanSweepPause);
+    expect(pause).toBeGreaterThan(59 * 10_000);
+    expect(pause).toBeLessThanOrEqual(60 * 10_000);
+    const later = uuidv7({ msecs: old + 1 });
+    await t.store.put(runObjectKeys.attachment(later, 'x'), 'another abandoned submit');
     expect((await t.retention.sweep()).orphans).toBe(0);
+    expect(await t.hasFiles(later)).toBe(true);
+    await r.redis.del(t.keys.orphanSweepPause);
+    expect((await t.retention.sweep()).orphans).toBe(1);
+    expect(await t.hasFiles(later)).toBe(false);
   });
 
   it(`looks at ${RETENTION_BATCH} folders a sweep, in id order`, async () => {
@@ -124,7 +134,10 @@ describe('the orphan sweep', () => {
     const ids = Array.from({ length: RETENTION_BATCH + 5 }, (_, i) => uuidv7({ msecs: base + i }));
     for (const id of ids) await t.store.put(runObjectKeys.attachment(id, 'x'), '1');
     expect((await t.retention.sweep()).orphans).toBe(RETENTION_BATCH);
+    // Not caught up yet: no pause.
+    expect(await r.redis.exists(t.keys.orphanSweepPause)).toBe(0);
     expect((await t.retention.sweep()).orphans).toBe(5);
+    expect(await r.redis.exists(t.keys.orphanSweepPause)).toBe(1);
     for (const id of ids) expect(await t.hasFiles(id)).toBe(false);
   });
 });

@@ -21,6 +21,13 @@ const RETENTION_SCAN = 1000;
 /** An upload folder with no run record is taken as abandoned this long after its run id was made. */
 export const ORPHAN_AGE_MS = DAY_MS;
 
+/**
+ * Once the orphan sweep has caught up with the folders old enough, it waits this many reaper
+ * intervals (10 minutes at the default): listing the run folders costs the store a read of
+ * them all (a local folder is read whole), and a new orphan has a day to wait anyway.
+ */
+const ORPHAN_PAUSE_INTERVALS = 60;
+
 /** A deletion whose files are still there this long after is taken as interrupted. */
 const INTERRUPTED_AFTER_MS = 60_000;
 
@@ -94,18 +101,24 @@ export class RunRetention {
    * Removes run folders whose run id was made before `madeBefore` and has no run record: what
    * a submit that never recorded its run (refused, or its API killed) left. The folders are read
    * in order from where the last sweep stopped (run ids are time-ordered, so each folder is
-   * looked at once, after it has aged), at most RETENTION_BATCH a sweep. A folder not named by
-   * a run id is never touched.
+   * looked at once, after it has aged), at most RETENTION_BATCH a sweep; once caught up, it
+   * pauses ORPHAN_PAUSE_INTERVALS reaper intervals. A folder not named by a run id is never
+   * touched.
    */
   private async removeOrphans(madeBefore: number): Promise<number> {
+    if (await this.redis.exists(this.keys.orphanSweepPause)) return 0;
     const cursor = (await this.redis.get(this.keys.orphanSweepCursor)) ?? undefined;
     const folders = await this.store.listFolders(runObjectKeys.runs, cursor, RETENTION_BATCH);
     let removed = 0;
     let last: string | undefined;
+    let caughtUp = folders.length < RETENTION_BATCH;
     for (const runId of folders) {
       const made = runIdTime(runId);
       if (made !== undefined) {
-        if (made >= madeBefore) break;
+        if (made >= madeBefore) {
+          caughtUp = true;
+          break;
+        }
         const [exists, deleting] = await Promise.all([this.redis.exists(this.keys.run(runId)), this.redis.zscore(this.keys.deleting, runId)]);
         // A run being deleted has its folder removed by its deleter (or finishInterrupted).
         if (!exists && deleting === null) {
@@ -117,6 +130,7 @@ export class RunRetention {
       last = runId;
     }
     if (last !== undefined) await this.redis.set(this.keys.orphanSweepCursor, last);
+    if (caughtUp) await this.redis.set(this.keys.orphanSweepPause, '1', 'PX', ORPHAN_PAUSE_INTERVALS * this.settings.reaperIntervalMs);
     return removed;
   }
 }

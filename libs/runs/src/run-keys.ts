@@ -142,6 +142,11 @@ export class RunKeys {
     return `${this.prefix}:orphan-sweep`;
   }
 
+  /** String with a TTL: while it lives, the orphan sweep, caught up with the aged folders, waits. */
+  get orphanSweepPause(): string {
+    return `${this.prefix}:orphan-sweep:pause`;
+  }
+
   /**
    * String: how far the backfill of the per-state and per-tag indexes has gone through the run
    * index (the last id done, or `done`): runs recorded before those indexes existed.
