@@ -1,7 +1,7 @@
 # One image for both parts: the API (default command) and the worker (`npm run start:worker`).
 #   docker build -t wes-server .
 #   docker-compose up --scale worker=3
-FROM node:20-bookworm-slim AS build
+FROM docker.io/library/node:24.11.1-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -10,7 +10,7 @@ COPY apps ./apps
 COPY libs ./libs
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim
+FROM docker.io/library/node:24.11.1-bookworm-slim
 # cwltool runs the workflows, each in a bubblewrap sandbox (WES_SANDBOX=bwrap). As the
 # unprivileged user below, bwrap makes a user namespace per run: docker-compose.yml says what the
 # worker's container needs for that. --no-install-recommends: cwltool recommends Debian's
@@ -31,4 +31,8 @@ COPY examples ./examples
 RUN mkdir -p /data/store /data/work && chown -R node:node /data
 USER node
 EXPOSE 8080
+# The API's readiness (Redis and the object store answer); with node, as the image has no curl.
+# A worker's container probes its own listener instead (docker-compose.yml: WES_WORKER_HTTP_PORT).
+HEALTHCHECK --interval=10s --timeout=5s --retries=6 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.WES_PORT || 8080) + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["npm", "run", "start:api"]

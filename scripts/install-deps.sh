@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what this repository needs and is missing; safe to run again and again.
 #
-#   Node.js >= 20.19          checked only (install it yourself: https://nodejs.org)
+#   Node.js 20.19+, 22.12+    checked only (install it yourself: https://nodejs.org)
+#   or 24+
 #   redis-server, cwltool,    Debian/Ubuntu packages (apt-get; root or sudo); bubblewrap is the
 #   bubblewrap                engines' sandbox (WES_SANDBOX=bwrap, the default)
 #   curl                      Debian package, used by scripts/quickstart.sh
@@ -30,7 +31,7 @@ for arg in "$@"; do
     --with-engines) with_engines=true ;;
     --skip-build) skip_build=true ;;
     -h | --help)
-      sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -47,15 +48,16 @@ die() {
 }
 
 # --- Node.js ---------------------------------------------------------------------------
-required_node=20.19
+# As package.json's engines: execa 9 needs require(esm), on by default from 20.19 and 22.12; 21
+# and 23 are past their end of life.
+required_node='20.19+, 22.12+ or 24+'
 command -v node >/dev/null 2>&1 ||
-  die "Node.js >= $required_node is required but 'node' is not on PATH. Install it (https://nodejs.org, or https://github.com/nodesource/distributions) and run this again."
-command -v npm >/dev/null 2>&1 || die "'npm' is not on PATH; install the npm that comes with Node.js >= $required_node."
+  die "Node.js $required_node is required but 'node' is not on PATH. Install it (https://nodejs.org, or https://github.com/nodesource/distributions) and run this again."
+command -v npm >/dev/null 2>&1 || die "'npm' is not on PATH; install the npm that comes with Node.js $required_node."
 node_version=$(node -p 'process.versions.node')
 IFS=. read -r node_major node_minor _ <<<"$node_version"
-IFS=. read -r want_major want_minor <<<"$required_node"
-if ((node_major < want_major || (node_major == want_major && node_minor < want_minor))); then
-  die "Node.js >= $required_node is required; 'node' on PATH is $node_version ($(command -v node)). Upgrade Node.js and run this again."
+if ! ((node_major == 20 && node_minor >= 19 || node_major == 22 && node_minor >= 12 || node_major >= 24)); then
+  die "Node.js $required_node is required; 'node' on PATH is $node_version ($(command -v node)). Upgrade Node.js and run this again."
 fi
 
 # --- system packages -------------------------------------------------------------------
@@ -117,13 +119,7 @@ fi
 # --- node_modules ----------------------------------------------------------------------
 if [[ ! -d node_modules || ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   say "npm ci"
-  if ! npm ci --no-audit --no-fund; then
-    # npm 11 refuses a lock file that lacks the optional packages of other platforms (npm 10
-    # accepts it). `npm install --no-save` installs the same locked versions and leaves
-    # package-lock.json as it is.
-    say "npm ci failed (npm $(npm --version)); trying npm install --no-save with the same lock file"
-    npm install --no-save --no-audit --no-fund
-  fi
+  npm ci --no-audit --no-fund
 fi
 
 # --- dist/ -----------------------------------------------------------------------------
@@ -143,4 +139,4 @@ if ! $skip_build && build_needed; then
   touch "$stamp"
 fi
 
-say "ready (node $node_version, $(redis-server --version | awk '{print $3}'), cwltool $(cwltool --version 2>/dev/null | awk '{print $NF}'))"
+say "ready (node $node_version, redis $(redis-server --version | sed -n 's/.* v=\([^ ]*\).*/\1/p'), cwltool $(cwltool --version 2>/dev/null | awk '{print $NF}'))"

@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ const root = join(__dirname, '..');
 
 interface ComposeService {
   build?: unknown;
+  healthcheck?: { test?: string | string[] };
   image?: string;
   command?: string | string[];
   entrypoint?: string | string[];
@@ -30,10 +32,26 @@ interface ComposeFile {
   volumes?: Record<string, unknown>;
 }
 
-const compose = yaml.load(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as ComposeFile;
+const composeText = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
+const compose = yaml.load(composeText) as ComposeFile;
+const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+/** The credentials file's example: NAME=value lines. */
+const envExample = Object.fromEntries(
+  readFileSync(join(root, '.env.example'), 'utf8')
+    .split('\n')
+    .filter((l) => /^[A-Z_][A-Z0-9_]*=/.test(l))
+    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+);
 const packageScripts: Record<string, string> = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts;
 
 const composeInstalled = spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0;
+
+/** The environment without the credentials a developer's shell may hold (they win over .env). */
+function composeEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const key of Object.keys(envExample)) delete env[key];
+  return env;
+}
 
 function words(command: string | string[] | undefined): string[] {
   if (command === undefined) return [];
@@ -48,6 +66,38 @@ function npmScriptOf(service: ComposeService): string | undefined {
   if (w[npm + 1] === 'run' || w[npm + 1] === 'run-script') return w[npm + 2];
   if (w[npm + 1] === 'start') return 'start';
   return undefined;
+}
+
+/** The variable a `${NAME}`, `${NAME:-x}` or `${NAME:?why}` reference names, or undefined for a literal. */
+function variableOf(value: string | undefined): string | undefined {
+  return /^\$\{([A-Z_][A-Z0-9_]*)(?:[:?-][^}]*)?\}$/.exec(value ?? '')?.[1];
+}
+
+/**
+ * Why an image reference is not pinned, or undefined when it is: it must name its registry
+ * (a host: docker.io, quay.io, ...) and an exact version (a digest, or a full version tag such
+ * as 7.4.6, 24.11.1-bookworm-slim or MinIO's RELEASE.<date>), never latest or a moving major.
+ */
+function unpinned(ref: string): string | undefined {
+  const [name, digest] = ref.split('@');
+  const firstPart = name.split('/')[0];
+  if (!name.includes('/') || !/[.:]/.test(firstPart)) return `${ref} names no registry host`;
+  if (digest !== undefined) return /^sha256:[0-9a-f]{64}$/.test(digest) ? undefined : `${ref}: bad digest`;
+  const tag = name.slice(name.lastIndexOf('/') + 1).split(':')[1];
+  if (!tag) return `${ref} has no tag (latest)`;
+  if (/^v?\d+\.\d+\.\d+([-.+][\w.-]+)?$/.test(tag) || /^RELEASE\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z$/.test(tag)) return undefined;
+  return `${ref}: tag ${tag} is not an exact version`;
+}
+
+/** Image references of the Dockerfile's FROM lines (not those naming an earlier stage). */
+function dockerfileImages(text: string): string[] {
+  const stages = new Set<string>();
+  const images: string[] = [];
+  for (const m of text.matchAll(/^FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?/gim)) {
+    if (!stages.has(m[1])) images.push(m[1]);
+    if (m[2]) stages.add(m[2]);
+  }
+  return images;
 }
 
 function environmentOf(service: ComposeService): Record<string, string> {
@@ -75,9 +125,33 @@ describe('docker-compose.yml', () => {
     if (!composeInstalled) {
       ctx.skip('docker-compose is not installed (scripts/test.sh installs it: `npm test`, or `bash scripts/install-deps.sh --with-compose`)');
     }
-    const out = execFileSync('docker-compose', ['-f', 'docker-compose.yml', 'config'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    // With the example credentials file (a developer's own .env is not read).
+    const out = execFileSync('docker-compose', ['--env-file', '.env.example', '-f', 'docker-compose.yml', 'config'], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: composeEnv(),
+    });
     const resolved = yaml.load(out) as ComposeFile;
     expect(Object.keys(resolved.services).sort()).toEqual(['api', 'minio', 'minio-bucket', 'redis', 'worker']);
+    // The credentials reached every service that needs them.
+    const apiEnv = environmentOf(resolved.services.api);
+    expect(apiEnv.REDIS_URL).toBe(`redis://:${envExample.WES_REDIS_PASSWORD}@redis:6379`);
+    expect(words(resolved.services.redis.command)).toContain(envExample.WES_REDIS_PASSWORD);
+    expect(apiEnv.WES_S3_SECRET_ACCESS_KEY).toBe(envExample.WES_S3_SECRET_ACCESS_KEY);
+    expect(environmentOf(resolved.services.minio).MINIO_ROOT_PASSWORD).toBe(envExample.WES_S3_SECRET_ACCESS_KEY);
+    expect(environmentOf(resolved.services.worker).WES_S3_ACCESS_KEY_ID).toBe(envExample.WES_S3_ACCESS_KEY_ID);
+  });
+
+  it('refuses to start without the credentials (no .env): `docker-compose config` names the missing one', (ctx) => {
+    if (!composeInstalled) ctx.skip('docker-compose is not installed');
+    const dir = mkdtempSync(join(tmpdir(), 'wes-compose-'));
+    const emptyEnvFile = join(dir, 'empty.env');
+    writeFileSync(emptyEnvFile, '');
+    const r = spawnSync('docker-compose', ['--env-file', emptyEnvFile, '-f', 'docker-compose.yml', 'config'], { cwd: root, encoding: 'utf8', env: composeEnv() });
+    rmSync(dir, { recursive: true, force: true });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/WES_REDIS_PASSWORD|WES_S3_ACCESS_KEY_ID|WES_S3_SECRET_ACCESS_KEY/);
   });
 
   it.each([
@@ -98,9 +172,8 @@ describe('docker-compose.yml', () => {
     const apiEnv = environmentOf(api);
     const workerEnv = environmentOf(worker);
     // Redis asks for a password (WES_REDIS_PASSWORD), the one its command is given.
-    const password = '${WES_REDIS_PASSWORD:-change-this-redis-password}';
-    expect(apiEnv.REDIS_URL).toBe(`redis://:${password}@redis:6379`);
-    expect(words(compose.services.redis.command)).toEqual(expect.arrayContaining(['--requirepass', password]));
+    expect(apiEnv.REDIS_URL).toMatch(/^redis:\/\/:\$\{WES_REDIS_PASSWORD:\?[^}]*\}@redis:6379$/);
+    expect(words(compose.services.redis.command)).toEqual(expect.arrayContaining(['--requirepass', '${WES_REDIS_PASSWORD}']));
     expect(workerEnv.REDIS_URL).toBe(apiEnv.REDIS_URL);
     for (const key of ['WES_OBJECT_STORE', 'WES_S3_ENDPOINT', 'WES_S3_BUCKET', 'WES_S3_ACCESS_KEY_ID', 'WES_S3_SECRET_ACCESS_KEY']) {
       expect(apiEnv[key], key).toBeTruthy();
@@ -112,7 +185,8 @@ describe('docker-compose.yml', () => {
     const shared = Object.values(mountsOf(api)).filter((v) => Object.values(mountsOf(worker)).includes(v));
     expect(shared).toEqual([]);
     const minio = environmentOf(compose.services.minio);
-    expect(minio.MINIO_ROOT_USER).toBe(apiEnv.WES_S3_ACCESS_KEY_ID);
+    expect(variableOf(minio.MINIO_ROOT_USER)).toBe(variableOf(apiEnv.WES_S3_ACCESS_KEY_ID));
+    expect(variableOf(minio.MINIO_ROOT_PASSWORD)).toBe(variableOf(apiEnv.WES_S3_SECRET_ACCESS_KEY));
     expect(JSON.stringify(compose.services['minio-bucket'].entrypoint)).toContain(`local/${apiEnv.WES_S3_BUCKET}`);
   });
 
@@ -139,5 +213,58 @@ describe('docker-compose.yml', () => {
     expect(w[i + 1]).toBe('yes');
     const dataVolume = mountsOf(redis)['/data'];
     expect(Object.keys(compose.volumes ?? {})).toContain(dataVolume);
+  });
+
+  it('pins every image (compose and Dockerfile) to an exact version from a named registry', () => {
+    const refs = [
+      ...Object.values(compose.services)
+        .filter((svc) => svc.build === undefined)
+        .map((svc) => svc.image ?? ''),
+      ...dockerfileImages(dockerfile),
+    ];
+    expect(refs.length).toBeGreaterThanOrEqual(4);
+    expect(refs.map(unpinned).filter(Boolean)).toEqual([]);
+    // The image built here is tagged, though not pulled: never `latest`.
+    for (const svc of Object.values(compose.services).filter((x) => x.build !== undefined)) expect(svc.image ?? '').not.toMatch(/:latest$|^[^:]*$/);
+    // The check itself refuses what it must.
+    for (const bad of ['redis:7', 'minio/minio:latest', 'docker.io/library/redis:7', 'docker.io/library/node:24-bookworm-slim', 'quay.io/minio/mc', 'node:24.11.1']) {
+      expect(unpinned(bad), bad).toBeDefined();
+    }
+    expect(unpinned('docker.io/library/redis@sha256:' + 'a'.repeat(64))).toBeUndefined();
+  });
+
+  it('publishes the API on the loopback only, and no other service on the host', () => {
+    const { api } = compose.services;
+    expect(api.ports).toEqual(['127.0.0.1:8080:8080']);
+    for (const [name, svc] of Object.entries(compose.services)) if (name !== 'api') expect(svc.ports ?? [], name).toEqual([]);
+  });
+
+  it('checks the health of the API and the workers on their /readyz, and gives each worker a scratch volume', () => {
+    const { api, worker } = compose.services;
+    expect(JSON.stringify(api.healthcheck?.test)).toContain('http://127.0.0.1:8080/readyz');
+    expect(environmentOf(worker).WES_WORKER_HTTP_PORT).toBe('9464');
+    expect(JSON.stringify(worker.healthcheck?.test)).toContain('http://127.0.0.1:9464/readyz');
+    // The image's own HEALTHCHECK (docker run without compose) probes the API's /readyz too.
+    expect(dockerfile).toMatch(/^HEALTHCHECK [^\n]*\\\n\s+CMD \["node", "-e", "fetch\('http:\/\/127\.0\.0\.1:' \+ \(process\.env\.WES_PORT \|\| 8080\) \+ '\/readyz'\)/m);
+    const scratch = environmentOf(worker).WES_WORK_DIR;
+    expect(scratch).toBe('/data/work');
+    const mounts = (worker.volumes ?? []).map((v) => (typeof v === 'string' ? v.split(':') : [v.source ?? '', v.target ?? '']));
+    // An anonymous volume (one per container, so scaled workers share none) or a named one.
+    expect(mounts.some((m) => (m.length === 1 ? m[0] : m[1]) === scratch), JSON.stringify(worker.volumes)).toBe(true);
+  });
+
+  it('holds no secret: every credential comes from .env, whose example holds them all', () => {
+    const secretKey = /PASSWORD|SECRET|TOKEN|ACCESS_KEY|_AUTH$|ROOT_USER/;
+    for (const [name, svc] of Object.entries(compose.services)) {
+      for (const [key, value] of Object.entries(environmentOf(svc))) {
+        if (secretKey.test(key)) expect(variableOf(value), `${name}: ${key}=${value}`).toBeDefined();
+        // A URL's password (REDIS_URL) is a variable too.
+        expect(value, `${name}: ${key}`).not.toMatch(/:\/\/[^:/@]*:(?!\$\{)[^@]+@/);
+      }
+      for (const w of [...words(svc.command), ...words(svc.entrypoint)]) expect(w, `${name}: a password on its command line`).not.toMatch(/:\/\/[^:/]*:[^@$]+@/);
+    }
+    const used = new Set([...composeText.matchAll(/\$\{([A-Z_][A-Z0-9_]*)/g)].map((m) => m[1]));
+    expect(Object.keys(envExample).sort()).toEqual([...used].sort());
+    for (const value of Object.values(envExample)) expect(composeText, `the value ${value} of .env.example`).not.toContain(value);
   });
 });

@@ -3,12 +3,14 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../libs/logging/src';
+import { sampleValue } from '../../libs/metrics/src';
 import { RunDeleter } from '../../libs/recovery/src';
 import { RunKeys, runObjectKeys, WorkflowStateMachine } from '../../libs/runs/src';
 import { LocalObjectStore } from '../../libs/storage/src';
 import { expectDeleteRow } from '../helpers/auth-matrix';
 import { runForm, WesClient, workflowFiles } from '../helpers/client';
 import { uniqueNumber, useStack } from '../helpers/e2e';
+import { scrape } from '../helpers/ops';
 import { staticUsers } from '../helpers/static-users';
 
 /**
@@ -168,9 +170,12 @@ describe('DELETE /runs/{run_id}', () => {
     const runId = await as('alice').submitOk(argv('race'));
     await as('alice').waitForState(runId, ['COMPLETE']);
     const before = Number(await redis.hget(keys.counts, 'COMPLETE'));
+    const deletions = async () => sampleValue((await scrape(h.stack.origin)).samples, 'wes_runs_deleted_total', { reason: 'request' });
+    const counted = await deletions();
     const results = await Promise.all(Array.from({ length: 6 }, () => as('alice').request('DELETE', `/runs/${runId}`)));
     expect(results.map((r) => r.status).sort()).toEqual([200, 404, 404, 404, 404, 404]);
     expect(Number(await redis.hget(keys.counts, 'COMPLETE'))).toBe(before - 1);
+    expect(await deletions()).toBe(counted + 1);
     expect(await keysNaming(runId)).toEqual([]);
     expect(await redis.zcard(keys.deleting)).toBe(0);
   });

@@ -13,12 +13,13 @@ export interface StackHandle {
 
 /**
  * Starts a stack (private Redis, API, workers) before the file's tests and stops it after;
- * when a test fails, the tail of every process log is printed with it.
+ * when a test fails, the tail of every process log is printed with it. `options` may be
+ * worked out just before (a free port, say).
  */
-export function useStack(options: StackOptions = {}): StackHandle {
+export function useStack(options: StackOptions | (() => Promise<StackOptions>) = {}): StackHandle {
   let stack: Stack | undefined;
   beforeAll(async () => {
-    stack = await startStack(options);
+    stack = await startStack(typeof options === 'function' ? await options() : options);
   });
   afterAll(async () => {
     if (!stack) return;

@@ -18,6 +18,10 @@ export interface PrivateRedis {
    * holds, fsync everysec, survives). The server stays down `downMs` before it starts again.
    */
   restart(options?: { how?: 'shutdown' | 'sigterm' | 'sigkill'; downMs?: number }): Promise<void>;
+  /** Kills the server (SIGKILL: a crash) and waits until it is gone; `start` brings it back. */
+  kill(): Promise<void>;
+  /** Starts the killed server again in place (same port and folder: it reloads its AOF). */
+  start(): Promise<void>;
   /** Stops the server (SIGTERM, SIGKILL after 5 s) and removes its folder. */
   stop(): Promise<void>;
 }
@@ -102,6 +106,16 @@ export async function startRedis(options: { executable?: string; timeoutMs?: num
         if (!(await waitExit(child, 10_000))) throw new Error(`redis-server on port ${port} did not stop (${how})`);
       }
       if (downMs > 0) await sleep(downMs);
+      spawned = spawnRedis(executable, port, dir, logFile);
+      server.process = spawned.child;
+      await waitReady(executable, port, logFile, spawned, timeoutMs);
+    },
+    async kill() {
+      const child = spawned.child;
+      child.kill('SIGKILL');
+      if (!(await waitExit(child, 10_000))) throw new Error(`redis-server on port ${port} did not die`);
+    },
+    async start() {
       spawned = spawnRedis(executable, port, dir, logFile);
       server.process = spawned.child;
       await waitReady(executable, port, logFile, spawned, timeoutMs);

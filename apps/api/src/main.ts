@@ -6,11 +6,12 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import { NestFactory } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { checkApiListenSettings, InvalidSettingError, loadSettings, WesSettings } from '../../../libs/config/src';
+import { checkApiListenSettings, InvalidSettingError, loadSettings, trustProxyOf, WesSettings } from '../../../libs/config/src';
 import { defaultEngines, InvalidEngineSettingError } from '../../../libs/engines/src';
 import { JsonTooDeepError, parseJson } from '../../../libs/json/src';
-import { createLogger, PinoNestLogger } from '../../../libs/logging/src';
-import { WorkerPools } from '../../../libs/queue/src';
+import { createLogger, PinoNestLogger, requestIdOf } from '../../../libs/logging/src';
+import { exitIfShutdownHangs } from '../../../libs/platform/src';
+import { SHUTDOWN_REDIS_WAIT_MS, WorkerPools } from '../../../libs/queue/src';
 import { ApiModule } from './app.module';
 import { signsLinks } from './auth/link-signer';
 import { WES_BASE_PATH } from './common/base-url';
@@ -18,12 +19,14 @@ import { closeConnectionsWhenShuttingDown } from './common/connection-draining';
 import { Authenticator } from './auth/authenticator';
 import { sendErrorResponse } from './common/error-response.filter';
 import { BadRequestError } from './common/wes-errors';
+import { installObservability } from './observability';
 import { OPENAPI_DOCUMENT } from './version';
 
 function settingsOrExit(): WesSettings {
   try {
     const settings = loadSettings();
     checkApiListenSettings(settings);
+    trustProxyOf(settings);
     // The engine table is known here, not to libs/config: an unknown type or engine stops start-up.
     defaultEngines(settings);
     new WorkerPools(settings);
@@ -44,11 +47,21 @@ async function main() {
   // Whether links are signed and where their key comes from; never the key.
   const links = signsLinks(settings) ? { signedLinkTtlSeconds: settings.signedLinkTtlSeconds, linkKey: settings.linkSigningKey ? 'configured' : 'shared in Redis' } : { signedLinks: false };
   logger.info({ authMode: settings.authMode, users: settings.authUsers.length, ...oidc, ...links }, 'authentication');
+  // Set once the app exists: records the requests the router refuses before any hook runs.
+  let recordRefused: ((request: FastifyRequest, reply: FastifyReply) => void) | undefined;
   const adapter = new FastifyAdapter({
     bodyLimit: settings.maxFieldBytes * 4,
-    trustProxy: true,
+    // X-Forwarded-Host/-Proto name the host of every URL the API returns: only from the proxies
+    // of WES_TRUSTED_PROXIES (none by default).
+    trustProxy: trustProxyOf(settings),
+    // A client's sane x-request-id is kept (it follows the request through the logs), else a new one.
+    requestIdHeader: false,
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => requestIdOf(req.headers['x-request-id']),
     // Errors of Fastify's router (bad URL, path parameter too long) get the WES shape too.
-    frameworkErrors: (err: Error, request: FastifyRequest, reply: FastifyReply) => sendErrorResponse(err, request, reply, logger),
+    frameworkErrors: (err: Error, request: FastifyRequest, reply: FastifyReply) => {
+      sendErrorResponse(err, request, reply, logger);
+      recordRefused?.(request, reply);
+    },
   });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(settings, logger), adapter, {
     logger: new PinoNestLogger(logger),
@@ -82,8 +95,12 @@ async function main() {
   await app.register(fastifySwagger as never, { mode: 'static', specification: { path: OPENAPI_DOCUMENT, baseDir: '' } } as never);
   await app.register(fastifySwaggerUi as never, { routePrefix: `${WES_BASE_PATH}/docs` } as never);
   closeConnectionsWhenShuttingDown(app.getHttpAdapter().getInstance());
+  recordRefused = installObservability(app, settings, logger);
   app.setGlobalPrefix(WES_BASE_PATH.slice(1));
   app.enableShutdownHooks();
+  // Beside Nest's signal listeners (not before: a signal during start-up still kills at once):
+  // requests in flight get apiDrainMs, then a few bounded waits on Redis.
+  exitIfShutdownHangs('wes-api', settings.apiDrainMs + 3 * SHUTDOWN_REDIS_WAIT_MS);
   await app.listen(settings.port, settings.host);
   logger.info({ url: `http://${settings.host}:${settings.port}${WES_BASE_PATH}` }, 'WES API listening');
   // Not fatal: the identity provider may start after this server; until it answers, JWTs get a 503.

@@ -3,7 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import { InvalidSettingError, loadSettings } from '../../../libs/config/src';
 import { enginesToRun, InvalidEngineSettingError } from '../../../libs/engines/src';
 import { createLogger, PinoNestLogger } from '../../../libs/logging/src';
-import { WorkerPools } from '../../../libs/queue/src';
+import { exitIfShutdownHangs } from '../../../libs/platform/src';
+import { SHUTDOWN_REDIS_WAIT_MS, WorkerPools } from '../../../libs/queue/src';
 import { NoEngineError } from './worker-host';
 import { WorkerModule } from './worker.module';
 
@@ -28,6 +29,9 @@ async function main() {
     logger: new PinoNestLogger(logger),
   });
   app.enableShutdownHooks();
+  // Beside Nest's signal listeners (not before: a signal during start-up still kills at once):
+  // the drain, then the engines' grace time, then a few bounded waits on Redis.
+  exitIfShutdownHangs('wes-worker', settings.drainMs + settings.cancelGraceMs + 4 * SHUTDOWN_REDIS_WAIT_MS);
 }
 
 main().catch((err) => {

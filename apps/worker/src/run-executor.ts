@@ -5,6 +5,7 @@ import { WesSettings } from '../../../libs/config/src';
 import { EngineDefinition, engineNamed, engineOptions, EngineRunFiles, EngineRunRequest, EngineView, languageOf, runFolders, SandboxSettings } from '../../../libs/engines/src';
 import type { Logger } from '../../../libs/logging/src';
 import { UrlFetcher } from '../../../libs/fetch/src';
+import { WesMetrics } from '../../../libs/metrics/src';
 import { LOGGER, OBJECT_STORE } from '../../../libs/platform/src';
 import { WorkerPools } from '../../../libs/queue/src';
 import { RunRecovery } from '../../../libs/recovery/src';
@@ -18,6 +19,7 @@ import { engineRunFiles, ExecuteStep } from './run-steps/execute-step';
 import { ExecutionResult, HeldAttempt, InterruptReason, reasonOf, RunInterrupted } from './run-steps/run-attempt';
 import { SettleStep } from './run-steps/settle-step';
 import { StageStep } from './run-steps/stage-step';
+import { RunMetrics } from './run-metrics';
 import { WORKER_ID } from './worker-identity';
 
 export type { ExecutionResult, InterruptReason } from './run-steps/run-attempt';
@@ -47,6 +49,7 @@ export class RunExecutor {
   private readonly executeStep: ExecuteStep;
   private readonly collectStep: CollectStep;
   private readonly settleStep: SettleStep;
+  private readonly metrics: RunMetrics;
   /** The engines this worker runs (undefined until WorkerHost has detected them). */
   private runnableEngines?: ReadonlySet<string>;
 
@@ -61,13 +64,15 @@ export class RunExecutor {
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(WORKER_ID) private readonly workerId: string,
     private readonly pools: WorkerPools,
+    metrics: WesMetrics,
   ) {
     this.sandbox = sandboxSettingsOf(settings);
+    this.metrics = new RunMetrics(metrics, runs);
     this.claimStep = new ClaimStep(stateMachine, runs, recovery, workerId);
     this.stageStep = new StageStep(settings.workDir, store, fetcher, this.sandbox);
-    this.executeStep = new ExecuteStep(settings, stateMachine, runs, tasks, store, this.sandbox);
+    this.executeStep = new ExecuteStep(settings, stateMachine, runs, tasks, store, this.sandbox, this.metrics);
     this.collectStep = new CollectStep(store);
-    this.settleStep = new SettleStep(settings, stateMachine, workerId);
+    this.settleStep = new SettleStep(settings, stateMachine, workerId, this.metrics);
   }
 
   get activeRunIds(): string[] {
@@ -133,7 +138,8 @@ export class RunExecutor {
     }
     const run = await this.claimStep.claim(runId, log);
     if (!run) return 'done';
-    const at: HeldAttempt = { runId, attempt: run.attempt, log };
+    this.metrics.claimed(runId, run.engine, log);
+    const at: HeldAttempt = { runId, attempt: run.attempt, engine: run.engine, log };
     const watch = this.watchDurableMarks(runId, run.attempt);
     let scratch: string | undefined;
     let engine: EngineDefinition | undefined;

@@ -3,17 +3,23 @@ import type { Redis } from 'ioredis';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { WesSettings } from '../../../libs/config/src';
 import { EngineToRun, enginesToRun, InvalidEngineSettingError, readEngineVersion, runFolders } from '../../../libs/engines/src';
 import type { Logger } from '../../../libs/logging/src';
 import { LOGGER, REDIS } from '../../../libs/platform/src';
-import { PoolDefinition, RunQueues, RunQueueWorker, WorkerInfo, WorkerRegistry } from '../../../libs/queue/src';
+import { watchRedisConnection, WesMetrics } from '../../../libs/metrics/src';
+import { closeRedis, PoolDefinition, RunQueues, RunQueueWorker, SHUTDOWN_REDIS_WAIT_MS, WorkerInfo, WorkerRegistry, within } from '../../../libs/queue/src';
 import { Reaper, RunRecovery } from '../../../libs/recovery/src';
 import { RunKeys } from '../../../libs/runs/src';
 import { prepareSandbox, sandboxed, sandboxSettingsOf } from './engine-sandbox';
 import { RunExecutor } from './run-executor';
 import { WORKER_ID } from './worker-identity';
+
+/** A failure to reach Redis (refused, reset, timed out, closed), not one of the queue's own. */
+function isConnectionError(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN'].includes(code ?? '') || err.message === 'Connection is closed.';
+}
 
 /** A worker that cannot run any engine would fail every run: it refuses to start instead. */
 export class NoEngineError extends Error {
@@ -53,6 +59,13 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
   private heartbeat?: NodeJS.Timeout;
   private orphanCheck?: NodeJS.Timeout;
   private reaper?: Reaper;
+  /** Engines detected and queue workers started: the worker takes runs. */
+  private taking = false;
+  /** SIGTERM heard: no new runs, the running ones drain. */
+  private draining = false;
+  private markStopped!: () => void;
+  /** Resolves when the shutdown (drain included) is over. */
+  readonly stopped = new Promise<void>((resolve) => (this.markStopped = resolve));
 
   constructor(
     private readonly settings: WesSettings,
@@ -64,7 +77,16 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(WORKER_ID) private readonly workerId: string,
+    private readonly metrics: WesMetrics,
   ) {}
+
+  /** The worker's own readiness checks (/readyz): engines detected, not draining. */
+  readinessChecks(): Record<string, string> {
+    return {
+      engines: this.taking || this.draining ? 'ok' : 'engines not detected yet',
+      draining: this.draining ? 'draining: shutting down, taking no new runs' : 'ok',
+    };
+  }
 
   async onApplicationBootstrap() {
     const pools = this.queues.pools.servedBy(this.settings.workerPools);
@@ -88,16 +110,30 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
     const settled = (await this.recovery.reconcileHost(this.workerId)).filter((o) => o !== 'untouched');
     if (settled.length) this.logger.warn({ settled }, 'start-up: settled runs a dead worker on this host left');
 
+    // BullMQ reports each failed reconnection of its connections: say so once per outage.
+    let redisLost = false;
+    this.redis.on('ready', () => (redisLost = false));
     this.workers = pools.map((pool) =>
       this.queues.of(pool.name).createWorker(
         (runId, abort) => this.executor.execute(runId, abort),
-        (err) => this.logger.error({ err, pool: pool.name }, 'queue worker error'),
+        (err) => {
+          if (!isConnectionError(err)) return this.logger.error({ err, pool: pool.name }, 'queue worker error');
+          if (!redisLost) this.logger.warn({ err: err.message, pool: pool.name }, 'queue worker: Redis unreachable, reconnecting');
+          redisLost = true;
+        },
+        (connection) => watchRedisConnection(this.metrics, connection, 'bull'),
       ),
     );
+    this.metrics.collect('workerSlots', (set) => {
+      const busy = this.executor.activeRunIds.length;
+      set({ status: 'busy' }, busy);
+      set({ status: 'free' }, Math.max(0, info.concurrency - busy));
+    });
 
     this.subscriber = this.redis.duplicate({ connectionName: 'wes-worker-cancel' });
     // ioredis reconnects by itself; without a listener its connection errors would be "unhandled".
     this.subscriber.on('error', (err: Error) => this.logger.debug({ err: err.message }, 'cancel subscriber: Redis connection error'));
+    watchRedisConnection(this.metrics, this.subscriber, 'cancel');
     await this.subscriber.subscribe(this.keys.cancelChannel);
     this.subscriber.on('message', (_channel: string, runId: string) => {
       // Only the worker holding the run has something to interrupt; the others ignore it.
@@ -113,6 +149,7 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
         .catch((err) => this.logger.warn({ err }, 'orphan check failed'));
     }, this.settings.reaperIntervalMs);
     this.workers.forEach((w) => w.start());
+    this.taking = !this.draining;
     this.logger.info(
       {
         workerId: this.workerId,
@@ -179,22 +216,50 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
     return engines;
   }
 
+  /**
+   * Bounded whatever Redis does: with Redis unreachable every command waits for a reconnection
+   * (maxRetriesPerRequest null), so each wait below has a limit. Engines are stopped either way
+   * (their group, without Redis); runs that could not be settled stay RUNNING under this
+   * worker's id, and recovery settles them once Redis is back and this worker's heartbeat
+   * record has lapsed (3 × heartbeatMs): queued again, or SYSTEM_ERROR, by the worker-loss policy.
+   */
   async onApplicationShutdown(signal?: string) {
+    try {
+      await this.shutDown(signal);
+    } finally {
+      this.markStopped();
+    }
+  }
+
+  private async shutDown(signal?: string) {
+    this.draining = true;
+    this.taking = false;
     if (this.workers.length) {
       // No new jobs from here on, in any pool; running ones may finish within the drain time.
       const closed = Promise.all(this.workers.map((w) => w.close()));
-      const drained = await Promise.race([closed.then(() => true), sleep(this.settings.drainMs).then(() => false)]);
-      if (!drained) {
+      if (!(await within(closed, this.settings.drainMs))) {
         const runs = this.executor.activeRunIds;
         this.logger.warn({ signal, runs, policy: this.settings.shutdownPolicy }, 'drain time over: interrupting running runs');
         runs.forEach((runId) => this.executor.interrupt(runId, 'shutdown'));
-        await closed;
+        // Their engines' groups are stopped within the grace time; each run is then settled in Redis.
+        // With no run left to settle, only Redis could hold the close up: nothing to wait for.
+        const settleMs = runs.length ? this.settings.cancelGraceMs + SHUTDOWN_REDIS_WAIT_MS : 0;
+        if (!(await within(closed, settleMs))) {
+          this.logger.error(
+            { runs: this.executor.activeRunIds, redis: this.redis.status },
+            'runs not settled in time (Redis unreachable?): left to recovery once Redis is back and this worker is taken as lost',
+          );
+          this.workers.forEach((w) => w.abandon());
+        }
       }
     }
     if (this.orphanCheck) clearInterval(this.orphanCheck);
-    await this.reaper?.stop();
-    await this.subscriber?.quit().catch(() => undefined);
     if (this.heartbeat) clearInterval(this.heartbeat);
-    await this.registry.withdraw(this.workerId).catch(() => undefined);
+    const withdraw = this.redis.status === 'ready' ? this.registry.withdraw(this.workerId) : Promise.resolve();
+    await Promise.all([
+      this.reaper?.stop(),
+      this.subscriber && closeRedis(this.subscriber),
+      within(withdraw, SHUTDOWN_REDIS_WAIT_MS),
+    ]);
   }
 }

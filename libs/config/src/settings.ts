@@ -72,6 +72,15 @@ export class WesSettings {
   publicUrl?: string;
 
   /**
+   * Reverse proxies whose X-Forwarded-Host/-Proto/-For the API believes (they set the host and
+   * scheme of the URLs it returns): comma-separated addresses, CIDRs or `loopback`, `linklocal`,
+   * `uniquelocal`, or a hop count. Empty: none (a client's forged header changes nothing).
+   * Checked by trustProxyOf.
+   */
+  @IsString()
+  trustedProxies = '';
+
+  /**
    * Where the API and the workers exchange attachments, logs and outputs: `local` (the folder
    * dataDir: one machine, or a shared mount) or `s3` (any S3-compatible server: workers on any
    * machine).
@@ -227,6 +236,15 @@ export class WesSettings {
   @IsInt()
   @Min(0)
   drainMs = 30_000;
+
+  /**
+   * On SIGTERM, milliseconds the API lets requests in flight finish (new connections are refused,
+   * kept-alive ones closed after their response); then it closes the connections still open
+   * (requests waiting on an unreachable Redis, say) and exits. Below docker stop's 10 s.
+   */
+  @IsInt()
+  @Min(0)
+  apiDrainMs = 5_000;
 
   /** What a worker does at shutdown with runs still going after drainMs: `requeue` or `cancel`. */
   @IsIn(['requeue', 'cancel'])
@@ -419,6 +437,28 @@ export class WesSettings {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   logLevel = 'info';
 
+  /**
+   * Port of a worker's own HTTP listener (`/metrics`, `/healthz`, `/readyz`); 0: none. Several
+   * workers on one machine each need their own.
+   */
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  workerHttpPort = 0;
+
+  /** Address of a worker's HTTP listener: loopback by default (a scraper elsewhere needs another). */
+  @IsString()
+  workerHttpHost = '127.0.0.1';
+
+  /**
+   * When set, `/metrics` (API and workers) answers only `Authorization: Bearer <this token>`.
+   * Empty: open, like the health endpoints (the figures hold no run data, only counts).
+   */
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'must be at least 16 characters' })
+  metricsToken?: string;
+
   /** Organization named in service-info. */
   @IsString()
   organizationName = 'WES server';
@@ -569,6 +609,7 @@ export const SETTING_SOURCES = {
   host: { env: 'WES_HOST', kind: 'string' },
   port: { env: 'WES_PORT', kind: 'int' },
   publicUrl: { env: 'WES_PUBLIC_URL', kind: 'string' },
+  trustedProxies: { env: 'WES_TRUSTED_PROXIES', kind: 'string' },
   objectStore: { env: 'WES_OBJECT_STORE', kind: 'string' },
   s3Bucket: { env: 'WES_S3_BUCKET', kind: 'string' },
   s3Prefix: { env: 'WES_S3_PREFIX', kind: 'string' },
@@ -597,6 +638,7 @@ export const SETTING_SOURCES = {
   queuedJobCheckMs: { env: 'WES_QUEUED_JOB_CHECK_MS', kind: 'int' },
   retentionDays: { env: 'WES_RETENTION_DAYS', kind: 'number' },
   drainMs: { env: 'WES_DRAIN_MS', kind: 'int' },
+  apiDrainMs: { env: 'WES_API_DRAIN_MS', kind: 'int' },
   shutdownPolicy: { env: 'WES_SHUTDOWN_POLICY', kind: 'string' },
   // Also WES_ENGINE_<NAME>_PATH and the deprecated WES_CWLTOOL_PATH (load-settings.ts).
   enginePaths: { env: null, kind: 'yaml' },
@@ -628,6 +670,9 @@ export const SETTING_SOURCES = {
   defaultPageSize: { env: 'WES_DEFAULT_PAGE_SIZE', kind: 'int' },
   maxPageSize: { env: 'WES_MAX_PAGE_SIZE', kind: 'int' },
   logLevel: { env: 'LOG_LEVEL', kind: 'string' },
+  workerHttpPort: { env: 'WES_WORKER_HTTP_PORT', kind: 'int' },
+  workerHttpHost: { env: 'WES_WORKER_HTTP_HOST', kind: 'string' },
+  metricsToken: { env: 'WES_METRICS_TOKEN', kind: 'string' },
   organizationName: { env: 'WES_ORGANIZATION_NAME', kind: 'string' },
   organizationUrl: { env: 'WES_ORGANIZATION_URL', kind: 'string' },
   authInstructionsUrl: { env: 'WES_AUTH_INSTRUCTIONS_URL', kind: 'string' },

@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { LOG_REDACTION, REDACTED_PATHS, redactUrlSecrets } from './logger';
+import { LOG_REDACTION, redactCommand, REDACTED_PATHS, redactUrlSecrets } from './logger';
+import { requestIdOf } from './request-id';
 
 describe('log redaction', () => {
   it('never writes an Authorization header or a password, wherever a line carries them', () => {
@@ -17,10 +18,13 @@ describe('log redaction', () => {
     logger.info({ headers: { authorization: 'Basic s3cret-2', host: 'h' } }, 'b');
     logger.info({ req: { headers: { authorization: 'Bearer s3cret-3', cookie: 's3cret-4' } } }, 'c');
     logger.info({ err: { headers: { authorization: 'Bearer s3cret-5' } }, user: { password: 's3cret-6' }, password: 's3cret-7' }, 'd');
+    logger.info({ settings: { s3SecretAccessKey: 's3cret-8', s3InputSecretAccessKey: 's3cret-9', linkSigningKey: 's3cret-10', metricsToken: 's3cret-11', port: 8080 } }, 'e');
+    logger.info({ credentials: { accessKeyId: 'AKIA', secretAccessKey: 's3cret-12', sessionToken: 's3cret-13' }, token: 's3cret-14' }, 'f');
     const text = lines.join('');
     expect(text).not.toMatch(/s3cret/);
     expect(text).toContain('[Redacted]');
     expect(text).toContain('"host":"h"');
+    expect(text).toContain('"port":8080');
   });
 });
 
@@ -61,5 +65,45 @@ describe('URL credential redaction', () => {
     expect(text.match(/signature=\[Redacted\]/g)).toHaveLength(7);
     expect(text).toContain('"method":"GET"');
     expect(text).toContain('"message":"cannot fetch /ga4gh/wes/v1/runs/r/outputs/a.txt?expires=1800000000&signature=[Redacted]"');
+  });
+});
+
+describe('engine command redaction', () => {
+  it('takes out the values of credential options and URL passwords, leaving every other argument', () => {
+    expect(
+      redactCommand([
+        'toil-cwl-runner',
+        '--jobStore',
+        '/wes/tmp/js',
+        '--awsSecretAccessKey',
+        's3cret-1',
+        '--token=s3cret-2',
+        '--api-key',
+        's3cret-3',
+        'https://user:s3cret-4@host/x.cwl',
+        'https://s3/b/k?X-Amz-Signature=s3cret-5',
+        '/wes/attachments/main.cwl',
+      ]),
+    ).toEqual([
+      'toil-cwl-runner',
+      '--jobStore',
+      '/wes/tmp/js',
+      '--awsSecretAccessKey',
+      '[Redacted]',
+      '--token=[Redacted]',
+      '--api-key',
+      '[Redacted]',
+      'https://user:[Redacted]@host/x.cwl',
+      'https://s3/b/k?X-Amz-Signature=[Redacted]',
+      '/wes/attachments/main.cwl',
+    ]);
+  });
+});
+
+describe('request ids', () => {
+  it("keeps a client's sane x-request-id and makes one for anything else", () => {
+    expect(requestIdOf('abc-123_x.y:z')).toBe('abc-123_x.y:z');
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    for (const bad of [undefined, '', 'a b', 'x'.repeat(129), 'evil"\n{"', ['a', 'b']]) expect(requestIdOf(bad as string | undefined)).toMatch(uuid);
   });
 });

@@ -18,6 +18,21 @@ export const REDACTED_PATHS = [
   '*.password',
   '*.headers.authorization',
   '*.headers.cookie',
+  // Credentials of settings and SDK objects, should one be logged whole (S3 keys, tokens, link key).
+  'token',
+  '*.token',
+  'sessionToken',
+  '*.sessionToken',
+  'secretAccessKey',
+  '*.secretAccessKey',
+  's3SecretAccessKey',
+  's3InputSecretAccessKey',
+  '*.s3SecretAccessKey',
+  '*.s3InputSecretAccessKey',
+  'linkSigningKey',
+  '*.linkSigningKey',
+  'metricsToken',
+  '*.metricsToken',
 ];
 
 /**
@@ -29,6 +44,27 @@ const URL_SECRET = /([?&](?:signature|x-amz-signature|x-amz-credential|x-amz-sec
 /** A text with every URL query credential replaced by [Redacted]. */
 export function redactUrlSecrets(text: string): string {
   return text.replace(URL_SECRET, '$1[Redacted]');
+}
+
+/** An option whose value is a credential: `--password`, `--aws-secret-key`, `--token=…`, `--apiKey`. */
+const SECRET_OPTION = /^-{1,2}[A-Za-z0-9_-]*(?:pass(?:word|wd)?|secret|token|credential|api-?key|access-?key|private-?key)[A-Za-z0-9_-]*$/i;
+
+/** A URL's user information (`scheme://user:password@host`): the password goes. */
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^/@\s:]*:)[^/@\s]*@/gi;
+
+/**
+ * A command line fit for a log line: the value of an option named like a credential (as
+ * `--opt=value` or as the next argument), a URL's password and URL query credentials redacted;
+ * every other argument as it is.
+ */
+export function redactCommand(args: readonly string[]): string[] {
+  return args.map((arg, i) => {
+    const eq = arg.indexOf('=');
+    if (eq > 0 && arg.startsWith('-') && SECRET_OPTION.test(arg.slice(0, eq))) return `${arg.slice(0, eq)}=[Redacted]`;
+    const previous = args[i - 1];
+    if (previous !== undefined && !previous.includes('=') && SECRET_OPTION.test(previous) && !arg.startsWith('-')) return '[Redacted]';
+    return redactUrlSecrets(arg).replace(URL_PASSWORD, '$1[Redacted]@');
+  });
 }
 
 /** A log object with URL query credentials redacted in its strings (and its errors'), a few levels deep. */

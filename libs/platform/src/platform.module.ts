@@ -3,10 +3,12 @@ import type { Redis } from 'ioredis';
 import { WesSettings } from '../../config/src';
 import { UrlFetcher } from '../../fetch/src';
 import { createLogger, Logger } from '../../logging/src';
-import { createRedis, RunQueues, WorkerPools, WorkerRegistry } from '../../queue/src';
+import { countRunDeletion, MetricProcess, watchRedisConnection, WesMetrics } from '../../metrics/src';
+import { closeRedis, createRedis, RunQueues, WorkerPools, WorkerRegistry } from '../../queue/src';
 import { RunDeleter, RunRecovery, RunRetention } from '../../recovery/src';
 import { RunKeys, RunStore, TaskStore, TerminalStateCache, WorkflowStateMachine } from '../../runs/src';
 import { createObjectStore, ObjectStore } from '../../storage/src';
+import { ReadinessProbe } from './readiness';
 import { createUrlFetcher } from './url-fetcher-factory';
 
 /** Injection tokens of what the platform module provides that is not a class of its own. */
@@ -22,8 +24,9 @@ class ConnectionCloser implements OnApplicationShutdown {
     private readonly queues: RunQueues,
   ) {}
   async onApplicationShutdown() {
+    // Both bounded: Redis may be unreachable (connection-closing.ts).
     await this.queues.close().catch(() => undefined);
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await closeRedis(this.redis);
   }
 }
 
@@ -34,13 +37,15 @@ class ConnectionCloser implements OnApplicationShutdown {
 @Global()
 @Module({})
 export class PlatformModule {
-  static forRoot(settings: WesSettings, processName: string, logger?: Logger): DynamicModule {
+  static forRoot(settings: WesSettings, processName: MetricProcess, logger?: Logger): DynamicModule {
     const log = logger ?? createLogger(processName, settings.logLevel);
+    const metrics = new WesMetrics(processName);
     return {
       module: PlatformModule,
       providers: [
         { provide: WesSettings, useValue: settings },
         { provide: LOGGER, useValue: log },
+        { provide: WesMetrics, useValue: metrics },
         {
           provide: REDIS,
           useFactory: () => {
@@ -57,6 +62,7 @@ export class PlatformModule {
               if (down) log.info('Redis reachable again');
               down = false;
             });
+            watchRedisConnection(metrics, redis, 'main');
             return redis;
           },
         },
@@ -86,7 +92,11 @@ export class PlatformModule {
         {
           provide: RunDeleter,
           inject: [WorkflowStateMachine, OBJECT_STORE, REDIS, RunKeys],
-          useFactory: (sm: WorkflowStateMachine, store: ObjectStore, redis: Redis, keys: RunKeys) => new RunDeleter(sm, store, redis, keys, log),
+          useFactory: (sm: WorkflowStateMachine, store: ObjectStore, redis: Redis, keys: RunKeys) => {
+            const deleter = new RunDeleter(sm, store, redis, keys, log);
+            deleter.onDeleted((reason) => countRunDeletion(metrics, reason));
+            return deleter;
+          },
         },
         {
           provide: RunRecovery,
@@ -102,11 +112,18 @@ export class PlatformModule {
             store: ObjectStore,
           ) => new RunRecovery(settings, sm, runs, workers, queues, redis, keys, log, new RunRetention(settings, deleter, store, redis, keys, log)),
         },
+        {
+          provide: ReadinessProbe,
+          inject: [REDIS, OBJECT_STORE],
+          useFactory: (redis: Redis, store: ObjectStore) => new ReadinessProbe(redis, store),
+        },
         ConnectionCloser,
       ],
       exports: [
         WesSettings,
         LOGGER,
+        WesMetrics,
+        ReadinessProbe,
         REDIS,
         RunKeys,
         TerminalStateCache,

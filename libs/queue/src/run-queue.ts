@@ -2,6 +2,7 @@ import { Job, JobsOptions, Queue, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { WesSettings } from '../../config/src';
 import { createRedis } from './redis-connection';
+import { closeRedis, SHUTDOWN_REDIS_WAIT_MS, within } from './connection-closing';
 import { DEFAULT_POOL, defaultPoolOf, PoolDefinition, WorkerPools } from './worker-pools';
 
 /** The only payload a run job carries: the run lives in Redis under its id. */
@@ -68,6 +69,11 @@ export interface RunQueueWorker {
   waitUntilReady(): Promise<void>;
   /** Stops taking jobs and resolves when the running ones have ended. */
   close(): Promise<void>;
+  /**
+   * Drops the worker's connection without waiting (a shutdown whose runs cannot be settled:
+   * Redis unreachable); its jobs are left to their lock's lapse and to recovery.
+   */
+  abandon(): void;
 }
 
 /** Job state as BullMQ reports it; `unknown` when the queue has no such job. */
@@ -123,11 +129,13 @@ export class RunQueue {
 
   /**
    * A worker taking this queue's runs with the queue's settings, on a connection of its own
-   * (BullMQ blocks on it). `onError` hears the worker's connection and processing errors.
+   * (BullMQ blocks on it). `onError` hears the worker's connection and processing errors;
+   * `watchConnection` is given that connection (metrics count its errors and reconnects).
    */
-  createWorker(processor: RunProcessor, onError: (err: Error) => void): RunQueueWorker {
+  createWorker(processor: RunProcessor, onError: (err: Error) => void, watchConnection?: (connection: Redis) => void): RunQueueWorker {
     // Same server and options as the queue's connection (maxRetriesPerRequest: null among them).
     const connection = this.connection.duplicate({ connectionName: `${this.connection.options.connectionName ?? 'wes'}-bull` });
+    watchConnection?.(connection);
     const worker = new Worker<RunJobData>(
       this.settings.name,
       async (job: Job<RunJobData>, token?: string, signal?: AbortSignal) => {
@@ -158,15 +166,16 @@ export class RunQueue {
       close: async () => {
         await worker.close();
         // BullMQ leaves a connection it was given open.
-        await connection.quit().catch(() => connection.disconnect());
+        await closeRedis(connection);
       },
+      abandon: () => connection.disconnect(),
     };
   }
 
   /** Closes the queue (and its connection if it opened it); a shared connection stays open. */
   async close(): Promise<void> {
-    await this.queue.close();
-    if (this.ownsConnection) await this.connection.quit().catch(() => this.connection.disconnect());
+    await within(this.queue.close(), SHUTDOWN_REDIS_WAIT_MS);
+    if (this.ownsConnection) await closeRedis(this.connection);
   }
 }
 
@@ -187,6 +196,19 @@ export class RunQueues {
     const queue = this.queues.get(pool || DEFAULT_POOL);
     if (!queue) throw new Error(`no pool "${pool || DEFAULT_POOL}" is configured (pools: ${this.pools.names.join(', ')}): its runs cannot be queued`);
     return queue;
+  }
+
+  /**
+   * Jobs of each pool's queue that wait (prioritized and paused ones included), run, or are
+   * delayed: the queue depth /metrics reports. One read per pool, no scan of the jobs.
+   */
+  async depths(): Promise<{ pool: string; waiting: number; active: number; delayed: number }[]> {
+    return Promise.all(
+      [...this.queues.entries()].map(async ([pool, queue]) => {
+        const c = await queue.counts();
+        return { pool, waiting: (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.paused ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0 };
+      }),
+    );
   }
 
   async close(): Promise<void> {

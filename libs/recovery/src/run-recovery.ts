@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { WesSettings } from '../../config/src';
 import { groupMembersMarked, signalGroup } from '../../engines/src';
 import type { Logger } from '../../logging/src';
-import { DEFAULT_POOL, RunQueues, WorkerRegistry } from '../../queue/src';
+import { DEFAULT_POOL, RunQueues, SHUTDOWN_REDIS_WAIT_MS, within, WorkerRegistry } from '../../queue/src';
 import { RunHolder, RunKeys, RunStore, TransitionResult, WorkflowStateMachine } from '../../runs/src';
 import type { RetentionReport, RunRetention } from './run-retention';
 
@@ -275,10 +275,11 @@ export class Reaper {
     next();
   }
 
+  /** Stops sweeping; waits for a sweep under way, at most SHUTDOWN_REDIS_WAIT_MS (Redis may be unreachable). */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    await this.running;
+    if (this.running) await within(this.running, SHUTDOWN_REDIS_WAIT_MS);
   }
 }

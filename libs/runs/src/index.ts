@@ -5,4 +5,5 @@ export * from './run-store';
 export * from './terminal-state-cache';
 export * from './workflow-state-machine';
 export * from './task-store';
+export * from './run-scripts';
 export * from './run-index-backfill';

@@ -8,7 +8,7 @@ import { RunKeys } from './run-keys';
  *
  * ARGV: key prefix, then for each run: its id, n, its n tag index keys.
  */
-const BACKFILL_SCRIPT = `
+export const BACKFILL_SCRIPT = `
 local prefix = ARGV[1]
 local i, done = 2, 0
 while i <= #ARGV do

@@ -216,6 +216,15 @@ export class RunStore {
     return (await this.redis.hget(this.keys.run(runId), 'engine')) ?? undefined;
   }
 
+  /**
+   * When the run last entered QUEUED, INITIALIZING and RUNNING, when a cancel was asked for and
+   * when it ended (ms; undefined: not yet): the worker's latency metrics.
+   */
+  async times(runId: string): Promise<{ queued?: number; initializing?: number; running?: number; cancel?: number; end?: number }> {
+    const [queued, initializing, running, cancel, end] = await this.redis.hmget(this.keys.run(runId), 't:QUEUED', 't:INITIALIZING', 't:RUNNING', 'cancel', 'end');
+    return { queued: num(queued), initializing: num(initializing), running: num(running), cancel: num(cancel), end: num(end) };
+  }
+
   async appendSystemLog(runId: string, line: string): Promise<void> {
     await this.redis.rpush(this.keys.systemLogs(runId), line);
   }

@@ -27,3 +27,8 @@ export function callerOf(req: FastifyRequest): Caller {
   if (!caller) throw new Error('no caller on the request: is the route missing the AuthGuard?');
   return caller;
 }
+
+/** The caller when the AuthGuard established one (not for public routes, nor requests refused before it). */
+export function knownCaller(req: FastifyRequest): Caller | undefined {
+  return (req as unknown as Record<symbol, Caller | undefined>)[CALLER];
+}

@@ -3,12 +3,17 @@ import { WesSettings } from '../../../../libs/config/src';
 
 export const WES_BASE_PATH = '/ga4gh/wes/v1';
 
-/** Absolute URL of the WES API root as the client reached it (or as configured). */
+/**
+ * Absolute URL of the WES API root as the client reached it (or as configured). Fastify's
+ * `host` and `protocol` take X-Forwarded-Host/-Proto (their last entry, the one the nearest
+ * proxy wrote) only from a peer of WES_TRUSTED_PROXIES (main.ts), else the Host header and the
+ * socket's own scheme.
+ */
 export function wesBaseUrl(settings: WesSettings, request: FastifyRequest): string {
   if (settings.publicUrl) return `${settings.publicUrl.replace(/\/+$/, '')}${WES_BASE_PATH}`;
-  const host = request.headers['x-forwarded-host'] ?? request.headers.host ?? `localhost:${settings.port}`;
-  const proto = request.headers['x-forwarded-proto'] ?? request.protocol ?? 'http';
-  return `${String(proto).split(',')[0]}://${String(host).split(',')[0]}${WES_BASE_PATH}`;
+  const host = request.host || `localhost:${settings.port}`;
+  const proto = request.protocol ?? 'http';
+  return `${proto}://${host}${WES_BASE_PATH}`;
 }
 
 /** WES times: ISO 8601, "%Y-%m-%dT%H:%M:%SZ". */

@@ -33,8 +33,12 @@ export function describeError(error: unknown): { status: number; msg: string } {
 /** Sends an error as a WES ErrorResponse {msg, status_code}; unexpected ones are logged. */
 export function sendErrorResponse(error: unknown, request: FastifyRequest | undefined, reply: FastifyReply, logger: Logger) {
   const { status, msg } = describeError(error);
-  if (status >= 500) logger.error({ err: error, method: request?.method, url: request?.url }, 'request failed');
+  // The request id ties this line to the request's own line; a run's route names its run.
+  const runId = (request?.params as { run_id?: unknown } | undefined)?.run_id;
+  if (status >= 500) logger.error({ err: error, reqId: request?.id, method: request?.method, url: request?.url, runId: typeof runId === 'string' ? runId : undefined }, 'request failed');
   if (reply.sent || reply.raw.headersSent) return;
+  // The router's own errors (a bad URL) skip the request hooks that set it elsewhere.
+  if (request && !reply.hasHeader('x-request-id')) reply.header('x-request-id', request.id);
   if (status === 401) reply.header('www-authenticate', (error instanceof UnauthorizedError && error.challenge) || WWW_AUTHENTICATE);
   if (error instanceof TooManyRequestsError) reply.header('retry-after', String(error.retryAfterSeconds));
   void reply.status(status).header('content-type', 'application/json; charset=utf-8').send({ msg, status_code: status });

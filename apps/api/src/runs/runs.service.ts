@@ -22,6 +22,7 @@ import {
 import { stringifyJson } from '../../../../libs/json/src';
 import type { Logger } from '../../../../libs/logging/src';
 import { LOGGER, OBJECT_STORE } from '../../../../libs/platform/src';
+import { WesMetrics } from '../../../../libs/metrics/src';
 import { POOL_PARAMETER, PoolChoiceError, RunQueues, WorkerPools, WorkerRegistry } from '../../../../libs/queue/src';
 import { ActiveRunLimitError, RUN_ID_PATTERN, RunFilter, RunRecord, RunRequest, runObjectKeys, RunState, RunStore, WorkflowStateMachine } from '../../../../libs/runs/src';
 import { RunDeleter } from '../../../../libs/recovery/src';
@@ -82,6 +83,7 @@ export class RunsService {
     private readonly sources: WorkflowSources,
     private readonly limits: SubmitLimits,
     private readonly allowList: WorkflowAllowList,
+    private readonly metrics: WesMetrics,
     private readonly deleter: RunDeleter,
   ) {
     this.defaultEngines = defaultEngines(settings);
@@ -285,6 +287,7 @@ export class RunsService {
       await this.stateMachine.send(runId, 'system_error', { systemLogs: [`the run could not be queued: ${(err as Error).message}`] });
       throw new ServiceUnavailableError('the run could not be queued; try again');
     }
+    this.metrics.inc('runsSubmitted', { engine });
     // Audit: who submitted what (never a credential).
     this.logger.info({ action: 'submit', user: caller.name, runId, engine, pool, workflow: request.workflow_url, attachments: attachments.length }, 'run queued');
     return runId;

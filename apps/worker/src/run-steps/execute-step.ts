@@ -16,11 +16,12 @@ import {
   signalGroup,
   stopGroup,
 } from '../../../../libs/engines/src';
-import type { Logger } from '../../../../libs/logging/src';
+import { type Logger, redactCommand } from '../../../../libs/logging/src';
 import { encodeCommand, RunRecord, RunStore, TaskStore, WorkflowStateMachine } from '../../../../libs/runs/src';
 import { ObjectStore, resolveInside } from '../../../../libs/storage/src';
 import { sandboxed } from '../engine-sandbox';
 import { LogShipper } from '../log-shipper';
+import type { RunMetrics } from '../run-metrics';
 import { trackTasks } from '../task-tracker';
 import { HeldAttempt, paramsFileName, reasonOf, RunEnding, RunInterrupted, throwIfInterrupted } from './run-attempt';
 
@@ -48,6 +49,7 @@ export class ExecuteStep {
     private readonly tasks: TaskStore,
     private readonly store: ObjectStore,
     private readonly sandbox: SandboxSettings,
+    private readonly metrics: RunMetrics,
   ) {}
 
   async execute(run: RunRecord, engine: EngineDefinition, engineRun: EngineRunRequest, at: HeldAttempt, view: EngineView, signal: AbortSignal): Promise<EngineRun> {
@@ -85,8 +87,14 @@ export class ExecuteStep {
       parentDeathSignal: stopSignal,
       killAfterMs: graceMs,
     });
+    if (engineProcess.pid > 0) {
+      this.metrics.engineStarted(runId, engine.name, log);
+      const exitedOnce = () => this.metrics.engineExited(engine.name);
+      void engineProcess.exited.then(exitedOnce, exitedOnce);
+    }
     if (engineProcess.pid > 0) await this.runs.setFields(runId, { pgid: String(engineProcess.pid) });
-    log.info({ pid: engineProcess.pid, cmd }, 'engine started');
+    // Once per run, with whatever an argument may carry of a secret taken out.
+    log.info({ pid: engineProcess.pid, cmd: redactCommand(cmd) }, 'engine started');
     const tasks = trackTasks(
       engine,
       {

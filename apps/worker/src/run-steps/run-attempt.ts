@@ -32,6 +32,8 @@ export function throwIfInterrupted(signal: AbortSignal, note: string): void {
 export interface HeldAttempt {
   runId: string;
   attempt: number;
+  /** The run's engine (the label of its metrics). */
+  engine: string;
   log: Logger;
 }
 

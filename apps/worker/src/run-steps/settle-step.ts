@@ -1,5 +1,6 @@
 import { WesSettings } from '../../../../libs/config/src';
 import { WorkflowStateMachine } from '../../../../libs/runs/src';
+import type { RunMetrics } from '../run-metrics';
 import { ExecutionResult, HeldAttempt, InterruptReason, RunEnding } from './run-attempt';
 
 /**
@@ -13,6 +14,7 @@ export class SettleStep {
     private readonly settings: WesSettings,
     private readonly stateMachine: WorkflowStateMachine,
     private readonly workerId: string,
+    private readonly metrics: RunMetrics,
   ) {}
 
   /** Ends the run with a message; if a cancel got in first, the run ends CANCELED instead. */
@@ -21,6 +23,7 @@ export class SettleStep {
     const result = await this.stateMachine.send(at.runId, message, { ...options, attempt: at.attempt });
     if (result.applied) {
       log.info({ state: result.to }, 'run ended');
+      this.metrics.ended(at.runId, at.engine, result.to, log);
     } else if (result.stale) {
       log.warn({ message, state: result.state }, 'end refused: the run has moved on to another attempt');
     } else if (result.state === 'CANCELING') {
@@ -59,6 +62,7 @@ export class SettleStep {
   private async finishCancel(at: HeldAttempt, note: string): Promise<void> {
     const { log } = at;
     const result = await this.stateMachine.send(at.runId, 'canceled', { systemLogs: [note], attempt: at.attempt });
+    if (result.applied) this.metrics.ended(at.runId, at.engine, result.to, log);
     log.info({ applied: result.applied, state: result.applied ? result.to : result.state }, 'run canceled');
   }
 }

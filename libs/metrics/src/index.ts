@@ -1,0 +1,4 @@
+export * from './label-bounds';
+export * from './metric-catalog';
+export * from './prometheus-text';
+export * from './wes-metrics';
