@@ -36,6 +36,13 @@ export async function submit(base: string, sub: { body: Buffer; contentType: str
   return (JSON.parse(text) as { run_id: string }).run_id;
 }
 
+/** DELETE /runs/{id} (this server's extension), which must succeed. */
+export async function deleteRun(base: string, runId: string): Promise<void> {
+  const res = await fetch(`${base}/runs/${runId}`, { method: 'DELETE', signal: AbortSignal.timeout(30_000) });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`DELETE /runs/${runId}: ${res.status} ${text}`);
+}
+
 export async function runState(base: string, runId: string): Promise<string> {
   const res = await fetch(`${base}/runs/${runId}/status`, { signal: AbortSignal.timeout(30_000) });
   const body = (await res.json()) as { state?: string };

@@ -3,8 +3,9 @@
  * memory, the machine description and the result table.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import type { Redis } from 'ioredis';
 
 /** Wall-clock time in epoch milliseconds with sub-millisecond precision (comparable with `date +%s%N` of another process). */
@@ -52,6 +53,19 @@ export const median = (values: number[]) => percentile(values, 50);
 export async function usedMemory(redis: Redis): Promise<number> {
   const info = await redis.info('memory');
   return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN);
+}
+
+/** Bytes of every file under a folder (a local object store), 0 when there is none. */
+export function folderBytes(dir: string): number {
+  let total = 0;
+  let entries;
+  try {
+    entries = readdirSync(dir, { recursive: true, withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) if (e.isFile()) total += statSync(path.join(e.parentPath, e.name)).size;
+  return total;
 }
 
 /** Share of the machine's CPU time that was busy over `ms` (from /proc/stat), 0..1. */

@@ -15,8 +15,8 @@ import { v7 as uuidv7 } from 'uuid';
 import { RunKeys } from '../../libs/runs/src';
 import { baselineQueue } from '../lib/baseline-queue';
 import type { Bench, WesStack } from '../lib/harness';
-import { helloSubmission, submit } from '../lib/fixtures';
-import { describeHash, epochMs, row, say, ScenarioResult, sleep, usedMemory } from '../lib/util';
+import { deleteRun, helloSubmission, submit } from '../lib/fixtures';
+import { describeHash, epochMs, folderBytes, row, say, ScenarioResult, sleep, usedMemory } from '../lib/util';
 
 async function pool<T>(n: number, parallel: number, fn: (i: number) => Promise<T>): Promise<void> {
   let next = 0;
@@ -96,9 +96,13 @@ export async function throughputScenario(b: Bench): Promise<ScenarioResult> {
   const eventsKey = `${stack.keys.bullPrefix}:${stack.queue}:events`;
 
   let footprint: Record<string, unknown> | undefined;
+  // runs through WES deleted afterwards (scenario 8): what they leave behind
   const ours = async (record: boolean, runs: number) => {
     const mem0 = record ? await usedMemory(b.redis) : 0;
     const ev0 = record ? Number((await b.redis.memory('USAGE', eventsKey)) ?? 0) : 0;
+    const keys = new RunKeys(stack.prefix);
+    const before = record ? new Set(await b.redis.zrange(keys.index, 0, -1)) : new Set<string>();
+    const store0 = record ? folderBytes(stack.dataDir) : 0;
     const timing = await runsThroughWes(b, stack, sub, runs, clients);
     if (record) {
       // Jobs are removed as they finish, just after COMPLETE: give the last ones a moment.
@@ -114,6 +118,19 @@ export async function throughputScenario(b: Bench): Promise<ScenarioResult> {
         eventStreamDelta: ev1 - ev0,
         bytesPerRun: Math.round((mem1 - mem0 - (ev1 - ev0)) / runs),
         bytesPerRunWithEvents: Math.round((mem1 - mem0) / runs),
+        storeBytesPerRun: Math.round((folderBytes(stack.dataDir) - store0) / runs),
+      };
+      // Then deleted through the API (DELETE /runs/{id}): Redis and the store go back to
+      // where they were before the round, but for sorted sets that grew past Redis's compact
+      // encoding and stay in the larger one.
+      const fresh = (await b.redis.zrange(keys.index, 0, -1)).filter((id) => !before.has(id));
+      await pool(fresh.length, clients, async (i) => deleteRun(stack.base, fresh[i]));
+      const mem2 = await usedMemory(b.redis);
+      const ev2 = Number((await b.redis.memory('USAGE', eventsKey)) ?? 0);
+      footprint.afterDelete = {
+        deleted: fresh.length,
+        redisBytesLeftPerRun: Math.round((mem2 - mem0 - (ev2 - ev0)) / fresh.length),
+        storeBytesLeft: folderBytes(stack.dataDir) - store0,
       };
     }
     return timing;

@@ -217,6 +217,16 @@ describe('a two-step workflow with attachments in sub-folders, through S3 only',
     // Logs stay URLs of this API.
     expect(text.run_log.stderr).toBe(h.client.url(`/runs/${textRun}/logs/stderr`));
   });
+
+  it('DELETE /runs/{id} removes every object of the run from the bucket, and none of another run', async () => {
+    expect(runKeys(binRun).length).toBeGreaterThan(0);
+    const r = await h.client.request('DELETE', `/runs/${binRun}`);
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({ run_id: binRun });
+    expect(runKeys(binRun)).toEqual([]);
+    expect(runKeys(textRun)).toContain('outputs/count.txt');
+    expect((await h.client.request('GET', `/runs/${binRun}`)).status).toBe(404);
+  });
 });
 
 describe('a live log through S3', () => {

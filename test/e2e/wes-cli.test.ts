@@ -233,6 +233,16 @@ describe('wes submit, status, get, logs, tasks, cancel, list, info', () => {
     expect(canceled.runs.every((r: { state: string }) => r.state === 'CANCELED')).toBe(true);
     expect(canceled.runs.map((r: { run_id: string }) => r.run_id)).toContain(runId);
     expect(canceled.next_page_token).toBe('');
+    const tagged = JSON.parse((await runWes(['list', '--json', '--tag', 'project:cli-test', '--state', 'canceled'], { url })).stdout);
+    expect(tagged.runs.map((r: { run_id: string }) => r.run_id)).toEqual([runId]);
+
+    const deleted = await runWes(['delete', runId], { url });
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(deleted.stdout).toBe(`${runId}  deleted\n`);
+    expect((await h.client.request('GET', `/runs/${runId}`)).status).toBe(404);
+    const again = await runWes(['delete', runId], { url });
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain(`no run with id "${runId}"`);
 
     const info = await runWes(['info', '--json'], { url });
     expect(JSON.parse(info.stdout)).toEqual(await h.client.getJson('/service-info'));

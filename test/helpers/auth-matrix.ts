@@ -103,3 +103,26 @@ export async function expectAdminCancels(owner: WesClient, other: WesClient, adm
   await owner.waitForState(r, ['CANCELED']);
   return r;
 }
+
+/**
+ * The matrix's DELETE row, apart because it ends the run: on `runId` (finished), each of `others`
+ * gets 403 and each of `refused` 401, and the run is still there; then `deleter` (its owner or
+ * an admin) gets 200 with the run id, and everyone a 404 after.
+ */
+export async function expectDeleteRow(runId: string, who: { deleter: WesClient; others: WesClient[]; refused: Refused[] }): Promise<void> {
+  for (const [i, other] of who.others.entries()) {
+    const r = await other.request('DELETE', `/runs/${runId}`);
+    expect(r.status, `other #${i}: delete`).toBe(403);
+    expect(r.body, `other #${i}: delete`).toEqual({ msg: `run ${runId} belongs to another user`, status_code: 403 });
+  }
+  for (const { label, client, challenge } of who.refused) {
+    const r = await client.request('DELETE', `/runs/${runId}`);
+    expect(r.status, `${label}: delete`).toBe(401);
+    expect(r.headers.get('www-authenticate'), `${label}: delete`).toBe(challenge);
+  }
+  expect((await who.deleter.request('GET', `/runs/${runId}/status`)).status).toBe(200);
+  const done = await who.deleter.request('DELETE', `/runs/${runId}`);
+  expect(done.status).toBe(200);
+  expect(done.body).toEqual({ run_id: runId });
+  for (const client of [who.deleter, ...who.others]) expect((await client.request('GET', `/runs/${runId}`)).status).toBe(404);
+}

@@ -10,6 +10,7 @@ import { LinkSigner } from './auth/link-signer';
 import { ConnectionDraining } from './common/connection-draining';
 import { ErrorResponseFilter } from './common/error-response.filter';
 import { OpenApiController } from './docs/openapi.controller';
+import { DeletedRunsListener } from './runs/deleted-runs-listener';
 import { RunFilesController } from './runs/run-files.controller';
 import { RunsController } from './runs/runs.controller';
 import { RunsService } from './runs/runs.service';
@@ -33,6 +34,7 @@ export class ApiModule {
         WorkflowSources,
         WorkflowAllowList,
         ApiReaper,
+        DeletedRunsListener,
         ConnectionDraining,
         LinkSigner,
         { provide: Authenticator, useValue: new Authenticator(settings) },

@@ -86,7 +86,7 @@ async function main() {
   if (corsOrigins.length > 0) {
     await app.register(fastifyCors as never, {
       origin: corsOrigins.includes('*') ? '*' : corsOrigins,
-      methods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
+      methods: ['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS'],
       allowedHeaders: ['authorization', 'content-type', 'range', 'if-none-match', 'x-request-id'],
       // What a browser may read: ranges of logs and outputs, validators, and errors' hints.
       exposedHeaders: ['accept-ranges', 'content-range', 'content-length', 'content-disposition', 'etag', 'retry-after', 'www-authenticate', 'x-request-id'],

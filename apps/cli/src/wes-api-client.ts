@@ -145,8 +145,9 @@ export class WesApiClient {
     return this.json('GET', '/service-info');
   }
 
-  listRuns(pageSize?: number, pageToken?: string): Promise<RunListResponse> {
-    return this.json('GET', `/runs${query({ page_size: pageSize, page_token: pageToken })}`);
+  /** One page of runs; with `filter`, the server's filters (this server's extension: `state`, `tag` as key:value). */
+  listRuns(pageSize?: number, pageToken?: string, filter: { state?: string; tags?: string[] } = {}): Promise<RunListResponse> {
+    return this.json('GET', `/runs${query({ page_size: pageSize, page_token: pageToken, state: filter.state, tag: filter.tags })}`);
   }
 
   submit(form: FormData, signal?: AbortSignal): Promise<RunId> {
@@ -163,6 +164,11 @@ export class WesApiClient {
 
   cancel(runId: string): Promise<RunId> {
     return this.json('POST', `/runs/${encodeURIComponent(runId)}/cancel`);
+  }
+
+  /** Deletes a finished run and its files (this server's extension of WES). */
+  deleteRun(runId: string): Promise<RunId> {
+    return this.json('DELETE', `/runs/${encodeURIComponent(runId)}`);
   }
 
   tasksPage(runId: string, pageSize?: number, pageToken?: string): Promise<TaskListResponse> {
@@ -198,9 +204,11 @@ export class WesApiClient {
   }
 }
 
-function query(params: Record<string, string | number | undefined>): string {
+function query(params: Record<string, string | number | string[] | undefined>): string {
   const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, String(v));
+  for (const [k, v] of Object.entries(params)) {
+    for (const one of Array.isArray(v) ? v : [v]) if (one !== undefined && one !== '') q.append(k, String(one));
+  }
   const s = q.toString();
   return s ? `?${s}` : '';
 }

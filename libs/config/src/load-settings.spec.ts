@@ -49,6 +49,14 @@ describe('loadSettings', () => {
     expect(errorFor({ WES_LIMIT_SUBMITS_PER_MINUTE: '1.5' }).message).toContain('WES_LIMIT_SUBMITS_PER_MINUTE');
   });
 
+  it('reads WES_RETENTION_DAYS as a number of days, fractions too; refuses a negative or non-number, naming it', () => {
+    expect(loadSettings({}).retentionDays).toBe(0);
+    expect(loadSettings({ WES_RETENTION_DAYS: '30' }).retentionDays).toBe(30);
+    expect(loadSettings({ WES_RETENTION_DAYS: '0.5' }).retentionDays).toBe(0.5);
+    expect(loadSettings({ WES_RETENTION_DAYS: '.25' }).retentionDays).toBe(0.25);
+    for (const bad of ['-1', 'abc', '1e3', '7d', 'Infinity']) expect(errorFor({ WES_RETENTION_DAYS: bad }).message, bad).toContain('WES_RETENTION_DAYS');
+  });
+
   it('does not read process.env when given an environment', () => {
     const before = process.env.WES_PORT;
     process.env.WES_PORT = '1234';

@@ -40,6 +40,10 @@ function parseText(key: SettingKey, text: string, origin: string): unknown {
     }
     return Number(text);
   }
+  if (kind === 'number') {
+    if (!/^\s*-?(\d+(\.\d*)?|\.\d+)\s*$/.test(text)) throw new InvalidSettingError(`${origin}: "${text}" is not a number`);
+    return Number(text);
+  }
   if (kind === 'bool') {
     const t = text.trim().toLowerCase();
     if (['1', 'true', 'yes', 'on'].includes(t)) return true;

@@ -1,4 +1,4 @@
-import { IsArray, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength } from 'class-validator';
+import { IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength } from 'class-validator';
 import type { WorkflowAllowListEntry } from '../../workflow-allow-list/src';
 
 /** One user of `authMode: static` (YAML only): a bearer token's sha256, a password's scrypt hash, or both. */
@@ -268,6 +268,16 @@ export class WesSettings {
   @IsInt()
   @Min(1000)
   queuedJobCheckMs = 60_000;
+
+  /**
+   * Days a finished run is kept (counted from its end; fractions allowed, e.g. 0.5): older ones
+   * are deleted by the reaper like `DELETE /runs/{id}`, a bounded number per sweep. 0 (the
+   * default): kept forever. Orphaned uploads of abandoned submits are removed a day after
+   * whatever this says.
+   */
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  retentionDays = 0;
 
   /** On SIGTERM, milliseconds a worker lets its running runs go on before it hands them back. */
   @IsInt()
@@ -635,7 +645,7 @@ interface SettingSource {
   /** Its environment variable; null: read from the YAML file only. */
   env: string | null;
   /** `map`: `KEY=value,KEY=value` in the environment, a mapping in YAML. */
-  kind: 'string' | 'int' | 'bool' | 'yaml' | 'map';
+  kind: 'string' | 'int' | 'number' | 'bool' | 'yaml' | 'map';
 }
 
 /** Environment variable of each setting, and how its text is read (`satisfies`: each entry keeps its own type). */
@@ -678,6 +688,7 @@ export const SETTING_SOURCES = {
   heartbeatMs: { env: 'WES_HEARTBEAT_MS', kind: 'int' },
   reaperIntervalMs: { env: 'WES_REAPER_INTERVAL_MS', kind: 'int' },
   queuedJobCheckMs: { env: 'WES_QUEUED_JOB_CHECK_MS', kind: 'int' },
+  retentionDays: { env: 'WES_RETENTION_DAYS', kind: 'number' },
   drainMs: { env: 'WES_DRAIN_MS', kind: 'int' },
   apiDrainMs: { env: 'WES_API_DRAIN_MS', kind: 'int' },
   shutdownPolicy: { env: 'WES_SHUTDOWN_POLICY', kind: 'string' },

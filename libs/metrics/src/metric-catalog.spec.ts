@@ -105,3 +105,11 @@ describe('parsePrometheusText', () => {
     expect(() => parsePrometheusText('x{a=1} 3')).toThrow(/bad labels/);
   });
 });
+
+describe('parsePrometheusText', () => {
+  it('reads special values case-insensitively, as Prometheus does (prom-client writes `Nan`), and refuses other words', () => {
+    const samples = parsePrometheusText('a Nan\nb NaN\nc +Inf\nd -inf\ne 1.5\n');
+    expect(samples.map((s) => s.value)).toEqual([Number.NaN, Number.NaN, Infinity, -Infinity, 1.5]);
+    expect(() => parsePrometheusText('a nope\n')).toThrow(/bad value/);
+  });
+});

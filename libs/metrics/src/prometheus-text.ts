@@ -28,8 +28,11 @@ export function parsePrometheusText(text: string): PrometheusSample[] {
       }
       if (consumed !== m[2].length) throw new Error(`bad labels in: ${line}`);
     }
-    const value = m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3]);
-    if (Number.isNaN(value) && m[3] !== 'NaN') throw new Error(`bad value in: ${line}`);
+    // Prometheus reads special values case-insensitively (Go's ParseFloat): prom-client writes
+    // `Nan` for an event-loop lag not yet sampled.
+    const special = m[3].toLowerCase();
+    const value = special === '+inf' || special === 'inf' ? Infinity : special === '-inf' ? -Infinity : Number(m[3]);
+    if (Number.isNaN(value) && special !== 'nan') throw new Error(`bad value in: ${line}`);
     samples.push({ name: m[1]!, labels, value });
   }
   return samples;

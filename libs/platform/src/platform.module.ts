@@ -3,9 +3,9 @@ import type { Redis } from 'ioredis';
 import { WesSettings } from '../../config/src';
 import { UrlFetcher } from '../../fetch/src';
 import { createLogger, Logger } from '../../logging/src';
-import { MetricProcess, watchRedisConnection, WesMetrics } from '../../metrics/src';
+import { countRunDeletion, MetricProcess, watchRedisConnection, WesMetrics } from '../../metrics/src';
 import { closeRedis, createRedis, ReplicaAck, RunQueues, WorkerPools, WorkerRegistry } from '../../queue/src';
-import { RunRecovery } from '../../recovery/src';
+import { RunDeleter, RunRecovery, RunRetention } from '../../recovery/src';
 import { RunKeys, RunStore, TaskStore, TerminalStateCache, WorkflowStateMachine } from '../../runs/src';
 import { createObjectStore, ObjectStore } from '../../storage/src';
 import { ReadinessProbe } from './readiness';
@@ -95,10 +95,27 @@ export class PlatformModule {
         { provide: WorkerPools, useFactory: () => new WorkerPools(settings) },
         { provide: RunQueues, inject: [REDIS, WorkerPools], useFactory: (redis: Redis, pools: WorkerPools) => new RunQueues(redis, pools, settings) },
         {
+          provide: RunDeleter,
+          inject: [WorkflowStateMachine, OBJECT_STORE, REDIS, RunKeys],
+          useFactory: (sm: WorkflowStateMachine, store: ObjectStore, redis: Redis, keys: RunKeys) => {
+            const deleter = new RunDeleter(sm, store, redis, keys, log);
+            deleter.onDeleted((reason) => countRunDeletion(metrics, reason));
+            return deleter;
+          },
+        },
+        {
           provide: RunRecovery,
-          inject: [WorkflowStateMachine, RunStore, WorkerRegistry, RunQueues, REDIS, RunKeys],
-          useFactory: (sm: WorkflowStateMachine, runs: RunStore, workers: WorkerRegistry, queues: RunQueues, redis: Redis, keys: RunKeys) =>
-            new RunRecovery(settings, sm, runs, workers, queues, redis, keys, log),
+          inject: [WorkflowStateMachine, RunStore, WorkerRegistry, RunQueues, REDIS, RunKeys, RunDeleter, OBJECT_STORE],
+          useFactory: (
+            sm: WorkflowStateMachine,
+            runs: RunStore,
+            workers: WorkerRegistry,
+            queues: RunQueues,
+            redis: Redis,
+            keys: RunKeys,
+            deleter: RunDeleter,
+            store: ObjectStore,
+          ) => new RunRecovery(settings, sm, runs, workers, queues, redis, keys, log, new RunRetention(settings, deleter, store, redis, keys, log)),
         },
         {
           provide: ReadinessProbe,
@@ -124,6 +141,7 @@ export class PlatformModule {
         UrlFetcher,
         WorkerPools,
         RunQueues,
+        RunDeleter,
         RunRecovery,
       ],
     };

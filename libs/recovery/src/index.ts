@@ -1,1 +1,3 @@
 export * from './run-recovery';
+export * from './run-deleter';
+export * from './run-retention';

@@ -6,6 +6,7 @@ import { groupMembersMarked, signalGroup } from '../../engines/src';
 import type { Logger } from '../../logging/src';
 import { DEFAULT_POOL, RunQueues, SHUTDOWN_REDIS_WAIT_MS, within, WorkerRegistry } from '../../queue/src';
 import { RunHolder, RunKeys, RunStore, TransitionResult, WorkflowStateMachine } from '../../runs/src';
+import type { RetentionReport, RunRetention } from './run-retention';
 
 export type Settlement = 'canceled' | 'requeued' | 'failed' | 'untouched';
 
@@ -13,6 +14,8 @@ export interface SweepReport {
   swept: boolean;
   settled: Record<Exclude<Settlement, 'untouched'>, number>;
   jobsRestored: number;
+  /** What the storage sweep removed (when the recovery has one). */
+  retention?: RetentionReport;
 }
 
 /** Releases a lock only if this process still holds it. */
@@ -41,6 +44,8 @@ export class RunRecovery {
     private readonly redis: Redis,
     private readonly keys: RunKeys,
     private readonly logger: Logger,
+    /** The storage sweep (retention, orphaned uploads) done under the same lock, if any. */
+    private readonly retention?: RunRetention,
   ) {
     const distrustHeartbeats = () => {
       this.heartbeatsTrustedFrom = Date.now() + settings.heartbeatMs * 3;
@@ -197,7 +202,7 @@ export class RunRecovery {
   /**
    * One sweep of the reaper, if no other process is sweeping: lost runs are settled, and QUEUED
    * runs older than queuedJobCheckMs whose job is missing (e.g. the API died between recording
-   * the run and queueing it) get their job back.
+   * the run and queueing it) get their job back, and the storage sweep runs (RunRetention).
    */
   async sweep(): Promise<SweepReport> {
     const report: SweepReport = { swept: false, settled: { canceled: 0, requeued: 0, failed: 0 }, jobsRestored: 0 };
@@ -220,6 +225,14 @@ export class RunRecovery {
         } catch (err) {
           // One run (e.g. of a pool no longer configured) must not stop the sweep of the others.
           this.logger.warn({ runId, err }, 'queued run: its job could not be checked');
+        }
+      }
+      if (this.retention) {
+        try {
+          report.retention = await this.retention.sweep();
+        } catch (err) {
+          // The store may be away: the lost runs above were settled all the same.
+          this.logger.warn({ err }, 'retention sweep failed');
         }
       }
     } finally {
@@ -251,7 +264,8 @@ export class Reaper {
           .sweep()
           .then((r) => {
             const settled = r.settled.canceled + r.settled.requeued + r.settled.failed;
-            if (settled || r.jobsRestored) this.logger.info({ ...r }, 'reaper sweep');
+            const stored = r.retention ? r.retention.expired + r.retention.orphans + r.retention.finished + (r.retention.indexed ?? 0) : 0;
+            if (settled || r.jobsRestored || stored) this.logger.info({ ...r }, 'reaper sweep');
           })
           .catch((err) => this.logger.warn({ err }, 'reaper sweep failed'))
           .finally(next);

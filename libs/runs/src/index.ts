@@ -6,3 +6,4 @@ export * from './terminal-state-cache';
 export * from './workflow-state-machine';
 export * from './task-store';
 export * from './run-scripts';
+export * from './run-index-backfill';

@@ -31,6 +31,26 @@ export function deploymentKeyPrefix(configured: string): string {
 }
 
 /**
+ * Longest tag key, and longest tag value, that goes into a tag index's key name (characters,
+ * before encoding). A longer tag is kept with the run but not indexed, and a filter naming one
+ * is refused: key names stay short whatever a client sends.
+ */
+export const MAX_INDEXED_TAG_LENGTH = 128;
+
+/**
+ * A tag key or value as it goes into a key name: percent-encoded, `*` too, so no brace (a
+ * Redis Cluster hash tag), space, `*` (a glob in SCAN/KEYS) or colon (our separator) reaches it.
+ */
+export function encodeTagPart(part: string): string {
+  return encodeURIComponent(part).replace(/[*!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** Whether a tag is indexed (both its key and its value within MAX_INDEXED_TAG_LENGTH). */
+export function isIndexedTag(key: string, value: string): boolean {
+  return key.length <= MAX_INDEXED_TAG_LENGTH && value.length <= MAX_INDEXED_TAG_LENGTH;
+}
+
+/**
  * Names of every Redis key and channel the run model uses, under one prefix. The transition
  * scripts build `inState` and `cancelChannel` names from the prefix themselves: keep them alike.
  */
@@ -106,6 +126,62 @@ export class RunKeys {
     return `${this.prefix}:rate:submit`;
   }
 
+  /**
+   * Sorted set (all scores 0) of the ids of the runs now in `state`, any state, terminal ones
+   * included: what a `state` filter of the run list reads by lexical range, like `index`. The
+   * enqueue, transition and delete scripts build this name from the prefix themselves
+   * (`<prefix>:state:<STATE>:runs`): keep them alike.
+   */
+  stateIndex(state: string): string {
+    return `${this.prefix}:state:${state}:runs`;
+  }
+
+  /**
+   * Sorted set (all scores 0) of the ids of the runs tagged `key: value`, written by the
+   * enqueue script (tags never change after submit), emptied of a run by the delete script:
+   * what a `tag` filter of the run list reads. Only tags within MAX_INDEXED_TAG_LENGTH.
+   */
+  tagIndex(key: string, value: string): string {
+    return `${this.prefix}:tag:${encodeTagPart(key)}:${encodeTagPart(value)}:runs`;
+  }
+
+  /** The tag indexes a run with these tags is in. */
+  tagIndexes(tags: Record<string, string>): string[] {
+    return Object.entries(tags)
+      .filter(([k, v]) => isIndexedTag(k, v))
+      .map(([k, v]) => this.tagIndex(k, v));
+  }
+
+  /**
+   * Sorted set of the ids of deleted runs whose files may still be in the object store, scored
+   * by the deletion time: the delete script adds the id as it removes the record, the deleter
+   * removes it once the files are gone; the reaper finishes what a crash left in between.
+   */
+  get deleting(): string {
+    return `${this.prefix}:deleting`;
+  }
+
+  /**
+   * String: the last run folder of the object store the orphan sweep has looked at (the
+   * folders are run ids, time-ordered: each is looked at once, a day after its submit).
+   */
+  get orphanSweepCursor(): string {
+    return `${this.prefix}:orphan-sweep`;
+  }
+
+  /** String with a TTL: while it lives, the orphan sweep, caught up with the aged folders, waits. */
+  get orphanSweepPause(): string {
+    return `${this.prefix}:orphan-sweep:pause`;
+  }
+
+  /**
+   * String: how far the backfill of the per-state and per-tag indexes has gone through the run
+   * index (the last id done, or `done`): runs recorded before those indexes existed.
+   */
+  get indexBackfillCursor(): string {
+    return `${this.prefix}:index-backfill`;
+  }
+
   /** Sorted set of the runs now in an active state, scored by the time they entered it. */
   inState(state: string): string {
     return `${this.prefix}:in:${state}`;
@@ -119,6 +195,14 @@ export class RunKeys {
   /** Hash: number of runs in each state, kept by the transition scripts. */
   get counts(): string {
     return `${this.prefix}:counts`;
+  }
+
+  /**
+   * Pub/sub channel on which the delete script publishes a deleted run's id (the script builds
+   * the name from the prefix: keep them alike): the APIs drop it from their terminal-state cache.
+   */
+  get deletedChannel(): string {
+    return `${this.prefix}:deleted`;
   }
 
   /** Pub/sub channel on which a cancel of an INITIALIZING or RUNNING run is broadcast. */

@@ -76,6 +76,8 @@ export const runObjectKeys = {
   taskLog: (runId: string, attempt: number, taskId: string, stream: 'stdout' | 'stderr') => `runs/${runId}/tasks/${attempt}/${taskId}/${stream}`,
   taskLogsPrefix: (runId: string) => `runs/${runId}/tasks/`,
   run: (runId: string) => `runs/${runId}/`,
+  /** The folder of every run's folder (`run`), each named by its run id. */
+  runs: 'runs/',
 };
 
 /**
@@ -98,4 +100,22 @@ export interface RecordedCommand {
 export function decodeCommand(recorded: string): RecordedCommand {
   const { dir, args } = JSON.parse(recorded) as { dir: string; args: string[] };
   return { args: args.map((a) => (a.startsWith('\0') ? dir + a.slice(1) : a)), runFolder: dir };
+}
+
+/** Run ids are UUIDv7: time-ordered, so the run index sorts by age. */
+export const RUN_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/**
+ * When a run id was made, from the UUIDv7 time in its first 48 bits (ms); undefined for a name
+ * that is not a UUIDv7 (never taken for a run's folder).
+ */
+export function runIdTime(runId: string): number | undefined {
+  if (!RUN_ID_PATTERN.test(runId)) return undefined;
+  return parseInt(runId.slice(0, 8) + runId.slice(9, 13), 16);
+}
+
+/** The lexical bound below which every run id was made before `ms` (UUIDv7: time first, in hex). */
+export function runIdsBefore(ms: number): string {
+  const hex = Math.max(0, Math.floor(ms)).toString(16).padStart(12, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}`;
 }

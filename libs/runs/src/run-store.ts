@@ -2,20 +2,54 @@ import type { Redis } from 'ioredis';
 import { parseJson } from '../../json/src';
 import { RunKeys, splitRunFields } from './run-keys';
 import { RunHolder, RunRecord, RunSummaryRow, decodeCommand } from './run-model';
-import { LIST_PAGE_SCRIPT } from './state-machine-scripts';
+import { LIST_FILTERED_SCRIPT, LIST_PAGE_SCRIPT } from './state-machine-scripts';
 import { ActiveState, RUN_STATES, RunState } from './states';
+
+/** Conditions of a run list, all of which a listed run meets. */
+export interface RunFilter {
+  /** In one of these states (empty or absent: any). */
+  states?: readonly RunState[];
+  /** Carrying every one of these tags (key, value); each within MAX_INDEXED_TAG_LENGTH. */
+  tags?: readonly (readonly [string, string])[];
+  /** Submitted by this owner (absent: any owner). */
+  owner?: string;
+}
+
+/**
+ * Most runs one filtered page looks at: the script's time (and Redis's pause) stays that of a
+ * few thousand small reads however many runs are stored; a page that finds fewer matches comes
+ * back short, with a token to go on.
+ */
+export const LIST_FILTER_BUDGET = 1000;
 
 const num = (v: string | null | undefined): number | undefined => (v == null || v === '' ? undefined : Number(v));
 
+/** Rows of a run list from the list scripts' flat replies (5 values a run; a run gone meanwhile has no state). */
+function summaryRows(flat: (string | null)[]): RunSummaryRow[] {
+  const rows: RunSummaryRow[] = [];
+  for (let i = 0; i + 5 <= flat.length; i += 5) {
+    const [runId, state, start, end, tags] = flat.slice(i, i + 5);
+    if (!state) continue;
+    rows.push({ runId: runId!, state: state as RunState, start: num(start), end: num(end), tags: tags ? JSON.parse(tags) : {} });
+  }
+  return rows;
+}
+
 /** Reads run records, the run index and the state counters from Redis. */
 export class RunStore {
-  private readonly scripted: { wesListPage(index: string, prefix: string, max: string, limit: number): Promise<(string | null)[]> };
+  private readonly scripted: {
+    wesListPage(index: string, prefix: string, max: string, limit: number): Promise<(string | null)[]>;
+    wesListFiltered(...args: (string | number)[]): Promise<[(string | null)[], string]>;
+  };
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: RunKeys,
   ) {
-    if (!('wesListPage' in redis)) redis.defineCommand('wesListPage', { numberOfKeys: 1, lua: LIST_PAGE_SCRIPT });
+    if (!('wesListPage' in redis)) {
+      redis.defineCommand('wesListPage', { numberOfKeys: 1, lua: LIST_PAGE_SCRIPT });
+      redis.defineCommand('wesListFiltered', { lua: LIST_FILTERED_SCRIPT });
+    }
     this.scripted = redis as unknown as RunStore['scripted'];
   }
 
@@ -67,15 +101,37 @@ export class RunStore {
     const flat = await this.scripted.wesListPage(index, this.keys.prefix, after ? `(${after}` : '+', pageSize + 1);
     const found = flat.length / 5;
     const more = found > pageSize;
-    const rows: RunSummaryRow[] = [];
-    let last: string | undefined;
-    for (let i = 0; i < Math.min(found, pageSize); i++) {
-      const [runId, state, start, end, tags] = flat.slice(5 * i, 5 * i + 5);
-      last = runId!;
-      if (!state) continue;
-      rows.push({ runId: runId!, state: state as RunState, start: num(start), end: num(end), tags: tags ? JSON.parse(tags) : {} });
-    }
-    return { rows, last, more };
+    const rows = summaryRows(flat.slice(0, 5 * Math.min(found, pageSize)));
+    return { rows, last: found ? flat[5 * Math.min(found, pageSize) - 5]! : undefined, more };
+  }
+
+  /**
+   * One page of the runs that meet `filter`, newest first, after `after` (exclusive): the
+   * smallest of the filter's indexes (a state's, the union of several states', a tag's, the
+   * owner's) is walked and each run checked against the rest (LIST_FILTERED_SCRIPT), at most
+   * LIST_FILTER_BUDGET runs a page, so the cost does not grow with the number of stored runs.
+   * `more` with a short page: the budget ran out; `last` is where to go on.
+   */
+  async listFiltered(pageSize: number, after: string | undefined, filter: RunFilter): Promise<{ rows: RunSummaryRow[]; last?: string; more: boolean }> {
+    const k = this.keys;
+    const states = [...new Set(filter.states ?? [])];
+    const tags = filter.tags ?? [];
+    const keys = [...states.map((s) => k.stateIndex(s)), ...tags.map(([key, value]) => k.tagIndex(key, value))];
+    if (filter.owner !== undefined) keys.push(k.ownerIndex(filter.owner));
+    keys.push(k.index);
+    const [flat, next] = await this.scripted.wesListFiltered(
+      keys.length,
+      ...keys,
+      k.prefix,
+      after ? `(${after}` : '+',
+      pageSize,
+      Math.max(LIST_FILTER_BUDGET, pageSize + 1),
+      states.length,
+      tags.length,
+      filter.owner !== undefined ? '1' : '0',
+      ...states,
+    );
+    return { rows: summaryRows(flat), last: next || undefined, more: next !== '' };
   }
 
   /** Whether the run exists, and its owner (none for a run submitted with authMode none). */

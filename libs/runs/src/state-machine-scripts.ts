@@ -43,7 +43,7 @@ end
 /**
  * Applies one message to one run, atomically: compare the current state with the message's
  * legal from-states, write the new state and its time, keep the per-state counters and the
- * index of active runs, and write the message's extra fields and system_logs lines, all in the
+ * index of active runs, the run's place in the per-state index (RunKeys.stateIndex), and write the message's extra fields and system_logs lines, all in the
  * same step. `initialize` also counts the attempt.
  *
  * A sender that holds the run names the attempt it holds: if the run has moved on to another
@@ -83,6 +83,8 @@ if to == 'CANCELING' then
 end
 if ACTIVE[state] then redis.call('ZREM', prefix .. ':in:' .. state, id) end
 if ACTIVE[to] then redis.call('ZADD', prefix .. ':in:' .. to, now, id) end
+redis.call('ZREM', prefix .. ':state:' .. state .. ':runs', id)
+redis.call('ZADD', prefix .. ':state:' .. to .. ':runs', 0, id)
 redis.call('HINCRBY', KEYS[2], state, -1)
 redis.call('HINCRBY', KEYS[2], to, 1)
 local i = 6
@@ -104,13 +106,13 @@ return {1, state, to}
 /**
  * Records a new run, atomically: its fields, state QUEUED and its time, its place in the run
  * index (and its owner's index, when it has an owner), the QUEUED index, the QUEUED counter,
- * its owner's set of active runs, and its first system_logs lines (e.g. the client-side engine
+ * its owner's set of active runs, the QUEUED per-state index, its tags' indexes, and its first system_logs lines (e.g. the client-side engine
  * parameters it dropped). Nothing when the id is taken, nor when the owner already has
  * `max active` runs that are not finished: the count and the record are one step, so two
  * submits racing for a user's last slot cannot both get it.
  *
  * KEYS: run hash, run index, counts hash, doc hash, system_logs list, owner's run index ('' for
- * none), owner's active-run set.
+ * none), owner's active-run set, then the tag indexes of its tags (RunKeys.tagIndexes).
  * ARGV: run id, now (ms), key prefix, max active runs (0: no limit), n, n field/value pairs for
  * the run hash, m, m field/value pairs for the doc hash, then log lines.
  * Returns {1, active runs with this one} when recorded, {0, 0} when the id is taken,
@@ -130,6 +132,8 @@ if #ARGV > 6 + 2 * n + 2 * m then redis.call('RPUSH', KEYS[5], unpack(ARGV, 7 + 
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 if KEYS[6] ~= '' then redis.call('ZADD', KEYS[6], 0, ARGV[1]) end
 redis.call('ZADD', ARGV[3] .. ':in:QUEUED', ARGV[2], ARGV[1])
+redis.call('ZADD', ARGV[3] .. ':state:QUEUED:runs', 0, ARGV[1])
+for i = 8, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[1]) end
 redis.call('HINCRBY', KEYS[3], 'QUEUED', 1)
 redis.call('SADD', KEYS[7], ARGV[1])
 return {1, active + 1}
@@ -145,6 +149,17 @@ ${ACTIVE_RUNS_LUA}
 return activeCount(KEYS[1], ARGV[1], tonumber(ARGV[2]))
 `;
 
+/** Lua: appends a run's row of a run list (id, state, start, end, tags) to `out`. */
+const LIST_ROW_LUA = `
+local function pushRow(out, id, key, h)
+  out[#out + 1] = id
+  out[#out + 1] = h[1]
+  out[#out + 1] = h[2]
+  out[#out + 1] = h[3]
+  out[#out + 1] = redis.call('HGET', key .. ':doc', 'tags')
+end
+`;
+
 /**
  * One page of the run list in one round trip: up to `limit` run ids from the index, newest
  * first, below the lexical bound, each with its state, start and end times and tags. Read only.
@@ -153,16 +168,122 @@ return activeCount(KEYS[1], ARGV[1], tonumber(ARGV[2]))
  * Returns a flat array of 5 values per run: id, state, start, end, tags (false when absent).
  */
 export const LIST_PAGE_SCRIPT = `
+${LIST_ROW_LUA}
 local ids = redis.call('ZREVRANGEBYLEX', KEYS[1], ARGV[2], '-', 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {}
 for _, id in ipairs(ids) do
   local key = ARGV[1] .. ':run:' .. id
-  local h = redis.call('HMGET', key, 'state', 'start', 'end')
-  out[#out + 1] = id
-  out[#out + 1] = h[1]
-  out[#out + 1] = h[2]
-  out[#out + 1] = h[3]
-  out[#out + 1] = redis.call('HGET', key .. ':doc', 'tags')
+  pushRow(out, id, key, redis.call('HMGET', key, 'state', 'start', 'end'))
 end
 return out
+`;
+
+/**
+ * Removes a finished run from Redis, atomically: first from every index that lists it (the run
+ * index, its owner's, its state's, its tags'), its owner's active set and the state counter, then
+ * its record (run hash, doc, system_logs, tasks). A listed run therefore always has its record.
+ * Its id goes into the `deleting` set in the same step: its files are removed from the object
+ * store next, and the reaper finishes that if the deleting process dies first. A run not in a
+ * terminal state is refused (cancel it first); a missing run is reported as such, so of two
+ * concurrent deletes exactly one succeeds. The id is published on `<prefix>:deleted`, so that
+ * every API drops the run's terminal state from its cache.
+ *
+ * KEYS: run hash, doc hash, system_logs list, task list, run index, counts hash, deleting set,
+ * then the run's tag indexes. ARGV: run id, key prefix, now (ms).
+ * Returns {1, state} when removed, {0, state} when the run is not finished, {-1, ''} for no run.
+ */
+export const DELETE_SCRIPT = `
+${ACTIVE_RUNS_LUA}
+local TERMINAL = ${setOf(TERMINAL_STATES)}
+local h = redis.call('HMGET', KEYS[1], 'state', 'owner')
+local state, owner = h[1], h[2]
+if not state then return {-1, ''} end
+if not TERMINAL[state] then return {0, state} end
+local id, prefix = ARGV[1], ARGV[2]
+redis.call('ZREM', KEYS[5], id)
+if owner and owner ~= '' then redis.call('ZREM', prefix .. ':owner:' .. owner .. ':runs', id) end
+redis.call('ZREM', prefix .. ':state:' .. state .. ':runs', id)
+for i = 8, #KEYS do redis.call('ZREM', KEYS[i], id) end
+redis.call('SREM', activeSet(prefix, owner), id)
+redis.call('HINCRBY', KEYS[6], state, -1)
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+redis.call('ZADD', KEYS[7], ARGV[3], id)
+redis.call('PUBLISH', prefix .. ':deleted', id)
+return {1, state}
+`;
+
+/**
+ * One page of a filtered run list: the runs, newest first, below the lexical bound, that are in
+ * one of the given states (none: any), carry every given tag, and belong to the owner (none: any
+ * owner). Each condition is an index; the script walks the smallest (for states, the merge of
+ * their indexes) and checks each candidate against the others in O(1) (its state field, a
+ * ZSCORE in a tag or owner index). At most `budget` candidates are looked at, so a request costs
+ * that at most, however many runs are stored: a page may come back short, with a bound to go on
+ * from (WES allows a short page with a next_page_token).
+ *
+ * KEYS: the state indexes (nS), the tag indexes (nT), the owner index (when ARGV[7] is '1'),
+ * then the run index (the walk when there is no condition at all). ARGV: key prefix, upper bound
+ * ('+' or '(<run id>'), page size, budget, nS, nT, owner ('1'/'0'), then the nS state names.
+ * Returns {rows, next}: rows a flat array of 5 values per run (id, state, start, end, tags), next
+ * the id to go on below ('' when the list is done).
+ */
+export const LIST_FILTERED_SCRIPT = `
+${LIST_ROW_LUA}
+local prefix, bound, limit, budget = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local nS, nT, hasOwner = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7] == '1'
+local wanted = {}
+for i = 1, nS do wanted[ARGV[7 + i]] = true end
+local ownerKey = hasOwner and KEYS[nS + nT + 1] or nil
+-- The walk: the smallest condition's indexes.
+local walk, size = nil, nil
+if nS > 0 then
+  walk, size = {}, 0
+  for i = 1, nS do walk[#walk + 1] = KEYS[i]; size = size + redis.call('ZCARD', KEYS[i]) end
+end
+local walkTag, walkOwner = nil, false
+for j = 1, nT do
+  local c = redis.call('ZCARD', KEYS[nS + j])
+  if not size or c < size then walk, size, walkTag, walkOwner = {KEYS[nS + j]}, c, j, false end
+end
+if ownerKey then
+  local c = redis.call('ZCARD', ownerKey)
+  if not size or c < size then walk, size, walkTag, walkOwner = {ownerKey}, c, nil, true end
+end
+if not walk then walk = {KEYS[#KEYS]} end
+local statesWalked = nS > 0 and not walkTag and not walkOwner
+-- Candidates: up to budget ids below the bound from each walked index, merged newest first.
+-- An index that gave a full budget may hold more below its lowest id: past the highest such
+-- floor, candidates of the other indexes cannot be taken, or those would be skipped.
+local candidates, truncated, floor = {}, false, nil
+for _, key in ipairs(walk) do
+  local ids = redis.call('ZREVRANGEBYLEX', key, bound, '-', 'LIMIT', 0, budget)
+  if #ids == budget then
+    truncated = true
+    if not floor or ids[#ids] > floor then floor = ids[#ids] end
+  end
+  for _, id in ipairs(ids) do candidates[#candidates + 1] = id end
+end
+if #walk > 1 then table.sort(candidates, function(a, b) return a > b end) end
+local out, found, seen, more = {}, 0, nil, truncated
+for n, id in ipairs(candidates) do
+  if n > budget or (floor and id < floor) then more = true; break end
+  local key = prefix .. ':run:' .. id
+  local h = redis.call('HMGET', key, 'state', 'start', 'end')
+  local ok = h[1] ~= false
+  if ok and nS > 0 and not statesWalked then ok = wanted[h[1]] == true end
+  if ok then
+    for j = 1, nT do
+      if j ~= walkTag and not redis.call('ZSCORE', KEYS[nS + j], id) then ok = false; break end
+    end
+  end
+  if ok and ownerKey and not walkOwner and not redis.call('ZSCORE', ownerKey, id) then ok = false end
+  if ok then
+    -- One match beyond the page: the page ends at the one before it, and there is more.
+    if found == limit then more = true; break end
+    found = found + 1
+    pushRow(out, id, key, h)
+  end
+  seen = id
+end
+return {out, more and seen or ''}
 `;

@@ -22,6 +22,11 @@ export class TerminalStateCache {
     this.states.set(runId, state);
   }
 
+  /** Drops a run this process deleted (terminal states are sticky, but a deleted run is gone). */
+  forget(runId: string): void {
+    this.states.delete(runId);
+  }
+
   get size(): number {
     return this.states.size;
   }

@@ -64,6 +64,8 @@ interface Snapshot {
   counts: Record<string, string>;
   states: (string | null)[];
   inState: Record<string, string[]>;
+  /** Members of each state's index (RunKeys.stateIndex), every state. */
+  byState: Record<string, string[]>;
 }
 
 let server: PrivateRedis;
@@ -134,6 +136,10 @@ function checkSnapshot(snap: Snapshot, ids: string[], where: string): void {
     const expected = ids.filter((_, i) => snap.states[i] === s).sort();
     expect([...snap.inState[s]].sort(), `${where}: members of in:${s}`).toEqual(expected);
   }
+  for (const s of RUN_STATES) {
+    const expected = ids.filter((_, i) => snap.states[i] === s).sort();
+    expect([...snap.byState[s]].sort(), `${where}: members of the ${s} index`).toEqual(expected);
+  }
 }
 
 async function takeSnapshot(keys: RunKeys, ids: string[], clock: () => number): Promise<Snapshot> {
@@ -141,6 +147,7 @@ async function takeSnapshot(keys: RunKeys, ids: string[], clock: () => number): 
   const multi = observer.multi().hgetall(keys.counts);
   ids.forEach((id) => multi.hget(keys.run(id), 'state'));
   ACTIVE_STATES.forEach((s) => multi.zrange(keys.inState(s), 0, -1));
+  RUN_STATES.forEach((s) => multi.zrange(keys.stateIndex(s), 0, -1));
   const res = (await multi.exec()) ?? [];
   const done = clock();
   const values = res.map(([err, v]) => {
@@ -149,7 +156,9 @@ async function takeSnapshot(keys: RunKeys, ids: string[], clock: () => number): 
   });
   const inState: Record<string, string[]> = {};
   ACTIVE_STATES.forEach((s, i) => (inState[s] = values[1 + ids.length + i] as string[]));
-  return { sent, done, counts: values[0] as Record<string, string>, states: values.slice(1, 1 + ids.length) as (string | null)[], inState };
+  const byState: Record<string, string[]> = {};
+  RUN_STATES.forEach((s, i) => (byState[s] = values[1 + ids.length + ACTIVE_STATES.length + i] as string[]));
+  return { sent, done, counts: values[0] as Record<string, string>, states: values.slice(1, 1 + ids.length) as (string | null)[], inState, byState };
 }
 
 async function runScenario(sc: Scenario): Promise<{ events: Event[]; snapshots: Snapshot[]; keys: RunKeys; ids: string[] }> {

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { RunKeys, splitRunFields } from './run-keys';
 import { RunMessage, RunState } from './states';
-import { ACTIVE_COUNT_SCRIPT, ENQUEUE_SCRIPT, TRANSITION_SCRIPT } from './state-machine-scripts';
+import { ACTIVE_COUNT_SCRIPT, DELETE_SCRIPT, ENQUEUE_SCRIPT, TRANSITION_SCRIPT } from './state-machine-scripts';
 import { TerminalStateCache } from './terminal-state-cache';
 
 export type TransitionResult =
@@ -54,6 +54,15 @@ interface ScriptedRedis {
   wesTransition(...args: (string | number)[]): Promise<[number, string, string?]>;
   wesEnqueue(...args: (string | number)[]): Promise<[number, number]>;
   wesActiveCount(set: string, prefix: string, limit: number): Promise<number>;
+  wesDelete(...args: (string | number)[]): Promise<[number, string]>;
+}
+
+/** What `remove` did: removed a finished run, or refused (the run's state; null: no such run). */
+export type RemoveResult = { removed: true; state: RunState } | { removed: false; state: RunState | null };
+
+/** The tags of a run's record fields (the JSON of its `tags` field), for their indexes. */
+function tagsOf(json: string | undefined | null): Record<string, string> {
+  return json ? (JSON.parse(json) as Record<string, string>) : {};
 }
 
 /**
@@ -71,7 +80,9 @@ export class WorkflowStateMachine {
   ) {
     if (!('wesTransition' in redis)) {
       redis.defineCommand('wesTransition', { numberOfKeys: 4, lua: TRANSITION_SCRIPT });
-      redis.defineCommand('wesEnqueue', { numberOfKeys: 7, lua: ENQUEUE_SCRIPT });
+      // The number of keys comes first in each call: a run has as many tag indexes as tags.
+      redis.defineCommand('wesEnqueue', { lua: ENQUEUE_SCRIPT });
+      redis.defineCommand('wesDelete', { lua: DELETE_SCRIPT });
       redis.defineCommand('wesActiveCount', { numberOfKeys: 1, lua: ACTIVE_COUNT_SCRIPT });
     }
     this.scripted = redis as unknown as ScriptedRedis;
@@ -93,7 +104,9 @@ export class WorkflowStateMachine {
     const k = this.keys;
     const { short, long } = splitRunFields(fields);
     const limit = options.maxActiveRuns ?? 0;
+    const tagIndexes = k.tagIndexes(tagsOf(fields.tags));
     const [code, active] = await this.scripted.wesEnqueue(
+      7 + tagIndexes.length,
       k.run(runId),
       k.index,
       k.counts,
@@ -101,6 +114,7 @@ export class WorkflowStateMachine {
       k.systemLogs(runId),
       fields.owner ? k.ownerIndex(fields.owner) : '',
       k.activeRuns(fields.owner),
+      ...tagIndexes,
       runId,
       now,
       k.prefix,
@@ -122,6 +136,35 @@ export class WorkflowStateMachine {
    */
   async activeRuns(owner: string | undefined, limit = 0): Promise<number> {
     return this.scripted.wesActiveCount(this.keys.activeRuns(owner), this.keys.prefix, limit);
+  }
+
+  /**
+   * Removes a finished run from Redis (DELETE_SCRIPT: its index entries, counter and record in
+   * one step, its id left in the `deleting` set until its files are gone too). A run that is
+   * not finished, or not there, is refused. The tags are read first: they never change.
+   */
+  async remove(runId: string, now = Date.now()): Promise<RemoveResult> {
+    const k = this.keys;
+    const tagIndexes = k.tagIndexes(tagsOf(await this.redis.hget(k.doc(runId), 'tags')));
+    const [code, state] = await this.scripted.wesDelete(
+      7 + tagIndexes.length,
+      k.run(runId),
+      k.doc(runId),
+      k.systemLogs(runId),
+      k.tasks(runId),
+      k.index,
+      k.counts,
+      k.deleting,
+      ...tagIndexes,
+      runId,
+      k.prefix,
+      now,
+    );
+    if (code === 1) {
+      this.cache.forget(runId);
+      return { removed: true, state: state as RunState };
+    }
+    return { removed: false, state: code === -1 ? null : (state as RunState) };
   }
 
   /** Applies a message; the result says whether it was applied or refused (and the state then). */

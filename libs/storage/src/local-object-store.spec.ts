@@ -122,6 +122,21 @@ describe('LocalObjectStore', () => {
     },
   );
 
+  it('listFolders gives the folders under a prefix in order, after a name, a bounded number at a time', async () => {
+    const ids = ['0190a000-0000-7000-8000-000000000001', '0190a000-0000-7000-8000-000000000002', '0190a000-0000-7000-8000-000000000010'];
+    for (const id of ids) {
+      await store.put(`folders/${id}/attachments/a`, '1');
+      await store.put(`folders/${id}/logs/stdout`, '2');
+    }
+    await store.put('folders/loose-file', 'not a folder');
+    expect(await store.listFolders('folders/', undefined, 10)).toEqual(ids);
+    expect(await store.listFolders('folders/', undefined, 2)).toEqual(ids.slice(0, 2));
+    expect(await store.listFolders('folders/', ids[0], 10)).toEqual(ids.slice(1));
+    expect(await store.listFolders('folders/', ids[1], 1)).toEqual([ids[2]]);
+    expect(await store.listFolders('folders/', ids[2], 10)).toEqual([]);
+    expect(await store.listFolders('nothing-here/', undefined, 10)).toEqual([]);
+  });
+
   it('list and deletePrefix never reach outside the store folder (not even a sibling sharing its name as a prefix)', async () => {
     expect(await store.list('../')).toEqual([]);
     expect(await store.list('../store-private/')).toEqual([]);

@@ -121,6 +121,21 @@ export class LocalObjectStore implements ObjectStore {
     if (file) await rm(file, { force: true });
   }
 
+  async listFolders(prefix: string, after: string | undefined, limit: number): Promise<string[]> {
+    const dir = path.resolve(this.root, prefix);
+    if (dir !== this.root && !dir.startsWith(this.root + path.sep)) return [];
+    let entries;
+    try {
+      // A folder's names are read whole (no paged readdir): names only, no stat.
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if (isMissing(err)) return [];
+      throw err;
+    }
+    const names = entries.filter((e) => e.isDirectory() && (after === undefined || e.name > after)).map((e) => e.name);
+    return names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, limit);
+  }
+
   async deletePrefix(prefix: string): Promise<void> {
     const dir = path.join(this.root, prefix);
     if (dir === this.root || !dir.startsWith(this.root + path.sep)) return;

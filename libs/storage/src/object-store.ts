@@ -35,7 +35,13 @@ export interface ObjectStore {
   list(prefix: string): Promise<ObjectInfo[]>;
   /** Removes one object (no error when there is none). */
   delete(key: string): Promise<void>;
+  /** Removes every object under a folder (a prefix ending in `/`); none there is no error. */
   deletePrefix(prefix: string): Promise<void>;
+  /**
+   * Names of the folders directly under `prefix` (a folder ending in `/`), in lexical order,
+   * those after `after` only, at most `limit`: a sweep of the store in bounded steps.
+   */
+  listFolders(prefix: string, after: string | undefined, limit: number): Promise<string[]>;
   /**
    * Copies an object to a local file in one call, for a store whose objects are local files
    * already (downloadToFile uses it when present). Throws ObjectNotFoundError.

@@ -222,6 +222,24 @@ describe('S3ObjectStore (against s3rver)', () => {
     expect(await store.stat('runs/r30/attachments/a')).not.toBeNull();
   });
 
+  it('listFolders gives the folders under a prefix in order, after a name, a bounded number at a time', async () => {
+    const ids = ['0190a000-0000-7000-8000-000000000001', '0190a000-0000-7000-8000-000000000002', '0190a000-0000-7000-8000-000000000010'];
+    for (const id of ids) {
+      await store.put(`folders/${id}/attachments/a`, '1');
+      await store.put(`folders/${id}/logs/stdout`, '2');
+      // s3rver does not walk below a folder it lists with a delimiter (S3 and MinIO do), so
+      // each folder here also holds an object of its own.
+      await store.put(`folders/${id}/x`, '3');
+    }
+    await store.put('folders/loose-file', 'not a folder');
+    expect(await store.listFolders('folders/', undefined, 10)).toEqual(ids);
+    expect(await store.listFolders('folders/', undefined, 2)).toEqual(ids.slice(0, 2));
+    expect(await store.listFolders('folders/', ids[0], 10)).toEqual(ids.slice(1));
+    expect(await store.listFolders('folders/', ids[1], 1)).toEqual([ids[2]]);
+    expect(await store.listFolders('folders/', ids[2], 10)).toEqual([]);
+    expect(await store.listFolders('nothing-here/', undefined, 10)).toEqual([]);
+  });
+
   it('deletePrefix refuses a prefix that is not a folder (or the whole store)', async () => {
     await store.put('runs/r4/x', '1');
     await store.deletePrefix('runs/r4'); // no trailing slash: would also match runs/r40...

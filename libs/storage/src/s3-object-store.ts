@@ -165,6 +165,25 @@ export class S3ObjectStore implements ObjectStore {
     if (bucketKey !== undefined) await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: bucketKey }));
   }
 
+  async listFolders(prefix: string, after: string | undefined, limit: number): Promise<string[]> {
+    const base = this.prefix + prefix;
+    // Keys of folder `after` all start `after/`; `/` sorts just before `0`, so `after0` is past
+    // them all (and folder names here are fixed-length ids, none a prefix of another).
+    const page = await this.client.send(
+      new ListObjectsV2Command({
+        Bucket: this.options.bucket,
+        Prefix: base,
+        Delimiter: '/',
+        MaxKeys: limit,
+        ...(after !== undefined ? { StartAfter: `${base}${after}0` } : {}),
+      }),
+    );
+    return (page.CommonPrefixes ?? [])
+      .map((p) => (p.Prefix ?? '').slice(base.length).replace(/\/$/, ''))
+      .filter((name) => name !== '' && (after === undefined || name > after))
+      .slice(0, limit);
+  }
+
   async deletePrefix(prefix: string): Promise<void> {
     if (!prefix.endsWith('/') || prefix === '/') return;
     const keys = (await this.list(prefix)).map((o) => this.prefix + o.key);

@@ -24,6 +24,14 @@ export class NotFoundError extends WesHttpError {
   }
 }
 
+/** 409: the run is not in a state that allows this (e.g. deleting a run not finished). */
+export class ConflictError extends WesHttpError {
+  override name = 'ConflictError';
+  constructor(message: string) {
+    super(409, message);
+  }
+}
+
 /** 413: a part or the request is larger than the server accepts. */
 export class PayloadTooLargeError extends WesHttpError {
   override name = 'PayloadTooLargeError';

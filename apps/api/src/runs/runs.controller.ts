@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { stringifyJson } from '../../../../libs/json/src';
 import { WesSettings } from '../../../../libs/config/src';
@@ -8,6 +8,7 @@ import { wesBaseUrl } from '../common/base-url';
 import { decodePageToken, encodePageToken, parsePageSize } from '../common/pagination';
 import { BadRequestError } from '../common/wes-errors';
 import { readMultipartSubmission, RawSubmission } from './multipart-submission';
+import { parseRunFilter } from './run-filter';
 import { RUN_REQUEST_FIELDS } from './run-request.dto';
 import { OutputUrl, outputPaths, toRunLog, toRunSummary } from './run-log.mapper';
 import { runObjectKeys, TaskStore } from '../../../../libs/runs/src';
@@ -53,12 +54,19 @@ export class RunsController {
   }
 
   @Get('runs')
-  async listRuns(@Req() req: FastifyRequest, @Query('page_size') pageSize?: string, @Query('page_token') pageToken?: string) {
+  async listRuns(
+    @Req() req: FastifyRequest,
+    @Query('page_size') pageSize?: string,
+    @Query('page_token') pageToken?: string,
+    @Query('state') state?: string | string[],
+    @Query('tag') tag?: string | string[],
+  ) {
     const size = parsePageSize(pageSize, this.settings.defaultPageSize, this.settings.maxPageSize);
     const after = decodePageToken(pageToken, (k) => this.runs.isRunId(k));
+    const filter = parseRunFilter(state, tag);
     // An admin (everyone with authMode none) lists every run; a user, its own.
     const caller = callerOf(req);
-    const page = await this.runs.page(size, after, caller.admin ? undefined : caller.owner);
+    const page = await this.runs.page(size, after, caller.admin ? undefined : caller.owner, filter);
     return { runs: page.rows.map(toRunSummary), next_page_token: page.more ? encodePageToken(page.last) : '' };
   }
 
@@ -85,6 +93,14 @@ export class RunsController {
   @Get('runs/:run_id/status')
   async getRunStatus(@Param('run_id') runId: string) {
     return { run_id: runId, state: await this.runs.status(runId) };
+  }
+
+  /** DeleteRun (an extension of WES 1.1): a finished run and its files are removed; 409 for a run not finished. */
+  @Delete('runs/:run_id')
+  @HttpCode(200)
+  async deleteRun(@Param('run_id') runId: string, @Req() req: FastifyRequest) {
+    await this.runs.delete(runId, callerOf(req));
+    return { run_id: runId };
   }
 
   @Post('runs/:run_id/cancel')

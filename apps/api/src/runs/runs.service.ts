@@ -24,20 +24,19 @@ import type { Logger } from '../../../../libs/logging/src';
 import { LOGGER, OBJECT_STORE } from '../../../../libs/platform/src';
 import { WesMetrics } from '../../../../libs/metrics/src';
 import { POOL_PARAMETER, PoolChoiceError, ReplicaAck, RunQueues, WorkerPools, WorkerRegistry } from '../../../../libs/queue/src';
-import { ActiveRunLimitError, RunRecord, RunRequest, runObjectKeys, RunState, RunStore, WorkflowStateMachine } from '../../../../libs/runs/src';
+import { ActiveRunLimitError, RUN_ID_PATTERN, RunFilter, RunRecord, RunRequest, runObjectKeys, RunState, RunStore, WorkflowStateMachine } from '../../../../libs/runs/src';
+import { RunDeleter } from '../../../../libs/recovery/src';
 import { ObjectStore, safeRelativePath, UnsafePathError } from '../../../../libs/storage/src';
 import type { DocumentSource } from '../../../../libs/workflow-allow-list/src';
 import type { Caller } from '../auth/caller';
-import { BadRequestError, NotFoundError, ServiceUnavailableError } from '../common/wes-errors';
+import { BadRequestError, ConflictError, NotFoundError, ServiceUnavailableError } from '../common/wes-errors';
 import { RawSubmission } from './multipart-submission';
 import { SubmitLimits } from './submit-limits';
 import { WorkflowAllowList } from './workflow-allow-list';
 import { WorkflowSources } from './workflow-sources';
 import { parseRunRequest, stringMap } from './run-request.dto';
 
-
-/** Run ids are UUIDv7: time-ordered, so the run index sorts by age. */
-const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const RUN_ID = RUN_ID_PATTERN;
 
 export function newRunId(): string {
   return uuidv7();
@@ -86,6 +85,7 @@ export class RunsService {
     private readonly allowList: WorkflowAllowList,
     private readonly metrics: WesMetrics,
     private readonly replicaAck: ReplicaAck,
+    private readonly deleter: RunDeleter,
   ) {
     this.defaultEngines = defaultEngines(settings);
   }
@@ -339,9 +339,25 @@ export class RunsService {
     }
   }
 
-  /** A page of runs: every run, or only `owner`'s. */
-  async page(pageSize: number, after?: string, owner?: string) {
-    return this.runs.listPage(pageSize, after, owner);
+  /**
+   * Deletes a finished run: its Redis record and index entries, then its files (RunDeleter).
+   * A run not finished is a 409 (cancel it first); none, a 404.
+   */
+  async delete(runId: string, caller: Caller): Promise<void> {
+    if (!RUN_ID.test(runId)) throw new NotFoundError(`no run with id "${runId}"`);
+    const outcome = await this.deleter.delete(runId, 'request', caller.name);
+    if (outcome.deleted) return;
+    if (outcome.state === null) throw new NotFoundError(`no run with id "${runId}"`);
+    throw new ConflictError(`run ${runId} is ${outcome.state}: only a finished run can be deleted; cancel it first (POST /runs/${runId}/cancel)`);
+  }
+
+  /**
+   * A page of runs: every run, or only `owner`'s; with conditions (states, tags), those that
+   * meet them all (RunStore.listFiltered: the cost of a page, not of all runs).
+   */
+  async page(pageSize: number, after: string | undefined, owner: string | undefined, filter: Omit<RunFilter, 'owner'> = {}) {
+    if (!filter.states?.length && !filter.tags?.length) return this.runs.listPage(pageSize, after, owner);
+    return this.runs.listFiltered(pageSize, after, { ...filter, owner });
   }
 
   isRunId(value: string): boolean {

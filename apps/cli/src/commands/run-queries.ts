@@ -15,7 +15,7 @@ interface JsonOption {
 
 const jsonOption = () => new Option('--json', 'print the server’s JSON (numbers exact)');
 
-/** `status`, `get`, `logs`, `tasks`, `cancel`: what one run is and does. */
+/** `status`, `get`, `logs`, `tasks`, `cancel`, `delete`: what one run is and does. */
 export function runQueryCommands(setExitCode: (code: number) => void): Command[] {
   const status = new Command('status')
     .description('the state of a run')
@@ -83,5 +83,15 @@ export function runQueryCommands(setExitCode: (code: number) => void): Command[]
       setExitCode(0);
     });
 
-  return [status, get, logs, tasks, cancel];
+  const del = new Command('delete')
+    .description('delete a finished run and its files (cancel it first if it is not finished)')
+    .argument('<run_id>')
+    .addOption(jsonOption())
+    .action(async (runId: string, options: JsonOption, cmd: Command) => {
+      const answer = await clientOf(cmd).deleteRun(runId);
+      if (options.json) printJson(answer);
+      else printText(`${runId}  deleted`);
+    });
+
+  return [status, get, logs, tasks, cancel, del];
 }

@@ -5,6 +5,7 @@ import type { RunSummary } from '../wes-types';
 
 interface ListOptions {
   state?: string;
+  tag: string[];
   pageSize?: number;
   pageToken?: string;
   all?: boolean;
@@ -15,7 +16,8 @@ interface ListOptions {
 export function serverQueryCommands(): Command[] {
   const list = new Command('list')
     .description('runs, newest first: one page (or --all)')
-    .option('--state <state>', 'only runs in this state (filtered here: the server cannot filter yet)')
+    .option('--state <state>', 'only runs in this state')
+    .option('--tag <key:value>', 'only runs with this tag (repeat: runs with every one)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--page-size <n>', 'runs per page (with --state: read pages until at least this many match)', positiveInt('--page-size'))
     .option('--page-token <token>', 'continue from the next_page_token of an earlier list')
     .option('--all', 'every run, page after page')
@@ -23,23 +25,25 @@ export function serverQueryCommands(): Command[] {
     .action(async (options: ListOptions, cmd: Command) => {
       const client = clientOf(cmd);
       const state = options.state?.toUpperCase();
+      const filtered = !!state || options.tag.length > 0;
       const runs: RunSummary[] = [];
       let token = options.pageToken;
-      // Without --state a page is the server's page; with it, pages are read until enough match.
-      const wanted = state ? (options.pageSize ?? 50) : 1;
+      // The server filters, and may give a short page (it looks at a bounded number of runs a
+      // page): with a filter, pages are read until enough match.
+      const wanted = filtered ? (options.pageSize ?? 50) : 1;
       do {
-        const page = await client.listRuns(options.pageSize, token);
-        const rows = page.runs ?? [];
-        runs.push(...(state ? rows.filter((r) => r.state === state) : rows));
+        const page = await client.listRuns(options.pageSize, token, { state, tags: options.tag });
+        runs.push(...(page.runs ?? []));
         token = page.next_page_token || undefined;
-        if (!options.all && (state ? runs.length >= wanted : true)) break;
+        if (!options.all && runs.length >= wanted) break;
       } while (token);
       if (options.json) {
         printJson({ runs, next_page_token: token ?? '' });
         return;
       }
-      printText(runs.length ? runsTable(runs) : state ? `no ${state} runs` : 'no runs');
-      if (token) note(`more: wes list --page-token ${token}${state ? ` --state ${state}` : ''}`);
+      printText(runs.length ? runsTable(runs) : filtered ? 'no runs match' : 'no runs');
+      const again = [...(state ? [`--state ${state}`] : []), ...options.tag.map((t) => `--tag '${t}'`)];
+      if (token) note(`more: wes list --page-token ${token}${again.map((a) => ` ${a}`).join('')}`);
     });
 
   const info = new Command('info')
