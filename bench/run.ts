@@ -13,6 +13,7 @@
  *   9 upload      one big attachment (256 MiB; 1 GiB full), local and S3 store
  *                                                     vs bare Fastify to a file / SDK PutObject
  *  10 download    the same as a run output, whole and Range   vs bare Fastify / presigned GET
+ *  11 real wflows the cwl-diff documents via `wes run`, 2 at once   vs cwltool directly, 2 at once
  *  12 pool watch  Redis commands per worker check and reaper sweep, 10k runs held by 50 workers
  *                                                     vs the same with 1k runs held
  *  13 sandbox     5 and 6 with engines in their sandbox   vs the same with WES_SANDBOX=none
@@ -48,12 +49,13 @@ import { statusScenario } from './scenarios/status';
 import { submitScenario } from './scenarios/submit';
 import { bigDataScenario } from './scenarios/big-data';
 import { poolWatchScenario } from './scenarios/pool-watch';
+import { realWorkflowsScenario } from './scenarios/real-workflows';
 import { throughputScenario } from './scenarios/throughput';
 
 const { values: opt } = parseArgs({
   options: {
     full: { type: 'boolean', default: false },
-    only: { type: 'string', default: '1,2,3,4,5,6,7,8,9,10,12,13' },
+    only: { type: 'string', default: '1,2,3,4,5,6,7,8,9,10,11,12,13' },
     keep: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -141,6 +143,7 @@ async function main(): Promise<number> {
       results['10'] = r.download;
     });
   }
+  if (only.has('11')) await step('11', 'scenario 11 (real workflows)', async () => void (results['11'] = await realWorkflowsScenario(b)));
   if (only.has('12')) await step('12', 'scenario 12 (watching a big pool)', async () => void (results['12'] = await poolWatchScenario(b)));
   if (only.has('13')) await step('13', 'scenario 13 (the sandbox\'s cost)', async () => void (results['13'] = await sandboxCostScenario(b)));
   let listFootprint: Record<string, unknown> | undefined;

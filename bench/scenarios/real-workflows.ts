@@ -1,0 +1,100 @@
+/**
+ * Scenario 11, real workflows: the CWL documents of the differential test (`npm run cwl-diff`,
+ * scripts/cwl-diff/cases.ts: those it runs, not the skipped ones) run through the server with
+ * `wes run` (the CLI of dist/, one call per document, as a user would) at concurrency 2 (2
+ * documents at once, a worker of concurrency 2), against cwltool run directly on the same
+ * documents at concurrency 2. The runners are cwl-diff's own (scripts/cwl-diff/runners.ts).
+ * Wall time from the first start to the last end, each side on its own; rounds alternate which
+ * side goes first. Quick mode runs a fixed subset (every 6th case); full mode all of them.
+ */
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { SETTING_SOURCES } from '../../libs/config/src';
+import { CASES, DEBIAN_CWL_ROOT } from '../../scripts/cwl-diff/cases';
+import { caseFolder } from '../../scripts/cwl-diff/run-cases';
+import { directRunner, serverRunner, SideRun, SideRunner } from '../../scripts/cwl-diff/runners';
+import { cleanEnv } from '../../scripts/lib/wes-stack';
+import type { Bench } from '../lib/harness';
+import { row, say, ScenarioResult } from '../lib/util';
+
+const CONCURRENCY = 2;
+const CWLTOOL = 'cwltool';
+type Side = 'ours' | 'baseline';
+
+function notAvailable(why: string): ScenarioResult {
+  return {
+    rows: [row({ id: '11', scenario: `real workflows (cwl-diff documents): not available`, unit: 's', ours: null, baseline: null, goal: '≤ 1.10×', met: null, note: why })],
+    details: { notAvailable: why },
+  };
+}
+
+/** Runs every case through one side, CONCURRENCY at a time; wall seconds and each case's run. */
+async function runAll(cases: typeof CASES, runner: SideRunner, root: string): Promise<{ seconds: number; runs: SideRun[] }> {
+  const runs: SideRun[] = new Array(cases.length);
+  let next = 0;
+  const t0 = performance.now();
+  const lane = async () => {
+    for (let i = next++; i < cases.length; i = next++) {
+      const dir = caseFolder(root, i, cases[i]);
+      mkdirSync(dir, { recursive: true });
+      runs[i] = await runner(cases[i], dir);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, lane));
+  const seconds = (performance.now() - t0) / 1000;
+  rmSync(root, { recursive: true, force: true });
+  return { seconds, runs };
+}
+
+export async function realWorkflowsScenario(b: Bench): Promise<ScenarioResult> {
+  const missing = ['cwltool/tests', 'cwl_utils/testdata', 'toil/test/cwl'].filter((d) => !existsSync(path.join(DEBIAN_CWL_ROOT, d)));
+  if (missing.length) return notAvailable(`the documents are not installed (${missing.join(', ')} under ${DEBIAN_CWL_ROOT}: bash scripts/install-deps.sh --with-cwl-docs)`);
+  const all = CASES.filter((c) => !c.skip);
+  const cases = b.full ? all : all.filter((_, i) => i % 6 === 0);
+  const rounds = b.full ? 2 : 1;
+  const stack = await b.startWes('cwl', {
+    env: { [SETTING_SOURCES.workerConcurrency.env!]: String(CONCURRENCY), WES_CWLTOOL_PATH: CWLTOOL },
+    workers: 1,
+  });
+  const timeoutMs = 300_000;
+  const env = cleanEnv();
+  const runners: Record<Side, SideRunner> = {
+    ours: serverRunner({ cliEntry: path.join(b.codeDir, 'dist/apps/cli/src/main.js'), wesUrl: stack.procs.api, timeoutMs, env }),
+    baseline: directRunner({ cwltool: CWLTOOL, timeoutMs, env }),
+  };
+  const seconds: Record<Side, number[]> = { ours: [], baseline: [] };
+  const exitMismatch: Record<Side, string[]> = { ours: [], baseline: [] };
+  try {
+    for (let r = 0; r < rounds; r++) {
+      for (const side of r % 2 === 0 ? (['baseline', 'ours'] as const) : (['ours', 'baseline'] as const)) {
+        const res = await runAll(cases, runners[side], b.dir('cwl-cases', `${side}-${r}`));
+        seconds[side].push(res.seconds);
+        res.runs.forEach((run, i) => {
+          if (run.timedOut || run.exitCode !== cases[i].directExit) exitMismatch[side].push(`${cases[i].doc}: ${run.timedOut ? 'timed out' : `exit ${run.exitCode}`}`);
+        });
+        say(`  real workflows ${side.padEnd(8)} round ${r + 1}: ${cases.length} documents in ${res.seconds.toFixed(1)} s`);
+      }
+    }
+  } finally {
+    await stack.stop();
+  }
+  const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+  const ours = mean(seconds.ours);
+  const base = mean(seconds.baseline);
+  const wrong = exitMismatch.ours.length + exitMismatch.baseline.length;
+  return {
+    rows: [
+      row({
+        id: '11',
+        scenario: `real workflows: ${cases.length} cwl-diff documents, wes run vs cwltool, concurrency ${CONCURRENCY}: wall`,
+        unit: 's',
+        ours,
+        baseline: base,
+        goal: '≤ 1.10×',
+        met: ours / base <= 1.1 && wrong === 0,
+        note: wrong ? `${wrong} runs did not end as cwltool does here (see the JSON)` : `+${((ours - base) / cases.length).toFixed(2)} s per document`,
+      }),
+    ],
+    details: { documents: cases.map((c) => c.doc), concurrency: CONCURRENCY, rounds, seconds, exitMismatch },
+  };
+}
