@@ -20,7 +20,7 @@
  *
  * Prints one table and writes it, with every figure measured, to bench/results/latest.json and
  * bench/results/bench-<mode>-<time>.json. Quick mode (default) takes a few minutes; --full uses
- * 1,000,000 stored runs, 2,000 throughput runs and longer runs.
+ * 1,000,000 stored runs, 2,000 throughput runs, longer runs, a 1 GiB file and every cwl-diff document.
  *
  * Usage: npm run bench [-- --full] [-- --only 1,2,6] [-- --keep] [-- --profile]
  *   --only     scenarios to run (8 needs 3 and 6, which it runs; 9 and 10 run together)
@@ -179,7 +179,7 @@ async function main(): Promise<number> {
     notes: [
       'Each baseline ran in the same run, on the same private redis-server (AOF on, automatic rewrite off), with the same autocannon settings; repeated measurements alternate.',
       'LOG_LEVEL=info for the API and workers (the default); the baselines log nothing.',
-      mode === 'quick' ? 'Quick mode: 100,000 stored runs (not 1,000,000), 500 throughput runs per round (not 2,000), short load runs.' : 'Full mode.',
+      mode === 'quick' ? 'Quick mode: 100,000 stored runs (not 1,000,000), 500 throughput runs per round (not 2,000), short load runs, a 256 MiB file up and down (not 1 GiB), 10 cwl-diff documents (not all).' : 'Full mode.',
       `The machine was ${Math.round(busyBefore * 100)} % busy before the bench started (other work): absolute figures are noisy, ratios less so.`,
     ],
     rows,
