@@ -10,14 +10,20 @@
  *   6 throughput  no-op runs through 2 workers × 4    vs bare BullMQ jobs spawning `true`
  *   7 cancel      cancel → CANCELED, group gone       vs the grace period
  *   8 footprint   Redis bytes per run, API/worker RSS
+ *   9 upload      one big attachment (256 MiB; 1 GiB full), local and S3 store
+ *                                                     vs bare Fastify to a file / SDK PutObject
+ *  10 download    the same as a run output, whole and Range   vs bare Fastify / presigned GET
+ *  11 real wflows the cwl-diff documents via `wes run`, 2 at once   vs cwltool directly, 2 at once
+ *  12 pool watch  Redis commands per worker check and reaper sweep, 10k runs held by 50 workers
+ *                                                     vs the same with 1k runs held
  *  13 sandbox     5 and 6 with engines in their sandbox   vs the same with WES_SANDBOX=none
  *
  * Prints one table and writes it, with every figure measured, to bench/results/latest.json and
  * bench/results/bench-<mode>-<time>.json. Quick mode (default) takes a few minutes; --full uses
- * 1,000,000 stored runs, 2,000 throughput runs and longer runs.
+ * 1,000,000 stored runs, 2,000 throughput runs, longer runs, a 1 GiB file and every cwl-diff document.
  *
  * Usage: npm run bench [-- --full] [-- --only 1,2,6] [-- --keep] [-- --profile]
- *   --only     scenarios to run (8 needs 3 and 6, which it runs)
+ *   --only     scenarios to run (8 needs 3 and 6, which it runs; 9 and 10 run together)
  *   --keep     keep the temporary folder (logs, profiles) instead of removing it
  *   --profile  profile the API and workers (V8 CPU profiler, started by a preload: see
  *              lib/profile.ts) and summarize where the CPU went into the JSON (the figures are
@@ -41,12 +47,15 @@ import { listScenario } from './scenarios/list';
 import { sandboxCostScenario } from './scenarios/sandbox-cost';
 import { statusScenario } from './scenarios/status';
 import { submitScenario } from './scenarios/submit';
+import { bigDataScenario } from './scenarios/big-data';
+import { poolWatchScenario } from './scenarios/pool-watch';
+import { realWorkflowsScenario } from './scenarios/real-workflows';
 import { throughputScenario } from './scenarios/throughput';
 
 const { values: opt } = parseArgs({
   options: {
     full: { type: 'boolean', default: false },
-    only: { type: 'string', default: '1,2,3,4,5,6,7,8,13' },
+    only: { type: 'string', default: '1,2,3,4,5,6,7,8,9,10,11,12,13' },
     keep: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -127,6 +136,15 @@ async function main(): Promise<number> {
   if (only.has('5')) await step('5', 'scenario 5 (end to end)', async () => void (results['5'] = await e2eScenario(b)));
   if (only.has('6') || only.has('8')) await step('6', 'scenario 6 (throughput)', async () => void (results['6'] = await throughputScenario(b)));
   if (only.has('7')) await step('7', 'scenario 7 (cancel)', async () => void (results['7'] = await cancelScenario(b)));
+  if (only.has('9') || only.has('10')) {
+    await step('9-10', 'scenarios 9 (upload) and 10 (download) of a big file', async () => {
+      const r = await bigDataScenario(b);
+      results['9'] = r.upload;
+      results['10'] = r.download;
+    });
+  }
+  if (only.has('11')) await step('11', 'scenario 11 (real workflows)', async () => void (results['11'] = await realWorkflowsScenario(b)));
+  if (only.has('12')) await step('12', 'scenario 12 (watching a big pool)', async () => void (results['12'] = await poolWatchScenario(b)));
   if (only.has('13')) await step('13', 'scenario 13 (the sandbox\'s cost)', async () => void (results['13'] = await sandboxCostScenario(b)));
   let listFootprint: Record<string, unknown> | undefined;
   if (only.has('3') || only.has('8')) {
@@ -161,7 +179,7 @@ async function main(): Promise<number> {
     notes: [
       'Each baseline ran in the same run, on the same private redis-server (AOF on, automatic rewrite off), with the same autocannon settings; repeated measurements alternate.',
       'LOG_LEVEL=info for the API and workers (the default); the baselines log nothing.',
-      mode === 'quick' ? 'Quick mode: 100,000 stored runs (not 1,000,000), 500 throughput runs per round (not 2,000), short load runs.' : 'Full mode.',
+      mode === 'quick' ? 'Quick mode: 100,000 stored runs (not 1,000,000), 500 throughput runs per round (not 2,000), short load runs, a 256 MiB file up and down (not 1 GiB), 10 cwl-diff documents (not all).' : 'Full mode.',
       `The machine was ${Math.round(busyBefore * 100)} % busy before the bench started (other work): absolute figures are noisy, ratios less so.`,
     ],
     rows,

@@ -73,3 +73,46 @@ export async function seedRuns(redis: Redis, prefix: string, n: number, o: SeedO
   if (o.finish !== false) await registry.withdraw(holder.worker);
   return all;
 }
+
+/** A simulated worker of scenario 12: its id, host and pid as a run record holds them. */
+export interface SimulatedWorker {
+  workerId: string;
+  host: string;
+  pid: number;
+}
+
+/**
+ * Creates `n` RUNNING runs held by `workers` (round robin), through the product's state machine
+ * (enqueue, initialize with the holder's fields, run), and announces each worker with a
+ * heartbeat record through WorkerRegistry (TTL `ttlMs`), as a live worker would. Returns the ids
+ * each worker holds.
+ */
+export async function seedHeldRuns(redis: Redis, prefix: string, n: number, workers: SimulatedWorker[], ttlMs: number): Promise<Map<string, string[]>> {
+  const keys = new RunKeys(prefix);
+  const sm = new WorkflowStateMachine(redis, keys);
+  const registry = new WorkerRegistry(redis, keys, ttlMs);
+  for (const w of workers) {
+    await registry.announce({ workerId: w.workerId, host: w.host, pid: w.pid, startedAt: new Date().toISOString(), concurrency: Math.ceil(n / workers.length), engines: { cwltool: 'seed' } });
+  }
+  const request = JSON.stringify({ ...SMALL_REQUEST, tags: undefined });
+  const tags = JSON.stringify(SMALL_REQUEST.tags);
+  const held = new Map<string, string[]>(workers.map((w) => [w.workerId, []]));
+  const batch = 2000;
+  for (let i = 0; i < n; i += batch) {
+    const ids = Array.from({ length: Math.min(batch, n - i) }, () => uuidv7());
+    const created = await Promise.all(
+      ids.map((id) => sm.enqueue(id, { request, tags, engine: 'cwltool', workflow: 'hello.cwl', job: id, attachments: '["hello.cwl"]' })),
+    );
+    if (created.some((c) => !c)) throw new Error('seed: a run id was taken');
+    const holderOf = (k: number) => workers[(i + k) % workers.length];
+    await Promise.all(
+      ids.map((id, k) => {
+        const w = holderOf(k);
+        return sm.sendOrThrow(id, 'initialize', { fields: { worker: w.workerId, host: w.host, wpid: String(w.pid) } });
+      }),
+    );
+    await Promise.all(ids.map((id) => sm.sendOrThrow(id, 'run', { fields: { cmd: realisticCmd(id) } })));
+    ids.forEach((id, k) => held.get(holderOf(k).workerId)!.push(id));
+  }
+  return held;
+}
