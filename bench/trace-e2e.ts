@@ -18,6 +18,8 @@
  *   --env  a setting of the stack (repeatable), e.g. --env WES_SANDBOX=none
  *   --vs   a second stack with these settings over --env's, traced alternately with the first
  *          (before/after in the same session)
+ *   --vs-poll N  the second stack's client polls every N ms (e.g. to see what 20 ms polls cost)
+ *   --vs-fetch   the second stack's client polls through fetch (the first's through node:http)
  *   --vs-api K=V  settings of the second stack's API only (its worker keeps the first's), e.g.
  *          --vs-api LOG_LEVEL=warn (a worker must log at info: its start is read from its log)
  * Needs dist/ (npx tsc -p tsconfig.build.json). The temporary folder is removed at the end.
@@ -30,8 +32,8 @@ import { SETTING_SOURCES } from '../libs/config/src';
 import { isTerminal } from '../libs/runs/src';
 import { startPrivateRedis, stopEverythingOnSignals } from '../scripts/lib/proc';
 import { snapshotBuild } from '../scripts/lib/wes-stack';
-import { Bench, WesStack } from './lib/harness';
-import { runState, submit } from './lib/fixtures';
+import { Bench, runLogLines, WesStack } from './lib/harness';
+import { runState, runStateByFetch, submit } from './lib/fixtures';
 import { epochMs, median, sleep } from './lib/util';
 import { cwltoolAlone, twoStepSubmission } from './scenarios/e2e';
 
@@ -42,6 +44,8 @@ const { values: opt } = parseArgs({
     env: { type: 'string', multiple: true, default: [] },
     vs: { type: 'string', multiple: true, default: [] },
     'vs-api': { type: 'string', multiple: true, default: [] },
+    'vs-poll': { type: 'string' },
+    'vs-fetch': { type: 'boolean', default: false },
     show: { type: 'boolean', default: false },
     wrap: { type: 'boolean', default: false },
     profile: { type: 'string' },
@@ -49,28 +53,10 @@ const { values: opt } = parseArgs({
 });
 const reps = Number(opt.reps);
 const pollMs = Number(opt.poll);
+/** The client's poll interval for the first (0) or second (1) stack. */
+const pollOf = (j: number) => (j === 1 && opt['vs-poll'] ? Number(opt['vs-poll']) : pollMs);
+const stateOf = (j: number) => (j === 1 && opt['vs-fetch'] ? runStateByFetch : runState);
 const kv = (list: string[]) => Object.fromEntries(list.map((s) => [s.slice(0, s.indexOf('=')), s.slice(s.indexOf('=') + 1)]));
-
-interface LogLine {
-  msg: string;
-  time: number;
-  [field: string]: unknown;
-}
-
-/** Every log line of a run in a worker's log (pino JSON, times in epoch ms). */
-function runLogLines(logFile: string, runId: string): LogLine[] {
-  const out: LogLine[] = [];
-  for (const line of readFileSync(logFile, 'utf8').split('\n')) {
-    if (!line.startsWith('{') || !line.includes(runId)) continue;
-    try {
-      const l = JSON.parse(line) as LogLine & { runId?: string };
-      if (l.runId === runId && l.msg && typeof l.time === 'number') out.push(l);
-    } catch {
-      // not a log line
-    }
-  }
-  return out;
-}
 
 /** With --wrap: cwltool's own wall and CPU ms, in WES and alone. */
 const wallInWes: number[] = [];
@@ -91,16 +77,16 @@ function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-async function traceOne(b: Bench, stack: WesStack): Promise<Trace> {
+async function traceOne(b: Bench, stack: WesStack, pollMs: number, state = runState): Promise<Trace> {
   const procs = { worker: stack.workers[0].pid, api: stack.api.pid, redis: b.redisPid };
   const cpu0 = Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, cpuMs(pid)]));
   const t0 = epochMs();
   const runId = await submit(stack.base, twoStepSubmission());
   const trace: Trace = new Map([['client: POST answered', epochMs() - t0]]);
   for (;;) {
-    const state = await runState(stack.base, runId);
-    if (state === 'COMPLETE') break;
-    if (isTerminal(state)) throw new Error(`trace: run ${runId} ended ${state}`);
+    const now = await state(stack.base, runId);
+    if (now === 'COMPLETE') break;
+    if (isTerminal(now)) throw new Error(`trace: run ${runId} ended ${now}`);
     await sleep(pollMs);
   }
   const seen = epochMs() - t0;
@@ -203,9 +189,9 @@ async function main(): Promise<void> {
     const stacks: [string, WesStack][] = [['A ' + JSON.stringify(kv(opt.env as string[])), await b.startWes('trace-a', { env: base, workers: 1 })]];
     const vs = kv(opt.vs as string[]);
     const vsApi = kv(opt['vs-api'] as string[]);
-    if (Object.keys(vs).length + Object.keys(vsApi).length) {
+    if (Object.keys(vs).length + Object.keys(vsApi).length || opt['vs-poll'] || opt['vs-fetch']) {
       const workerEnv = Object.fromEntries(Object.keys(vsApi).map((k) => [k, { ...base, ...vs }[k] ?? (k === 'LOG_LEVEL' ? 'info' : '')]));
-      stacks.push(['B ' + JSON.stringify({ ...vs, api: vsApi }), await b.startWes('trace-b', { env: { ...base, ...vs, ...vsApi }, workerEnv, workers: 1 })]);
+      stacks.push(['B ' + JSON.stringify({ ...vs, api: vsApi, pollMs: pollOf(1), fetch: opt['vs-fetch'] }), await b.startWes('trace-b', { env: { ...base, ...vs, ...vsApi }, workerEnv, workers: 1 })]);
     }
     // What the processes use with nothing to do (timers, sweeps), to tell it from what a run costs.
     for (const [label, st] of stacks) {
@@ -216,31 +202,33 @@ async function main(): Promise<void> {
     }
     const traces = stacks.map(() => [] as Trace[]);
     const direct: number[] = [];
-    for (const [, s] of stacks) await traceOne(b, s);
+    for (const [j, [, s]] of stacks.entries()) await traceOne(b, s, pollOf(j), stateOf(j));
     await directOne(b);
     for (let i = 0; i < reps; i++) {
       const order = i % 2 === 0 ? stacks.map((_, j) => j) : stacks.map((_, j) => j).reverse();
       if (i % 2 === 1) direct.push(await directOne(b));
-      for (const j of order) traces[j].push(await traceOne(b, stacks[j][1]));
+      for (const j of order) traces[j].push(await traceOne(b, stacks[j][1], pollOf(j), stateOf(j)));
       if (i % 2 === 0) direct.push(await directOne(b));
       process.stderr.write(`rep ${i + 1}: ${stacks.map(([l], j) => `${l.split(' ')[0]} ${traces[j][i].get('client: poll saw COMPLETE')!.toFixed(0)} ms`).join(', ')}, cwltool ${direct[i].toFixed(0)} ms\n`);
     }
     stacks.forEach(([label, stack], j) => summarize(label, stack, traces[j], direct));
-    // What one status poll costs the API at the client's pace (a finished run: the cached path).
+    // What one status poll costs the API and this client at the client's pace (a finished run:
+    // the API's cached path), through node:http (the scenarios' runState) and through fetch.
     for (const [label, st] of stacks) {
       const runId = await submit(st.base, twoStepSubmission());
       while (!isTerminal(await runState(st.base, runId))) await sleep(pollMs);
-      const before = cpuMs(st.api.pid);
-      const t = epochMs();
-      for (let i = 0; i < 200; i++) {
-        await runState(st.base, runId);
-        await sleep(pollMs);
+      for (const [how, get] of [['http.get', runState], ['fetch', runStateByFetch], ['http.get', runState], ['fetch', runStateByFetch]] as const) {
+        const api0 = cpuMs(st.api.pid);
+        const self0 = process.cpuUsage();
+        for (let i = 0; i < 100; i++) {
+          await get(st.base, runId);
+          await sleep(pollMs);
+        }
+        const self = process.cpuUsage(self0);
+        process.stdout.write(
+          `${label.split(' ')[0]}: CPU per status poll (${how}, every ${pollMs} ms): API ${((cpuMs(st.api.pid) - api0) / 100).toFixed(2)} ms, client ${((self.user + self.system) / 1000 / 100).toFixed(2)} ms\n`,
+        );
       }
-      process.stdout.write(`${label.split(' ')[0]}: API CPU per status poll every ${pollMs} ms: ${((cpuMs(st.api.pid) - before) / 200).toFixed(2)} ms (${((epochMs() - t) / 200).toFixed(1)} ms apart)\n`);
-    }
-    if (opt.wrap) {
-      const f = (a: number[]) => (a.length ? median(a).toFixed(0) : '-');
-      process.stdout.write(`\ncwltool itself (wrapper's marks), median ms: in WES ${f(wallInWes)} wall / ${f(cpuInWes)} CPU; alone ${f(wallAlone)} wall / ${f(cpuAlone)} CPU\n`);
     }
     await b.stopAll();
     if (opt.profile) cpSync(path.join(root, 'profiles'), opt.profile, { recursive: true });

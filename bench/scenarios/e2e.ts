@@ -11,7 +11,7 @@ import path from 'node:path';
 // Not the libs/engines index: it loads the launcher, whose execa (ESM only) tsx cannot require.
 import { CWLTOOL } from '../../libs/engines/src/engines/cwltool/cwltool-engine';
 import { isTerminal } from '../../libs/runs/src';
-import { Bench, runLogTimes, WesStack } from '../lib/harness';
+import { Bench, runLogLines, runLogTimes, WesStack } from '../lib/harness';
 import { runState, submit, workflowFile } from '../lib/fixtures';
 import { multipartBody } from '../lib/load';
 import { epochMs, median, row, say, ScenarioResult, sleep, stats } from '../lib/util';
@@ -32,7 +32,7 @@ export function twoStepSubmission(): { body: Buffer; contentType: string } {
 }
 
 export type E2ePhases = Record<
-  'submitToInitializing' | 'initializingToEngineStarted' | 'engineRunning' | 'engineExitedToRunEnded' | 'runEndedToClientSawComplete',
+  'submitToInitializing' | 'initializingToEngineStarted' | 'engineRunning' | 'ofItAfterEngineExit' | 'engineExitedToRunEnded' | 'runEndedToClientSawComplete',
   number[]
 >;
 
@@ -40,6 +40,7 @@ export const emptyPhases = (): E2ePhases => ({
   submitToInitializing: [],
   initializingToEngineStarted: [],
   engineRunning: [],
+  ofItAfterEngineExit: [],
   engineExitedToRunEnded: [],
   runEndedToClientSawComplete: [],
 });
@@ -59,6 +60,9 @@ export async function timeOneRun(stack: WesStack, sub: { body: Buffer; contentTy
       phases.submitToInitializing.push(l['initializing'] - t0);
       phases.initializingToEngineStarted.push(l['engine started'] - l['initializing']);
       phases.engineRunning.push(l['engine exited'] - l['engine started']);
+      // Of engineRunning, the worker's part after the engine's own exit (its group, logs, tasks).
+      const exited = runLogLines(stack.workers[0].logFile, runId).find((x) => x.msg === 'engine exited');
+      if (typeof exited?.afterExitMs === 'number') phases.ofItAfterEngineExit.push(exited.afterExitMs);
       phases.engineExitedToRunEnded.push(l['run ended'] - l['engine exited']);
       phases.runEndedToClientSawComplete.push(t1 - l['run ended']);
       return t1 - t0;
