@@ -221,17 +221,24 @@ export async function http<T = any>(url: string, init: RequestInit = {}): Promis
   return { status: res.status, body: body as T };
 }
 
-/** Times (epoch ms, pino's whole milliseconds) of a run's log lines in a worker's log, by message. */
-export function runLogTimes(logFile: string, runId: string): Record<string, number> {
-  const out: Record<string, number> = {};
+/** A run's log lines in a worker's log (pino JSON: `time` in epoch ms, whole milliseconds), in order. */
+export function runLogLines(logFile: string, runId: string): { msg: string; time: number; [field: string]: unknown }[] {
+  const out: { msg: string; time: number; [field: string]: unknown }[] = [];
   for (const line of readFileSync(logFile, 'utf8').split('\n')) {
     if (!line.includes(runId) || !line.startsWith('{')) continue;
     try {
       const l = JSON.parse(line) as { runId?: string; msg?: string; time?: number };
-      if (l.runId === runId && l.msg && l.time !== undefined && !(l.msg in out)) out[l.msg] = l.time;
+      if (l.runId === runId && l.msg && typeof l.time === 'number') out.push(l as { msg: string; time: number });
     } catch {
       // not a log line
     }
   }
+  return out;
+}
+
+/** Times of a run's log lines in a worker's log, by message (the first line of each). */
+export function runLogTimes(logFile: string, runId: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const l of runLogLines(logFile, runId)) if (!(l.msg in out)) out[l.msg] = l.time;
   return out;
 }

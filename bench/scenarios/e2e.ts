@@ -11,7 +11,7 @@ import path from 'node:path';
 // Not the libs/engines index: it loads the launcher, whose execa (ESM only) tsx cannot require.
 import { CWLTOOL } from '../../libs/engines/src/engines/cwltool/cwltool-engine';
 import { isTerminal } from '../../libs/runs/src';
-import { Bench, runLogTimes, WesStack } from '../lib/harness';
+import { Bench, runLogLines, runLogTimes, WesStack } from '../lib/harness';
 import { runState, submit, workflowFile } from '../lib/fixtures';
 import { multipartBody } from '../lib/load';
 import { epochMs, median, row, say, ScenarioResult, sleep, stats } from '../lib/util';
@@ -32,7 +32,7 @@ export function twoStepSubmission(): { body: Buffer; contentType: string } {
 }
 
 export type E2ePhases = Record<
-  'submitToInitializing' | 'initializingToEngineStarted' | 'engineRunning' | 'engineExitedToRunEnded' | 'runEndedToClientSawComplete',
+  'submitToInitializing' | 'initializingToEngineStarted' | 'engineRunning' | 'ofItAfterEngineExit' | 'engineExitedToRunEnded' | 'runEndedToClientSawComplete',
   number[]
 >;
 
@@ -40,6 +40,7 @@ export const emptyPhases = (): E2ePhases => ({
   submitToInitializing: [],
   initializingToEngineStarted: [],
   engineRunning: [],
+  ofItAfterEngineExit: [],
   engineExitedToRunEnded: [],
   runEndedToClientSawComplete: [],
 });
@@ -59,6 +60,9 @@ export async function timeOneRun(stack: WesStack, sub: { body: Buffer; contentTy
       phases.submitToInitializing.push(l['initializing'] - t0);
       phases.initializingToEngineStarted.push(l['engine started'] - l['initializing']);
       phases.engineRunning.push(l['engine exited'] - l['engine started']);
+      // Of engineRunning, the worker's part after the engine's own exit (its group, logs, tasks).
+      const exited = runLogLines(stack.workers[0].logFile, runId).find((x) => x.msg === 'engine exited');
+      if (typeof exited?.afterExitMs === 'number') phases.ofItAfterEngineExit.push(exited.afterExitMs);
       phases.engineExitedToRunEnded.push(l['run ended'] - l['engine exited']);
       phases.runEndedToClientSawComplete.push(t1 - l['run ended']);
       return t1 - t0;
@@ -71,6 +75,35 @@ export async function timeOneRun(stack: WesStack, sub: { body: Buffer; contentTy
 export const medianPhases = (phases: E2ePhases) =>
   Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(median(v) * 10) / 10]));
 
+/**
+ * The baseline of scenario 5: the two-step workflow run by cwltool (or `executable`, a wrapper of
+ * it) directly in `scratch`, with the arguments the worker gives it; ms from spawn to exit, and its
+ * stderr when asked for (else it goes nowhere, as cwltool's does not in WES: to a file there).
+ */
+export async function cwltoolAlone(scratch: string, o: { executable?: string; stderr?: boolean } = {}): Promise<{ ms: number; stderr: string }> {
+  for (const d of ['attachments', 'outputs', 'tmp', 'logs']) mkdirSync(path.join(scratch, d), { recursive: true });
+  copyFileSync(workflowFile('two-step.cwl'), path.join(scratch, 'attachments', 'two-step.cwl'));
+  writeFileSync(path.join(scratch, 'attachments', 'wes-params.json'), JSON.stringify(PARAMS, null, 2));
+  const cmd = CWLTOOL.command(o.executable ?? 'cwltool', {
+    workflowPath: path.join(scratch, 'attachments', 'two-step.cwl'),
+    paramsPath: path.join(scratch, 'attachments', 'wes-params.json'),
+    outDir: path.join(scratch, 'outputs'),
+    tmpDir: path.join(scratch, 'tmp'),
+    parameters: {},
+  });
+  let stderr = '';
+  const t0 = epochMs();
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(cmd.file, cmd.args, { cwd: scratch, stdio: ['ignore', 'ignore', o.stderr ? 'pipe' : 'ignore'] });
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('close', (c) => resolve(c));
+  });
+  const ms = epochMs() - t0;
+  if (code !== 0) throw new Error(`e2e: cwltool exited ${code} in ${scratch}`);
+  return { ms, stderr };
+}
+
 export async function e2eScenario(b: Bench): Promise<ScenarioResult> {
   const reps = b.full ? 10 : 5;
   const stack = await b.startWes('e2e', { env: { WES_WORKER_CONCURRENCY: '1' }, workers: 1 });
@@ -78,28 +111,7 @@ export async function e2eScenario(b: Bench): Promise<ScenarioResult> {
   let phases = emptyPhases();
   const viaWes = () => timeOneRun(stack, sub, phases);
   let n = 0;
-  const direct = async (): Promise<number> => {
-    const scratch = b.dir('e2e-direct', `run-${n++}`);
-    for (const d of ['attachments', 'outputs', 'tmp', 'logs']) mkdirSync(path.join(scratch, d), { recursive: true });
-    copyFileSync(workflowFile('two-step.cwl'), path.join(scratch, 'attachments', 'two-step.cwl'));
-    writeFileSync(path.join(scratch, 'attachments', 'wes-params.json'), JSON.stringify(PARAMS, null, 2));
-    const cmd = CWLTOOL.command('cwltool', {
-      workflowPath: path.join(scratch, 'attachments', 'two-step.cwl'),
-      paramsPath: path.join(scratch, 'attachments', 'wes-params.json'),
-      outDir: path.join(scratch, 'outputs'),
-      tmpDir: path.join(scratch, 'tmp'),
-      parameters: {},
-    });
-    const t0 = epochMs();
-    const code = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn(cmd.file, cmd.args, { cwd: scratch, stdio: ['ignore', 'ignore', 'ignore'] });
-      child.once('error', reject);
-      child.once('exit', (c) => resolve(c));
-    });
-    const ms = epochMs() - t0;
-    if (code !== 0) throw new Error(`e2e: cwltool exited ${code} in ${scratch}`);
-    return ms;
-  };
+  const direct = async (): Promise<number> => (await cwltoolAlone(b.dir('e2e-direct', `run-${n++}`))).ms;
 
   await viaWes();
   await direct();

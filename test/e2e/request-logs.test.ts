@@ -43,6 +43,7 @@ interface LogLine {
   user?: string;
   runId?: string;
   cmd?: string[];
+  afterExitMs?: number;
 }
 const linesOf = (file: string): LogLine[] =>
   readFileSync(file, 'utf8')
@@ -131,5 +132,8 @@ describe('request logs and request ids', () => {
     expect(started).toHaveLength(1);
     expect(started[0]!.cmd!.some((a) => a.endsWith('/sleep.cwl')), JSON.stringify(started[0]!.cmd)).toBe(true);
     expect(worker.map((l) => l.msg)).toEqual(expect.arrayContaining(['initializing', 'engine started', 'engine exited', 'run ended']));
+    // What the worker spent after the engine's own exit (logs, tasks): a step trace splits the run with it.
+    const exited = worker.find((l) => l.msg === 'engine exited');
+    expect(exited?.afterExitMs, JSON.stringify(exited)).toBeGreaterThanOrEqual(0);
   });
 });

@@ -116,6 +116,8 @@ export class ExecuteStep {
     shipper.start();
     const stopped = stopOnInterrupt(engineProcess, stopSignal, graceMs, signal, log);
     const exit = await engineProcess.exited;
+    // What the worker spends after the engine's exit (its group, logs, tasks), for step traces.
+    const exitedAt = Date.now();
     // Whatever the engine left behind in its group goes with it.
     if (!signal.aborted && engineProcess.pid > 0 && (await groupMembers(engineProcess.pid)).length > 0) {
       signalGroup(engineProcess.pid, 'SIGKILL');
@@ -124,7 +126,7 @@ export class ExecuteStep {
     // A client that sees the run end sees its final tasks.
     await tasks.done;
     if (signal.aborted) throw new RunInterrupted(reasonOf(signal), await stopped);
-    log.info({ exit }, 'engine exited');
+    log.info({ exit, afterExitMs: Date.now() - exitedAt }, 'engine exited');
     return { files, failed: failureOf(exit) };
   }
 }
