@@ -9,11 +9,14 @@ import { v7 as uuidv7 } from 'uuid';
 import { WorkerRegistry } from '../../libs/queue/src';
 import { RunKeys, WorkflowStateMachine, encodeCommand } from '../../libs/runs/src';
 
+/** The one tag every seeded run carries, as a `tag=` filter names it (key:value). */
+export const SEED_TAG = 'bench:seed';
+
 export const SMALL_REQUEST = {
   workflow_params: { message: 'hello' },
   workflow_type: 'CWL',
   workflow_type_version: 'v1.2',
-  tags: { bench: 'seed' },
+  tags: Object.fromEntries([SEED_TAG.split(':')]) as Record<string, string>,
   workflow_engine_parameters: {},
   workflow_url: 'hello.cwl',
 };

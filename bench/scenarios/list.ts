@@ -14,7 +14,7 @@ import type { Bench } from '../lib/harness';
 import { http } from '../lib/harness';
 import { LoadResult, runLoad } from '../lib/load';
 import { countCommands } from '../lib/monitor';
-import { seedRuns } from '../lib/seed';
+import { SEED_TAG, seedRuns } from '../lib/seed';
 import { memoryAfterGc } from '../lib/memory';
 import { describeHash, median, round, row, say, ScenarioResult, sleep, usedMemory } from '../lib/util';
 
@@ -62,6 +62,11 @@ export async function listScenario(b: Bench): Promise<{ list: ScenarioResult; fo
     first: '/ga4gh/wes/v1/runs?page_size=100',
     deepBig: `/ga4gh/wes/v1/runs?page_size=100&page_token=${deepToken(bigIds)}`,
     deepSmall: `/ga4gh/wes/v1/runs?page_size=100&page_token=${deepToken(smallIds)}`,
+    // The filters (issue 13) walk their own indexes: every seeded run is COMPLETE and tagged
+    // bench:seed, so these indexes are as big as the list's and the pages are the same runs.
+    stateFirst: `/ga4gh/wes/v1/runs?page_size=100&state=COMPLETE`,
+    tagDeepBig: `/ga4gh/wes/v1/runs?page_size=100&tag=${encodeURIComponent(SEED_TAG)}&page_token=${deepToken(bigIds)}`,
+    tagDeepSmall: `/ga4gh/wes/v1/runs?page_size=100&tag=${encodeURIComponent(SEED_TAG)}&page_token=${deepToken(smallIds)}`,
   };
   // The pages are what they should be: 100 runs, the right first one, and a next token.
   for (const [origin, p, ids, rank] of [
@@ -69,6 +74,10 @@ export async function listScenario(b: Bench): Promise<{ list: ScenarioResult; fo
     [big.origin, paths.deepBig, bigIds, deepPage(bigIds.length) * 100],
     [small.origin, paths.first, smallIds, 0],
     [small.origin, paths.deepSmall, smallIds, deepPage(smallIds.length) * 100],
+    [big.origin, paths.stateFirst, bigIds, 0],
+    [small.origin, paths.stateFirst, smallIds, 0],
+    [big.origin, paths.tagDeepBig, bigIds, deepPage(bigIds.length) * 100],
+    [small.origin, paths.tagDeepSmall, smallIds, deepPage(smallIds.length) * 100],
   ] as const) {
     const res = await http<{ runs: { run_id: string; state: string }[]; next_page_token: string }>(`${origin}${p}`);
     const expected = ids[ids.length - 1 - rank];
@@ -80,17 +89,28 @@ export async function listScenario(b: Bench): Promise<{ list: ScenarioResult; fo
     }
   }
 
-  type Key = 'firstBig' | 'firstSmall' | 'deepBig' | 'deepSmall';
+  type Key = 'firstBig' | 'firstSmall' | 'deepBig' | 'deepSmall' | 'stateBig' | 'stateSmall' | 'tagBig' | 'tagSmall';
   const targets: Record<Key, { origin: string; path: string }> = {
     firstBig: { origin: big.origin, path: paths.first },
     firstSmall: { origin: small.origin, path: paths.first },
     deepBig: { origin: big.origin, path: paths.deepBig },
     deepSmall: { origin: small.origin, path: paths.deepSmall },
+    stateBig: { origin: big.origin, path: paths.stateFirst },
+    stateSmall: { origin: small.origin, path: paths.stateFirst },
+    tagBig: { origin: big.origin, path: paths.tagDeepBig },
+    tagSmall: { origin: small.origin, path: paths.tagDeepSmall },
   };
-  const results: Record<Key, LoadResult[]> = { firstBig: [], firstSmall: [], deepBig: [], deepSmall: [] };
+  const results = Object.fromEntries(Object.keys(targets).map((k) => [k, []])) as unknown as Record<Key, LoadResult[]>;
+  // Each pair runs N then 1,000 or the other way round, alternating by round.
+  const pairs: [Key, Key][] = [
+    ['firstBig', 'firstSmall'],
+    ['deepBig', 'deepSmall'],
+    ['stateBig', 'stateSmall'],
+    ['tagBig', 'tagSmall'],
+  ];
   for (const k of Object.keys(targets) as Key[]) await runLoad({ url: `${targets[k].origin}${targets[k].path}`, connections, durationS: 1 });
   for (let r = 0; r < rounds; r++) {
-    const order: Key[] = r % 2 === 0 ? ['firstSmall', 'firstBig', 'deepSmall', 'deepBig'] : ['firstBig', 'firstSmall', 'deepBig', 'deepSmall'];
+    const order: Key[] = pairs.flatMap(([n, k]) => (r % 2 === 0 ? [k, n] : [n, k]));
     for (const k of order) {
       const res = await runLoad({ url: `${targets[k].origin}${targets[k].path}`, connections, durationS });
       results[k].push(res);
@@ -131,6 +151,8 @@ export async function listScenario(b: Bench): Promise<{ list: ScenarioResult; fo
       rows: [
         ratioRow(`list page_size=100, first page: p50 at ${nLabel} runs vs 1k`, 'firstBig', 'firstSmall'),
         ratioRow(`list page_size=100, deep page (~90 % down): p50 at ${nLabel} vs 1k`, 'deepBig', 'deepSmall'),
+        ratioRow(`list state=COMPLETE, first page: p50 at ${nLabel} vs 1k`, 'stateBig', 'stateSmall'),
+        ratioRow(`list tag=${SEED_TAG}, deep page: p50 at ${nLabel} vs 1k`, 'tagBig', 'tagSmall'),
       ],
       details: { storedRuns: { big: bigN, small: smallN }, connections, durationS, rounds, results, redisCommandsPerListPage: commands, seedSeconds },
     },

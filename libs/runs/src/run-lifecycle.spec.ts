@@ -111,6 +111,22 @@ describe('a filtered run list', () => {
     expect((await all({ tags: [['a', 'b:{x} *'], ['c d', 'e:f']] })).ids).toEqual([]);
   });
 
+  it('merges several state indexes over many rounds of candidates without skipping or repeating a run', async () => {
+    // Two states interleaved (their union is walked, chunk by chunk), a tag on a few of them,
+    // checked run by run; the tag's own index is made bigger so that it is not the one walked.
+    const expected: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const tagged = i % 5 === 0;
+      const id = await runIn(i % 3 === 0 ? 'EXECUTOR_ERROR' : 'COMPLETE', tagged ? { k: 'v' } : {});
+      if (tagged) expected.push(id);
+    }
+    for (let i = 0; i < 40; i++) await runIn('QUEUED', { k: 'v' });
+    for (const pageSize of [1, 2, 5, 100]) {
+      const got = await all({ states: ['COMPLETE', 'EXECUTOR_ERROR'], tags: [['k', 'v']] }, pageSize);
+      expect(got.ids).toEqual(newestFirst(expected));
+    }
+  });
+
   it('looks at a bounded number of runs per page: a rare match far down comes after short pages with tokens', async () => {
     // Many COMPLETE runs of one owner, one with a tag of another owner far below them.
     const rare = await runIn('COMPLETE', {}, 'carol');

@@ -251,39 +251,51 @@ if ownerKey then
 end
 if not walk then walk = {KEYS[#KEYS]} end
 local statesWalked = nS > 0 and not walkTag and not walkOwner
--- Candidates: up to budget ids below the bound from each walked index, merged newest first.
--- An index that gave a full budget may hold more below its lowest id: past the highest such
--- floor, candidates of the other indexes cannot be taken, or those would be skipped.
-local candidates, truncated, floor = {}, false, nil
-for _, key in ipairs(walk) do
-  local ids = redis.call('ZREVRANGEBYLEX', key, bound, '-', 'LIMIT', 0, budget)
-  if #ids == budget then
-    truncated = true
-    if not floor or ids[#ids] > floor then floor = ids[#ids] end
+-- Candidates, in rounds: a chunk of ids below the bound from each walked index, merged newest
+-- first. The first chunk is one page and one more (enough when most candidates match), later
+-- ones grow fourfold, and no more than budget are looked at in all: a page of a filter most runs
+-- match costs as much at a million runs as at a thousand. An index that gave a full chunk may
+-- hold more below its lowest id: past the highest such floor, candidates of the other indexes
+-- cannot be taken yet (they would be skipped), so the next round starts below that floor.
+local out, found, seen, more, looked = {}, 0, nil, false, 0
+local cursor, chunk = bound, limit + 1
+while true do
+  local want = math.min(chunk, budget - looked)
+  if want <= 0 then more = true; break end
+  local candidates, floor = {}, nil
+  for _, key in ipairs(walk) do
+    local ids = redis.call('ZREVRANGEBYLEX', key, cursor, '-', 'LIMIT', 0, want)
+    if #ids == want and (not floor or ids[#ids] > floor) then floor = ids[#ids] end
+    for _, id in ipairs(ids) do candidates[#candidates + 1] = id end
   end
-  for _, id in ipairs(ids) do candidates[#candidates + 1] = id end
-end
-if #walk > 1 then table.sort(candidates, function(a, b) return a > b end) end
-local out, found, seen, more = {}, 0, nil, truncated
-for n, id in ipairs(candidates) do
-  if n > budget or (floor and id < floor) then more = true; break end
-  local key = prefix .. ':run:' .. id
-  local h = redis.call('HMGET', key, 'state', 'start', 'end')
-  local ok = h[1] ~= false
-  if ok and nS > 0 and not statesWalked then ok = wanted[h[1]] == true end
-  if ok then
-    for j = 1, nT do
-      if j ~= walkTag and not redis.call('ZSCORE', KEYS[nS + j], id) then ok = false; break end
+  if #walk > 1 then table.sort(candidates, function(a, b) return a > b end) end
+  local pageDone = false
+  for _, id in ipairs(candidates) do
+    if floor and id < floor then break end
+    if looked == budget then more = true; pageDone = true; break end
+    local key = prefix .. ':run:' .. id
+    local h = redis.call('HMGET', key, 'state', 'start', 'end')
+    local ok = h[1] ~= false
+    if ok and nS > 0 and not statesWalked then ok = wanted[h[1]] == true end
+    if ok then
+      for j = 1, nT do
+        if j ~= walkTag and not redis.call('ZSCORE', KEYS[nS + j], id) then ok = false; break end
+      end
     end
+    if ok and ownerKey and not walkOwner and not redis.call('ZSCORE', ownerKey, id) then ok = false end
+    if ok then
+      -- One match beyond the page: the page ends at the one before it, and there is more.
+      if found == limit then more = true; pageDone = true; break end
+      found = found + 1
+      pushRow(out, id, key, h)
+    end
+    looked = looked + 1
+    seen = id
   end
-  if ok and ownerKey and not walkOwner and not redis.call('ZSCORE', ownerKey, id) then ok = false end
-  if ok then
-    -- One match beyond the page: the page ends at the one before it, and there is more.
-    if found == limit then more = true; break end
-    found = found + 1
-    pushRow(out, id, key, h)
-  end
-  seen = id
+  -- No index gave a full chunk: every one is exhausted below the cursor.
+  if pageDone or not floor then break end
+  cursor = '(' .. floor
+  chunk = chunk * 4
 end
 return {out, more and seen or ''}
 `;
