@@ -4,9 +4,16 @@ import { LogFollower } from './log-follower';
 import type { WesApiClient } from './wes-api-client';
 import { isTerminal, type RunLog, type TaskLog } from './wes-types';
 
-/** Polls start fast (short runs end fast) and slow down to once a second. */
-const FIRST_POLL_MS = 200;
+/**
+ * The wait before the next status poll: a tenth of the time waited so far, between 100 ms and
+ * one second. The end of a run is then noticed within ~10 % of its time (a short workflow is not
+ * made 30 % longer by a fixed backoff), and a long run costs one cheap request a second.
+ */
+const MIN_POLL_MS = 100;
 const MAX_POLL_MS = 1000;
+export function nextPollDelay(waitedMs: number): number {
+  return Math.min(MAX_POLL_MS, Math.max(MIN_POLL_MS, Math.round(waitedMs / 10)));
+}
 /** Tasks are listed (every page) at most this often. */
 const TASKS_EVERY_MS = 2000;
 /** How long the server may stay unreachable (or answer 5xx) before waiting gives up. */
@@ -63,7 +70,8 @@ export class RunMonitor {
       if (line && line !== tasksSeen) progress(`run ${this.runId}: ${line}`);
       tasksSeen = line;
     };
-    for (let wait = FIRST_POLL_MS; ; wait = Math.min(MAX_POLL_MS, Math.round(wait * 1.5))) {
+    const since = Date.now();
+    for (;;) {
       const { state } = await this.retrying(() => this.client.status(this.runId));
       // Read after the status: once the run has ended, this read has the whole log (the worker
       // stores it before it ends the run).
@@ -77,7 +85,7 @@ export class RunMonitor {
       if (state !== last) progress(`run ${this.runId}: ${state}`);
       last = state;
       if (state === 'RUNNING' && Date.now() - tasksAt >= TASKS_EVERY_MS) await reportTasks();
-      await sleep(wait);
+      await sleep(nextPollDelay(Date.now() - since));
     }
     return this.retrying(() => this.client.runLog(this.runId));
   }

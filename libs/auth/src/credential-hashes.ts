@@ -1,5 +1,7 @@
 import { createHash, randomBytes, scrypt, ScryptOptions, timingSafeEqual } from 'node:crypto';
-import { SCRYPT_HASH } from '../../config/src';
+// The settings file itself, not the package index: the CLI's `auth-hash` loads this file at
+// every start, and the index brings the whole settings loader.
+import { SCRYPT_HASH } from '../../config/src/auth-settings';
 
 /** scrypt cost of new password hashes: N=2^15, r=8, p=1 (32 MiB, ~0.1 s). */
 export const SCRYPT_DEFAULTS = { N: 32768, r: 8, p: 1 } as const;

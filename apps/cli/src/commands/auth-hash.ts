@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { hashPassword, hashToken, newToken } from '../../../../libs/auth/src';
+// The one file, not libs/auth's index (its OIDC verifier and settings cost ~100 ms at every start).
+import { hashPassword, hashToken, newToken } from '../../../../libs/auth/src/credential-hashes';
 import { UsageError } from '../cli-errors';
 import { printText } from '../cli-context';
 
