@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { parseJson } from '../../json/src';
 import { RunKeys, splitRunFields } from './run-keys';
 import { RunHolder, RunRecord, RunSummaryRow, decodeCommand } from './run-model';
-import { LIST_FILTERED_SCRIPT, LIST_PAGE_SCRIPT } from './state-machine-scripts';
+import { HELD_SYNC_SCRIPT, LIST_FILTERED_SCRIPT, LIST_PAGE_SCRIPT } from './state-machine-scripts';
 import { ActiveState, RUN_STATES, RunState } from './states';
 
 /** Conditions of a run list, all of which a listed run meets. */
@@ -40,6 +40,7 @@ export class RunStore {
   private readonly scripted: {
     wesListPage(index: string, prefix: string, max: string, limit: number): Promise<(string | null)[]>;
     wesListFiltered(...args: (string | number)[]): Promise<[(string | null)[], string]>;
+    wesHeldSync(prefix: string, from: string, ...ids: string[]): Promise<number>;
   };
 
   constructor(
@@ -49,6 +50,7 @@ export class RunStore {
     if (!('wesListPage' in redis)) {
       redis.defineCommand('wesListPage', { numberOfKeys: 1, lua: LIST_PAGE_SCRIPT });
       redis.defineCommand('wesListFiltered', { lua: LIST_FILTERED_SCRIPT });
+      redis.defineCommand('wesHeldSync', { numberOfKeys: 0, lua: HELD_SYNC_SCRIPT });
     }
     this.scripted = redis as unknown as RunStore['scripted'];
   }
@@ -194,6 +196,25 @@ export class RunStore {
       });
     });
     return out;
+  }
+
+  /** Ids of the runs worker `workerId` holds, from its set (RunKeys.heldRuns): its runs only. */
+  async heldBy(workerId: string): Promise<string[]> {
+    return this.redis.smembers(this.keys.heldRuns(workerId));
+  }
+
+  /** Ids of the workers that hold runs (RunKeys.holders), live or lost. */
+  async holderIds(): Promise<string[]> {
+    return this.redis.smembers(this.keys.holders);
+  }
+
+  /**
+   * Makes the held-run sets true of these runs (HELD_SYNC_SCRIPT): each leaves the set of
+   * `from` unless `from` still holds it, and joins its holder's set. Returns how many left.
+   */
+  async syncHeld(from: string | undefined, runIds: string[]): Promise<number> {
+    if (runIds.length === 0) return 0;
+    return this.scripted.wesHeldSync(this.keys.prefix, from ?? '', ...runIds);
   }
 
   /** Writes fields of the run record that are not part of its state (e.g. the worker holding it). */
