@@ -158,21 +158,6 @@ export class RunStore {
     return this.redis.zrangebyscore(this.keys.inState(state), '-inf', enteredBefore, 'LIMIT', 0, limit);
   }
 
-  /**
-   * Every run id in an active state's index, in batches, however many there are (`inState`
-   * stops at its limit): ZSCAN, so a run there for the whole scan comes at least once, perhaps
-   * twice, in no particular order. For sweeps that must not miss a run.
-   */
-  async *scanInState(state: ActiveState, count = 1000): AsyncGenerator<string[]> {
-    let cursor = '0';
-    do {
-      const [next, flat] = await this.redis.zscan(this.keys.inState(state), cursor, 'COUNT', count);
-      cursor = next;
-      const ids = flat.filter((_, i) => i % 2 === 0);
-      if (ids.length) yield ids;
-    } while (cursor !== '0');
-  }
-
   /** The holders of these runs (runs that no longer exist are left out). */
   async holders(runIds: string[]): Promise<RunHolder[]> {
     if (runIds.length === 0) return [];
