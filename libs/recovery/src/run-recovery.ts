@@ -161,6 +161,8 @@ export class RunRecovery {
    * jobs, so what its predecessor on this machine left is cleaned up at once).
    */
   async reconcileHost(selfWorkerId: string): Promise<Settlement[]> {
+    // Just after an upgrade its predecessor's runs may not be in its set yet (once done: a GET).
+    await this.heldBackfill.run();
     return this.settleLost((run) => run.host === this.host && run.worker !== selfWorkerId, 'died on this host (found by a worker starting up)', selfWorkerId);
   }
 
