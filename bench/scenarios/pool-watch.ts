@@ -3,15 +3,17 @@
  * written through the state machine, heartbeat records through WorkerRegistry: see
  * seedHeldRuns), then the Redis commands of
  *
- *   - one reaper sweep (RunRecovery.sweep: every held run's holder read, the holders' heartbeats
- *     checked, old QUEUED runs checked), and
+ *   - one reaper sweep (RunRecovery.sweep: the workers holding runs and their heartbeats read,
+ *     the held-run sets of lost ones only, old QUEUED runs checked), and
  *   - one worker's own periodic work: its heartbeat (WorkerRegistry.announce) and its orphan
  *     check (RunRecovery.settleOrphansOf: runs recorded as its own that it no longer executes),
  *     both run every reaperIntervalMs / heartbeatMs by each worker,
  *
  * counted with MONITOR (lib/monitor.ts) on a connection of their own, at N = 10,000 (the
  * scenario) and N = 1,000 (the baseline), in the same run. A worker's cost should grow with its
- * own runs only; the sweep's grows with all held runs (one sweeper at a time, under a lock).
+ * own runs only (it reads its own set of held runs); the sweep's with the number of workers and
+ * the lost workers' runs (none here). The runs go through the product's scripts (seedHeldRuns),
+ * so the held-run sets are filled as a live pool's are.
  * The simulated workers live on a made-up host, so the recovery never probes their pids.
  */
 import { Redis } from 'ioredis';

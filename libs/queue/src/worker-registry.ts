@@ -50,6 +50,13 @@ export class WorkerRegistry {
     return new Set(unique.filter((_, i) => res[i]?.[1] === 1));
   }
 
+  /** The heartbeat records of these workers (null: lapsed, or never announced), one MGET. */
+  async records(workerIds: string[]): Promise<Map<string, WorkerInfo | null>> {
+    if (workerIds.length === 0) return new Map();
+    const records = await this.redis.mget(workerIds.map((id) => this.keys.worker(id)));
+    return new Map(workerIds.map((id, i) => [id, records[i] == null ? null : (JSON.parse(records[i]!) as WorkerInfo)]));
+  }
+
   async live(): Promise<WorkerInfo[]> {
     const ids = await this.redis.smembers(this.keys.workers);
     if (ids.length === 0) return [];

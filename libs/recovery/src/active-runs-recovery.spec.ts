@@ -38,7 +38,7 @@ async function setUp(policy: 'fail' | 'requeue', maxAttempts = 3) {
   };
   const settle = async (id: string) => recovery.settleLostRun((await runs.holders([id]))[0], 'lost in a test');
   const active = () => r.redis.smembers(keys.activeRuns('alice'));
-  return { sm, runs, recovery, queue, held, settle, active };
+  return { sm, runs, recovery, queue, held, settle, active, keys };
 }
 
 describe('recovery and the per-user active runs', () => {
@@ -82,13 +82,19 @@ describe('recovery and the per-user active runs', () => {
   });
 
   it("the reaper's sweep frees the slot of a run whose worker vanished", async () => {
-    const { queue, held, active, recovery } = await setUp('fail');
+    const { queue, held, active, recovery, runs, keys } = await setUp('fail');
     try {
       const id = await held('alice');
+      const canceling = await held('alice', true);
+      expect((await runs.heldBy('dead-worker')).sort()).toEqual([id, canceling].sort());
       // A recovery just made distrusts missing heartbeats for 3 heartbeats (1.5 s here).
       await new Promise((resolve) => setTimeout(resolve, 1600));
-      expect((await recovery.sweep()).settled.failed).toBe(1);
+      const { settled } = await recovery.sweep();
+      expect([settled.failed, settled.canceled]).toEqual([1, 1]);
       expect(await active()).toEqual([]);
+      // The lost worker's set is kept until its runs are settled, then gone: nothing leaks.
+      expect(await r.redis.exists(keys.heldRuns('dead-worker'))).toBe(0);
+      expect(await runs.holderIds()).toEqual([]);
     } finally {
       await queue.close();
     }

@@ -48,15 +48,21 @@ describe('recovery per pool', () => {
     const { sm, runs, queues, held, settle } = await setUp();
     try {
       const id = await held('wide');
+      expect(await runs.heldBy('dead-worker')).toEqual([id]);
       expect(await settle(id)).toBe('requeued');
+      // Queued again, it is nobody's: out of the lost worker's set (which goes with it).
+      expect(await runs.heldBy('dead-worker')).toEqual([]);
+      expect(await runs.holderIds()).toEqual([]);
       expect(await queues.of('wide').jobState(`${id}-r1`)).toBe('waiting');
       expect(await queues.of('small').jobState(`${id}-r1`)).toBe('unknown');
       expect((await runs.get(id))?.systemLogs.join('\n')).toContain('queued again in pool wide');
       // wide allows 2 attempts (the deployment's 5 do not apply).
-      await sm.sendOrThrow(id, 'initialize', { fields: { worker: 'dead-worker', host: 'elsewhere', wpid: '1' } });
+      await sm.sendOrThrow(id, 'initialize', { fields: { worker: 'next-worker', host: 'elsewhere', wpid: '2' } });
       await sm.sendOrThrow(id, 'run', { attempt: 2 });
+      expect(await runs.heldBy('next-worker')).toEqual([id]);
       expect(await settle(id)).toBe('failed');
       expect((await runs.get(id))?.state).toBe('SYSTEM_ERROR');
+      expect(await runs.heldBy('next-worker')).toEqual([]);
     } finally {
       await queues.close();
     }

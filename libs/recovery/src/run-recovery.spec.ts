@@ -8,9 +8,10 @@ import { RunKeys, RunStore, WorkflowStateMachine } from '../../runs/src';
 import { RunRecovery } from './run-recovery';
 
 /**
- * Recovery must see every run a worker holds, however many there are: the sweeps page through
- * the whole index of each active state. A lost run that entered RUNNING after more than a
- * thousand others (one page) is still found.
+ * Recovery must see every run a worker holds, however many there are, and read no more than it
+ * needs: a worker's own check reads its set of held runs, the reaper the sets of lost workers
+ * only. A lost run that entered RUNNING after more than a thousand others (one page) is still
+ * found; runs held before the sets existed are put in them by the first sweep.
  */
 const r = usePrivateRedis();
 
@@ -38,12 +39,12 @@ async function setUp() {
   };
   const liveIds = Array.from({ length: HELD }, (_, i) => `live-${String(i).padStart(5, '0')}`);
   for (let i = 0; i < liveIds.length; i += 500) await hold(liveIds.slice(i, i + 500), live);
-  return { keys, sm, runs, recovery, queue, live, liveIds, hold, heartbeatsTrusted };
+  return { redis, keys, sm, runs, recovery, queue, live, liveIds, hold, heartbeatsTrusted };
 }
 
 describe('RunRecovery over more active runs than one page', () => {
   it('the reaper settles a lost run that entered RUNNING after 2500 others, and only it', async () => {
-    const { runs, recovery, queue, liveIds, hold, heartbeatsTrusted } = await setUp();
+    const { runs, recovery, queue, live, liveIds, hold, heartbeatsTrusted } = await setUp();
     try {
       // Newest of all: held by a worker that never announced itself (its heartbeat is gone).
       await hold(['lost-run'], 'dead-worker');
@@ -56,6 +57,10 @@ describe('RunRecovery over more active runs than one page', () => {
       expect((await runs.get('lost-run'))?.state).toBe('SYSTEM_ERROR');
       const states = await Promise.all(liveIds.map(async (id) => (await runs.holders([id]))[0]?.state));
       expect(states.filter((s) => s !== 'RUNNING')).toEqual([]);
+      // The lost worker's set goes with its last run; the live one's is whole.
+      expect(await runs.heldBy('dead-worker')).toEqual([]);
+      expect(await runs.holderIds()).toEqual([live]);
+      expect((await runs.heldBy(live)).length).toBe(HELD);
     } finally {
       await queue.close();
     }
@@ -69,6 +74,45 @@ describe('RunRecovery over more active runs than one page', () => {
       expect(settled.filter((o) => o !== 'untouched')).toEqual(['failed']);
       expect((await runs.get(dropped))?.state).toBe('SYSTEM_ERROR');
       expect((await runs.counts()).RUNNING).toBe(HELD - 1);
+      expect((await runs.heldBy(live)).length).toBe(HELD - 1);
+    } finally {
+      await queue.close();
+    }
+  }, 120_000);
+
+  it("a worker's own check leaves other workers' runs alone and drops entries of its set whose run moved on", async () => {
+    const { redis, keys, runs, recovery, queue, live, liveIds, hold } = await setUp();
+    try {
+      await hold(['other-run'], 'other-worker');
+      // Behind the scripts' back: one record gone (expired), one rewritten to another holder.
+      const [gone, rewritten] = liveIds.slice(0, 2);
+      await redis.del(keys.run(gone));
+      await redis.hset(keys.run(rewritten), 'worker', 'other-worker');
+      const settled = await recovery.settleOrphansOf(live, (id) => id !== gone && id !== rewritten);
+      expect(settled).toEqual([]);
+      expect((await runs.get('other-run'))?.state).toBe('RUNNING');
+      expect((await runs.get(rewritten))?.state).toBe('RUNNING');
+      const mine = new Set(await runs.heldBy(live));
+      expect([mine.size, mine.has(gone), mine.has(rewritten)]).toEqual([HELD - 2, false, false]);
+      expect((await runs.heldBy('other-worker')).sort()).toEqual(['other-run', rewritten].sort());
+    } finally {
+      await queue.close();
+    }
+  }, 120_000);
+
+  it('upgrade: runs held before the sets existed are put in them by the first sweep, and a lost one is settled', async () => {
+    const { redis, keys, runs, recovery, queue, live, liveIds, hold, heartbeatsTrusted } = await setUp();
+    try {
+      await hold(['lost-run'], 'dead-worker');
+      // As an earlier version left them: no sets, no holders.
+      await redis.del(keys.heldRuns(live), keys.heldRuns('dead-worker'), keys.holders);
+      await heartbeatsTrusted;
+      const report = await recovery.sweep();
+      expect(report.settled).toEqual({ canceled: 0, requeued: 0, failed: 1 });
+      expect((await runs.get('lost-run'))?.state).toBe('SYSTEM_ERROR');
+      expect((await runs.heldBy(live)).sort()).toEqual([...liveIds].sort());
+      expect(await runs.holderIds()).toEqual([live]);
+      expect(await redis.get(keys.heldBackfillCursor)).toBe('done');
     } finally {
       await queue.close();
     }

@@ -5,7 +5,7 @@ import { WesSettings } from '../../config/src';
 import { groupMembersMarked, signalGroup } from '../../engines/src';
 import type { Logger } from '../../logging/src';
 import { DEFAULT_POOL, RunQueues, SHUTDOWN_REDIS_WAIT_MS, within, WorkerRegistry } from '../../queue/src';
-import { RunHolder, RunKeys, RunStore, TransitionResult, WorkflowStateMachine } from '../../runs/src';
+import { HELD_STATES, HeldRunsBackfill, RunHolder, RunKeys, RunStore, TransitionResult, WorkflowStateMachine } from '../../runs/src';
 import type { RetentionReport, RunRetention } from './run-retention';
 
 export type Settlement = 'canceled' | 'requeued' | 'failed' | 'untouched';
@@ -16,6 +16,17 @@ export interface SweepReport {
   jobsRestored: number;
   /** What the storage sweep removed (when the recovery has one). */
   retention?: RetentionReport;
+}
+
+/** Whether a process of ours has this pid (EPERM: a process of another user has it, so it is not our worker either). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code !== 'ESRCH' && code !== 'EPERM';
+  }
 }
 
 /** Releases a lock only if this process still holds it. */
@@ -34,6 +45,7 @@ export class RunRecovery {
    * from an outage every worker needs a few heartbeats to announce itself again.
    */
   private heartbeatsTrustedFrom = 0;
+  private readonly heldBackfill: HeldRunsBackfill;
 
   constructor(
     private readonly settings: WesSettings,
@@ -52,6 +64,7 @@ export class RunRecovery {
     };
     distrustHeartbeats();
     redis.on('ready', distrustHeartbeats);
+    this.heldBackfill = new HeldRunsBackfill(redis, keys, runs);
   }
 
   /**
@@ -140,15 +153,7 @@ export class RunRecovery {
   private isLost(run: RunHolder, alive: Set<string>): boolean {
     if (!run.worker) return true;
     if (!alive.has(run.worker) && Date.now() >= this.heartbeatsTrustedFrom) return true;
-    if (run.host === this.host && run.workerPid) {
-      try {
-        process.kill(run.workerPid, 0);
-      } catch (err) {
-        // EPERM: a process of another user has that pid, so it is not our worker either.
-        return (err as NodeJS.ErrnoException).code === 'ESRCH' || (err as NodeJS.ErrnoException).code === 'EPERM';
-      }
-    }
-    return false;
+    return run.host === this.host && !!run.workerPid && !processAlive(run.workerPid);
   }
 
   /**
@@ -156,47 +161,70 @@ export class RunRecovery {
    * jobs, so what its predecessor on this machine left is cleaned up at once).
    */
   async reconcileHost(selfWorkerId: string): Promise<Settlement[]> {
-    return this.settleLost((run) => run.host === this.host && run.worker !== selfWorkerId, 'died on this host (found by a worker starting up)');
+    // Just after an upgrade its predecessor's runs may not be in its set yet (once done: a GET).
+    await this.heldBackfill.run();
+    return this.settleLost((run) => run.host === this.host && run.worker !== selfWorkerId, 'died on this host (found by a worker starting up)', selfWorkerId);
   }
 
   /**
    * Settles runs recorded as held by this worker that it no longer executes (e.g. its end
    * message failed while Redis was away): no other process can tell, as its heartbeat goes on.
+   * It reads its own set of held runs and the holders of those it no longer executes: the cost
+   * grows with its own runs, not with the pool's.
    */
   async settleOrphansOf(workerId: string, stillHeld: (runId: string) => boolean): Promise<Settlement[]> {
     const outcomes: Settlement[] = [];
-    for await (const [state, ids] of this.activeRuns()) {
-      for (const run of await this.runs.holders(ids.filter((id) => !stillHeld(id)))) {
-        // Read again: the run may have moved on since the index was read.
-        if (run.worker !== workerId || run.state !== state || stillHeld(run.runId)) continue;
-        outcomes.push(await this.settleLostRun(run, `worker ${workerId} no longer runs it`));
-      }
+    const dropped = (await this.runs.heldBy(workerId)).filter((id) => !stillHeld(id));
+    for (const run of await this.heldRunsOf(workerId, dropped)) {
+      // The executor may have taken it meanwhile (the set was read first).
+      if (stillHeld(run.runId)) continue;
+      outcomes.push(await this.settleLostRun(run, `worker ${workerId} no longer runs it`));
     }
     return outcomes;
   }
 
-  private async settleLost(filter: (run: RunHolder) => boolean, reason: string): Promise<Settlement[]> {
+  /**
+   * Of these ids from `workerId`'s set, the runs it still holds (read again: a run may have
+   * moved on since the set was read); entries whose run moved on behind the scripts' back, or
+   * is gone, are dropped from the set, so it never keeps an entry for good.
+   */
+  private async heldRunsOf(workerId: string, ids: string[]): Promise<RunHolder[]> {
+    const runs = await this.runs.holders(ids);
+    const held = runs.filter((r) => r.worker === workerId && (HELD_STATES as readonly string[]).includes(r.state));
+    if (held.length < ids.length) {
+      const keep = new Set(held.map((r) => r.runId));
+      await this.runs.syncHeld(workerId, ids.filter((id) => !keep.has(id)));
+    }
+    return held;
+  }
+
+  /**
+   * Settles the runs of lost workers that `filter` picks. Lost holders are found from the
+   * workers that hold runs (RunKeys.holders) and their heartbeat records, one MGET for all: a
+   * holder whose record lapsed, or one on this host whose process is gone. Only their sets of
+   * held runs are read, so a sweep costs the number of workers plus the lost workers' runs,
+   * not every active run. (Runs held before the sets existed are put in them by
+   * HeldRunsBackfill, at the first sweep.)
+   */
+  private async settleLost(filter: (run: RunHolder) => boolean, reason: string, exceptWorker?: string): Promise<Settlement[]> {
     const outcomes: Settlement[] = [];
-    for await (const [state, ids] of this.activeRuns()) {
-      const runs = (await this.runs.holders(ids)).filter((r) => r.state === state && filter(r));
-      const alive = await this.workers.alive(runs.map((r) => r.worker ?? ''));
+    const holders = (await this.runs.holderIds()).filter((w) => w !== exceptWorker);
+    if (holders.length === 0) return outcomes;
+    const records = await this.workers.records(holders);
+    const alive = new Set(holders.filter((w) => records.get(w)));
+    // Without a record the host is unknown: the runs tell (isLost, which also waits until
+    // heartbeats are trusted again after an outage).
+    const lost = holders.filter((w) => {
+      const record = records.get(w);
+      return !record || (record.host === this.host && !processAlive(record.pid));
+    });
+    for (const workerId of lost) {
+      const runs = (await this.heldRunsOf(workerId, await this.runs.heldBy(workerId))).filter(filter);
       for (const run of runs) {
         if (this.isLost(run, alive)) outcomes.push(await this.settleLostRun(run, `worker ${run.worker ?? '(none)'}: ${reason}`));
       }
     }
     return outcomes;
-  }
-
-  /** Every run held by a worker (CANCELING, INITIALIZING, RUNNING), in batches, each id once. */
-  private async *activeRuns(): AsyncGenerator<[ActiveHeldState, string[]]> {
-    for (const state of ['CANCELING', 'INITIALIZING', 'RUNNING'] as const) {
-      const seen = new Set<string>();
-      for await (const batch of this.runs.scanInState(state)) {
-        const fresh = batch.filter((id) => !seen.has(id));
-        fresh.forEach((id) => seen.add(id));
-        if (fresh.length) yield [state, fresh];
-      }
-    }
   }
 
   /**
@@ -211,6 +239,9 @@ export class RunRecovery {
     if (!locked) return report;
     try {
       report.swept = true;
+      // Runs held before the per-worker sets existed join them first (once: then one GET).
+      const backfilled = await this.heldBackfill.run();
+      if (backfilled !== null) this.logger.info({ runs: backfilled }, 'held runs put in their workers\' sets');
       for (const outcome of await this.settleLost(() => true, 'lost (its heartbeat lapsed or its process is gone)')) {
         if (outcome !== 'untouched') report.settled[outcome]++;
       }
@@ -241,8 +272,6 @@ export class RunRecovery {
     return report;
   }
 }
-
-type ActiveHeldState = 'CANCELING' | 'INITIALIZING' | 'RUNNING';
 
 /** Runs RunRecovery.sweep every reaperIntervalMs (jittered) until stopped. */
 export class Reaper {

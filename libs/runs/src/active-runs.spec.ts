@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { usePrivateRedis } from '../../../test/helpers/private-redis';
 import { RunKeys } from './run-keys';
 import { RunStore } from './run-store';
-import { RunMessage } from './states';
+import { HELD_STATES, RunMessage, RunState } from './states';
 import { ActiveRunLimitError, WorkflowStateMachine } from './workflow-state-machine';
 
 /**
@@ -147,5 +147,75 @@ describe('per-user active runs', () => {
     await r.redis.del(keys.run(stale));
     const id = await enqueue('alice', 1);
     expect(await members('alice')).toEqual([id]);
+  });
+});
+
+/**
+ * The per-worker sets of held runs (RunKeys.heldRuns), kept by the transition and delete
+ * scripts: a run is in its worker's set exactly while it is held (HELD_STATES), and
+ * RunKeys.holders lists the workers whose set is not empty.
+ */
+describe('per-worker held runs', () => {
+  const held = (worker: string) => r.redis.smembers(keys.heldRuns(worker));
+  const holders = async () => (await r.redis.smembers(keys.holders)).sort();
+  /** A message as the product sends it: a claim names its worker, a preempt clears it. */
+  const send = (id: string, message: RunMessage, worker: string) =>
+    machine.sendOrThrow(id, message, message === 'initialize' ? { fields: { worker } } : message === 'preempt' ? { fields: { worker: '' } } : {});
+
+  for (const [name, path] of Object.entries(TO_TERMINAL)) {
+    it(`a run is in its worker's set exactly while held: ${name}`, async () => {
+      const id = await enqueue('alice');
+      // Each claim by another worker, as a run taken over after its worker was lost.
+      let claims = 0;
+      let worker = '';
+      for (const message of path) {
+        if (message === 'initialize') worker = `w${++claims}`;
+        const state: RunState = await send(id, message, worker);
+        const isHeld = (HELD_STATES as readonly string[]).includes(state);
+        for (let w = 1; w <= claims; w++) {
+          expect(await held(`w${w}`), `w${w} after ${message} (${state})`).toEqual(isHeld && `w${w}` === worker ? [id] : []);
+        }
+        expect(await holders(), `holders after ${message}`).toEqual(isHeld ? [worker] : []);
+      }
+    });
+  }
+
+  it('a holder stays listed while it holds any run, and leaves with its last', async () => {
+    const [a, b] = [await enqueue('alice'), await enqueue('alice')];
+    await send(a, 'initialize', 'w1');
+    await send(b, 'initialize', 'w1');
+    await send(a, 'executor_error', 'w1');
+    expect(await held('w1')).toEqual([b]);
+    expect(await holders()).toEqual(['w1']);
+    await send(b, 'cancel', 'w1');
+    expect(await held('w1')).toEqual([b]);
+    await send(b, 'canceled', 'w1');
+    expect(await r.redis.exists(keys.heldRuns('w1'))).toBe(0);
+    expect(await holders()).toEqual([]);
+  });
+
+  it('DELETE takes out an entry a write around the scripts left, and the holder with it', async () => {
+    const id = await enqueue('alice');
+    await send(id, 'initialize', 'w1');
+    await send(id, 'executor_error', 'w1');
+    // E.g. an earlier version's recovery re-added it, or an operator's tool.
+    await r.redis.multi().sadd(keys.heldRuns('w1'), id).sadd(keys.holders, 'w1').exec();
+    expect((await machine.remove(id)).removed).toBe(true);
+    expect(await held('w1')).toEqual([]);
+    expect(await holders()).toEqual([]);
+  });
+
+  it('syncHeld drops entries whose run moved on or vanished, and adds a held run missing from its set', async () => {
+    const [gone, moved, missing, kept] = [await enqueue('alice'), await enqueue('alice'), await enqueue('alice'), await enqueue('alice')];
+    for (const id of [gone, moved, missing, kept]) await send(id, 'initialize', 'w1');
+    // Around the scripts: a record expired, a holder rewritten, an entry lost (a run held before the sets).
+    await r.redis.del(keys.run(gone));
+    await r.redis.hset(keys.run(moved), 'worker', 'w2');
+    await r.redis.srem(keys.heldRuns('w1'), missing);
+    expect(await store.syncHeld('w1', [gone, moved, kept])).toBe(2);
+    expect(await store.syncHeld(undefined, [missing])).toBe(0);
+    expect((await store.heldBy('w1')).sort()).toEqual([kept, missing].sort());
+    expect(await held('w2')).toEqual([moved]);
+    expect(await holders()).toEqual(['w1', 'w2']);
   });
 });

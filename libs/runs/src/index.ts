@@ -7,3 +7,4 @@ export * from './workflow-state-machine';
 export * from './task-store';
 export * from './run-scripts';
 export * from './run-index-backfill';
+export * from './held-runs-backfill';

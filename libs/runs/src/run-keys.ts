@@ -226,4 +226,31 @@ export class RunKeys {
   worker(workerId: string): string {
     return `${this.prefix}:worker:${workerId}`;
   }
+
+  /**
+   * Set of the ids of the runs worker `workerId` holds: those in a held state (HELD_STATES)
+   * whose `worker` field names it. Kept by the transition and delete scripts (which build the
+   * name from the prefix: keep them alike), so a worker's own orphan check and the reaper read
+   * a worker's runs, not every active run. Unlike the worker's heartbeat record it has no TTL: a
+   * lost worker's set stays until the reaper has settled its runs (Redis drops an empty set).
+   */
+  heldRuns(workerId: string): string {
+    return `${this.prefix}:worker:${workerId}:runs`;
+  }
+
+  /**
+   * Set of the ids of the workers whose `heldRuns` set is not empty, kept by the same scripts:
+   * where the reaper looks for lost holders (a lost worker has dropped out of `workers`).
+   */
+  get holders(): string {
+    return `${this.prefix}:holders`;
+  }
+
+  /**
+   * String: how far the backfill of the held-run sets has gone through the indexes of the held
+   * states (HeldRunsBackfill), or `done`: runs held before those sets existed.
+   */
+  get heldBackfillCursor(): string {
+    return `${this.prefix}:held-backfill`;
+  }
 }

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { BACKFILL_SCRIPT } from './run-index-backfill';
-import { ACTIVE_COUNT_SCRIPT, DELETE_SCRIPT, ENQUEUE_SCRIPT, LIST_FILTERED_SCRIPT, LIST_PAGE_SCRIPT, TRANSITION_SCRIPT } from './state-machine-scripts';
+import { ACTIVE_COUNT_SCRIPT, DELETE_SCRIPT, ENQUEUE_SCRIPT, HELD_SYNC_SCRIPT, LIST_FILTERED_SCRIPT, LIST_PAGE_SCRIPT, TRANSITION_SCRIPT } from './state-machine-scripts';
 
 /** Every Lua script of the run model (a new script belongs here too: readiness checks them). */
-export const RUN_SCRIPTS: readonly string[] = [TRANSITION_SCRIPT, ENQUEUE_SCRIPT, ACTIVE_COUNT_SCRIPT, LIST_PAGE_SCRIPT, LIST_FILTERED_SCRIPT, DELETE_SCRIPT, BACKFILL_SCRIPT];
+export const RUN_SCRIPTS: readonly string[] = [TRANSITION_SCRIPT, ENQUEUE_SCRIPT, ACTIVE_COUNT_SCRIPT, LIST_PAGE_SCRIPT, LIST_FILTERED_SCRIPT, DELETE_SCRIPT, BACKFILL_SCRIPT, HELD_SYNC_SCRIPT];
 
 const SHAS = RUN_SCRIPTS.map((lua) => createHash('sha1').update(lua).digest('hex'));
 

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { parseJson } from '../../json/src';
 import { RunKeys, splitRunFields } from './run-keys';
 import { RunHolder, RunRecord, RunSummaryRow, decodeCommand } from './run-model';
-import { LIST_FILTERED_SCRIPT, LIST_PAGE_SCRIPT } from './state-machine-scripts';
+import { HELD_SYNC_SCRIPT, LIST_FILTERED_SCRIPT, LIST_PAGE_SCRIPT } from './state-machine-scripts';
 import { ActiveState, RUN_STATES, RunState } from './states';
 
 /** Conditions of a run list, all of which a listed run meets. */
@@ -40,6 +40,7 @@ export class RunStore {
   private readonly scripted: {
     wesListPage(index: string, prefix: string, max: string, limit: number): Promise<(string | null)[]>;
     wesListFiltered(...args: (string | number)[]): Promise<[(string | null)[], string]>;
+    wesHeldSync(prefix: string, from: string, ...ids: string[]): Promise<number>;
   };
 
   constructor(
@@ -49,6 +50,7 @@ export class RunStore {
     if (!('wesListPage' in redis)) {
       redis.defineCommand('wesListPage', { numberOfKeys: 1, lua: LIST_PAGE_SCRIPT });
       redis.defineCommand('wesListFiltered', { lua: LIST_FILTERED_SCRIPT });
+      redis.defineCommand('wesHeldSync', { numberOfKeys: 0, lua: HELD_SYNC_SCRIPT });
     }
     this.scripted = redis as unknown as RunStore['scripted'];
   }
@@ -156,21 +158,6 @@ export class RunStore {
     return this.redis.zrangebyscore(this.keys.inState(state), '-inf', enteredBefore, 'LIMIT', 0, limit);
   }
 
-  /**
-   * Every run id in an active state's index, in batches, however many there are (`inState`
-   * stops at its limit): ZSCAN, so a run there for the whole scan comes at least once, perhaps
-   * twice, in no particular order. For sweeps that must not miss a run.
-   */
-  async *scanInState(state: ActiveState, count = 1000): AsyncGenerator<string[]> {
-    let cursor = '0';
-    do {
-      const [next, flat] = await this.redis.zscan(this.keys.inState(state), cursor, 'COUNT', count);
-      cursor = next;
-      const ids = flat.filter((_, i) => i % 2 === 0);
-      if (ids.length) yield ids;
-    } while (cursor !== '0');
-  }
-
   /** The holders of these runs (runs that no longer exist are left out). */
   async holders(runIds: string[]): Promise<RunHolder[]> {
     if (runIds.length === 0) return [];
@@ -194,6 +181,25 @@ export class RunStore {
       });
     });
     return out;
+  }
+
+  /** Ids of the runs worker `workerId` holds, from its set (RunKeys.heldRuns): its runs only. */
+  async heldBy(workerId: string): Promise<string[]> {
+    return this.redis.smembers(this.keys.heldRuns(workerId));
+  }
+
+  /** Ids of the workers that hold runs (RunKeys.holders), live or lost. */
+  async holderIds(): Promise<string[]> {
+    return this.redis.smembers(this.keys.holders);
+  }
+
+  /**
+   * Makes the held-run sets true of these runs (HELD_SYNC_SCRIPT): each leaves the set of
+   * `from` unless `from` still holds it, and joins its holder's set. Returns how many left.
+   */
+  async syncHeld(from: string | undefined, runIds: string[]): Promise<number> {
+    if (runIds.length === 0) return 0;
+    return this.scripted.wesHeldSync(this.keys.prefix, from ?? '', ...runIds);
   }
 
   /** Writes fields of the run record that are not part of its state (e.g. the worker holding it). */

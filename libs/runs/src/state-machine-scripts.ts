@@ -1,4 +1,4 @@
-import { ACTIVE_STATES, RunMessage, TERMINAL_STATES, TRANSITIONS } from './states';
+import { ACTIVE_STATES, HELD_STATES, RunMessage, TERMINAL_STATES, TRANSITIONS } from './states';
 
 function luaTable(): string {
   const rows = (Object.keys(TRANSITIONS) as RunMessage[]).map((message) => {
@@ -41,6 +41,32 @@ end
 `;
 
 /**
+ * Lua of the per-worker sets of held runs (RunKeys.heldRuns and RunKeys.holders build the same
+ * names): a run is in worker W's set iff its state is one a worker holds (HELD_STATES) and its
+ * `worker` field is W; `holders` lists the workers whose set is not empty. `heldBy` is that
+ * holder (nil: none); `moveHeld` moves a run's entry from one holder to another (either nil).
+ * Adding again is harmless, so an entry missing (a run held before the sets existed) heals.
+ */
+const HELD_RUNS_LUA = `
+local HELD = ${setOf(HELD_STATES)}
+local function heldBy(state, worker)
+  if state and HELD[state] and worker and worker ~= '' then return worker end
+  return nil
+end
+local function moveHeld(prefix, id, was, now)
+  if was and was ~= now then
+    local set = prefix .. ':worker:' .. was .. ':runs'
+    redis.call('SREM', set, id)
+    if redis.call('EXISTS', set) == 0 then redis.call('SREM', prefix .. ':holders', was) end
+  end
+  if now then
+    redis.call('SADD', prefix .. ':worker:' .. now .. ':runs', id)
+    redis.call('SADD', prefix .. ':holders', now)
+  end
+end
+`;
+
+/**
  * Applies one message to one run, atomically: compare the current state with the message's
  * legal from-states, write the new state and its time, keep the per-state counters and the
  * index of active runs, the run's place in the per-state index (RunKeys.stateIndex), and write the message's extra fields and system_logs lines, all in the
@@ -60,6 +86,7 @@ end
 export const TRANSITION_SCRIPT = `
 local LEGAL = ${luaTable()}
 ${ACTIVE_RUNS_LUA}
+${HELD_RUNS_LUA}
 local ACTIVE = ${setOf(ACTIVE_STATES)}
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {-1, ''} end
@@ -70,6 +97,7 @@ local row = LEGAL[ARGV[1]]
 local to = row and row[state]
 if not to then return {0, state} end
 local now, id, prefix = ARGV[2], ARGV[3], ARGV[4]
+local heldBefore = heldBy(state, redis.call('HGET', KEYS[1], 'worker'))
 redis.call('HSET', KEYS[1], 'state', to, 't:' .. to, now)
 if to == 'RUNNING' then redis.call('HSET', KEYS[1], 'start', now) end
 if to == 'INITIALIZING' then redis.call('HINCRBY', KEYS[1], 'attempt', 1) end
@@ -100,6 +128,7 @@ while i <= #ARGV do
   redis.call('RPUSH', KEYS[3], ARGV[i])
   i = i + 1
 end
+moveHeld(prefix, id, heldBefore, heldBy(to, redis.call('HGET', KEYS[1], 'worker')))
 return {1, state, to}
 `;
 
@@ -194,8 +223,9 @@ return out
  */
 export const DELETE_SCRIPT = `
 ${ACTIVE_RUNS_LUA}
+${HELD_RUNS_LUA}
 local TERMINAL = ${setOf(TERMINAL_STATES)}
-local h = redis.call('HMGET', KEYS[1], 'state', 'owner')
+local h = redis.call('HMGET', KEYS[1], 'state', 'owner', 'worker')
 local state, owner = h[1], h[2]
 if not state then return {-1, ''} end
 if not TERMINAL[state] then return {0, state} end
@@ -205,6 +235,8 @@ if owner and owner ~= '' then redis.call('ZREM', prefix .. ':owner:' .. owner ..
 redis.call('ZREM', prefix .. ':state:' .. state .. ':runs', id)
 for i = 8, #KEYS do redis.call('ZREM', KEYS[i], id) end
 redis.call('SREM', activeSet(prefix, owner), id)
+-- A finished run is in no holder's set; an entry left by a write around the scripts goes too.
+if h[3] and h[3] ~= '' then moveHeld(prefix, id, h[3], nil) end
 redis.call('HINCRBY', KEYS[6], state, -1)
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
 redis.call('ZADD', KEYS[7], ARGV[3], id)
@@ -298,4 +330,30 @@ while true do
   chunk = chunk * 4
 end
 return {out, more and seen or ''}
+`;
+
+/**
+ * Makes the held-run sets true of these runs (HELD_RUNS_LUA): each id leaves the set of `from`
+ * unless the run is still held by `from`, and joins its holder's set when it has one. The
+ * reaper and a worker's own check use it on entries whose run has moved on (or is gone) behind
+ * their set's back (a write around the scripts, a process of before the sets); the backfill
+ * (HeldRunsBackfill) on runs held before the sets existed.
+ *
+ * ARGV: key prefix, `from` (the worker whose set the ids were read from; '' for none), run ids.
+ * Returns how many ids left the set of `from`.
+ */
+export const HELD_SYNC_SCRIPT = `
+${HELD_RUNS_LUA}
+local prefix, from = ARGV[1], ARGV[2]
+local left = 0
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  local h = redis.call('HMGET', prefix .. ':run:' .. id, 'state', 'worker')
+  local holder = heldBy(h[1], h[2])
+  local was = nil
+  if from ~= '' and redis.call('SISMEMBER', prefix .. ':worker:' .. from .. ':runs', id) == 1 then was = from end
+  if was and was ~= holder then left = left + 1 end
+  moveHeld(prefix, id, was, holder)
+end
+return left
 `;

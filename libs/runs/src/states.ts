@@ -26,6 +26,13 @@ export const TERMINAL_STATES: ReadonlySet<RunState> = new Set<RunState>([
 export const ACTIVE_STATES = ['QUEUED', 'INITIALIZING', 'RUNNING', 'CANCELING'] as const satisfies readonly RunState[];
 export type ActiveState = (typeof ACTIVE_STATES)[number];
 
+/**
+ * Active states in which a worker holds the run (its `worker` field names it): what recovery
+ * settles when that worker is lost, and what the per-worker sets of held runs list.
+ */
+export const HELD_STATES = ['INITIALIZING', 'RUNNING', 'CANCELING'] as const satisfies readonly ActiveState[];
+export type HeldState = (typeof HELD_STATES)[number];
+
 export function isTerminal(state: RunState | string | null | undefined): boolean {
   return state != null && TERMINAL_STATES.has(state as RunState);
 }

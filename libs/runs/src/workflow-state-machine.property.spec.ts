@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrivateRedis, startRedis } from '../../../test/helpers/redis-server';
 import { RunKeys } from './run-keys';
-import { ACTIVE_STATES, isTerminal, RUN_STATES, RunMessage, RunState, TRANSITIONS } from './states';
+import { ACTIVE_STATES, HELD_STATES, isTerminal, RUN_STATES, RunMessage, RunState, TRANSITIONS } from './states';
 import { TransitionResult, WorkflowStateMachine } from './workflow-state-machine';
 
 /**
@@ -19,12 +19,17 @@ import { TransitionResult, WorkflowStateMachine } from './workflow-state-machine
  *    the counters equal the number of runs in each state and the `in:<STATE>` sets hold exactly
  *    the runs in each active state;
  *  - the record agrees: `attempt` = applied initializes, `cancel` mark iff CANCELING was
- *    entered, `end` iff terminal, at most one terminal `t:` field.
+ *    entered, `end` iff terminal, at most one terminal `t:` field;
+ *  - at every instant, run R is in worker W's set of held runs iff R is in a held state and its
+ *    holder is W (each client claims as its own worker, preempt clears the holder as recovery
+ *    does), and the holders set lists exactly the workers whose set is not empty.
  */
 
 const MESSAGES = Object.keys(TRANSITIONS) as RunMessage[];
 const CLIENTS = 4;
 const MAX_RUNS = 4;
+/** The worker each client claims runs as (its `initialize` names it as the holder). */
+const WORKERS = Array.from({ length: CLIENTS }, (_, c) => `w${c}`);
 
 type Op = RunMessage | 'enqueue' | 'read';
 
@@ -66,6 +71,12 @@ interface Snapshot {
   inState: Record<string, string[]>;
   /** Members of each state's index (RunKeys.stateIndex), every state. */
   byState: Record<string, string[]>;
+  /** Each run's `worker` field. */
+  holders: (string | null)[];
+  /** Members of each worker's set of held runs (RunKeys.heldRuns). */
+  held: Record<string, string[]>;
+  /** Members of RunKeys.holders. */
+  holderIds: string[];
 }
 
 let server: PrivateRedis;
@@ -140,6 +151,14 @@ function checkSnapshot(snap: Snapshot, ids: string[], where: string): void {
     const expected = ids.filter((_, i) => snap.states[i] === s).sort();
     expect([...snap.byState[s]].sort(), `${where}: members of the ${s} index`).toEqual(expected);
   }
+  // R is in W's set iff R is held (HELD_STATES) and its holder is W.
+  const heldBy = (i: number) => ((HELD_STATES as readonly (string | null)[]).includes(snap.states[i]) && snap.holders[i] ? snap.holders[i] : null);
+  for (const w of WORKERS) {
+    const expected = ids.filter((_, i) => heldBy(i) === w).sort();
+    expect([...snap.held[w]].sort(), `${where}: held runs of ${w} (states ${JSON.stringify(snap.states)}, holders ${JSON.stringify(snap.holders)})`).toEqual(expected);
+  }
+  const holding = WORKERS.filter((w) => ids.some((_, i) => heldBy(i) === w));
+  expect([...snap.holderIds].sort(), `${where}: holders`).toEqual(holding);
 }
 
 async function takeSnapshot(keys: RunKeys, ids: string[], clock: () => number): Promise<Snapshot> {
@@ -148,6 +167,9 @@ async function takeSnapshot(keys: RunKeys, ids: string[], clock: () => number): 
   ids.forEach((id) => multi.hget(keys.run(id), 'state'));
   ACTIVE_STATES.forEach((s) => multi.zrange(keys.inState(s), 0, -1));
   RUN_STATES.forEach((s) => multi.zrange(keys.stateIndex(s), 0, -1));
+  ids.forEach((id) => multi.hget(keys.run(id), 'worker'));
+  WORKERS.forEach((w) => multi.smembers(keys.heldRuns(w)));
+  multi.smembers(keys.holders);
   const res = (await multi.exec()) ?? [];
   const done = clock();
   const values = res.map(([err, v]) => {
@@ -158,7 +180,13 @@ async function takeSnapshot(keys: RunKeys, ids: string[], clock: () => number): 
   ACTIVE_STATES.forEach((s, i) => (inState[s] = values[1 + ids.length + i] as string[]));
   const byState: Record<string, string[]> = {};
   RUN_STATES.forEach((s, i) => (byState[s] = values[1 + ids.length + ACTIVE_STATES.length + i] as string[]));
-  return { sent, done, counts: values[0] as Record<string, string>, states: values.slice(1, 1 + ids.length) as (string | null)[], inState, byState };
+  let at = 1 + ids.length + ACTIVE_STATES.length + RUN_STATES.length;
+  const holders = values.slice(at, at + ids.length) as (string | null)[];
+  at += ids.length;
+  const held: Record<string, string[]> = {};
+  WORKERS.forEach((w, i) => (held[w] = values[at + i] as string[]));
+  const holderIds = values[at + WORKERS.length] as string[];
+  return { sent, done, counts: values[0] as Record<string, string>, states: values.slice(1, 1 + ids.length) as (string | null)[], inState, byState, holders, held, holderIds };
 }
 
 async function runScenario(sc: Scenario): Promise<{ events: Event[]; snapshots: Snapshot[]; keys: RunKeys; ids: string[] }> {
@@ -188,7 +216,9 @@ async function runScenario(sc: Scenario): Promise<{ events: Event[]; snapshots: 
       const read = await m.getState(run);
       events.push({ client, run, op: cmd.op, sent, done: clock(), read });
     } else {
-      const result = await m.send(run, cmd.op, { systemLogs: [`${client}:${cmd.op}`], attempt: cmd.attempt });
+      // As the product: a claim names its worker as the holder, a preempt (recovery) clears it.
+      const fields = cmd.op === 'initialize' ? { worker: WORKERS[client] } : cmd.op === 'preempt' ? { worker: '' } : undefined;
+      const result = await m.send(run, cmd.op, { systemLogs: [`${client}:${cmd.op}`], attempt: cmd.attempt, fields });
       events.push({ client, run, op: cmd.op, sent, done: clock(), result, attempt: cmd.attempt });
     }
   };
