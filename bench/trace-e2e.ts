@@ -99,6 +99,8 @@ async function traceOne(b: Bench, stack: WesStack, pollMs: number, state = runSt
   }
   if (opt.show) for (const l of runLogLines(stack.workers[0].logFile, runId)) process.stderr.write(`  ${(l.time - t0).toFixed(0).padStart(6)} ${JSON.stringify(l)}\n`);
   const hash = await b.redis.hgetall(stack.keys.run(runId));
+  // The enqueue records QUEUED as 'created' (no 't:QUEUED' until a return to the queue).
+  if (!hash['t:QUEUED'] && hash.created) steps.push(['state QUEUED', Number(hash.created) - t0]);
   for (const [field, v] of Object.entries(hash)) if (field.startsWith('t:')) steps.push([`state ${field.slice(2)}`, Number(v) - t0]);
   steps.push(['client: poll saw COMPLETE', seen]);
   if (opt.wrap) {

@@ -7,7 +7,7 @@
 import type { Redis } from 'ioredis';
 import { v7 as uuidv7 } from 'uuid';
 import { WorkerRegistry } from '../../libs/queue/src';
-import { RunKeys, WorkflowStateMachine, encodeCommand } from '../../libs/runs/src';
+import { RunKeys, WorkflowStateMachine, encodeCommand, encodeRunRequest } from '../../libs/runs/src';
 
 /** The one tag every seeded run carries, as a `tag=` filter names it (key:value). */
 export const SEED_TAG = 'bench:seed';
@@ -20,6 +20,14 @@ export const SMALL_REQUEST = {
   workflow_engine_parameters: {},
   workflow_url: 'hello.cwl',
 };
+
+/**
+ * SMALL_REQUEST's fields as the API records them (runs.service.ts submit): the request apart
+ * from its tags; no `workflow` (it is the workflow_url) and no `job` (its id is the run's).
+ */
+function recordedRequest(): { request: string; tags: string } {
+  return { request: encodeRunRequest(SMALL_REQUEST), tags: JSON.stringify(SMALL_REQUEST.tags) };
+}
 
 /** The command line a worker records for a run (as RunExecutor builds it), with a realistic scratch path. */
 export function realisticCmd(runId: string, workDir = '/var/lib/wes/work'): string {
@@ -46,9 +54,7 @@ export async function seedRuns(redis: Redis, prefix: string, n: number, o: SeedO
   const keys = new RunKeys(prefix);
   const sm = new WorkflowStateMachine(redis, keys);
   const batch = o.batch ?? 2000;
-  // As the API records it: the tags apart from the rest of the request.
-  const request = JSON.stringify({ ...SMALL_REQUEST, tags: undefined });
-  const tags = JSON.stringify(SMALL_REQUEST.tags);
+  const { request, tags } = recordedRequest();
   const all: string[] = [];
   const holder = { worker: 'bench-host-4242-1a2b3c', host: 'bench-host', wpid: '4242' };
   // The runs pass through RUNNING held by this made-up worker: it is announced (as a live
@@ -59,7 +65,7 @@ export async function seedRuns(redis: Redis, prefix: string, n: number, o: SeedO
   for (let i = 0; i < n; i += batch) {
     const ids = Array.from({ length: Math.min(batch, n - i) }, () => uuidv7());
     const created = await Promise.all(
-      ids.map((id) => sm.enqueue(id, { request, tags, engine: 'cwltool', workflow: 'hello.cwl', job: id, attachments: '["hello.cwl"]' })),
+      ids.map((id) => sm.enqueue(id, { request, tags, engine: 'cwltool', attachments: '["hello.cwl"]' })),
     );
     if (created.some((c) => !c)) throw new Error('seed: a run id was taken');
     if (o.finish !== false) {
@@ -97,14 +103,13 @@ export async function seedHeldRuns(redis: Redis, prefix: string, n: number, work
   for (const w of workers) {
     await registry.announce({ workerId: w.workerId, host: w.host, pid: w.pid, startedAt: new Date().toISOString(), concurrency: Math.ceil(n / workers.length), engines: { cwltool: 'seed' } });
   }
-  const request = JSON.stringify({ ...SMALL_REQUEST, tags: undefined });
-  const tags = JSON.stringify(SMALL_REQUEST.tags);
+  const { request, tags } = recordedRequest();
   const held = new Map<string, string[]>(workers.map((w) => [w.workerId, []]));
   const batch = 2000;
   for (let i = 0; i < n; i += batch) {
     const ids = Array.from({ length: Math.min(batch, n - i) }, () => uuidv7());
     const created = await Promise.all(
-      ids.map((id) => sm.enqueue(id, { request, tags, engine: 'cwltool', workflow: 'hello.cwl', job: id, attachments: '["hello.cwl"]' })),
+      ids.map((id) => sm.enqueue(id, { request, tags, engine: 'cwltool', attachments: '["hello.cwl"]' })),
     );
     if (created.some((c) => !c)) throw new Error('seed: a run id was taken');
     const holderOf = (k: number) => workers[(i + k) % workers.length];

@@ -8,6 +8,15 @@
  */
 import { row, Row } from '../lib/util';
 
+/** Issue 15's bar (it was 2,048 B). */
+const GOAL_BYTES = 1024;
+
+/** The sampled run's hashes as the note shows them: the doc hash only when there is one (a long field too long for pieces, or a run recorded before them). */
+function hashesNote(run: any, doc: any): string {
+  const docPart = doc?.encoding ? `, doc hash ${doc.encoding} ${doc.memoryUsage} B` : ', no doc hash';
+  return `run hash ${run?.encoding} ${run?.memoryUsage} B (${run?.fields} fields)${docPart} (MEMORY USAGE)`;
+}
+
 export function footprintRows(fromList: any, fromThroughput: any): Row[] {
   const rows: Row[] = [];
   const n = fromList?.storedRuns;
@@ -20,9 +29,9 @@ export function footprintRows(fromList: any, fromThroughput: any): Row[] {
         unit: 'B',
         ours: fromList.redisBytesPerFinishedRun,
         baseline: null,
-        goal: '≤ 2048 B',
-        met: fromList.redisBytesPerFinishedRun <= 2048,
-        note: `run hash ${fromList.sampleRunHash.encoding} ${fromList.sampleRunHash.memoryUsage} B, doc hash ${fromList.sampleDocHash.encoding} ${fromList.sampleDocHash.memoryUsage} B (MEMORY USAGE)`,
+        goal: `≤ ${GOAL_BYTES} B`,
+        met: fromList.redisBytesPerFinishedRun <= GOAL_BYTES,
+        note: hashesNote(fromList.sampleRunHash, fromList.sampleDocHash),
       }),
     );
   }
@@ -34,9 +43,9 @@ export function footprintRows(fromList: any, fromThroughput: any): Row[] {
         unit: 'B',
         ours: fromThroughput.bytesPerRun,
         baseline: null,
-        goal: '≤ 2048 B',
-        met: fromThroughput.bytesPerRun <= 2048,
-        note: `BullMQ event stream excluded (${fromThroughput.bytesPerRunWithEvents} B/run with it); run hash ${fromThroughput.sampleRunHash?.encoding} ${fromThroughput.sampleRunHash?.memoryUsage} B, doc hash ${fromThroughput.sampleDocHash?.encoding} ${fromThroughput.sampleDocHash?.memoryUsage} B (MEMORY USAGE)`,
+        goal: `≤ ${GOAL_BYTES} B`,
+        met: fromThroughput.bytesPerRun <= GOAL_BYTES,
+        note: `BullMQ event stream excluded (${fromThroughput.bytesPerRunWithEvents} B/run with it); ${hashesNote(fromThroughput.sampleRunHash, fromThroughput.sampleDocHash)}`,
       }),
     );
   }

@@ -16,6 +16,7 @@ import {
   waitTerminal,
 } from '../helpers/recovery';
 import { logHas } from '../helpers/stack';
+import { readRunField } from '../../libs/runs/src';
 
 /**
  * A clean exit after SIGTERM: code 0, or (Nest's shutdown hooks re-raise the signal once they
@@ -194,7 +195,7 @@ describe('graceful shutdown of the API', () => {
       const runId = JSON.parse(text).run_id as string;
       // The run was recorded whole, and it runs.
       const rec = await inspector.record(runId);
-      expect(rec.doc.request).toBeDefined();
+      expect(readRunField(rec.hash, rec.doc, 'request')).toBeDefined();
       expect(rec.hash.created).toBeDefined();
       await waitFor('the run to COMPLETE', async () => (await inspector.state(runId)) === 'COMPLETE', 60_000);
       // Then the API exits by itself, within what an orchestrator waits (docker stop: 10 s) — the

@@ -62,7 +62,10 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 
 /** The run record (hash) and its system_logs, read directly from the stack's Redis. */
 export interface RunRecordView {
-  /** The run hash (state, times, holder) and its doc hash (request, command line, outputs). */
+  /**
+   * The run hash (state, times, holder, and long fields in pieces) and its doc hash (long fields
+   * too long for pieces: readRunField reads a long field from both).
+   */
   hash: Record<string, string>;
   doc: Record<string, string>;
   systemLogs: string[];

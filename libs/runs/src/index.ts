@@ -1,5 +1,6 @@
 export * from './states';
 export * from './run-keys';
+export * from './run-fields';
 export * from './run-model';
 export * from './run-store';
 export * from './terminal-state-cache';

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { RunKeys } from './run-keys';
+import { readRunTags } from './run-store';
 
 /**
  * Puts runs recorded before the per-state and per-tag indexes existed into them: for each id,
@@ -51,9 +52,7 @@ export class RunIndexBackfill {
       await this.redis.set(this.keys.indexBackfillCursor, DONE);
       return null;
     }
-    const pipe = this.redis.pipeline();
-    ids.forEach((id) => pipe.hget(this.keys.doc(id), 'tags'));
-    const tags = ((await pipe.exec()) ?? []).map(([, v]) => (v ? (JSON.parse(v as string) as Record<string, string>) : {}));
+    const tags = await readRunTags(this.redis, this.keys, ids);
     const args = ids.flatMap((id, i) => {
       const indexes = this.keys.tagIndexes(tags[i]);
       return [id, String(indexes.length), ...indexes];

@@ -1,22 +1,6 @@
 import { KEY_PREFIX_PATTERN } from '../../config/src/settings';
 
 /**
- * Fields of a run kept in its `doc` hash rather than its `run` hash: the client's request and
- * what the worker records of unbounded length. A single long value turns a whole Redis hash into
- * a hashtable (several times the memory of a listpack), so the long values live apart and the
- * state hash, read and written on every transition, stays small.
- */
-export const RUN_DOC_FIELDS: ReadonlySet<string> = new Set(['request', 'tags', 'workflow', 'attachments', 'cmd', 'outputs']);
-
-/** Splits record fields into those of the run hash and those of the doc hash. */
-export function splitRunFields(fields: Record<string, string>): { short: [string, string][]; long: [string, string][] } {
-  const short: [string, string][] = [];
-  const long: [string, string][] = [];
-  for (const entry of Object.entries(fields)) (RUN_DOC_FIELDS.has(entry[0]) ? long : short).push(entry);
-  return { short, long };
-}
-
-/**
  * The prefix every Redis key of a deployment starts with: the configured one, wrapped in braces
  * (`wes` → `{wes}`) unless it already holds a `{hash tag}`. Redis Cluster hashes only the tag, so
  * all of a deployment's keys, those the Lua scripts build from the prefix and BullMQ's, fall in
@@ -69,14 +53,18 @@ export class RunKeys {
   }
 
   /**
-   * Hash of the run's short fields: state, times, attempt, holder, exit code. Every value stays
-   * under Redis's `hash-max-listpack-value` (64 bytes), so Redis keeps it as a compact listpack.
+   * Hash of the run's fields: state, times, attempt, holder, exit code, and its long fields (the
+   * request, command line, outputs...) cut into pieces (run-fields.ts). Every value stays within
+   * Redis's default `hash-max-listpack-value` (64 bytes), so Redis keeps it as a compact listpack.
    */
   run(runId: string): string {
     return `${this.prefix}:run:${runId}`;
   }
 
-  /** Hash of the run's long fields, those of RUN_DOC_FIELDS (request, command line, outputs...). */
+  /**
+   * Hash of those of the run's long fields (RUN_DOC_FIELDS) too long to be cut into pieces in
+   * the run hash; of all of them, for runs recorded before the pieces (run-fields.ts).
+   */
   doc(runId: string): string {
     return `${this.prefix}:run:${runId}:doc`;
   }

@@ -1,3 +1,4 @@
+import { parseJson, stringifyJson } from '../../json/src';
 import { RunState } from './states';
 
 /** The run request as the client submitted it (WES RunRequest, JSON fields parsed). */
@@ -26,7 +27,8 @@ export interface RunRecord {
   created: number;
   start?: number;
   end?: number;
-  cmd?: RecordedCommand;
+  /** The engine's command line as the client is shown it (the run's folder as RUN_FOLDER_SHOWN). */
+  cmd?: string[];
   exitCode?: number;
   /** Engine output object; File/Directory locations are object-store references (see OUTPUT_LOCATION_PREFIX). */
   outputs?: Record<string, unknown>;
@@ -81,25 +83,79 @@ export const runObjectKeys = {
 };
 
 /**
- * The engine's command line as recorded: the run's scratch folder, which most arguments start
- * with, is written once, and each argument's copy of it as a NUL (a character no argument can
- * hold), so the record stays short (run footprint, bench scenario 8).
+ * How a run's command line shows the run's folder: the engine saw `/wes` in a sandbox and the
+ * worker's scratch folder without one; the client learns neither (no server path), and reads
+ * the same command whichever it was.
  */
-export function encodeCommand(cmd: string[], dir: string): string {
-  const args = cmd.map((a) => (a === dir || a.startsWith(`${dir}/`) ? `\0${a.slice(dir.length)}` : a));
-  return JSON.stringify({ dir, args });
+export const RUN_FOLDER_SHOWN = '<run>';
+
+/** The command line with the run's folder `dir` shown as RUN_FOLDER_SHOWN, wherever an argument holds it. */
+export function showRunFolder(args: readonly string[], dir: string): string[] {
+  const folder = dir.replace(/\/+$/, '');
+  if (!folder) return [...args];
+  // The folder itself or a path under it, standing at the start of an argument or after `=`, `:`, `,`.
+  const place = new RegExp(`(?<=^|[=:,])${folder.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=/|#|$)`, 'g');
+  return args.map((a) => a.replace(place, RUN_FOLDER_SHOWN));
 }
 
-/** The engine's command line: its arguments, and the run's folder as the engine saw it. */
-export interface RecordedCommand {
-  args: string[];
-  /** `/wes` in a sandbox, the worker's scratch folder without one. */
-  runFolder: string;
+/**
+ * The engine's command line as recorded: as the client is shown it (showRunFolder: no server
+ * path, and no folder to record), its arguments each after a NUL (a character no argument can
+ * hold), so the record stays short (run footprint, bench scenario 8). The leading NUL tells it
+ * from the JSON `{"dir","args"}` of runs recorded before (decodeCommand reads both).
+ */
+export function encodeCommand(cmd: readonly string[], dir: string): string {
+  return showRunFolder(cmd, dir)
+    .map((a) => `\0${a}`)
+    .join('');
 }
 
-export function decodeCommand(recorded: string): RecordedCommand {
+/** The recorded command line (encodeCommand, or the JSON of runs recorded before it), as the client is shown it. */
+export function decodeCommand(recorded: string): string[] {
+  if (recorded.startsWith('\0')) return recorded.slice(1).split('\0');
+  if (recorded === '') return [];
   const { dir, args } = JSON.parse(recorded) as { dir: string; args: string[] };
-  return { args: args.map((a) => (a.startsWith('\0') ? dir + a.slice(1) : a)), runFolder: dir };
+  return showRunFolder(
+    args.map((a) => (a.startsWith('\0') ? dir + a.slice(1) : a)),
+    dir,
+  );
+}
+
+/**
+ * The run request as recorded, tags apart (they are a field of their own, the run list reads
+ * them): its values in a fixed order, without the names, trailing absent ones left out, so the
+ * record stays short (run footprint, bench scenario 8). decodeRunRequest reads it, and the
+ * JSON object of runs recorded before it.
+ */
+export function encodeRunRequest(r: RunRequest): string {
+  const values: unknown[] = [r.workflow_params, r.workflow_type, r.workflow_type_version, r.workflow_engine_parameters, r.workflow_url, r.workflow_engine, r.workflow_engine_version];
+  while (values.length && values[values.length - 1] === undefined) values.pop();
+  return stringifyJson(values.map((v) => (v === undefined ? null : v)));
+}
+
+/** The recorded run request (encodeRunRequest, or a JSON object) with these tags. */
+export function decodeRunRequest(recorded: string, tags: Record<string, string>): RunRequest {
+  const parsed = parseJson(recorded);
+  if (!Array.isArray(parsed)) return { ...(parsed as RunRequest), tags };
+  const [workflow_params, workflow_type, workflow_type_version, workflow_engine_parameters, workflow_url, workflow_engine, workflow_engine_version] = parsed as [
+    RunRequest['workflow_params'],
+    string,
+    string,
+    RunRequest['workflow_engine_parameters'],
+    string,
+    string | null | undefined,
+    string | null | undefined,
+  ];
+  return {
+    workflow_params,
+    workflow_type,
+    workflow_type_version,
+    tags,
+    workflow_engine_parameters,
+    ...(workflow_engine != null ? { workflow_engine } : {}),
+    ...(workflow_engine_version != null ? { workflow_engine_version } : {}),
+    workflow_url,
+  };
 }
 
 /** Run ids are UUIDv7: time-ordered, so the run index sorts by age. */

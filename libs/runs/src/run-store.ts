@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import { parseJson } from '../../json/src';
-import { RunKeys, splitRunFields } from './run-keys';
-import { RunHolder, RunRecord, RunSummaryRow, decodeCommand } from './run-model';
+import { joinPieces, pieceFields, readRunField, splitRunFields } from './run-fields';
+import { RunKeys } from './run-keys';
+import { RunHolder, RunRecord, RunSummaryRow, decodeCommand, decodeRunRequest } from './run-model';
 import { HELD_SYNC_SCRIPT, LIST_FILTERED_SCRIPT, LIST_PAGE_SCRIPT } from './state-machine-scripts';
 import { ActiveState, RUN_STATES, RunState } from './states';
 
@@ -35,6 +36,21 @@ function summaryRows(flat: (string | null)[]): RunSummaryRow[] {
   return rows;
 }
 
+/**
+ * The tags of each run, as recorded (pieces in the run hash, or the doc hash of a run recorded
+ * before them: run-fields.ts); {} for a run without tags, or gone.
+ */
+export async function readRunTags(redis: Redis, keys: RunKeys, runIds: readonly string[]): Promise<Record<string, string>[]> {
+  if (runIds.length === 0) return [];
+  const pipe = redis.pipeline();
+  runIds.forEach((id) => pipe.hmget(keys.run(id), ...pieceFields('tags')).hget(keys.doc(id), 'tags'));
+  const res = (await pipe.exec()) ?? [];
+  return runIds.map((_, i) => {
+    const json = joinPieces((res[2 * i]?.[1] ?? []) as (string | null)[]) ?? ((res[2 * i + 1]?.[1] as string | null) || undefined);
+    return json ? (JSON.parse(json) as Record<string, string>) : {};
+  });
+}
+
 /** Reads run records, the run index and the state counters from Redis. */
 export class RunStore {
   private readonly scripted: {
@@ -65,20 +81,26 @@ export class RunStore {
     const h = (res?.[0]?.[1] ?? {}) as Record<string, string>;
     const d = (res?.[1]?.[1] ?? {}) as Record<string, string>;
     if (!h.state) return null;
+    const long = (name: string) => readRunField(h, d, name);
+    const tags = long('tags');
+    const request = decodeRunRequest(long('request') ?? '{}', tags ? JSON.parse(tags) : {});
+    const attachments = long('attachments');
+    const cmd = long('cmd');
+    const outputs = long('outputs');
     return {
       runId,
       state: h.state as RunState,
-      // The tags are stored once, beside the request (the run list reads them alone).
-      request: { ...(parseJson(d.request ?? '{}') as RunRecord['request']), tags: d.tags ? JSON.parse(d.tags) : {} },
+      request,
       engine: h.engine,
-      workflow: d.workflow,
-      attachments: d.attachments ? JSON.parse(d.attachments) : [],
+      // Not recorded when it is the workflow_url itself (run footprint).
+      workflow: long('workflow') ?? request.workflow_url,
+      attachments: attachments ? JSON.parse(attachments) : [],
       created: Number(h.created),
       start: num(h.start),
       end: num(h.end),
-      cmd: d.cmd ? decodeCommand(d.cmd) : undefined,
+      cmd: cmd !== undefined ? decodeCommand(cmd) : undefined,
       exitCode: num(h.exit_code),
-      outputs: d.outputs ? (parseJson(d.outputs) as Record<string, unknown>) : undefined,
+      outputs: outputs ? (parseJson(outputs) as Record<string, unknown>) : undefined,
       systemLogs: (res?.[2]?.[1] ?? []) as string[],
       cancelRequestedAt: num(h.cancel),
       owner: h.owner || undefined,
@@ -202,12 +224,22 @@ export class RunStore {
     return this.scripted.wesHeldSync(this.keys.prefix, from ?? '', ...runIds);
   }
 
-  /** Writes fields of the run record that are not part of its state (e.g. the worker holding it). */
+  /**
+   * Writes fields of the run record that are not part of its state (e.g. the worker holding
+   * it); an empty value deletes the field (run-fields.ts).
+   */
   async setFields(runId: string, fields: Record<string, string>): Promise<void> {
     const { short, long } = splitRunFields(fields);
     const multi = this.redis.multi();
-    if (short.length) multi.hset(this.keys.run(runId), Object.fromEntries(short));
-    if (long.length) multi.hset(this.keys.doc(runId), Object.fromEntries(long));
+    for (const [key, pairs] of [
+      [this.keys.run(runId), short],
+      [this.keys.doc(runId), long],
+    ] as const) {
+      const set = pairs.filter(([, v]) => v !== '');
+      const gone = pairs.filter(([, v]) => v === '').map(([f]) => f);
+      if (set.length) multi.hset(key, Object.fromEntries(set));
+      if (gone.length) multi.hdel(key, ...gone);
+    }
     await multi.exec();
   }
 
@@ -227,8 +259,9 @@ export class RunStore {
    * when it ended (ms; undefined: not yet): the worker's latency metrics.
    */
   async times(runId: string): Promise<{ queued?: number; initializing?: number; running?: number; cancel?: number; end?: number }> {
-    const [queued, initializing, running, cancel, end] = await this.redis.hmget(this.keys.run(runId), 't:QUEUED', 't:INITIALIZING', 't:RUNNING', 'cancel', 'end');
-    return { queued: num(queued), initializing: num(initializing), running: num(running), cancel: num(cancel), end: num(end) };
+    const [queued, created, initializing, running, cancel, end] = await this.redis.hmget(this.keys.run(runId), 't:QUEUED', 'created', 't:INITIALIZING', 't:RUNNING', 'cancel', 'end');
+    // The enqueue writes no 't:QUEUED' (it is 'created'); a return to QUEUED does.
+    return { queued: num(queued) ?? num(created), initializing: num(initializing), running: num(running), cancel: num(cancel), end: num(end) };
   }
 
   async appendSystemLog(runId: string, line: string): Promise<void> {

@@ -1,3 +1,4 @@
+import { READ_LONG_LUA } from './run-fields';
 import { ACTIVE_STATES, HELD_STATES, RunMessage, TERMINAL_STATES, TRANSITIONS } from './states';
 
 function luaTable(): string {
@@ -79,7 +80,8 @@ end
  *
  * KEYS: run hash, counts hash, system_logs list, doc hash.
  * ARGV: message, now (ms), run id, key prefix, expected attempt ('' for any), n, n field/value
- * pairs for the run hash, m, m field/value pairs for the doc hash, then log lines.
+ * pairs for the run hash, m, m field/value pairs for the doc hash (an empty value deletes the
+ * field), then log lines.
  * Returns {1, from, to} when applied, {0, current} when refused, {0, current, 'stale'} when
  * refused for the attempt, {-1, ''} for no such run.
  */
@@ -120,7 +122,8 @@ for _, key in ipairs({KEYS[1], KEYS[4]}) do
   local n = tonumber(ARGV[i])
   i = i + 1
   for _ = 1, n do
-    redis.call('HSET', key, ARGV[i], ARGV[i + 1])
+    -- An empty value deletes the field (run-fields.ts: e.g. a long field's leftover pieces).
+    if ARGV[i + 1] == '' then redis.call('HDEL', key, ARGV[i]) else redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
     i = i + 2
   end
 end
@@ -154,7 +157,8 @@ local limit = tonumber(ARGV[4])
 local active = activeCount(KEYS[7], ARGV[3], limit)
 if limit > 0 and active >= limit then return {-1, active} end
 local n = tonumber(ARGV[5])
-redis.call('HSET', KEYS[1], 'state', 'QUEUED', 'created', ARGV[2], 't:QUEUED', ARGV[2], unpack(ARGV, 6, 5 + 2 * n))
+-- No 't:QUEUED' here: it is 'created' (RunStore.times); a return to QUEUED writes it.
+redis.call('HSET', KEYS[1], 'state', 'QUEUED', 'created', ARGV[2], unpack(ARGV, 6, 5 + 2 * n))
 local m = tonumber(ARGV[6 + 2 * n])
 if m > 0 then redis.call('HSET', KEYS[4], unpack(ARGV, 7 + 2 * n, 6 + 2 * n + 2 * m)) end
 if #ARGV > 6 + 2 * n + 2 * m then redis.call('RPUSH', KEYS[5], unpack(ARGV, 7 + 2 * n + 2 * m)) end
@@ -180,12 +184,13 @@ return activeCount(KEYS[1], ARGV[1], tonumber(ARGV[2]))
 
 /** Lua: appends a run's row of a run list (id, state, start, end, tags) to `out`. */
 const LIST_ROW_LUA = `
+${READ_LONG_LUA}
 local function pushRow(out, id, key, h)
   out[#out + 1] = id
   out[#out + 1] = h[1]
   out[#out + 1] = h[2]
   out[#out + 1] = h[3]
-  out[#out + 1] = redis.call('HGET', key .. ':doc', 'tags')
+  out[#out + 1] = readLong(key, 'tags')
 end
 `;
 

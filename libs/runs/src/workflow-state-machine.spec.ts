@@ -3,7 +3,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { usePrivateRedis } from '../../../test/helpers/private-redis';
 import { RunKeys } from './run-keys';
-import { encodeCommand } from './run-model';
+import { encodeCommand, encodeRunRequest } from './run-model';
+import { INLINE_PIECES, PIECE_BYTES } from './run-fields';
 import { RunStore } from './run-store';
 import { RUN_STATES, RunMessage, RunState, TERMINAL_STATES, TRANSITIONS, isTerminal } from './states';
 import { TerminalStateCache } from './terminal-state-cache';
@@ -149,13 +150,15 @@ describe('WorkflowStateMachine', () => {
     expect(await machine.enqueue(id, { request: '{"a":1}', tags: '{}' }, 1_700_000_000_000)).toBe(true);
     expect(await machine.enqueue(id, { request: '{"b":2}' })).toBe(false);
     const h = await redis.hgetall(keys.run(id));
-    expect(h).toEqual({ state: 'QUEUED', created: '1700000000000', 't:QUEUED': '1700000000000' });
-    expect(await redis.hgetall(keys.doc(id))).toEqual({ request: '{"a":1}', tags: '{}' });
+    // Long fields in pieces of the run hash (run-fields.ts); 'created' is the time of QUEUED.
+    expect(h).toEqual({ state: 'QUEUED', created: '1700000000000', request: '{"a":1}', tags: '{}' });
+    expect(await redis.exists(keys.doc(id))).toBe(0);
+    expect(await store.times(id)).toEqual({ queued: 1_700_000_000_000 });
     expect(await redis.zrange(keys.index, 0, -1)).toEqual([id]);
     expect((await store.counts()).QUEUED).toBe(1);
   });
 
-  it('keeps long fields in the doc hash, so the state hash stays a compact listpack', async () => {
+  it('keeps long fields in pieces of the run hash, or whole in the doc hash, so the run hash stays a compact listpack', async () => {
     const id = newRunId();
     const long = 'x'.repeat(500);
     const request = JSON.stringify({ workflow_params: { message: long }, workflow_url: 'main.cwl' });
@@ -163,9 +166,17 @@ describe('WorkflowStateMachine', () => {
     await machine.sendOrThrow(id, 'initialize', { fields: { worker: 'w-1', host: 'h', wpid: '42' } });
     await machine.sendOrThrow(id, 'run', { fields: { cmd: encodeCommand(['cwltool', long], '/w') } });
     await store.setFields(id, { pgid: '4242', cmd: encodeCommand(['cwltool', long, '/w/again', '/w', '/wx', 'x/w/'], '/w') });
-    await machine.sendOrThrow(id, 'complete', { fields: { exit_code: '0', outputs: JSON.stringify({ out: long }) } });
+    // 512 bytes: exactly INLINE_PIECES pieces, the longest value kept in the run hash.
+    const outputs = JSON.stringify({ out: 'é'.repeat(251) });
+    expect(Buffer.byteLength(outputs)).toBe(PIECE_BYTES * INLINE_PIECES);
+    await machine.sendOrThrow(id, 'complete', { fields: { exit_code: '0', outputs } });
     expect(await redis.object('ENCODING', keys.run(id))).toBe('listpack');
-    expect(Object.keys(await redis.hgetall(keys.doc(id))).sort()).toEqual(['attachments', 'cmd', 'outputs', 'request', 'tags', 'workflow']);
+    const h = await redis.hgetall(keys.run(id));
+    for (const v of Object.values(h)) expect(Buffer.byteLength(v)).toBeLessThanOrEqual(PIECE_BYTES);
+    expect(Object.keys(h).filter((f) => f.startsWith('outputs')).length).toBe(INLINE_PIECES);
+    // Longer than INLINE_PIECES pieces: whole in the doc hash, nothing of it in the run hash.
+    expect(Object.keys(await redis.hgetall(keys.doc(id))).sort()).toEqual(['cmd', 'request']);
+    expect(Object.keys(h).filter((f) => f.startsWith('cmd') || f.startsWith('request'))).toEqual([]);
     const run = await store.get(id);
     expect(run).toMatchObject({
       state: 'COMPLETE',
@@ -173,15 +184,80 @@ describe('WorkflowStateMachine', () => {
       engine: 'cwltool',
       workflow: 'main.cwl',
       attachments: ['main.cwl'],
-      cmd: { args: ['cwltool', long, '/w/again', '/w', '/wx', 'x/w/'], runFolder: '/w' },
+      cmd: ['cwltool', long, '<run>/again', '<run>', '/wx', 'x/w/'],
       exitCode: 0,
-      outputs: { out: long },
+      outputs: JSON.parse(outputs),
       attempt: 1,
       worker: 'w-1',
       pgid: 4242,
     });
     const page = await store.listPage(10);
     expect(page.rows.find((r) => r.runId === id)?.tags).toEqual({ a: 'b' });
+  });
+
+  it('leaves nothing of a long field written before: its other pieces, its doc hash copy', async () => {
+    const id = newRunId();
+    expect(await machine.enqueue(id, { request: '{}', tags: JSON.stringify({ k: 'v'.repeat(100) }) })).toBe(true);
+    await machine.sendOrThrow(id, 'initialize');
+    const cmdOf = (n: number) => encodeCommand(['cwltool', 'a'.repeat(n)], '/w');
+    const piecesOf = async (name: string) => Object.keys(await redis.hgetall(keys.run(id))).filter((f) => f === name || f.startsWith(`${name}:`)).length;
+    await machine.sendOrThrow(id, 'run', { fields: { cmd: cmdOf(300) } });
+    expect(await piecesOf('cmd')).toBe(5);
+    // Shorter: fewer pieces; longer than the pieces allow: to the doc hash; then back to pieces.
+    await store.setFields(id, { cmd: cmdOf(10) });
+    expect(await piecesOf('cmd')).toBe(1);
+    expect((await store.get(id))?.cmd).toEqual(['cwltool', 'a'.repeat(10)]);
+    await store.setFields(id, { cmd: cmdOf(1000) });
+    expect(await piecesOf('cmd')).toBe(0);
+    expect((await store.get(id))?.cmd).toEqual(['cwltool', 'a'.repeat(1000)]);
+    await machine.sendOrThrow(id, 'complete', { fields: { cmd: cmdOf(100), exit_code: '0' } });
+    expect(await piecesOf('cmd')).toBe(2);
+    expect(await redis.hexists(keys.doc(id), 'cmd')).toBe(0);
+    expect((await store.get(id))?.cmd).toEqual(['cwltool', 'a'.repeat(100)]);
+    // An empty value deletes the field, in a transition's fields as in setFields.
+    await store.setFields(id, { pgid: '7' });
+    await store.setFields(id, { pgid: '' });
+    expect(await redis.hexists(keys.run(id), 'pgid')).toBe(0);
+    // The tags, in two pieces, are read whole by the run list and by the delete (their index).
+    expect((await store.listPage(10)).rows.find((r) => r.runId === id)?.tags).toEqual({ k: 'v'.repeat(100) });
+    expect(await redis.zcard(keys.tagIndex('k', 'v'.repeat(100)))).toBe(1);
+    expect(await machine.remove(id)).toEqual({ removed: true, state: 'COMPLETE' });
+    expect(await redis.zcard(keys.tagIndex('k', 'v'.repeat(100)))).toBe(0);
+  });
+
+  it('reads a run recorded before the pieces: long fields in the doc hash, request as an object, command as JSON', async () => {
+    const id = newRunId();
+    const request = { workflow_params: { message: 'hi' }, workflow_type: 'CWL', workflow_type_version: 'v1.2', workflow_engine_parameters: {}, workflow_url: 'main.cwl' };
+    const oldCmd = JSON.stringify({ dir: '/w/x', args: ['cwltool', '\0/outputs', '\0/attachments/main.cwl'] });
+    await redis
+      .multi()
+      .hset(keys.run(id), { state: 'COMPLETE', created: '1', 't:QUEUED': '1', engine: 'cwltool', job: id, attempt: '1', start: '2', end: '3', 't:RUNNING': '2', 't:COMPLETE': '3', exit_code: '0' })
+      .hset(keys.doc(id), { request: JSON.stringify(request), tags: '{"old":"yes"}', workflow: 'main.cwl', attachments: '["main.cwl"]', cmd: oldCmd, outputs: '{"o":1}' })
+      .zadd(keys.index, 0, id)
+      .zadd(keys.tagIndex('old', 'yes'), 0, id)
+      .zadd(keys.stateIndex('COMPLETE'), 0, id)
+      .hincrby(keys.counts, 'COMPLETE', 1)
+      .exec();
+    expect(await store.get(id)).toMatchObject({
+      state: 'COMPLETE',
+      request: { ...request, tags: { old: 'yes' } },
+      workflow: 'main.cwl',
+      attachments: ['main.cwl'],
+      cmd: ['cwltool', '<run>/outputs', '<run>/attachments/main.cwl'],
+      outputs: { o: 1 },
+      start: 2,
+      end: 3,
+    });
+    expect(await store.times(id)).toMatchObject({ queued: 1, running: 2, end: 3 });
+    expect((await store.listPage(10)).rows.find((r) => r.runId === id)?.tags).toEqual({ old: 'yes' });
+    expect(await machine.remove(id)).toEqual({ removed: true, state: 'COMPLETE' });
+    expect(await redis.exists(keys.run(id), keys.doc(id), keys.tagIndex('old', 'yes'))).toBe(0);
+  });
+
+  it('reads the workflow as the workflow_url when none was recorded', async () => {
+    const id = newRunId();
+    expect(await machine.enqueue(id, { request: encodeRunRequest({ workflow_params: {}, workflow_type: 'CWL', workflow_type_version: 'v1.2', tags: {}, workflow_engine_parameters: {}, workflow_url: 'a.cwl' }) })).toBe(true);
+    expect((await store.get(id))?.workflow).toBe('a.cwl');
   });
 
   it('reports a message for a run that does not exist', async () => {

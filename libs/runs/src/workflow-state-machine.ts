@@ -1,5 +1,7 @@
 import type { Redis } from 'ioredis';
-import { RunKeys, splitRunFields } from './run-keys';
+import { splitRunFields } from './run-fields';
+import { RunKeys } from './run-keys';
+import { readRunTags } from './run-store';
 import { RunMessage, RunState } from './states';
 import { ACTIVE_COUNT_SCRIPT, DELETE_SCRIPT, ENQUEUE_SCRIPT, TRANSITION_SCRIPT } from './state-machine-scripts';
 import { TerminalStateCache } from './terminal-state-cache';
@@ -102,7 +104,7 @@ export class WorkflowStateMachine {
     options: EnqueueOptions = {},
   ): Promise<boolean> {
     const k = this.keys;
-    const { short, long } = splitRunFields(fields);
+    const { short, long } = splitRunFields(fields, true);
     const limit = options.maxActiveRuns ?? 0;
     const tagIndexes = k.tagIndexes(tagsOf(fields.tags));
     const [code, active] = await this.scripted.wesEnqueue(
@@ -145,7 +147,7 @@ export class WorkflowStateMachine {
    */
   async remove(runId: string, now = Date.now()): Promise<RemoveResult> {
     const k = this.keys;
-    const tagIndexes = k.tagIndexes(tagsOf(await this.redis.hget(k.doc(runId), 'tags')));
+    const tagIndexes = k.tagIndexes((await readRunTags(this.redis, k, [runId]))[0]);
     const [code, state] = await this.scripted.wesDelete(
       7 + tagIndexes.length,
       k.run(runId),

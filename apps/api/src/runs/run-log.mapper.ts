@@ -1,23 +1,7 @@
 import { FileObject, FileReferences, languageOf } from '../../../../libs/engines/src';
-import { OUTPUT_LOCATION_PREFIX, RecordedCommand, RunRecord, RunSummaryRow, StoredTask } from '../../../../libs/runs/src';
+import { OUTPUT_LOCATION_PREFIX, RunRecord, RunSummaryRow, StoredTask } from '../../../../libs/runs/src';
 import { RunFileUrl, runFileUrl, wesTime } from '../common/base-url';
 import { toTaskLog } from './task-log.mapper';
-
-/**
- * How a RunLog's command line shows the run's folder: the engine saw `/wes` in a sandbox and
- * the worker's scratch folder without one; the client learns neither (no server path), and
- * reads the same command whichever it was.
- */
-export const RUN_FOLDER_SHOWN = '<run>';
-
-/** The recorded command line with the run's folder shown as RUN_FOLDER_SHOWN, wherever an argument holds it. */
-export function commandForClient(cmd: RecordedCommand | undefined): string[] {
-  if (!cmd) return [];
-  const folder = cmd.runFolder.replace(/\/+$/, '');
-  // The folder itself or a path under it, standing at the start of an argument or after `=`, `:`, `,`.
-  const place = new RegExp(`(?<=^|[=:,])${folder.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=/|#|$)`, 'g');
-  return folder ? cmd.args.map((a) => a.replace(place, RUN_FOLDER_SHOWN)) : cmd.args;
-}
 
 /** Gives the client URL of an output path (relative to the run's outputs folder). */
 export type OutputUrl = (path: string) => string;
@@ -63,7 +47,8 @@ export function toRunLog(run: RunRecord, base: string, tasks: StoredTask[] | nul
     state: run.state,
     run_log: {
       name,
-      cmd: commandForClient(run.cmd),
+      // Recorded as the client is shown it (the run's folder as <run>: encodeCommand).
+      cmd: run.cmd ?? [],
       start_time: wesTime(run.start),
       end_time: wesTime(run.end),
       stdout: fileUrl('logs/stdout'),

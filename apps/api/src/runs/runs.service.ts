@@ -19,12 +19,11 @@ import {
   WorkflowType,
   workflowTypeNamed,
 } from '../../../../libs/engines/src';
-import { stringifyJson } from '../../../../libs/json/src';
 import type { Logger } from '../../../../libs/logging/src';
 import { LOGGER, OBJECT_STORE } from '../../../../libs/platform/src';
 import { WesMetrics } from '../../../../libs/metrics/src';
-import { POOL_PARAMETER, PoolChoiceError, ReplicaAck, RunQueues, WorkerPools, WorkerRegistry } from '../../../../libs/queue/src';
-import { ActiveRunLimitError, RUN_ID_PATTERN, RunFilter, RunRecord, RunRequest, runObjectKeys, RunState, RunStore, WorkflowStateMachine } from '../../../../libs/runs/src';
+import { DEFAULT_POOL, POOL_PARAMETER, PoolChoiceError, ReplicaAck, RunQueues, WorkerPools, WorkerRegistry } from '../../../../libs/queue/src';
+import { ActiveRunLimitError, encodeRunRequest, RUN_ID_PATTERN, RunFilter, RunRecord, RunRequest, runObjectKeys, RunState, RunStore, WorkflowStateMachine } from '../../../../libs/runs/src';
 import { RunDeleter } from '../../../../libs/recovery/src';
 import { ObjectStore, safeRelativePath, UnsafePathError } from '../../../../libs/storage/src';
 import type { DocumentSource } from '../../../../libs/workflow-allow-list/src';
@@ -261,12 +260,13 @@ export class RunsService {
     const { request, engine, pool, workflowPath, attachments, systemLogs } = validated;
     const fields = {
       // The tags are stored on their own (the run list reads them), not twice.
-      request: stringifyJson({ ...request, tags: undefined }),
+      request: encodeRunRequest(request),
       ...(Object.keys(request.tags).length ? { tags: JSON.stringify(request.tags) } : {}),
       engine,
-      pool,
-      workflow: workflowPath,
-      job: runId,
+      // Not the default pool, the workflow when it is the workflow_url itself, nor the job when
+      // its id is the run's: what RunStore and the pools read when they are absent (scenario 8).
+      ...(pool !== DEFAULT_POOL ? { pool } : {}),
+      ...(workflowPath !== request.workflow_url ? { workflow: workflowPath } : {}),
       attachments: JSON.stringify(attachments),
       // The owner goes in the same script as the run: its index entry cannot be missed.
       ...(caller.owner ? { owner: caller.owner } : {}),
