@@ -40,7 +40,7 @@ function startEngine(req: Extract<LauncherRequest, { t: 'spawn' }>): void {
     out = openSync(req.stdoutFile, 'w');
     err = openSync(req.stderrFile, 'w');
     // Its own process group (detached), an argument array and no shell; the files are its stdout and stderr.
-    const child = spawn(req.file, req.args, { cwd: req.cwd, env: req.env ?? process.env, detached: true, stdio: ['ignore', out, err] });
+    const child = spawn(req.file, req.args, { cwd: req.cwd, env: req.env, detached: true, stdio: ['ignore', out, err] });
     if (child.pid === undefined) {
       child.once('error', (e) => send({ t: 'failed', id: req.id, error: e.message }));
       return;

@@ -57,7 +57,8 @@ export function findExecutable(file: string, path = process.env.PATH ?? ''): str
 
 /** What the worker asks its launcher (engine-launcher-process.ts). */
 export type LauncherRequest =
-  | { t: 'spawn'; id: number; file: string; args: string[]; cwd: string; env?: Record<string, string>; stdoutFile: string; stderrFile: string; stopSignal: NodeJS.Signals; graceMs: number }
+  // env: the engine's whole environment (the worker's own when it gives none, as it is now, not as it was when the launcher started).
+  | { t: 'spawn'; id: number; file: string; args: string[]; cwd: string; env: Record<string, string>; stdoutFile: string; stderrFile: string; stopSignal: NodeJS.Signals; graceMs: number }
   | { t: 'stop'; id: number; signal: NodeJS.Signals; graceMs: number };
 
 /** What the launcher answers. */
@@ -132,7 +133,7 @@ export class EngineLauncher {
       };
       this.launches.set(id, launch);
       this.updateRef();
-      this.send({ t: 'spawn', id, file: command.file, args: command.args, cwd: options.cwd, env: options.env, stdoutFile: options.stdoutFile, stderrFile: options.stderrFile, stopSignal, graceMs });
+      this.send({ t: 'spawn', id, file: command.file, args: command.args, cwd: options.cwd, env: options.env ?? { ...process.env } as Record<string, string>, stdoutFile: options.stdoutFile, stderrFile: options.stderrFile, stopSignal, graceMs });
     });
   }
 
