@@ -86,7 +86,7 @@ describe('TaskTracker following cwltool', () => {
       tmpDir: path.join(scratch, 'tmp'),
       parameters: {},
     });
-    const engine = launchEngine(command, { cwd: scratch, stdoutFile: path.join(scratch, 'logs', 'stdout'), stderrFile: options.stderrFile });
+    const engine = await launchEngine(command, { cwd: scratch, stdoutFile: path.join(scratch, 'logs', 'stdout'), stderrFile: options.stderrFile });
     const tracker = new TaskTracker(CWLTOOL.createTaskParser!(), options);
     const started = Date.now();
     tracker.start();

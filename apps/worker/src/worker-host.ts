@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { WesSettings } from '../../../libs/config/src';
-import { EngineToRun, enginesToRun, InvalidEngineSettingError, readEngineVersion, runFolders } from '../../../libs/engines/src';
+import { engineLauncher, EngineToRun, enginesToRun, InvalidEngineSettingError, readEngineVersion, runFolders } from '../../../libs/engines/src';
 import type { Logger } from '../../../libs/logging/src';
 import { LOGGER, REDIS } from '../../../libs/platform/src';
 import { watchRedisConnection, WesMetrics } from '../../../libs/metrics/src';
@@ -93,6 +93,8 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
     const engines = await this.detectEngines();
     checkPoolsRunnable(pools, engines);
     this.executor.setRunnableEngines(Object.keys(engines));
+    // Started before the first job: no run waits for its start.
+    engineLauncher.start();
     const info: WorkerInfo = {
       workerId: this.workerId,
       host: hostname(),

@@ -1,7 +1,8 @@
-import { execa } from 'execa';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineCommand } from './engine-definition';
+import { signalGroup } from './process-group';
 
 export interface EngineExit {
   /** Exit code, or undefined when the engine was ended by a signal or never started. */
@@ -9,12 +10,20 @@ export interface EngineExit {
   signal?: string;
   /** Set when the engine could not be started at all (e.g. not installed). */
   spawnError?: string;
+  /** Set when the launcher holding the engine died: its group was killed, its exit is unknown. */
+  lost?: string;
 }
 
 export interface RunningEngine {
   pid: number;
   /** Settles when the engine process itself exits (its children may outlive it: see process-group). */
   exited: Promise<EngineExit>;
+  /**
+   * Stops the engine's whole group: `signal` to the engine and what it started (not to its
+   * wrappers), SIGKILL to the group after `graceMs`. Resolves with false when even SIGKILL did not
+   * clear it.
+   */
+  stop(signal: NodeJS.Signals, graceMs: number): Promise<boolean>;
 }
 
 export interface LaunchOptions {
@@ -23,27 +32,16 @@ export interface LaunchOptions {
   stderrFile: string;
   env?: Record<string, string>;
   /**
-   * Signal the engine's whole process group gets if the worker dies, and the milliseconds
-   * after which what is left of the group is SIGKILLed. The engine is started under coreutils
-   * `timeout` (no time limit: it only relays signals to its whole group and SIGKILLs the group
-   * `killAfterMs` later) with the Linux parent-death signal set on it by util-linux `setpriv`
-   * (which execs it: the pid we see is the group's leader). A signal to the engine alone would
-   * not do: cwltool running a workflow leaves its steps' tools behind. Where either program is
-   * missing the engine is started as it is, and recovery kills leftovers instead.
+   * Signal the engine's whole group gets if the worker dies, and the milliseconds after which
+   * what is left of the group is SIGKILLed (the launcher does it: see engine-launcher-process.ts).
    */
-  parentDeathSignal?: NodeJS.Signals;
+  stopSignal?: NodeJS.Signals;
   killAfterMs?: number;
 }
 
-/** util-linux setpriv: the parent-death signal here, the sandbox's drop to an unprivileged uid (sandbox.ts). */
+/** util-linux setpriv: the launcher's parent-death signal, the sandbox's drop to an unprivileged uid (sandbox.ts). */
 export const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
-const TIMEOUT = ['/usr/bin/timeout', '/bin/timeout'].find((p) => existsSync(p));
 
-/**
- * Starts an engine as a child process: argument array (no shell), detached into a process
- * group of its own so that a cancel can signal everything it started, stdout and stderr
- * straight to files.
- */
 /** Full path of an executable (as given when it holds a slash, else searched on PATH), or undefined. */
 export function findExecutable(file: string, path = process.env.PATH ?? ''): string | undefined {
   const candidates = file.includes('/') ? [file] : path.split(':').filter(Boolean).map((dir) => join(dir, file));
@@ -57,42 +55,181 @@ export function findExecutable(file: string, path = process.env.PATH ?? ''): str
   });
 }
 
-export function launchEngine(command: EngineCommand, options: LaunchOptions): RunningEngine {
-  if (!findExecutable(command.file, options.env?.PATH)) {
-    return { pid: -1, exited: Promise.resolve({ spawnError: `${command.file}: not found or not executable` }) };
-  }
-  const killAfter = `${Math.max(0.1, (options.killAfterMs ?? 20_000) / 1000)}s`;
-  const [file, args] =
-    options.parentDeathSignal && SETPRIV && TIMEOUT
-      ? [SETPRIV, ['--pdeathsig', options.parentDeathSignal, '--', TIMEOUT, '--kill-after', killAfter, '0', command.file, ...command.args]]
-      : [command.file, command.args];
-  const child = execa(file, args, {
-    cwd: options.cwd,
-    env: options.env,
-    // Given an environment, the engine gets that one alone, not the worker's as well.
-    extendEnv: options.env === undefined,
-    detached: true,
-    cleanup: false,
-    reject: false,
-    stdin: 'ignore',
-    stdout: { file: options.stdoutFile },
-    stderr: { file: options.stderrFile },
-  });
-  const exited = child.then((r) => {
-    if (r.exitCode === undefined && !r.signal) {
-      return { spawnError: r.originalMessage || r.shortMessage || 'the engine could not be started' };
-    }
-    return { exitCode: r.exitCode, signal: r.signal };
-  });
-  return { pid: child.pid ?? -1, exited };
+/** What the worker asks its launcher (engine-launcher-process.ts). */
+export type LauncherRequest =
+  // env: the engine's whole environment (the worker's own when it gives none, as it is now, not as it was when the launcher started).
+  | { t: 'spawn'; id: number; file: string; args: string[]; cwd: string; env: Record<string, string>; stdoutFile: string; stderrFile: string; stopSignal: NodeJS.Signals; graceMs: number }
+  | { t: 'stop'; id: number; signal: NodeJS.Signals; graceMs: number };
+
+/** What the launcher answers. */
+export type LauncherReply =
+  | { t: 'started'; id: number; pid: number }
+  | { t: 'failed'; id: number; error: string }
+  | { t: 'exit'; id: number; exitCode?: number; signal?: string }
+  | { t: 'stopped'; id: number; gone: boolean; ms: number };
+
+/** One engine as the worker follows it through its launcher. */
+interface Launch {
+  pid: number;
+  started: (pid: number) => void;
+  exited: (exit: EngineExit) => void;
+  stops: ((gone: boolean) => void)[];
+  /** Its exit, kept while a stop is still taking its group down. */
+  exit?: EngineExit;
 }
 
 /**
- * Runs an engine's version command (`<executable> --version`, possibly wrapped in its sandbox)
- * and returns its output (stdout, or stderr when stdout is empty).
+ * The worker's side of its engine launcher: starts the launcher (once, and again after it
+ * died), sends it each engine to start and each stop, and follows their ends. The launcher
+ * runs detached (a Ctrl-C of the worker's terminal does not reach it; the worker's own shutdown
+ * decides what happens to its runs) with the parent-death signal SIGTERM (setpriv, once per
+ * worker), and stops every group it holds when the worker dies.
+ *
+ * If the launcher itself dies, the groups it held are killed from here (a sandbox dies with its
+ * launcher anyway: bwrap --die-with-parent) and their engines end as lost; the next launch starts
+ * a new launcher.
  */
-export async function readEngineVersion(command: EngineCommand, env?: Record<string, string>, timeoutMs = 30_000): Promise<string> {
-  const r = await execa(command.file, command.args, { reject: false, timeout: timeoutMs, stdin: 'ignore', env, extendEnv: env === undefined });
-  if (r.exitCode !== 0) throw new Error(`${[command.file, ...command.args].join(' ')} failed: ${r.stderr.trim().split('\n').slice(-3).join(' ') || r.shortMessage}`);
-  return (r.stdout || r.stderr).trim();
+export class EngineLauncher {
+  private child?: ChildProcess;
+  private nextId = 1;
+  private readonly launches = new Map<number, Launch>();
+
+  constructor(private readonly script = launcherScript()) {}
+
+  /** Starts the launcher now rather than at the first run (a worker does it once its engines are known). */
+  start(): void {
+    this.ensure();
+  }
+
+  /** The launcher's pid (tests kill it), undefined when none runs. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  launch(command: EngineCommand, options: LaunchOptions): Promise<RunningEngine> {
+    if (!findExecutable(command.file, options.env?.PATH)) {
+      return Promise.resolve(notStarted(`${command.file}: not found or not executable`));
+    }
+    const stopSignal = options.stopSignal ?? 'SIGTERM';
+    const graceMs = options.killAfterMs ?? 20_000;
+    const id = this.nextId++;
+    return new Promise<RunningEngine>((resolveRunning) => {
+      let settleExit!: (exit: EngineExit) => void;
+      const exited = new Promise<EngineExit>((r) => (settleExit = r));
+      const launch: Launch = {
+        pid: -1,
+        started: (pid) => {
+          launch.pid = pid;
+          resolveRunning({ pid, exited, stop: (signal, grace) => this.stop(id, signal, grace) });
+        },
+        exited: (exit) => {
+          this.launches.delete(id);
+          this.updateRef();
+          settleExit(exit);
+          // Never started: the caller still waits for its RunningEngine.
+          if (launch.pid < 0) resolveRunning({ pid: -1, exited, stop: () => Promise.resolve(true) });
+        },
+        stops: [],
+      };
+      this.launches.set(id, launch);
+      this.updateRef();
+      this.send({ t: 'spawn', id, file: command.file, args: command.args, cwd: options.cwd, env: options.env ?? { ...process.env } as Record<string, string>, stdoutFile: options.stdoutFile, stderrFile: options.stderrFile, stopSignal, graceMs });
+    });
+  }
+
+  private stop(id: number, signal: NodeJS.Signals, graceMs: number): Promise<boolean> {
+    const launch = this.launches.get(id);
+    // Its exit already reported: the launcher killed what the engine left.
+    if (!launch) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      launch.stops.push(resolve);
+      this.send({ t: 'stop', id, signal, graceMs });
+    });
+  }
+
+  private send(req: LauncherRequest): void {
+    const child = this.ensure();
+    child.send(req, (err) => {
+      if (err) this.lost(child, `the engine launcher could not be reached: ${err.message}`);
+    });
+  }
+
+  private ensure(): ChildProcess {
+    if (this.child?.connected) return this.child;
+    const [file, args] = launcherCommand(this.script);
+    const child = spawn(file, args, { detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child = child;
+    child.on('message', (reply: LauncherReply) => this.onReply(reply));
+    child.on('error', (err) => this.lost(child, `the engine launcher failed: ${err.message}`));
+    child.on('exit', (code, signal) => this.lost(child, `the engine launcher ended (${signal ?? `exit code ${code}`})`));
+    this.updateRef();
+    return child;
+  }
+
+  private onReply(reply: LauncherReply): void {
+    const launch = this.launches.get(reply.id);
+    if (!launch) return;
+    if (reply.t === 'started') launch.started(reply.pid);
+    else if (reply.t === 'failed') launch.exited({ spawnError: reply.error });
+    else if (reply.t === 'exit') {
+      // A stop under way keeps the launch until the group is gone (its 'stopped' settles it).
+      if (launch.stops.length === 0) launch.exited({ exitCode: reply.exitCode, signal: reply.signal });
+      else launch.exit = { exitCode: reply.exitCode, signal: reply.signal };
+    } else if (reply.t === 'stopped') {
+      for (const resolve of launch.stops.splice(0)) resolve(reply.gone);
+      launch.exited(launch.exit ?? { signal: 'SIGKILL' });
+    }
+  }
+
+  /** The launcher is gone: what it held is killed from here and ends as lost. */
+  private lost(child: ChildProcess, why: string): void {
+    if (this.child !== child) return;
+    this.child = undefined;
+    for (const launch of [...this.launches.values()]) {
+      if (launch.pid > 0) signalGroup(launch.pid, 'SIGKILL');
+      for (const resolve of launch.stops.splice(0)) resolve(true);
+      launch.exited(launch.exit ?? (launch.pid > 0 ? { lost: why } : { spawnError: why }));
+    }
+  }
+
+  /** The launcher keeps the worker alive only while it holds an engine (an idle worker exits as it would without it). */
+  private updateRef(): void {
+    const child = this.child;
+    if (!child) return;
+    const channel = child.channel as { ref(): void; unref(): void } | undefined;
+    if (this.launches.size > 0) {
+      child.ref();
+      channel?.ref();
+    } else {
+      child.unref();
+      channel?.unref();
+    }
+  }
+}
+
+function notStarted(spawnError: string): RunningEngine {
+  return { pid: -1, exited: Promise.resolve({ spawnError }), stop: () => Promise.resolve(true) };
+}
+
+/** The launcher program: built JavaScript beside this file, or (tests run the sources) the TypeScript through tsx. */
+function launcherScript(): string {
+  const built = join(__dirname, 'engine-launcher-process.js');
+  return existsSync(built) ? built : join(__dirname, 'engine-launcher-process.ts');
+}
+
+function launcherCommand(script: string): [string, string[]] {
+  const node = [...(script.endsWith('.ts') ? ['--import', 'tsx'] : []), script];
+  // The launcher dies with the worker even if its channel's end went unnoticed.
+  return SETPRIV ? [SETPRIV, ['--pdeathsig', 'SIGTERM', '--', process.execPath, ...node]] : [process.execPath, node];
+}
+
+/** The worker's one launcher. */
+export const engineLauncher = new EngineLauncher();
+
+/**
+ * Starts an engine through the worker's launcher: argument array (no shell), in a process group
+ * of its own so that a stop reaches everything it started, stdout and stderr straight to files.
+ */
+export function launchEngine(command: EngineCommand, options: LaunchOptions): Promise<RunningEngine> {
+  return engineLauncher.launch(command, options);
 }

@@ -2,6 +2,7 @@ export * from './engine-definition';
 export * from './engine-tasks';
 export * from './engine-catalog';
 export * from './engine-launcher';
+export * from './engine-version';
 export * from './engine-settings';
 export * from './language-definition';
 export * from './process-group';

@@ -67,11 +67,10 @@ export async function waitForGroupExit(pgid: number, timeoutMs: number, pollMs =
 }
 
 /**
- * The programs the worker wraps an engine in: coreutils `timeout` (which would relay a signal to
- * the whole group again) and bubblewrap (which dies of a stop signal, and takes its whole
- * sandbox with it at once, leaving the engine no time to stop its own work cleanly).
+ * The program the worker wraps an engine in: bubblewrap, which dies of a stop signal and takes
+ * its whole sandbox with it at once, leaving the engine no time to stop its own work cleanly.
  */
-const WRAPPERS = new Set(['timeout', 'bwrap']);
+const WRAPPERS = new Set(['bwrap']);
 
 /** Sends a stop signal to the members of a group that are not the worker's wrappers of the engine. */
 async function signalEngine(pgid: number, signal: NodeJS.Signals): Promise<void> {

@@ -8,13 +8,10 @@ import {
   EngineRunFiles,
   EngineRunRequest,
   EngineView,
-  groupMembers,
   launchEngine,
   RunFolders,
   RunningEngine,
   SandboxSettings,
-  signalGroup,
-  stopGroup,
 } from '../../../../libs/engines/src';
 import { type Logger, redactCommand } from '../../../../libs/logging/src';
 import { encodeCommand, RunRecord, RunStore, TaskStore, WorkflowStateMachine } from '../../../../libs/runs/src';
@@ -79,12 +76,12 @@ export class ExecuteStep {
     const files = engineRunFiles(engine, view);
     const stopSignal = this.settings.cancelSignal ?? engine.stopSignal;
     const graceMs = Math.max(this.settings.cancelGraceMs, engine.minStopGraceMs);
-    const engineProcess = launchEngine(launch.command, {
+    const engineProcess = await launchEngine(launch.command, {
       cwd: scratch,
       env: launch.env,
       stdoutFile: files.stdoutFile,
       stderrFile: files.stderrFile,
-      parentDeathSignal: stopSignal,
+      stopSignal,
       killAfterMs: graceMs,
     });
     if (engineProcess.pid > 0) {
@@ -115,13 +112,10 @@ export class ExecuteStep {
     const shipper = new LogShipper(this.store, runId, { stdout: files.stdoutFile, stderr: files.stderrFile }, LIVE_LOG_INTERVAL_MS, log);
     shipper.start();
     const stopped = stopOnInterrupt(engineProcess, stopSignal, graceMs, signal, log);
+    // Whatever the engine left behind in its group went with it (the launcher killed it).
     const exit = await engineProcess.exited;
-    // What the worker spends after the engine's exit (its group, logs, tasks), for step traces.
+    // What the worker spends after the engine's exit (its logs, tasks), for step traces.
     const exitedAt = Date.now();
-    // Whatever the engine left behind in its group goes with it.
-    if (!signal.aborted && engineProcess.pid > 0 && (await groupMembers(engineProcess.pid)).length > 0) {
-      signalGroup(engineProcess.pid, 'SIGKILL');
-    }
     await shipper.finish().catch((err) => log.warn({ err }, 'logs not stored'));
     // A client that sees the run end sees its final tasks.
     await tasks.done;
@@ -147,6 +141,7 @@ export function engineRunFiles(engine: EngineDefinition, view: EngineView): Engi
 
 /** How a run ends whose engine did not exit 0 (undefined when it did). */
 function failureOf(exit: EngineExit): RunEnding | undefined {
+  if (exit.lost) return { message: 'system_error', options: { systemLogs: [`the engine was lost: ${exit.lost}; its process group was killed`] } };
   if (exit.spawnError) return { message: 'system_error', options: { systemLogs: [`the engine could not be started: ${exit.spawnError}`] } };
   if (exit.exitCode === 0) return undefined;
   const why = exit.signal ? `the engine was killed by ${exit.signal}` : `the engine exited with code ${exit.exitCode}`;
@@ -166,7 +161,7 @@ function stopOnInterrupt(engineProcess: RunningEngine, signal: NodeJS.Signals, g
     const stop = async () => {
       log.info({ pid: engineProcess.pid, signal, graceMs: grace, reason: interrupt.reason }, 'stopping the engine group');
       const started = Date.now();
-      const gone = engineProcess.pid > 0 ? await stopGroup(engineProcess.pid, signal, grace) : true;
+      const gone = await engineProcess.stop(signal, grace);
       const ms = Date.now() - started;
       if (!gone) log.error({ pid: engineProcess.pid }, 'engine group still alive after SIGKILL');
       const how = ms >= grace && signal !== 'SIGKILL' ? `${signal}, then SIGKILL after the ${grace} ms grace period` : signal;

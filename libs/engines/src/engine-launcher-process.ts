@@ -1,0 +1,99 @@
+/**
+ * The engine launcher: a small program each worker starts once (engine-launcher.ts), which starts
+ * every engine of that worker. It exists so that a run costs one program start and a fork of this
+ * small process, not a fork of the large worker and a chain of wrappers (setpriv, timeout) that
+ * gave each engine the parent-death signal: the launcher holds every engine group it started and
+ * stops them all (the engine's stop signal, SIGKILL after the grace) when its channel to the
+ * worker closes (the worker died) or it gets the parent-death signal the worker set on it.
+ *
+ * Messages (Node's IPC channel, JSON): from the worker `spawn` and `stop`; to it `started`,
+ * `failed`, `exit` and `stopped` (types in engine-launcher.ts). It imports only Node and
+ * process-group.ts: it starts in a few tens of milliseconds.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { signalGroup, stopGroup } from './process-group';
+import type { LauncherReply, LauncherRequest } from './engine-launcher';
+
+interface HeldGroup {
+  pgid: number;
+  stopSignal: NodeJS.Signals;
+  graceMs: number;
+  /** Settles once the engine (the group's leader) has exited and been reaped. */
+  ended: Promise<void>;
+  /** Set once a stop (asked for, or the worker's death) is under way: the group is then left to it. */
+  stopping?: Promise<boolean>;
+}
+
+/** Engine groups by request id, from their start until they are gone. */
+const held = new Map<number, HeldGroup>();
+
+function send(reply: LauncherReply): void {
+  // A worker gone meanwhile: nothing to tell (its disconnect stops everything).
+  if (process.connected) process.send!(reply);
+}
+
+function startEngine(req: Extract<LauncherRequest, { t: 'spawn' }>): void {
+  let out: number | undefined;
+  let err: number | undefined;
+  try {
+    out = openSync(req.stdoutFile, 'w');
+    err = openSync(req.stderrFile, 'w');
+    // Its own process group (detached), an argument array and no shell; the files are its stdout and stderr.
+    const child = spawn(req.file, req.args, { cwd: req.cwd, env: req.env, detached: true, stdio: ['ignore', out, err] });
+    if (child.pid === undefined) {
+      child.once('error', (e) => send({ t: 'failed', id: req.id, error: e.message }));
+      return;
+    }
+    let ended!: () => void;
+    const group: HeldGroup = { pgid: child.pid, stopSignal: req.stopSignal, graceMs: req.graceMs, ended: new Promise((r) => (ended = r)) };
+    held.set(req.id, group);
+    child.once('exit', (code, signal) => {
+      ended();
+      // What it left behind in its group goes with it, unless a stop is already taking the group down gently.
+      if (!group.stopping) {
+        signalGroup(group.pgid, 'SIGKILL');
+        held.delete(req.id);
+      }
+      send({ t: 'exit', id: req.id, exitCode: code ?? undefined, signal: signal ?? undefined });
+    });
+    send({ t: 'started', id: req.id, pid: child.pid });
+  } catch (e) {
+    send({ t: 'failed', id: req.id, error: (e as Error).message });
+  } finally {
+    if (out !== undefined) closeSync(out);
+    if (err !== undefined) closeSync(err);
+  }
+}
+
+function stopHeld(id: number, group: HeldGroup, signal: NodeJS.Signals, graceMs: number): Promise<boolean> {
+  // Its exit reported before 'stopped': the worker then has both (a zombie leader counts as gone in stopGroup).
+  group.stopping ??= stopGroup(group.pgid, signal, graceMs)
+    .then((gone) => (gone ? group.ended.then(() => true) : false))
+    .catch(() => false)
+    .finally(() => held.delete(id));
+  return group.stopping;
+}
+
+let leaving = false;
+/** The worker is gone: every group it had goes too, then the launcher. */
+function stopAllAndExit(): void {
+  if (leaving) return;
+  leaving = true;
+  void Promise.all([...held].map(([id, g]) => stopHeld(id, g, g.stopSignal, g.graceMs))).finally(() => process.exit(0));
+}
+
+process.on('message', (req: LauncherRequest) => {
+  if (req.t === 'spawn') {
+    if (leaving) send({ t: 'failed', id: req.id, error: 'the launcher is stopping' });
+    else startEngine(req);
+  } else if (req.t === 'stop') {
+    const group = held.get(req.id);
+    const started = Date.now();
+    void (group ? stopHeld(req.id, group, req.signal, req.graceMs) : Promise.resolve(true)).then((gone) => send({ t: 'stopped', id: req.id, gone, ms: Date.now() - started }));
+  }
+});
+process.on('disconnect', stopAllAndExit);
+// The parent-death signal (setpriv at the launcher's start).
+process.on('SIGTERM', stopAllAndExit);
+if (!process.connected) stopAllAndExit();
