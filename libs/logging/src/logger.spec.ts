@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { LOG_REDACTION, redactCommand, REDACTED_PATHS, redactUrlSecrets } from './logger';
+import { LOG_REDACTION, redactCommand, redactUrlSecrets } from './logger';
 import { requestIdOf } from './request-id';
 
 describe('log redaction', () => {
@@ -13,18 +13,28 @@ describe('log redaction', () => {
         done();
       },
     });
-    const logger = pino({ redact: REDACTED_PATHS }, sink);
+    const logger = pino({ ...LOG_REDACTION }, sink);
     logger.info({ authorization: 'Bearer s3cret-1' }, 'a');
     logger.info({ headers: { authorization: 'Basic s3cret-2', host: 'h' } }, 'b');
     logger.info({ req: { headers: { authorization: 'Bearer s3cret-3', cookie: 's3cret-4' } } }, 'c');
     logger.info({ err: { headers: { authorization: 'Bearer s3cret-5' } }, user: { password: 's3cret-6' }, password: 's3cret-7' }, 'd');
     logger.info({ settings: { s3SecretAccessKey: 's3cret-8', s3InputSecretAccessKey: 's3cret-9', linkSigningKey: 's3cret-10', metricsToken: 's3cret-11', port: 8080 } }, 'e');
     logger.info({ credentials: { accessKeyId: 'AKIA', secretAccessKey: 's3cret-12', sessionToken: 's3cret-13' }, token: 's3cret-14' }, 'f');
+    // Deeper than one level, on an error's own fields, in a child logger's bindings.
+    logger.info({ a: { b: { c: { token: 's3cret-15' } } }, call: { req: { headers: { cookie: 's3cret-16', accept: 'x' } } } }, 'g');
+    const clientError = Object.assign(new Error('upstream refused'), { status: 401, config: { headers: { authorization: 'Bearer s3cret-17' } } });
+    logger.error({ err: clientError }, 'h');
+    logger.child({ runId: 'r1', token: 's3cret-18' }).info({ s3: { secretAccessKey: 's3cret-19', region: 'eu' } }, 'i');
     const text = lines.join('');
     expect(text).not.toMatch(/s3cret/);
     expect(text).toContain('[Redacted]');
     expect(text).toContain('"host":"h"');
     expect(text).toContain('"port":8080');
+    expect(text).toContain('"accept":"x"');
+    expect(text).toContain('"status":401');
+    expect(text).toContain('"message":"upstream refused"');
+    expect(text).toContain('"region":"eu"');
+    expect(text.match(/\[Redacted\]/g)).toHaveLength(19);
   });
 });
 

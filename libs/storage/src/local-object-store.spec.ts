@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -73,6 +73,21 @@ describe('LocalObjectStore', () => {
     await expect(store.put('runs/r1/outputs/failed.bin', failing)).rejects.toThrow('source failed');
     expect(await store.stat('runs/r1/outputs/failed.bin')).toBeNull();
     expect(readdirSync(path.join(root, 'runs/r1/outputs')).filter((n) => n.startsWith('failed.bin'))).toEqual([]);
+  });
+
+  it('create writes a new object in place (folders made, no temporary file) and never over an object or through a link', async () => {
+    expect(await store.create('runs/c1/attachments/sub/hello.cwl', Buffer.from('cwlVersion: v1.2'))).toBe(16);
+    expect(await store.create('runs/c1/attachments/empty', '')).toBe(0);
+    expect(readFileSync(path.join(root, 'runs/c1/attachments/sub/hello.cwl'), 'utf8')).toBe('cwlVersion: v1.2');
+    expect(readdirSync(path.join(root, 'runs/c1/attachments/sub'))).toEqual(['hello.cwl']);
+    await expect(store.create('runs/c1/attachments/sub/hello.cwl', 'other')).rejects.toMatchObject({ code: 'EEXIST' });
+    expect(readFileSync(path.join(root, 'runs/c1/attachments/sub/hello.cwl'), 'utf8')).toBe('cwlVersion: v1.2');
+    // A link planted under the name is not followed: the file outside stays as it was.
+    symlinkSync(path.join(tmp, 'outside.txt'), path.join(root, 'runs/c1/attachments/link'));
+    await expect(store.create('runs/c1/attachments/link', 'overwritten')).rejects.toMatchObject({ code: 'EEXIST' });
+    expect(readFileSync(path.join(tmp, 'outside.txt'), 'utf8')).toBe('outside');
+    await expect(store.create('../outside.txt', 'x')).rejects.toBeInstanceOf(UnsafePathError);
+    await expect(store.create(`runs/c1/attachments/${'a'.repeat(230)}`, 'x')).rejects.toBeInstanceOf(PathTooLongError);
   });
 
   it('missing objects: stat null, get ObjectNotFoundError', async () => {

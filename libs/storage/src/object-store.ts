@@ -28,6 +28,13 @@ export interface ObjectStore {
   /** Writes a stream; returns the bytes written. */
   put(key: string, body: Readable | Buffer | string): Promise<number>;
   putFile(key: string, file: string): Promise<number>;
+  /**
+   * Writes a new object held in memory (a few hundred KiB at most) under a key nobody reads
+   * before the caller is done with it, such as a submission's attachments before its run is
+   * recorded: no temporary name is needed. An object already there is an error (on a local store;
+   * S3 overwrites). Returns the bytes written.
+   */
+  create(key: string, body: Buffer | string): Promise<number>;
   /** Opens an object (or a byte range of it) for reading. Throws ObjectNotFoundError. */
   get(key: string, range?: ByteRange): Promise<{ body: Readable; size: number }>;
   stat(key: string): Promise<ObjectInfo | null>;

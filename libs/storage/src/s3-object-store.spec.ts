@@ -111,6 +111,9 @@ describe('S3ObjectStore (against s3rver)', () => {
     const onDisk = readFileSync(path.join(s3.directory, BUCKET, PREFIX, 'k', 'bin._S3rver_object'));
     expect(onDisk.equals(bin)).toBe(true);
     expect(await store.stat('k/empty')).toEqual({ key: 'k/empty', size: 0 });
+    // create (a submission's attachments) is one PutObject too.
+    expect(await store.create('k/created', Buffer.from('attached'))).toBe(8);
+    expect((await rawObject(`${PREFIX}/k/created`)).toString('utf8')).toBe('attached');
   });
 
   it('puts a stream that starts only later (no chunk lost to an early reader)', async () => {

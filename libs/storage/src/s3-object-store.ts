@@ -110,6 +110,11 @@ export class S3ObjectStore implements ObjectStore {
     return size;
   }
 
+  /** One PutObject, as put() of a body in memory (S3 has no folders nor temporary names to spare). */
+  create(key: string, body: Buffer | string): Promise<number> {
+    return this.put(key, body);
+  }
+
   putFile(key: string, file: string): Promise<number> {
     return this.put(key, createReadStream(file));
   }

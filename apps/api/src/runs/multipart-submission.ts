@@ -68,7 +68,7 @@ const IN_MEMORY_ATTACHMENT_BYTES = 256 * 1024;
 
 /**
  * Stores one attachment part. Most attachments are small workflow files: those are collected and
- * written in one step (a single write to the store, no stream plumbing per file); past
+ * written in one step (ObjectStore.create: in place, no stream plumbing per file); past
  * IN_MEMORY_ATTACHMENT_BYTES the part streams on into the store. `count` sees every chunk
  * first and throws to refuse the part (limits): the part's stream is then released, so the
  * request fails and never the process.
@@ -81,7 +81,8 @@ async function storeAttachment(part: Multipart & { type: 'file' }, key: string, 
     for (;;) {
       const { value, done } = await chunks.next();
       if (done) {
-        await store.put(key, Buffer.concat(head, size));
+        // A new run's attachment: nobody reads it before the run is recorded (ObjectStore.create).
+        await store.create(key, Buffer.concat(head, size));
         return;
       }
       count(value.length);
