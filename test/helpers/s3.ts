@@ -38,7 +38,11 @@ export async function startS3(key: { accessKeyId: string; secretAccessKey: strin
   });
   const port = await new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
-    const timer = setTimeout(() => reject(new Error('s3rver did not start within 20 s')), 20_000);
+    // Loading s3rver takes a few seconds of CPU; generous for a CI machine busy with other test files.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('s3rver did not start within 60 s'));
+    }, 60_000);
     child.once('exit', (code) => reject(new Error(`s3rver exited (${code}) before it listened`)));
     lines.once('line', (line) => {
       clearTimeout(timer);

@@ -35,6 +35,7 @@ export interface StackOptions {
   redis?: PrivateRedis;
   /** How redisClient() connects (default: to `redis.url`), e.g. through Sentinels. */
   redisClient?: () => Redis;
+  /** How long the processes may take to come up (default 120 s: a CI machine may be busy with other test files). */
   readyTimeoutMs?: number;
 }
 
@@ -169,6 +170,8 @@ export async function waitForLog(p: ManagedProcess, text: string, timeoutMs = 60
   }
 }
 
+const READY_TIMEOUT_MS = 120_000;
+
 /** The message a worker logs once it takes jobs (after its start-up reconciliation). */
 export const WORKER_READY_LOG = 'worker taking runs';
 
@@ -294,7 +297,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     stop,
     async startWorker({ env: extra, waitReady = true } = {}) {
       const w = startNamedWorker(extra);
-      if (waitReady) await waitForLog(w, WORKER_READY_LOG, options.readyTimeoutMs ?? 60_000);
+      if (waitReady) await waitForLog(w, WORKER_READY_LOG, options.readyTimeoutMs ?? READY_TIMEOUT_MS);
       return w;
     },
     signal(p, sig) {
@@ -335,7 +338,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   for (let i = 0; i < (options.workers ?? 1); i++) startNamedWorker();
 
   try {
-    await waitServiceInfo(options.readyTimeoutMs ?? 60_000, workers.length > 0, all);
+    await waitServiceInfo(options.readyTimeoutMs ?? READY_TIMEOUT_MS, workers.length > 0, all);
   } catch (err) {
     await stop();
     throw err;
