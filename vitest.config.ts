@@ -43,6 +43,8 @@ export default defineConfig({
           include: ['test/**/*.test.ts', 'libs/**/*.spec.ts', 'apps/**/*.spec.ts'],
           exclude: ['**/node_modules/**', 'dist/**', ...SERIAL],
           maxWorkers: forks,
+          // Projects run side by side unless ordered: this group first, then `serial` alone.
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -51,6 +53,7 @@ export default defineConfig({
           name: 'serial',
           include: SERIAL,
           maxWorkers: 1,
+          sequence: { groupOrder: 1 },
         },
       },
     ],
