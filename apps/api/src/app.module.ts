@@ -1,8 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import type { Redis } from 'ioredis';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { WesSettings } from '../../../libs/config/src';
 import type { Logger } from '../../../libs/logging/src';
-import { PlatformModule } from '../../../libs/platform/src';
+import { PlatformModule, REDIS } from '../../../libs/platform/src';
+import { RunKeys, TerminalStateCache, TrackedRunCache } from '../../../libs/runs/src';
 import { ApiReaper } from './api-reaper';
 import { AuthGuard } from './auth/auth.guard';
 import { Authenticator } from './auth/authenticator';
@@ -11,6 +13,7 @@ import { ConnectionDraining } from './common/connection-draining';
 import { ErrorResponseFilter } from './common/error-response.filter';
 import { OpenApiController } from './docs/openapi.controller';
 import { DeletedRunsListener } from './runs/deleted-runs-listener';
+import { RunCacheConnections, trackedRunCache } from './runs/run-cache-connections';
 import { RunFilesController } from './runs/run-files.controller';
 import { RunsController } from './runs/runs.controller';
 import { RunsService } from './runs/runs.service';
@@ -35,6 +38,12 @@ export class ApiModule {
         WorkflowAllowList,
         ApiReaper,
         DeletedRunsListener,
+        {
+          provide: TrackedRunCache,
+          inject: [REDIS, RunKeys, TerminalStateCache],
+          useFactory: (redis: Redis, keys: RunKeys, terminal: TerminalStateCache) => trackedRunCache(redis, keys, terminal, settings, logger),
+        },
+        RunCacheConnections,
         ConnectionDraining,
         LinkSigner,
         { provide: Authenticator, useValue: new Authenticator(settings) },

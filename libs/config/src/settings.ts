@@ -480,6 +480,15 @@ export class WesSettings {
   @Min(1)
   maxPageSize = 1000;
 
+  /**
+   * Runs whose state and owner the API keeps in memory between polls, kept current by Redis's
+   * client-side caching (CLIENT TRACKING; libs/runs TrackedRunCache); least recently polled
+   * dropped first. 0: every poll of a run not finished reads Redis.
+   */
+  @IsInt()
+  @Min(0)
+  runCacheEntries = 10_000;
+
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   logLevel = 'info';
@@ -721,6 +730,7 @@ export const SETTING_SOURCES = {
   maxFieldBytes: { env: 'WES_MAX_FIELD_BYTES', kind: 'int' },
   defaultPageSize: { env: 'WES_DEFAULT_PAGE_SIZE', kind: 'int' },
   maxPageSize: { env: 'WES_MAX_PAGE_SIZE', kind: 'int' },
+  runCacheEntries: { env: 'WES_RUN_CACHE_ENTRIES', kind: 'int' },
   logLevel: { env: 'LOG_LEVEL', kind: 'string' },
   workerHttpPort: { env: 'WES_WORKER_HTTP_PORT', kind: 'int' },
   workerHttpHost: { env: 'WES_WORKER_HTTP_HOST', kind: 'string' },

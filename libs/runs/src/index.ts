@@ -4,6 +4,7 @@ export * from './run-fields';
 export * from './run-model';
 export * from './run-store';
 export * from './terminal-state-cache';
+export * from './tracked-run-cache';
 export * from './workflow-state-machine';
 export * from './task-store';
 export * from './run-scripts';

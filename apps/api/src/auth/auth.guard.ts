@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { IdentityProviderUnavailableError, InvalidTokenError } from '../../../../libs/auth/src';
 import type { Logger } from '../../../../libs/logging/src';
 import { LOGGER } from '../../../../libs/platform/src';
-import { RunStore } from '../../../../libs/runs/src';
+import { TrackedRunCache } from '../../../../libs/runs/src';
 import { ForbiddenError, ServiceUnavailableError, UnauthorizedError } from '../common/wes-errors';
 import { Authenticator } from './authenticator';
 import { setCaller } from './caller';
@@ -29,7 +29,7 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly authenticator: Authenticator,
-    private readonly runs: RunStore,
+    private readonly runs: TrackedRunCache,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly links: LinkSigner,
   ) {}
@@ -52,8 +52,8 @@ export class AuthGuard implements CanActivate {
     setCaller(req, caller);
     const runId = (req.params as Record<string, string> | undefined)?.run_id;
     if (runId !== undefined && !caller.admin) {
-      const { exists, owner } = await this.runs.ownerOf(runId);
-      if (exists && owner !== caller.owner) throw new ForbiddenError(`run ${runId} belongs to another user`);
+      const { state, owner } = await this.runs.read(runId);
+      if (state !== null && owner !== caller.owner) throw new ForbiddenError(`run ${runId} belongs to another user`);
     }
     return true;
   }
@@ -69,7 +69,7 @@ export class AuthGuard implements CanActivate {
     if (check === 'expired') throw new UnauthorizedError('this link has expired: read the run again (GET /runs/{run_id}) for fresh links, or send credentials');
     if (check !== 'valid') throw new UnauthorizedError('the signature of this link is not valid for this run and path');
     // Whoever holds the link acts as the run's owner, for this file only.
-    const { owner } = await this.runs.ownerOf(runId);
+    const { owner } = await this.runs.read(runId);
     setCaller(req, { name: `signed link (${owner ?? 'no owner'})`, admin: false, owner: owner ?? '', roles: [] });
     return true;
   }

@@ -23,7 +23,7 @@ import type { Logger } from '../../../../libs/logging/src';
 import { LOGGER, OBJECT_STORE } from '../../../../libs/platform/src';
 import { WesMetrics } from '../../../../libs/metrics/src';
 import { DEFAULT_POOL, POOL_PARAMETER, PoolChoiceError, ReplicaAck, RunQueues, WorkerPools, WorkerRegistry } from '../../../../libs/queue/src';
-import { ActiveRunLimitError, encodeRunRequest, RUN_ID_PATTERN, RunFilter, RunRecord, RunRequest, runObjectKeys, RunState, RunStore, WorkflowStateMachine } from '../../../../libs/runs/src';
+import { ActiveRunLimitError, encodeRunRequest, RUN_ID_PATTERN, RunFilter, RunRecord, RunRequest, runObjectKeys, RunState, RunStore, TrackedRunCache, WorkflowStateMachine } from '../../../../libs/runs/src';
 import { RunDeleter } from '../../../../libs/recovery/src';
 import { ObjectStore, safeRelativePath, UnsafePathError } from '../../../../libs/storage/src';
 import type { DocumentSource } from '../../../../libs/workflow-allow-list/src';
@@ -85,6 +85,7 @@ export class RunsService {
     private readonly metrics: WesMetrics,
     private readonly replicaAck: ReplicaAck,
     private readonly deleter: RunDeleter,
+    private readonly runCache: TrackedRunCache,
   ) {
     this.defaultEngines = defaultEngines(settings);
   }
@@ -308,7 +309,7 @@ export class RunsService {
   }
 
   async status(runId: string): Promise<RunState> {
-    const state = RUN_ID.test(runId) ? await this.stateMachine.getState(runId) : null;
+    const state = RUN_ID.test(runId) ? await this.runCache.state(runId) : null;
     if (!state) throw new NotFoundError(`no run with id "${runId}"`);
     return state;
   }
