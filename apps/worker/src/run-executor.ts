@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { rm } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { WesSettings } from '../../../libs/config/src';
 import { EngineDefinition, engineNamed, engineOptions, EngineRunFiles, EngineRunRequest, EngineView, languageOf, runFolders, SandboxSettings } from '../../../libs/engines/src';
 import type { Logger } from '../../../libs/logging/src';
@@ -23,9 +22,6 @@ import { RunMetrics } from './run-metrics';
 import { WORKER_ID } from './worker-identity';
 
 export type { ExecutionResult, InterruptReason } from './run-steps/run-attempt';
-
-/** How long a run for an engine this worker lacks is held before it goes back to its queue. */
-const HAND_BACK_PAUSE_MS = 1000;
 
 /**
  * Executes one run, step by step (run-steps/, as ARCHITECTURE.md tells a run's path): claim
@@ -131,11 +127,12 @@ export class RunExecutor {
     const engineName = this.runnableEngines && (await this.runs.engineOf(runId));
     if (engineName && !this.runnableEngines?.has(engineName)) {
       // A pool whose workers differ (the implicit default pool runs every engine some worker has):
-      // leave the run QUEUED for a worker that has its engine, after a pause, so that a pool
-      // with no such worker does not spin.
+      // leave the run QUEUED for a worker that has its engine. Its job waits delayed (the queue's
+      // pass-on), so that a pool with no such worker does not spin, and without holding this
+      // worker's slot: while a slot slept on it, the job could be delivered again to the other
+      // slot, and two slots passing one job to each other starved every other run.
       log.info({ engine: engineName }, 'run for an engine this worker does not run: handed back');
-      await sleep(HAND_BACK_PAUSE_MS, undefined, { signal }).catch(() => undefined);
-      return 'hand-back';
+      return 'pass-on';
     }
     const run = await this.claimStep.claim(runId, log);
     if (!run) return 'done';

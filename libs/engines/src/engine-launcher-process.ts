@@ -29,8 +29,11 @@ interface HeldGroup {
 const held = new Map<number, HeldGroup>();
 
 function send(reply: LauncherReply): void {
-  // A worker gone meanwhile: nothing to tell (its disconnect stops everything).
-  if (process.connected) process.send!(reply);
+  // A worker gone meanwhile: nothing to tell (its disconnect stops everything). The channel can
+  // still read as connected when the worker has just died: the write then fails with EPIPE,
+  // which without a callback would be thrown as an 'error' event and kill the launcher before
+  // it stopped the groups it holds.
+  if (process.connected) process.send!(reply, undefined, {}, (err: Error | null) => err && stopAllAndExit());
 }
 
 function startEngine(req: Extract<LauncherRequest, { t: 'spawn' }>): void {
@@ -94,6 +97,8 @@ process.on('message', (req: LauncherRequest) => {
   }
 });
 process.on('disconnect', stopAllAndExit);
+// Any other failure of the channel: the worker is gone or going; the groups must not outlive it.
+process.on('error', stopAllAndExit);
 // The parent-death signal (setpriv at the launcher's start).
 process.on('SIGTERM', stopAllAndExit);
 if (!process.connected) stopAllAndExit();

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { usePrivateRedis } from '../../../test/helpers/private-redis';
 import { RunKeys } from '../../runs/src/run-keys';
-import { RunProcessor, RunQueue, RunQueueSettings } from './run-queue';
+import { PASS_ON_DELAY_MS, RunProcessor, RunQueue, RunQueueSettings } from './run-queue';
 
 /**
  * RunQueue against a real Redis: what the API (enqueue, remove), recovery (restore-if-missing)
@@ -121,6 +121,32 @@ describe('RunQueue', () => {
       await until(() => calls.filter((c) => c === 'back').length === 2 && calls.includes('fails'), 'both runs processed');
       await until(async () => (await queue.jobState('back')) === 'unknown' && (await queue.jobState('fails')) === 'unknown', 'jobs dropped');
       expect(calls.filter((c) => c === 'fails')).toHaveLength(1);
+    } finally {
+      await worker.close();
+      await queue.close();
+    }
+  });
+
+  it('a run passed on waits delayed, holding no slot: the runs queued behind it are taken meanwhile, then it comes back', async () => {
+    const queue = new RunQueue(r.redis, settings({ concurrency: 1 }));
+    const calls: [string, number][] = [];
+    const worker = queue.createWorker(
+      async (runId) => {
+        calls.push([runId, Date.now()]);
+        return runId === 'elsewhere' && calls.filter(([c]) => c === runId).length === 1 ? 'pass-on' : 'done';
+      },
+      () => undefined,
+    );
+    try {
+      await queue.enqueue('elsewhere');
+      await queue.enqueue('next');
+      worker.start();
+      await until(() => calls.some(([c]) => c === 'next'), 'the run behind it taken');
+      expect(await queue.jobState('elsewhere')).toBe('delayed');
+      await until(() => calls.filter(([c]) => c === 'elsewhere').length === 2, 'the passed-on run taken again');
+      const [first, second] = calls.filter(([c]) => c === 'elsewhere').map(([, t]) => t);
+      expect(second - first).toBeGreaterThanOrEqual(PASS_ON_DELAY_MS - 50);
+      expect(calls.map(([c]) => c)).toEqual(['elsewhere', 'next', 'elsewhere']);
     } finally {
       await worker.close();
       await queue.close();

@@ -1,4 +1,4 @@
-import { Job, JobsOptions, Queue, WaitingError, Worker } from 'bullmq';
+import { DelayedError, Job, JobsOptions, Queue, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { WesSettings } from '../../config/src';
 import { RunKeys } from '../../runs/src/run-keys';
@@ -64,8 +64,16 @@ const bullPrefix = (keyPrefix: string) => new RunKeys(keyPrefix).bullPrefix;
 
 const isRedis = (c: Redis | RedisConnectionSettings): c is Redis => typeof (c as Redis).duplicate === 'function';
 
-/** What a worker does with a run; `hand-back` puts the run's job back in the queue for another worker. */
-export type RunProcessor = (runId: string, abort: AbortSignal) => Promise<'done' | 'hand-back'>;
+/**
+ * What a worker does with a run: `hand-back` puts the run's job back in the queue at once for
+ * another worker; `pass-on` puts it back after PASS_ON_DELAY_MS (a worker that cannot run it: the
+ * job waits delayed, holding no worker slot, so the other jobs of the queue go on being taken and
+ * a pool with no worker able to run it does not spin).
+ */
+export type RunProcessor = (runId: string, abort: AbortSignal) => Promise<'done' | 'hand-back' | 'pass-on'>;
+
+/** How long a passed-on job waits before any worker may take it again. */
+export const PASS_ON_DELAY_MS = 1000;
 
 /** A queue worker taking runs: created stopped, started once the process is ready. */
 export interface RunQueueWorker {
@@ -149,6 +157,10 @@ export class RunQueue {
         if (result === 'hand-back') {
           await job.moveToWait(token);
           throw new WaitingError();
+        }
+        if (result === 'pass-on') {
+          await job.moveToDelayed(Date.now() + PASS_ON_DELAY_MS, token);
+          throw new DelayedError();
         }
       },
       {

@@ -195,6 +195,26 @@ describe('TrackedRunCache', () => {
     });
   }
 
+  it('a connection that stops answering (neither replies nor closes) does not hold polls: they go to Redis, and caching resumes', async () => {
+    const c = await startCache();
+    const id = await newRun();
+    expect((await c.read(id)).state).toBe('QUEUED');
+    // A silent invalidations connection: its PINGs are never answered (a half-open socket).
+    const conn = (c as unknown as { invalidations: Redis }).invalidations;
+    const ping = conn.ping.bind(conn);
+    conn.ping = (() => new Promise(() => undefined)) as unknown as typeof conn.ping;
+    expect(await other.send('initialize', id)).toBe('INITIALIZING');
+    // Without the fence's time limit this read would wait for ever (the test's own timeout).
+    expect((await c.read(id)).state).toBe('INITIALIZING');
+    expect(c.isServing).toBe(false);
+    conn.ping = ping;
+    await until('the cache serving again', () => c.isServing);
+    expect((await c.read(id)).state).toBe('INITIALIZING');
+    const before = await hmgets();
+    expect((await c.read(id)).state).toBe('INITIALIZING');
+    expect(await hmgets(), 'a cached read again').toBe(before);
+  });
+
   it('holds at most maxEntries runs, and 0 reads Redis every time', async () => {
     const c = await startCache(5);
     const ids = [];

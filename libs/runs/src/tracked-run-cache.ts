@@ -57,6 +57,9 @@ export type TrackedRunCacheEvent = { kind: 'serving' } | { kind: 'lost'; connect
  * At most `maxEntries` runs (least recently used dropped first); 0 turns caching off and every
  * read goes to Redis. Terminal states still come from the TerminalStateCache first (no fence).
  */
+/** How long a fence's PINGs may go unanswered before the silent connection is taken for lost. */
+export const FENCE_TIMEOUT_MS = 2000;
+
 export class TrackedRunCache {
   private readonly entries = new Map<string, Entry>();
   private tracking?: Redis;
@@ -222,9 +225,26 @@ export class TrackedRunCache {
   }
 
   private ping(): Promise<void> {
-    const sent = this.guarded(Promise.all([this.invalidations!.ping(), this.tracking!.ping()]).then(() => undefined));
+    const conns = [
+      ['invalidations', this.invalidations!],
+      ['tracking', this.tracking!],
+    ] as const;
+    const answered = [false, false];
+    const sent = this.guarded(Promise.all(conns.map(([, conn], i) => conn.ping().then(() => void (answered[i] = true)))).then(() => undefined));
     this.fenceInFlight = sent;
+    // A connection that neither answers nor closes (a half-open socket, a stalled server) must
+    // not hold polls: it is taken for lost (the waiting reads go to Redis directly) and made anew,
+    // which enables caching again once it is ready.
+    const timer = setTimeout(() => {
+      conns.forEach(([name, conn], i) => {
+        if (answered[i]) return;
+        this.lose(name, `no answer to PING within ${FENCE_TIMEOUT_MS} ms`);
+        conn.disconnect(true);
+      });
+    }, FENCE_TIMEOUT_MS);
+    timer.unref();
     const done = () => {
+      clearTimeout(timer);
       if (this.fenceInFlight === sent) this.fenceInFlight = undefined;
     };
     sent.then(done, done);

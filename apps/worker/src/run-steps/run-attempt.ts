@@ -37,8 +37,11 @@ export interface HeldAttempt {
   log: Logger;
 }
 
-/** What became of a job: done with (whatever the run's state), or to be handed back to the queue. */
-export type ExecutionResult = 'done' | 'hand-back';
+/**
+ * What became of a job: done with (whatever the run's state), handed back to the queue at once,
+ * or passed on (back to the queue after a pause: this worker cannot run it; RunProcessor).
+ */
+export type ExecutionResult = 'done' | 'hand-back' | 'pass-on';
 
 /** How a run is to end: the state machine's message and what it records. */
 export interface RunEnding {
