@@ -338,6 +338,11 @@ rule slow:
 
   // Last in this describe: it stops the stack's first worker.
   it('a worker without snakemake hands a snakemake run back: the run waits QUEUED, then a worker that runs snakemake completes it', async () => {
+    // Runs the earlier tests left going (the SIGKILLed worker's run is re-run, attempt after
+    // attempt) would take the slots this test counts on: they end first.
+    const left = (await h.client.getJson<{ runs: { run_id: string }[] }>('/runs?page_size=100&state=QUEUED,INITIALIZING,RUNNING,CANCELING')).runs;
+    for (const run of left) await h.client.cancel(run.run_id);
+    for (const run of left) await h.client.waitForState(run.run_id, ['CANCELED', 'COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR'], 60_000);
     const cwlOnly = await h.stack.startWorker({ env: { WES_ENGINES: 'cwltool' } });
     for (const w of h.stack.liveWorkers().filter((w) => w !== cwlOnly)) {
       h.stack.signal(w, 'SIGTERM');
