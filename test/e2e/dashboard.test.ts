@@ -411,7 +411,7 @@ outputs: []
         const info = await h.client.getJson('/service-info');
         const shown = await counts.locator('tr', { hasText: 'COMPLETE' }).locator('td').textContent();
         return `${shown} shown, ${info.system_state_counts.COMPLETE} served`;
-      })
+      }, { timeout: 15_000 }) // three of the page's service-info polls (SERVICE_POLL_MS in apps/web, 5 s)
       .toMatch(/^(\d+) shown, \1 served$/);
     const pool = page.locator('#pools tbody tr').first();
     expect(await pool.locator('td').nth(4).textContent()).toBe('1');
