@@ -43,6 +43,10 @@ wait
       WES_WORKER_CONCURRENCY: '1',
       WES_CANCEL_GRACE_MS: String(CANCEL_GRACE_MS),
       WES_CANCEL_SIGNAL: 'SIGTERM',
+      // No sandbox: the bench's engine script lives in the bench's temporary folder, which the
+      // sandbox does not show (it binds /usr and the run's own folders only). The tests cover
+      // cancel in the sandbox (test/e2e cancel); what the sandbox adds to a run is scenario 13.
+      WES_SANDBOX: 'none',
     },
     workers: 1,
   });
