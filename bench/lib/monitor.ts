@@ -7,6 +7,7 @@
  */
 import { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
+import { connect } from 'node:net';
 import { ENQUEUE_SCRIPT, TRANSITION_SCRIPT } from '../../libs/runs/src/state-machine-scripts';
 import { sleep } from './util';
 
@@ -38,6 +39,45 @@ const norm = (key: string) =>
     .replace(/\b\d{3,}\b/g, '<n>')
     .replace(/:[0-9a-f]{16,}/g, ':<hex>');
 
+/** One argument of a MONITOR line, unquoted (Redis escapes \\, \", \n, \r, \t, \a, \b and \xNN). */
+function unquote(text: string): string {
+  const simple: Record<string, string> = { n: '\n', r: '\r', t: '\t', a: '\x07', b: '\b' };
+  return text.replace(/\\(x[0-9a-f]{2}|.)/g, (_, e: string) => (e.length === 3 ? String.fromCharCode(parseInt(e.slice(1), 16)) : (simple[e] ?? e)));
+}
+
+/**
+ * MONITOR on a plain socket of its own, each line parsed into its source address and arguments.
+ * Not ioredis's monitor(): while Redis is busy, the first lines can come in the same read as the
+ * OK of MONITOR, before ioredis takes the connection for a monitor, and it fails with "Command
+ * queue state error".
+ */
+async function openMonitor(redisUrl: string): Promise<{ seen: { source: string; args: string[] }[]; close: () => void }> {
+  const url = new URL(redisUrl);
+  const socket = connect(Number(url.port || 6379), url.hostname);
+  const seen: { source: string; args: string[] }[] = [];
+  let buffer = '';
+  let ok!: () => void;
+  const started = new Promise<void>((resolve, reject) => {
+    ok = resolve;
+    socket.once('error', reject);
+  });
+  socket.setEncoding('latin1');
+  socket.on('data', (chunk: string) => {
+    buffer += chunk;
+    let end: number;
+    while ((end = buffer.indexOf('\r\n')) >= 0) {
+      const line = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      if (line === '+OK') ok();
+      const m = /^\+[\d.]+ \[\d+ ([^\]]+)\] (.*)$/.exec(line);
+      if (m) seen.push({ source: m[1]!, args: [...m[2]!.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((a) => unquote(a[1]!)) });
+    }
+  });
+  socket.write('MONITOR\r\n');
+  await started;
+  return { seen, close: () => socket.destroy() };
+}
+
 /**
  * Runs `action` (which performs `ops` operations) under MONITOR and counts the commands sent by
  * connections whose name starts with one of `from`.
@@ -58,18 +98,15 @@ export async function countCommands(redisUrl: string, from: string[], ops: numbe
   const sha = new Map<string, string>();
   sha.set(createHash('sha1').update(ENQUEUE_SCRIPT).digest('hex'), 'wesEnqueue');
   sha.set(createHash('sha1').update(TRANSITION_SCRIPT).digest('hex'), 'wesTransition');
-  const monitorConn = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const monitor = await monitorConn.monitor();
-  const seen: { source: string; args: string[] }[] = [];
-  monitor.on('monitor', (_time: string, args: string[], source: string) => seen.push({ source, args }));
+  const monitor = await openMonitor(redisUrl);
   await sleep(100);
-  seen.length = 0;
+  monitor.seen.length = 0;
   await action();
   await sleep(200);
   await refreshNames();
-  monitor.disconnect();
-  monitorConn.disconnect();
+  monitor.close();
   admin.disconnect();
+  const seen = monitor.seen;
 
   const perOp: Record<string, number> = {};
   let total = 0;

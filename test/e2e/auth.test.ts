@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../libs/auth/src';
-import { argvRun, expectAdminCancels, expectRunMatrix, listAll, RunUrls, runUrls } from '../helpers/auth-matrix';
+import { countCommands } from '../../bench/lib/monitor';
+import { argvRun, expectAdminCancels, expectRunMatrix, listAll, RunUrls, runUrls, sleepRun } from '../helpers/auth-matrix';
 import { corsPreflight, WesClient, workflowFiles, WORKFLOWS_DIR } from '../helpers/client';
 import { useStack } from '../helpers/e2e';
 import { toilWesCwlRunnerRequest } from '../helpers/python-clients';
@@ -153,6 +154,33 @@ describe('authMode static', () => {
     expect(refused.stderr).toContain('belongs to another user');
     const noCredentials = await runWes(['list'], { url: h.stack.origin });
     expect(noCredentials.code).not.toBe(0);
+  });
+
+  it("reads a user's run going on once per request (the owner check's read answers the handler), and still refuses another user", async () => {
+    const runId = await as('alice').submitOk(sleepRun());
+    try {
+      await as('alice').waitForState(runId, ['RUNNING']);
+      const polls = 10;
+      for (const p of [`/runs/${runId}/status`, `/runs/${runId}/tasks`]) {
+        // A read of the run cache waits for one fence: one PING on each of its two connections
+        // (requests one after the other share none). Two reads of the run would be two of each.
+        const counted = await countCommands(h.stack.redis.url, ['wes-api-tracking', 'wes-api-invalidations'], polls, async () => {
+          for (let i = 0; i < polls; i++) expect((await as('alice').request('GET', p)).status, p).toBe(200);
+        });
+        expect(counted.perOp, p).toMatchObject({ 'wes-api-tracking PING': 1, 'wes-api-invalidations PING': 1 });
+      }
+      expect(await as('alice').getJson(`/runs/${runId}/status`)).toEqual({ run_id: runId, state: 'RUNNING' });
+      for (const p of [`/runs/${runId}/status`, `/runs/${runId}/tasks`, `/runs/${runId}`]) {
+        const refused = await as('bob').request('GET', p);
+        expect(refused.status, p).toBe(403);
+        expect(refused.body, p).toEqual({ msg: `run ${runId} belongs to another user`, status_code: 403 });
+      }
+      expect((await as('bob').request('GET', '/runs/01900000-0000-7000-8000-000000000000/status')).status).toBe(404);
+      expect(await as('root').getJson(`/runs/${runId}/status`)).toEqual({ run_id: runId, state: 'RUNNING' });
+    } finally {
+      await as('alice').cancel(runId);
+    }
+    await as('alice').waitForState(runId, ['CANCELED']);
   });
 
   it('logs who submitted and cancelled what, and no token or password in any line of the API or the worker', async () => {

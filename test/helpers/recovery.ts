@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { runForm, TERMINAL, WesClient, workflowFiles } from './client';
 import { findProcesses, ProcessInfo } from './processes';
 import { Stack } from './stack';
+import { waitFor } from './wait-for';
+
+export { waitFor };
 
 /**
  * Helpers of the crash, restart and cancel-race tests: runs of a sleep of a given length whose
@@ -42,22 +44,6 @@ export function napForm(seconds: string, tags: Record<string, string> = {}, work
     tags,
     attachments: workflowFiles(workflow),
   });
-}
-
-/** Polls `probe` until it returns a value other than undefined/false; fails after timeoutMs naming `what`. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, pollMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
-    await sleep(pollMs);
-  }
 }
 
 /** The run record (hash) and its system_logs, read directly from the stack's Redis. */

@@ -1,7 +1,5 @@
 import { createHash, randomBytes, scrypt, ScryptOptions, timingSafeEqual } from 'node:crypto';
-// The settings file itself, not the package index: the CLI's `auth-hash` loads this file at
-// every start, and the index brings the whole settings loader.
-import { SCRYPT_HASH } from '../../config/src/auth-settings';
+import { parseScryptHash } from './scrypt-hash';
 
 /** scrypt cost of new password hashes: N=2^15, r=8, p=1 (32 MiB, ~0.1 s). */
 export const SCRYPT_DEFAULTS = { N: 32768, r: 8, p: 1 } as const;
@@ -36,11 +34,9 @@ export async function hashPassword(password: string, cost: { N: number; r: numbe
 
 /** True when `password` hashes to `stored` (a hashPassword string), compared in constant time. */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const m = SCRYPT_HASH.exec(stored);
-  if (!m) return false;
-  const [N, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const salt = Buffer.from(m[4]!, 'base64');
-  const expected = Buffer.from(m[5]!, 'base64');
+  const parsed = parseScryptHash(stored);
+  if (!parsed) return false;
+  const { N, r, p, salt, hash: expected } = parsed;
   const actual = await scryptAsync(password, salt, expected.length, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 });
   return timingSafeEqual(expected, actual);
 }

@@ -1,13 +1,12 @@
 import { isIP } from 'node:net';
+// The format's own file, not libs/auth's index (which brings the OIDC verifier).
+import { parseScryptHash } from '../../auth/src/scrypt-hash';
 import { InvalidSettingError } from './invalid-setting-error';
 import { listSetting } from './list-setting';
 import type { WesSettings } from './settings';
 
 /** A user name is the owner of its runs and part of a Redis key: kept short and plain. */
 export const AUTH_USER_NAME = /^[A-Za-z0-9_.@-]{1,64}$/;
-
-/** `scrypt$N$r$p$<salt base64>$<hash base64>`: N a power of two, salt and hash at least 16 bytes. */
-export const SCRYPT_HASH = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9+/]{22,}={0,2})\$([A-Za-z0-9+/]{22,}={0,2})$/;
 
 /** Per-user overrides of the submit limits an authUsers entry may carry (see AuthUser). */
 const USER_LIMIT_FIELDS = ['maxActiveRuns', 'submitsPerMinute'] as const;
@@ -45,9 +44,10 @@ export function checkAuthUsers(settings: WesSettings, origin: string): void {
       tokens.add(t);
     }
     if (u.passwordScrypt !== undefined) {
-      const m = typeof u.passwordScrypt === 'string' ? SCRYPT_HASH.exec(u.passwordScrypt) : null;
-      const [n, r, p] = m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [0, 0, 0];
-      if (!m || n < 2 || (n & (n - 1)) !== 0 || r < 1 || p < 1 || 128 * n * r > MAX_SCRYPT_MEMORY || p > 16) {
+      // N a power of two, and the memory it takes bounded.
+      const parsed = typeof u.passwordScrypt === 'string' ? parseScryptHash(u.passwordScrypt) : undefined;
+      const { N: n, r, p } = parsed ?? { N: 0, r: 0, p: 0 };
+      if (!parsed || n < 2 || (n & (n - 1)) !== 0 || r < 1 || p < 1 || 128 * n * r > MAX_SCRYPT_MEMORY || p > 16) {
         throw new InvalidSettingError(`${where}.passwordScrypt: must be scrypt$N$r$p$<salt base64>$<hash base64> (N a power of two, 128·N·r at most 1 GiB)`);
       }
     }

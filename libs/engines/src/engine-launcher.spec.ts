@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/helpers/wait-for';
 import { EngineLauncher } from './engine-launcher';
 import { groupMembers } from './process-group';
 
@@ -21,13 +21,7 @@ function alive(pid: number): boolean {
   }
 }
 
-async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+const waitUntil = (what: string, check: () => boolean | Promise<boolean>) => waitFor(what, check, 10_000, 50);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

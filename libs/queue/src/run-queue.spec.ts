@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { usePrivateRedis } from '../../../test/helpers/private-redis';
+import { waitFor } from '../../../test/helpers/wait-for';
 import { RunKeys } from '../../runs/src/run-keys';
 import { PASS_ON_DELAY_MS, RunProcessor, RunQueue, RunQueueSettings } from './run-queue';
 
@@ -23,13 +24,7 @@ function gate() {
   return { open, opened };
 }
 
-async function until(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const until = (check: () => Promise<boolean> | boolean, what: string) => waitFor(what, check, 10_000, 20);
 
 describe('RunQueue', () => {
   it('queues a run once under its id, in keys under the deployment prefix', async () => {

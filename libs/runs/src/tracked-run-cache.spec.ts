@@ -2,10 +2,10 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { usePrivateRedis } from '../../../test/helpers/private-redis';
+import { waitFor } from '../../../test/helpers/wait-for';
 import { RunKeys } from './run-keys';
 import { RunMessage, RunState } from './states';
 import { TrackedRunCache } from './tracked-run-cache';
@@ -68,13 +68,7 @@ const newRun = async () => {
   return id;
 };
 
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
+const until = (what: string, check: () => boolean | Promise<boolean>) => waitFor(what, check, 10_000, 5);
 
 async function startCache(maxEntries = 1000): Promise<TrackedRunCache> {
   cache = new TrackedRunCache(conn, keys, maxEntries);

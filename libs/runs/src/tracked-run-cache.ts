@@ -133,11 +133,14 @@ export class TrackedRunCache {
     return this.entries.size;
   }
 
-  /** The run's state (null: no such run): a terminal one from the TerminalStateCache, else as read(). */
-  async state(runId: string): Promise<RunState | null> {
+  /**
+   * The run's state (null: no such run): a terminal one from the TerminalStateCache, else from
+   * `known` (a read() made for the same request, e.g. the API's owner check), else as read().
+   */
+  async state(runId: string, known?: RunHead): Promise<RunState | null> {
     const done = this.terminal?.get(runId);
     if (done) return done;
-    const { state } = await this.read(runId);
+    const { state } = known ?? (await this.read(runId));
     this.terminal?.remember(runId, state);
     return state;
   }

@@ -8,6 +8,7 @@ import { TrackedRunCache } from '../../../../libs/runs/src';
 import { ForbiddenError, ServiceUnavailableError, UnauthorizedError } from '../common/wes-errors';
 import { Authenticator } from './authenticator';
 import { setCaller } from './caller';
+import { keepGuardRunRead } from './guard-run-read';
 import { LinkSigner, runPathOf } from './link-signer';
 import { PUBLIC_ROUTE } from './public.decorator';
 import { SIGNED_LINK_ROUTE } from './signed-link.decorator';
@@ -16,9 +17,10 @@ import { SIGNED_LINK_ROUTE } from './signed-link.decorator';
  * Every route but those marked @Public: the caller must authenticate (401 otherwise), and a
  * route about one run (a `run_id` parameter: the run, its status, tasks, logs, outputs,
  * cancel) is the owner's or an admin's (403 otherwise; a run that does not exist is left to
- * the handler's 404). One place, so a new run route cannot forget the check. A JWT that does
- * not verify is a 401 saying why in general terms; an issuer whose keys cannot be fetched is a
- * 503 (the token may be good: the client should retry, not drop it). Neither logs the token.
+ * the handler's 404). One place, so a new run route cannot forget the check. The run read for
+ * the check is kept on the request for the handler (guard-run-read.ts). A JWT that does not
+ * verify is a 401 saying why in general terms; an issuer whose keys cannot be fetched is a 503
+ * (the token may be good: the client should retry, not drop it). Neither logs the token.
  *
  * A GET or HEAD of a run's file (a @SignedLinkRoute: logs, outputs) without an Authorization
  * header but with a signed link's query passes when the signature is good for exactly that run
@@ -52,8 +54,9 @@ export class AuthGuard implements CanActivate {
     setCaller(req, caller);
     const runId = (req.params as Record<string, string> | undefined)?.run_id;
     if (runId !== undefined && !caller.admin) {
-      const { state, owner } = await this.runs.read(runId);
-      if (state !== null && owner !== caller.owner) throw new ForbiddenError(`run ${runId} belongs to another user`);
+      const head = await this.runs.read(runId);
+      if (head.state !== null && head.owner !== caller.owner) throw new ForbiddenError(`run ${runId} belongs to another user`);
+      keepGuardRunRead(req, runId, head);
     }
     return true;
   }
@@ -69,8 +72,9 @@ export class AuthGuard implements CanActivate {
     if (check === 'expired') throw new UnauthorizedError('this link has expired: read the run again (GET /runs/{run_id}) for fresh links, or send credentials');
     if (check !== 'valid') throw new UnauthorizedError('the signature of this link is not valid for this run and path');
     // Whoever holds the link acts as the run's owner, for this file only.
-    const { owner } = await this.runs.read(runId);
-    setCaller(req, { name: `signed link (${owner ?? 'no owner'})`, admin: false, owner: owner ?? '', roles: [] });
+    const head = await this.runs.read(runId);
+    setCaller(req, { name: `signed link (${head.owner ?? 'no owner'})`, admin: false, owner: head.owner ?? '', roles: [] });
+    keepGuardRunRead(req, runId, head);
     return true;
   }
 }

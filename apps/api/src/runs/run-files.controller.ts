@@ -6,6 +6,7 @@ import { OBJECT_STORE } from '../../../../libs/platform/src';
 import { runObjectKeys } from '../../../../libs/runs/src';
 import { ObjectStore, safeRelativePath } from '../../../../libs/storage/src';
 import { wesBaseUrl } from '../common/base-url';
+import { guardRunRead } from '../auth/guard-run-read';
 import { LinkSigner } from '../auth/link-signer';
 import { SignedLinkRoute } from '../auth/signed-link.decorator';
 import { BadRequestError, NotFoundError } from '../common/wes-errors';
@@ -32,7 +33,7 @@ export class RunFilesController {
   @SignedLinkRoute()
   async log(@Param('run_id') runId: string, @Param('stream') name: string, @Req() req: FastifyRequest, @Res() reply: FastifyReply) {
     const stream = logStream(name);
-    await this.runs.status(runId);
+    await this.runs.status(runId, guardRunRead(req, runId));
     if (await sendObject(this.store, req, reply, runObjectKeys.log(runId, stream), LOG_CONTENT_TYPE)) return;
     const parts = await this.store.list(runObjectKeys.logPartsPrefix(runId, stream));
     // The whole log may have replaced the chunks between the two reads.
@@ -43,7 +44,7 @@ export class RunFilesController {
   /** The run's output files: path, size and download URL of each. */
   @Get('runs/:run_id/outputs')
   async listOutputs(@Param('run_id') runId: string, @Req() req: FastifyRequest) {
-    await this.runs.status(runId);
+    await this.runs.status(runId, guardRunRead(req, runId));
     const prefix = runObjectKeys.output(runId, '');
     const fileUrl = await this.links.urls(wesBaseUrl(this.settings, req), runId);
     const files = (await this.store.list(prefix)).map((o) => {
@@ -56,7 +57,7 @@ export class RunFilesController {
   @Get('runs/:run_id/outputs/*')
   @SignedLinkRoute()
   async output(@Param('run_id') runId: string, @Req() req: FastifyRequest, @Res() reply: FastifyReply) {
-    await this.runs.status(runId);
+    await this.runs.status(runId, guardRunRead(req, runId));
     const raw = (req.params as Record<string, string>)['*'] ?? '';
     let path: string;
     try {

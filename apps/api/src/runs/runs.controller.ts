@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { stringifyJson } from '../../../../libs/json/src';
 import { WesSettings } from '../../../../libs/config/src';
 import { callerOf } from '../auth/caller';
+import { guardRunRead } from '../auth/guard-run-read';
 import { LinkSigner } from '../auth/link-signer';
 import { wesBaseUrl } from '../common/base-url';
 import { decodePageToken, encodePageToken, parsePageSize } from '../common/pagination';
@@ -91,8 +92,8 @@ export class RunsController {
   }
 
   @Get('runs/:run_id/status')
-  async getRunStatus(@Param('run_id') runId: string) {
-    return { run_id: runId, state: await this.runs.status(runId) };
+  async getRunStatus(@Param('run_id') runId: string, @Req() req: FastifyRequest) {
+    return { run_id: runId, state: await this.runs.status(runId, guardRunRead(req, runId)) };
   }
 
   /** DeleteRun (an extension of WES 1.1): a finished run and its files are removed; 409 for a run not finished. */

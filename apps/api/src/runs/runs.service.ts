@@ -23,7 +23,7 @@ import type { Logger } from '../../../../libs/logging/src';
 import { LOGGER, OBJECT_STORE } from '../../../../libs/platform/src';
 import { WesMetrics } from '../../../../libs/metrics/src';
 import { DEFAULT_POOL, POOL_PARAMETER, PoolChoiceError, ReplicaAck, RunQueues, WorkerPools, WorkerRegistry } from '../../../../libs/queue/src';
-import { ActiveRunLimitError, encodeRunRequest, RUN_ID_PATTERN, RunFilter, RunRecord, RunRequest, runObjectKeys, RunState, RunStore, TrackedRunCache, WorkflowStateMachine } from '../../../../libs/runs/src';
+import { ActiveRunLimitError, encodeRunRequest, RUN_ID_PATTERN, RunFilter, RunRecord, RunRequest, RunHead, runObjectKeys, RunState, RunStore, TrackedRunCache, WorkflowStateMachine } from '../../../../libs/runs/src';
 import { RunDeleter } from '../../../../libs/recovery/src';
 import { ObjectStore, safeRelativePath, UnsafePathError } from '../../../../libs/storage/src';
 import type { DocumentSource } from '../../../../libs/workflow-allow-list/src';
@@ -308,8 +308,9 @@ export class RunsService {
     return run;
   }
 
-  async status(runId: string): Promise<RunState> {
-    const state = RUN_ID.test(runId) ? await this.runCache.state(runId) : null;
+  /** The run's state, 404 when there is none; `known`: the AuthGuard's read of it for this request (guardRunRead). */
+  async status(runId: string, known?: RunHead): Promise<RunState> {
+    const state = RUN_ID.test(runId) ? await this.runCache.state(runId, known) : null;
     if (!state) throw new NotFoundError(`no run with id "${runId}"`);
     return state;
   }

@@ -5,6 +5,7 @@ import { OBJECT_STORE } from '../../../../libs/platform/src';
 import { isTaskId, runObjectKeys, RunState, StoredTask, TaskStore } from '../../../../libs/runs/src';
 import { ObjectStore } from '../../../../libs/storage/src';
 import { RunFileUrl, wesBaseUrl } from '../common/base-url';
+import { guardRunRead } from '../auth/guard-run-read';
 import { LinkSigner } from '../auth/link-signer';
 import { SignedLinkRoute } from '../auth/signed-link.decorator';
 import { decodePageToken, encodePageToken, parsePageSize } from '../common/pagination';
@@ -37,7 +38,7 @@ export class TasksController {
   ) {
     const size = parsePageSize(pageSize, this.settings.defaultPageSize, this.settings.maxPageSize);
     const after = decodePageToken(pageToken, isTaskId);
-    const state = await this.runs.status(runId);
+    const state = await this.runs.status(runId, guardRunRead(req, runId));
     const page = await this.tasks.page(runId, size, after);
     const fileUrl = await this.fileUrl(req, runId);
     return { task_logs: page.tasks.map((t) => toTaskLog(t, fileUrl, state)), next_page_token: page.more ? encodePageToken(page.tasks.at(-1)?.id) : '' };
@@ -45,7 +46,7 @@ export class TasksController {
 
   @Get('runs/:run_id/tasks/:task_id')
   async getTask(@Param('run_id') runId: string, @Param('task_id') taskId: string, @Req() req: FastifyRequest) {
-    const { task, state } = await this.find(runId, taskId);
+    const { task, state } = await this.find(req, runId, taskId);
     return toTaskLog(task, await this.fileUrl(req, runId), state);
   }
 
@@ -60,15 +61,15 @@ export class TasksController {
     @Res() reply: FastifyReply,
   ) {
     const stream = logStream(name);
-    const { task } = await this.find(runId, taskId);
+    const { task } = await this.find(req, runId, taskId);
     const key = runObjectKeys.taskLog(runId, task.attempt, task.id, stream);
     if (!task[stream] || !(await sendObject(this.store, req, reply, key, LOG_CONTENT_TYPE))) {
       throw new NotFoundError(`task ${taskId} of run ${runId} has no stored ${stream} (it captured none, has not ended, or it was too large)`);
     }
   }
 
-  private async find(runId: string, taskId: string): Promise<{ task: StoredTask; state: RunState }> {
-    const state = await this.runs.status(runId);
+  private async find(req: FastifyRequest, runId: string, taskId: string): Promise<{ task: StoredTask; state: RunState }> {
+    const state = await this.runs.status(runId, guardRunRead(req, runId));
     const task = await this.tasks.get(runId, taskId);
     if (!task) throw new NotFoundError(`run ${runId} has no task "${taskId}"`);
     return { task, state };

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-// The one file, not libs/auth's index (its OIDC verifier and settings cost ~100 ms at every start).
+// The one file, not libs/auth's index (it brings the OIDC verifier and jose, loaded for nothing at every start).
 import { hashPassword, hashToken, newToken } from '../../../../libs/auth/src/credential-hashes';
 import { UsageError } from '../cli-errors';
 import { printText } from '../cli-context';
