@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runForm, TERMINAL, workflowFiles } from '../helpers/client';
 import { localCwltoolExitCode, localCwltoolVersion, reverseLines, TWO_STEP_FILES, uniqueMarker, useStack } from '../helpers/e2e';
-import { listProcesses } from '../helpers/processes';
+import { environOf, launcherOf } from '../helpers/processes';
 import { napForm, RunInspector, uniqueSeconds, waitEngineRunning } from '../helpers/recovery';
 import { CWLTOOL } from '../helpers/stack';
 
@@ -277,14 +276,11 @@ describe('without a sandbox (WES_SANDBOX=none: the engine gets the scratch folde
       const runId = await client.submitOk(napForm(seconds));
       const procs = await waitEngineRunning(client, inspector, runId, seconds, 1);
       const cwltool = procs.find((p) => p.cmdline.includes(CWLTOOL));
-      const launcher = listProcesses().find((p) => p.ppid === stack.workers[0].child.pid && p.cmdline.includes('engine-launcher-process'));
+      const launcher = launcherOf(stack.workers[0].child.pid);
       expect(cwltool, 'cwltool runs').toBeDefined();
       expect(launcher, 'the worker runs its launcher').toBeDefined();
       for (const p of [cwltool!, launcher!]) {
-        const names = readFileSync(`/proc/${p.pid}/environ`, 'utf8')
-          .split('\0')
-          .filter(Boolean)
-          .map((v) => v.slice(0, v.indexOf('=')));
+        const names = environOf(p.pid).map((v) => v.slice(0, v.indexOf('=')));
         expect(names).toContain('PATH');
         expect(names.filter((n) => n === 'REDIS_URL' || n.startsWith('WES_'))).toEqual([]);
       }

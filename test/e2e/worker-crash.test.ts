@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useStack } from '../helpers/e2e';
-import { findProcesses, listProcesses } from '../helpers/processes';
+import { environOf, findProcesses, launcherOf } from '../helpers/processes';
 import {
   FAST_RECOVERY_ENV,
   napForm,
@@ -230,11 +229,11 @@ describe('the engine dies with its worker, with no other process on the host to 
       const worker = await stack.startWorker({ env: { WES_DRAIN_MS: '300' } });
       // Its launcher holds nothing of the worker's environment (an unsandboxed engine of the same
       // user could read /proc/<launcher>/environ): not REDIS_URL, not the stack's settings.
-      const launcher = listProcesses().find((p) => p.ppid === worker.child.pid && p.cmdline.includes('engine-launcher-process'));
+      const launcher = launcherOf(worker.child.pid);
       expect(launcher, 'the worker runs its engine launcher').toBeDefined();
-      const environ = readFileSync(`/proc/${launcher!.pid}/environ`, 'utf8');
-      expect(environ).not.toContain(stack.redis.url);
-      expect(environ.split('\0').filter((v) => /^(REDIS_URL|WES_)/.test(v))).toEqual([]);
+      const environ = environOf(launcher!.pid);
+      expect(environ.join('\n')).not.toContain(stack.redis.url);
+      expect(environ.filter((v) => /^(REDIS_URL|WES_)/.test(v))).toEqual([]);
 
       const seconds = uniqueSeconds(300);
       const id = await client.submitOk(napForm(seconds, {}, 'stubborn.cwl'));

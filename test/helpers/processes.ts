@@ -1,4 +1,5 @@
 /** The tests' view of the process helpers in scripts/lib/proc.ts (matching by command line). */
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { killAll, ProcInfo, processesMatching, processesWithCommand, scanProcesses } from '../../scripts/lib/proc';
 
@@ -9,6 +10,16 @@ export const listProcesses = scanProcesses;
 
 /** Processes whose command line contains `marker`. */
 export const findProcesses = processesWithCommand;
+
+/** The engine launcher a worker (its pid) started, if it runs. */
+export function launcherOf(workerPid: number | undefined): ProcessInfo | undefined {
+  return scanProcesses().find((p) => p.ppid === workerPid && p.cmdline.includes('engine-launcher-process'));
+}
+
+/** The environment a process was started with (/proc/<pid>/environ), as NAME=value entries. */
+export function environOf(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+}
 
 /**
  * What a stack left running once its workers and API exited: engines (their command line or
