@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { runForm, TERMINAL, workflowFiles } from '../helpers/client';
 import { localCwltoolExitCode, localCwltoolVersion, reverseLines, TWO_STEP_FILES, uniqueMarker, useStack } from '../helpers/e2e';
+import { environOf, launcherOf } from '../helpers/processes';
+import { napForm, RunInspector, uniqueSeconds, waitEngineRunning } from '../helpers/recovery';
 import { CWLTOOL } from '../helpers/stack';
 
 /**
@@ -264,5 +266,28 @@ describe('without a sandbox (WES_SANDBOX=none: the engine gets the scratch folde
     expect(cmd).toContain('<run>/outputs');
     expect(cmd.join(' ')).not.toContain(plain.stack.workDir);
     expect(cmd.slice(1).filter((a: string) => a.startsWith('/'))).toEqual([]);
+  });
+
+  it("gives the engine a few of the worker's variables, none of its secrets or settings (nor to its launcher)", async () => {
+    const { client, stack } = plain;
+    const inspector = new RunInspector(stack);
+    try {
+      const seconds = uniqueSeconds(300);
+      const runId = await client.submitOk(napForm(seconds));
+      const procs = await waitEngineRunning(client, inspector, runId, seconds, 1);
+      const cwltool = procs.find((p) => p.cmdline.includes(CWLTOOL));
+      const launcher = launcherOf(stack.workers[0].child.pid);
+      expect(cwltool, 'cwltool runs').toBeDefined();
+      expect(launcher, 'the worker runs its launcher').toBeDefined();
+      for (const p of [cwltool!, launcher!]) {
+        const names = environOf(p.pid).map((v) => v.slice(0, v.indexOf('=')));
+        expect(names).toContain('PATH');
+        expect(names.filter((n) => n === 'REDIS_URL' || n.startsWith('WES_'))).toEqual([]);
+      }
+      expect((await client.cancel(runId)).status).toBe(200);
+      await client.waitForState(runId, ['CANCELED'], 60_000);
+    } finally {
+      inspector.close();
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useStack } from '../helpers/e2e';
-import { findProcesses } from '../helpers/processes';
+import { environOf, findProcesses, launcherOf } from '../helpers/processes';
 import {
   FAST_RECOVERY_ENV,
   napForm,
@@ -169,7 +169,9 @@ describe('worker killed mid-run, WES_WORKER_LOSS_POLICY=fail', () => {
 const SLOW_NOTICE_ENV = { WES_HEARTBEAT_MS: '10000', WES_REAPER_INTERVAL_MS: '600000', WES_JOB_LOCK_MS: '30000', WES_STALLED_INTERVAL_MS: '1000' };
 
 describe('the engine dies with its worker, with no other process on the host to clean up', () => {
-  const h = useStack({ workers: 1, workerConcurrency: 1, env: SLOW_NOTICE_ENV });
+  // A 60 s stop grace: an engine left to wait it out after its worker was gone would be caught
+  // (the next attempt of its run may start long before, in the same run folder).
+  const h = useStack({ workers: 1, workerConcurrency: 1, env: { ...SLOW_NOTICE_ENV, WES_CANCEL_GRACE_MS: '60000' } });
 
   it('no engine process (cwltool, the tool) outlives the SIGKILLed worker by more than a few seconds', async () => {
     const { client, stack } = h;
@@ -197,7 +199,7 @@ describe('the engine dies with its worker, with no other process on the host to 
     }
   });
 
-  it('even a tool that ignores the stop signal is gone within the grace period (2 s) after its worker died', async () => {
+  it('even a tool that ignores the stop signal is gone within seconds of its worker\'s SIGKILL, not after the 60 s grace', async () => {
     const { client, stack } = h;
     const inspector = new RunInspector(stack);
     try {
@@ -210,10 +212,43 @@ describe('the engine dies with its worker, with no other process on the host to 
       expect(holder).toBeDefined();
       const killedAt = Date.now();
       await stack.kill(holder!);
-      // Unsandboxed, the tool outlives the stop signal until the SIGKILL at the grace period's
-      // end; in its sandbox, which dies with the worker's signal, it is gone at once.
-      await waitProcessesGone(procs, 2_000 + 4_000, 'the stubborn engine of the SIGKILLed worker');
+      // The launcher SIGKILLs the group of a worker that is gone: no grace to wait out.
+      await waitProcessesGone(procs, 3_000, 'the stubborn engine of the SIGKILLed worker');
       console.log(`parent-death (tool ignoring SIGINT/SIGTERM): engine gone ${Date.now() - killedAt} ms after SIGKILL of the worker`);
+      // Cancelled, so the next worker's start-up settles it CANCELED instead of running it again.
+      expect((await client.cancel(id)).status).toBe(200);
+    } finally {
+      inspector.close();
+    }
+  });
+
+  it('a worker SIGTERMed, then SIGKILLed while its engine waits out the stop grace: the engine goes with it at once', async () => {
+    const { client, stack } = h;
+    const inspector = new RunInspector(stack);
+    try {
+      const worker = await stack.startWorker({ env: { WES_DRAIN_MS: '300' } });
+      // Its launcher holds nothing of the worker's environment (an unsandboxed engine of the same
+      // user could read /proc/<launcher>/environ): not REDIS_URL, not the stack's settings.
+      const launcher = launcherOf(worker.child.pid);
+      expect(launcher, 'the worker runs its engine launcher').toBeDefined();
+      const environ = environOf(launcher!.pid);
+      expect(environ.join('\n')).not.toContain(stack.redis.url);
+      expect(environ.filter((v) => /^(REDIS_URL|WES_)/.test(v))).toEqual([]);
+
+      const seconds = uniqueSeconds(300);
+      const id = await client.submitOk(napForm(seconds, {}, 'stubborn.cwl'));
+      const procs = await waitEngineRunning(client, inspector, id, seconds);
+      expect(await stack.workerHolding(id)).toBe(worker);
+      stack.signal(worker, 'SIGTERM');
+      // The drain is over: the engine got its stop signal, which it ignores, and has 60 s.
+      await waitFor('the stop of the engine group', () => logHas(worker, 'stopping the engine group'), 10_000, 50);
+      await sleep(300);
+      expect(procs.some(stillRunning)).toBe(true);
+      const killedAt = Date.now();
+      await stack.kill(worker);
+      await waitProcessesGone(procs, 3_000, 'the engine of the worker killed during its stop grace');
+      await waitFor('the launcher to exit', () => !stillRunning(launcher!), 3_000, 50);
+      console.log(`shutdown then SIGKILL: engine gone ${Date.now() - killedAt} ms after SIGKILL of the worker (stop grace 60 s)`);
     } finally {
       inspector.close();
     }

@@ -24,8 +24,9 @@ export function useStack(options: StackOptions | (() => Promise<StackOptions>) =
   afterAll(async () => {
     if (!stack) return;
     const { leftovers } = await stack.stop();
+    // An engine that outlives its worker is a defect (a workflow must never outlive its run): the file fails.
     if (leftovers.length) {
-      console.warn(`processes of the stack were still running after it stopped (killed):\n${leftovers.map((p) => `  ${p.pid} ${p.cmdline}`).join('\n')}`);
+      throw new Error(`processes of the stack were still running after its workers had exited (killed):\n${leftovers.map((p) => `  ${p.pid} ${p.cmdline}`).join('\n')}`);
     }
   });
   beforeEach(({ onTestFailed }) => {

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { WesClient } from './client';
 import { freePort } from '../../scripts/lib/proc';
-import { killProcesses, ProcessInfo } from './processes';
+import { killStackLeftovers, ProcessInfo } from './processes';
 import { PrivateRedis, startRedis } from './redis-server';
 import { loadSettings } from '../../libs/config/src';
 import { RunQueue, runQueueSettingsOf, WorkerPools } from '../../libs/queue/src';
@@ -89,7 +89,10 @@ export interface Stack {
   waitApiReady(timeoutMs?: number): Promise<void>;
   /** A new connection to the stack's Redis (the caller disconnects it). */
   redisClient(): Redis;
-  /** Stops workers and API (SIGTERM, SIGKILL after 5 s), kills any engine left in its work dir, stops its Redis. */
+  /**
+   * Stops workers and API (SIGTERM, SIGKILL after 5 s), stops its Redis; returns (after killing
+   * them) the engines and launchers still running a few seconds later, which outlived their worker.
+   */
   stop(): Promise<{ leftovers: ProcessInfo[] }>;
 }
 
@@ -172,6 +175,12 @@ export async function waitForLog(p: ManagedProcess, text: string, timeoutMs = 60
 
 const READY_TIMEOUT_MS = 120_000;
 
+/**
+ * How long the processes of a stopped stack's engines get to go: a worker's launcher SIGKILLs
+ * them the moment the worker is gone, so only their reaping should take time.
+ */
+const LEFTOVER_WAIT_MS = 3_000;
+
 /** The message a worker logs once it takes jobs (after its start-up reconciliation). */
 export const WORKER_READY_LOG = 'worker taking runs';
 
@@ -237,9 +246,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     stopped = true;
     await Promise.all(workers.map((w) => stopProcess(w)));
     await stopProcess(stack.api);
-    // Engines are detached into process groups of their own: whatever a dead worker left behind
-    // still names the stack's work folder on its command line.
-    const leftovers = killProcesses(workDir);
+    // Engines are detached into process groups of their own: what a worker left behind (no
+    // engine may outlive its worker) is found by the stack's folders, and killed.
+    const leftovers = await killStackLeftovers(root, workDir, LEFTOVER_WAIT_MS);
     if (ownRedis) await redis.stop();
     if (process.env.WES_TEST_KEEP !== '1') rmSync(root, { recursive: true, force: true });
     return { leftovers };

@@ -1,7 +1,7 @@
 import { chmod, chown, mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { WesSettings } from '../../../libs/config/src';
-import { bwrapCommand, EngineCommand, ENGINE_FOLDERS, findBwrap, isRoot, RunFolders, SandboxedCommand, sandboxIdentityFiles, SandboxSettings } from '../../../libs/engines/src';
+import { bwrapCommand, EngineCommand, ENGINE_FOLDERS, findBwrap, isRoot, RunFolders, SandboxedCommand, sandboxIdentityFiles, SandboxSettings, namedEnv, unsandboxedEnv } from '../../../libs/engines/src';
 
 /** The sandbox settings of the worker's settings (one place reads them). */
 export function sandboxSettingsOf(settings: WesSettings): SandboxSettings {
@@ -47,14 +47,13 @@ export async function prepareSandbox(folders: RunFolders, settings: SandboxSetti
 }
 
 /**
- * The command that starts an engine: in a sandbox (bwrap), or as it is (`none`). `env` names the
- * worker's variables the engine needs (its definition's `environment`).
+ * The command that starts an engine, and its whole environment: in a sandbox (bwrap), or as it is
+ * (`none`, with unsandboxedEnv, never the worker's whole environment). `names` are the worker's
+ * variables the engine needs (its definition's `environment`).
  */
 export function sandboxed(command: EngineCommand, folders: RunFolders, settings: SandboxSettings, names: readonly string[]): SandboxedCommand {
-  const env: Record<string, string> = {};
-  for (const name of names) if (process.env[name] !== undefined) env[name] = process.env[name]!;
-  if (settings.kind === 'none') return { command };
+  if (settings.kind === 'none') return { command, env: unsandboxedEnv(process.env, names) };
   const bwrap = findBwrap();
   if (!bwrap) throw new Error('bubblewrap (bwrap) is not installed: apt-get install bubblewrap, or set WES_SANDBOX=none on a trusted machine');
-  return bwrapCommand(bwrap, command, folders, settings, env);
+  return bwrapCommand(bwrap, command, folders, settings, namedEnv(process.env, names));
 }

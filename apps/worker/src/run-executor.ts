@@ -8,7 +8,7 @@ import { WesMetrics } from '../../../libs/metrics/src';
 import { LOGGER, OBJECT_STORE } from '../../../libs/platform/src';
 import { ReplicaAck, WorkerPools } from '../../../libs/queue/src';
 import { RunRecovery } from '../../../libs/recovery/src';
-import { RunStore, TaskStore, WorkflowStateMachine } from '../../../libs/runs/src';
+import { HELD_STATES, RunStore, TaskStore, WorkflowStateMachine } from '../../../libs/runs/src';
 import { ObjectStore, resolveInside } from '../../../libs/storage/src';
 import { sandboxSettingsOf } from './engine-sandbox';
 import { InputUnavailableError } from './input-stager';
@@ -22,6 +22,13 @@ import { RunMetrics } from './run-metrics';
 import { WORKER_ID } from './worker-identity';
 
 export type { ExecutionResult, InterruptReason } from './run-steps/run-attempt';
+
+/** One execution of a run on this worker. */
+interface Execution {
+  /** Settles with the attempt it claimed, or undefined once it is known to have claimed none. */
+  claimed: Promise<number | undefined>;
+  done: Promise<ExecutionResult>;
+}
 
 /**
  * Executes one run, step by step (run-steps/, as ARCHITECTURE.md tells a run's path): claim
@@ -37,8 +44,8 @@ export type { ExecutionResult, InterruptReason } from './run-steps/run-attempt';
 export class RunExecutor {
   /** Runs this worker holds, with the controller that interrupts each. */
   private readonly active = new Map<string, AbortController>();
-  /** The execution of each run this worker holds (a second delivery waits for the first). */
-  private readonly finishing = new Map<string, Promise<ExecutionResult>>();
+  /** The execution of each run this worker holds (a second delivery looks at it first). */
+  private readonly finishing = new Map<string, Execution>();
   private readonly sandbox: SandboxSettings;
   private readonly claimStep: ClaimStep;
   private readonly stageStep: StageStep;
@@ -92,19 +99,33 @@ export class RunExecutor {
     const log = this.logger.child({ runId });
     const earlier = this.finishing.get(runId);
     if (earlier) {
-      // BullMQ handed this worker the job again (its lock lapsed during a pause) while the
-      // earlier execution is still winding down: let that finish, then take the run as usual.
-      log.warn('job delivered again while this worker still runs it: waiting for the earlier execution');
-      await earlier.catch(() => undefined);
+      // BullMQ handed this worker the job again (its lock lapsed during a pause, and this
+      // worker's other slot took it) while the earlier execution still runs.
+      const attempt = await this.attemptStillHeld(runId, earlier);
+      if (attempt !== undefined) {
+        // The same attempt, still this worker's: the earlier execution owns the run and ends it
+        // through the state machine. This delivery frees its slot at once rather than hold it
+        // for the whole run (the job is done with; the earlier execution's own completion of it
+        // then finds its lock gone, which the queue worker logs as a warning: isJobLockLost).
+        log.warn({ attempt }, 'job delivered again while this worker still runs the same attempt: answered as done, the earlier execution owns the run');
+        return 'done';
+      }
+      // The run moved on (another attempt is queued) while the earlier execution winds down:
+      // let that finish, so that the two never share the run's folder, then take the run as usual.
+      log.warn('job delivered again while this worker still winds down an earlier attempt: waiting for the earlier execution');
+      await earlier.done.catch(() => undefined);
     }
     const controller = new AbortController();
     this.active.set(runId, controller);
     const onAbort = () => controller.abort(abort.reason === 'shutdown' ? 'shutdown' : 'cancel');
     abort.addEventListener('abort', onAbort, { once: true });
-    const execution = this.claimAndRun(runId, controller.signal, log);
+    let claimed!: (attempt: number | undefined) => void;
+    const claimedAttempt = new Promise<number | undefined>((resolve) => (claimed = resolve));
+    const done = this.claimAndRun(runId, controller.signal, log, claimed).finally(() => claimed(undefined));
+    const execution: Execution = { claimed: claimedAttempt, done };
     this.finishing.set(runId, execution);
     try {
-      return await execution;
+      return await execution.done;
     } finally {
       abort.removeEventListener('abort', onAbort);
       if (this.finishing.get(runId) === execution) {
@@ -112,6 +133,18 @@ export class RunExecutor {
         this.active.delete(runId);
       }
     }
+  }
+
+  /**
+   * The attempt the earlier execution of a run claimed, if the run record still shows it held by
+   * this worker on that attempt (undefined: it claimed nothing, has ended, or the run moved on).
+   */
+  private async attemptStillHeld(runId: string, earlier: Execution): Promise<number | undefined> {
+    const attempt = await earlier.claimed;
+    if (attempt === undefined) return undefined;
+    const [h] = await this.runs.holders([runId]);
+    const held = h && (HELD_STATES as readonly string[]).includes(h.state) && h.attempt === attempt && h.worker === this.workerId;
+    return held && this.finishing.get(runId) === earlier ? attempt : undefined;
   }
 
   /**
@@ -123,7 +156,7 @@ export class RunExecutor {
   }
 
   /** The steps of one run, in order; whatever happens, the run is settled and its scratch folder removed. */
-  private async claimAndRun(runId: string, signal: AbortSignal, log: Logger): Promise<ExecutionResult> {
+  private async claimAndRun(runId: string, signal: AbortSignal, log: Logger, claimed: (attempt: number | undefined) => void): Promise<ExecutionResult> {
     const engineName = this.runnableEngines && (await this.runs.engineOf(runId));
     if (engineName && !this.runnableEngines?.has(engineName)) {
       // A pool whose workers differ (the implicit default pool runs every engine some worker has):
@@ -135,6 +168,7 @@ export class RunExecutor {
       return 'pass-on';
     }
     const run = await this.claimStep.claim(runId, log);
+    claimed(run?.attempt);
     if (!run) return 'done';
     this.metrics.claimed(runId, run.engine, log);
     const at: HeldAttempt = { runId, attempt: run.attempt, engine: run.engine, log };
@@ -197,7 +231,7 @@ export class RunExecutor {
       this.runs
         .holders([runId])
         .then(([h]) => {
-          const held = h && ['INITIALIZING', 'RUNNING', 'CANCELING'].includes(h.state);
+          const held = h && (HELD_STATES as readonly string[]).includes(h.state);
           if (!h || !held || h.attempt !== attempt || h.worker !== this.workerId) this.interrupt(runId, 'superseded');
           else if (h.cancelRequestedAt !== undefined && !this.active.get(runId)?.signal.aborted) {
             this.logger.info({ runId }, 'cancel mark found by polling (its broadcast was missed)');

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CWLTOOL, launchEngine } from '../../../libs/engines/src';
+import { CWLTOOL, launchEngine, unsandboxedEnv } from '../../../libs/engines/src';
 import { createLogger } from '../../../libs/logging/src';
 import { runObjectKeys, TaskStore } from '../../../libs/runs/src';
 import { LocalObjectStore } from '../../../libs/storage/src';
@@ -86,7 +86,7 @@ describe('TaskTracker following cwltool', () => {
       tmpDir: path.join(scratch, 'tmp'),
       parameters: {},
     });
-    const engine = await launchEngine(command, { cwd: scratch, stdoutFile: path.join(scratch, 'logs', 'stdout'), stderrFile: options.stderrFile });
+    const engine = await launchEngine(command, { cwd: scratch, env: unsandboxedEnv(process.env, CWLTOOL.environment), stdoutFile: path.join(scratch, 'logs', 'stdout'), stderrFile: options.stderrFile });
     const tracker = new TaskTracker(CWLTOOL.createTaskParser!(), options);
     const started = Date.now();
     tracker.start();

@@ -8,7 +8,7 @@ import { engineLauncher, EngineToRun, enginesToRun, InvalidEngineSettingError, r
 import type { Logger } from '../../../libs/logging/src';
 import { LOGGER, REDIS } from '../../../libs/platform/src';
 import { watchRedisConnection, WesMetrics } from '../../../libs/metrics/src';
-import { closeRedis, PoolDefinition, RunQueues, RunQueueWorker, SHUTDOWN_REDIS_WAIT_MS, WorkerInfo, WorkerRegistry, within } from '../../../libs/queue/src';
+import { closeRedis, isJobLockLost, PoolDefinition, RunQueues, RunQueueWorker, SHUTDOWN_REDIS_WAIT_MS, WorkerInfo, WorkerRegistry, within } from '../../../libs/queue/src';
 import { Reaper, RunRecovery } from '../../../libs/recovery/src';
 import { RunKeys } from '../../../libs/runs/src';
 import { prepareSandbox, sandboxed, sandboxSettingsOf } from './engine-sandbox';
@@ -50,7 +50,8 @@ export function checkPoolsRunnable(pools: PoolDefinition[], engines: Record<stri
  * (service-info lists what live workers detected), subscribes to cancel broadcasts, starts its
  * share of the reaper, and only then takes jobs. On SIGTERM it stops taking jobs from every
  * pool, lets running ones go on for drainMs, then hands the rest back to their pool's queue (or
- * cancels them), and closes its queue workers before the queues.
+ * cancels them), closes its queue workers before the queues, and closes its engine launcher,
+ * which kills any engine still left: no engine outlives its worker.
  */
 @Injectable()
 export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -119,6 +120,9 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
       this.queues.of(pool.name).createWorker(
         (runId, abort) => this.executor.execute(runId, abort),
         (err) => {
+          if (isJobLockLost(err)) {
+            return this.logger.warn({ err: err.message, pool: pool.name }, 'queue worker: a job this worker no longer held was not moved on (its lock had lapsed and it was delivered again): its run is left to the state machine');
+          }
           if (!isConnectionError(err)) return this.logger.error({ err, pool: pool.name }, 'queue worker error');
           if (!redisLost) this.logger.warn({ err: err.message, pool: pool.name }, 'queue worker: Redis unreachable, reconnecting');
           redisLost = true;
@@ -255,6 +259,11 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
         }
       }
     }
+    // Whatever engine is left (a run abandoned above, or still waiting out its stop grace) is
+    // SIGKILLed with its whole group before this worker withdraws: once it has, recovery may
+    // queue its runs again at once, and a next attempt must not find the old engine still
+    // writing into the run's folder.
+    await engineLauncher.close();
     if (this.orphanCheck) clearInterval(this.orphanCheck);
     if (this.heartbeat) clearInterval(this.heartbeat);
     const withdraw = this.redis.status === 'ready' ? this.registry.withdraw(this.workerId) : Promise.resolve();

@@ -3,8 +3,8 @@
  * every engine of that worker. It exists so that a run costs one program start and a fork of this
  * small process, not a fork of the large worker and a chain of wrappers (setpriv, timeout) that
  * gave each engine the parent-death signal: the launcher holds every engine group it started and
- * stops them all (the engine's stop signal, SIGKILL after the grace) when its channel to the
- * worker closes (the worker died) or it gets the parent-death signal the worker set on it.
+ * SIGKILLs them all when its channel to the worker closes (the worker died, or closed it at the
+ * end of its shutdown) or it gets the parent-death signal the worker set on it.
  *
  * Messages (Node's IPC channel, JSON): from the worker `spawn` and `stop`; to it `started`,
  * `failed`, `exit` and `stopped` (types in engine-launcher.ts). It imports only Node and
@@ -12,7 +12,8 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { signalGroup, stopGroup } from './process-group';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { groupMembers, signalGroup, stopGroup } from './process-group';
 import type { LauncherReply, LauncherRequest } from './engine-launcher';
 
 interface HeldGroup {
@@ -21,7 +22,7 @@ interface HeldGroup {
   graceMs: number;
   /** Settles once the engine (the group's leader) has exited and been reaped. */
   ended: Promise<void>;
-  /** Set once a stop (asked for, or the worker's death) is under way: the group is then left to it. */
+  /** Set once a stop the worker asked for is under way: the group is then left to it (unless the worker dies). */
   stopping?: Promise<boolean>;
 }
 
@@ -29,11 +30,11 @@ interface HeldGroup {
 const held = new Map<number, HeldGroup>();
 
 function send(reply: LauncherReply): void {
-  // A worker gone meanwhile: nothing to tell (its disconnect stops everything). The channel can
+  // A worker gone meanwhile: nothing to tell (its disconnect kills everything). The channel can
   // still read as connected when the worker has just died: the write then fails with EPIPE,
   // which without a callback would be thrown as an 'error' event and kill the launcher before
   // it stopped the groups it holds.
-  if (process.connected) process.send!(reply, undefined, {}, (err: Error | null) => err && stopAllAndExit());
+  if (process.connected) process.send!(reply, undefined, {}, (err: Error | null) => err && killAllAndExit());
 }
 
 function startEngine(req: Extract<LauncherRequest, { t: 'spawn' }>): void {
@@ -78,12 +79,42 @@ function stopHeld(id: number, group: HeldGroup, signal: NodeJS.Signals, graceMs:
   return group.stopping;
 }
 
+function killGroup(pgid: number): void {
+  try {
+    signalGroup(pgid, 'SIGKILL');
+  } catch {
+    // Not ours to signal (EPERM): nothing more this process can do.
+  }
+}
+
+/** How long the launcher waits for its groups to go after their SIGKILL before it exits anyway. */
+const KILL_WAIT_MS = 5_000;
+
+/** SIGKILL to the group until no live process is left in it (a fork racing the first one is caught by the next). */
+async function killUntilGone(pgid: number): Promise<void> {
+  const deadline = Date.now() + KILL_WAIT_MS;
+  for (;;) {
+    killGroup(pgid);
+    if ((await groupMembers(pgid)).length === 0 || Date.now() > deadline) return;
+    await sleep(20);
+  }
+}
+
 let leaving = false;
-/** The worker is gone: every group it had goes too, then the launcher. */
-function stopAllAndExit(): void {
+/**
+ * The worker is gone: every group it had is SIGKILLed at once, a stop still waiting out its grace
+ * included, then the launcher exits. No grace: nobody is left to settle the run or read its
+ * outputs, and recovery may start the run's next attempt, in the same run folder, at any moment
+ * (a start-up on this host at once, a lapsed heartbeat within 3 × WES_HEARTBEAT_MS, 15 s by
+ * default, sooner than the 20 s stop grace): an engine still stopping would write beside it. A
+ * stop with the engine's signal and grace is what a live worker asks for (cancel, drain).
+ */
+function killAllAndExit(): void {
   if (leaving) return;
   leaving = true;
-  void Promise.all([...held].map(([id, g]) => stopHeld(id, g, g.stopSignal, g.graceMs))).finally(() => process.exit(0));
+  const groups = [...held.values()];
+  for (const g of groups) killGroup(g.pgid);
+  void Promise.all(groups.map((g) => killUntilGone(g.pgid))).finally(() => process.exit(0));
 }
 
 process.on('message', (req: LauncherRequest) => {
@@ -96,9 +127,9 @@ process.on('message', (req: LauncherRequest) => {
     void (group ? stopHeld(req.id, group, req.signal, req.graceMs) : Promise.resolve(true)).then((gone) => send({ t: 'stopped', id: req.id, gone, ms: Date.now() - started }));
   }
 });
-process.on('disconnect', stopAllAndExit);
+process.on('disconnect', killAllAndExit);
 // Any other failure of the channel: the worker is gone or going; the groups must not outlive it.
-process.on('error', stopAllAndExit);
+process.on('error', killAllAndExit);
 // The parent-death signal (setpriv at the launcher's start).
-process.on('SIGTERM', stopAllAndExit);
-if (!process.connected) stopAllAndExit();
+process.on('SIGTERM', killAllAndExit);
+if (!process.connected) killAllAndExit();

@@ -30,7 +30,12 @@ export interface LaunchOptions {
   cwd: string;
   stdoutFile: string;
   stderrFile: string;
-  env?: Record<string, string>;
+  /**
+   * The engine's whole environment, always given: never the worker's own, which holds its
+   * secrets (REDIS_URL, S3 keys). A sandbox's is rebuilt from nothing (sandbox.ts); without one,
+   * unsandboxedEnv.
+   */
+  env: Record<string, string>;
   /**
    * Signal the engine's whole group gets if the worker dies, and the milliseconds after which
    * what is left of the group is SIGKILLed (the launcher does it: see engine-launcher-process.ts).
@@ -57,7 +62,7 @@ export function findExecutable(file: string, path = process.env.PATH ?? ''): str
 
 /** What the worker asks its launcher (engine-launcher-process.ts). */
 export type LauncherRequest =
-  // env: the engine's whole environment (the worker's own when it gives none, as it is now, not as it was when the launcher started).
+  // env: the engine's whole environment (LaunchOptions.env): the launcher's own holds nothing of the worker's.
   | { t: 'spawn'; id: number; file: string; args: string[]; cwd: string; env: Record<string, string>; stdoutFile: string; stderrFile: string; stopSignal: NodeJS.Signals; graceMs: number }
   | { t: 'stop'; id: number; signal: NodeJS.Signals; graceMs: number };
 
@@ -88,11 +93,16 @@ interface Launch {
  * If the launcher itself dies, the groups it held are killed from here (a sandbox dies with its
  * launcher anyway: bwrap --die-with-parent) and their engines end as lost; the next launch starts
  * a new launcher.
+ *
+ * The launcher starts with an environment of its own (launcherEnv), not the worker's: without a
+ * sandbox an engine runs as the same user and could read /proc/<launcher>/environ.
  */
 export class EngineLauncher {
   private child?: ChildProcess;
   private nextId = 1;
   private readonly launches = new Map<number, Launch>();
+  /** Set by close(): why no engine starts any more. */
+  private closed?: string;
 
   constructor(private readonly script = launcherScript()) {}
 
@@ -107,7 +117,8 @@ export class EngineLauncher {
   }
 
   launch(command: EngineCommand, options: LaunchOptions): Promise<RunningEngine> {
-    if (!findExecutable(command.file, options.env?.PATH)) {
+    if (this.closed) return Promise.resolve(notStarted(this.closed));
+    if (!findExecutable(command.file, options.env.PATH)) {
       return Promise.resolve(notStarted(`${command.file}: not found or not executable`));
     }
     const stopSignal = options.stopSignal ?? 'SIGTERM';
@@ -133,8 +144,30 @@ export class EngineLauncher {
       };
       this.launches.set(id, launch);
       this.updateRef();
-      this.send({ t: 'spawn', id, file: command.file, args: command.args, cwd: options.cwd, env: options.env ?? { ...process.env } as Record<string, string>, stdoutFile: options.stdoutFile, stderrFile: options.stderrFile, stopSignal, graceMs });
+      this.send({ t: 'spawn', id, file: command.file, args: command.args, cwd: options.cwd, env: options.env, stdoutFile: options.stdoutFile, stderrFile: options.stderrFile, stopSignal, graceMs });
     });
+  }
+
+  /**
+   * The worker's shutdown is over: no engine starts any more, and the launcher is told to go (its
+   * channel closed), which SIGKILLs every group it still holds, a stop under way included, and
+   * exits. Resolves once it has exited (what it held is then killed from here too), or after
+   * `timeoutMs`. A worker that ends this way leaves no engine behind, whatever its drain did.
+   */
+  async close(timeoutMs = 10_000): Promise<void> {
+    this.closed = 'the worker is shutting down';
+    const child = this.child;
+    if (!child) return;
+    const exited = new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) resolve();
+      else child.once('exit', () => resolve());
+    });
+    if (child.connected) child.disconnect();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    // Still not gone (it hangs): its groups are killed from here, its engines end as lost.
+    this.lost(child, this.closed);
   }
 
   private stop(id: number, signal: NodeJS.Signals, graceMs: number): Promise<boolean> {
@@ -148,6 +181,8 @@ export class EngineLauncher {
   }
 
   private send(req: LauncherRequest): void {
+    // Closed: the launcher is going and takes every group with it (a stop in flight is settled then).
+    if (this.closed) return;
     const child = this.ensure();
     child.send(req, (err) => {
       if (err) this.lost(child, `the engine launcher could not be reached: ${err.message}`);
@@ -157,7 +192,7 @@ export class EngineLauncher {
   private ensure(): ChildProcess {
     if (this.child?.connected) return this.child;
     const [file, args] = launcherCommand(this.script);
-    const child = spawn(file, args, { detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = spawn(file, args, { detached: true, env: launcherEnv(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.child = child;
     child.on('message', (reply: LauncherReply) => this.onReply(reply));
     child.on('error', (err) => this.lost(child, `the engine launcher failed: ${err.message}`));
@@ -185,6 +220,7 @@ export class EngineLauncher {
   private lost(child: ChildProcess, why: string): void {
     if (this.child !== child) return;
     this.child = undefined;
+    why = this.closed ?? why;
     for (const launch of [...this.launches.values()]) {
       if (launch.pid > 0) signalGroup(launch.pid, 'SIGKILL');
       for (const resolve of launch.stops.splice(0)) resolve(true);
@@ -215,6 +251,14 @@ function notStarted(spawnError: string): RunningEngine {
 function launcherScript(): string {
   const built = join(__dirname, 'engine-launcher-process.js');
   return existsSync(built) ? built : join(__dirname, 'engine-launcher-process.ts');
+}
+
+/**
+ * The launcher's environment: PATH alone (setpriv and node are named by their full paths). It
+ * is each engine's spawn message that carries that engine's environment.
+ */
+export function launcherEnv(): Record<string, string> {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin' };
 }
 
 function launcherCommand(script: string): [string, string[]] {

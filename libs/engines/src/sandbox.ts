@@ -142,10 +142,30 @@ export const isRoot = () => typeof process.getuid === 'function' && process.getu
 export interface SandboxedCommand {
   command: EngineCommand;
   /**
-   * The whole environment to start it with (bwrap's own processes inherit it: it holds nothing
-   * of the worker's); undefined: the worker's own (no sandbox).
+   * The whole environment to start it with: bwrap's own (its processes inherit it: it holds
+   * nothing of the worker's), or without a sandbox unsandboxedEnv's. Never the worker's own.
    */
-  env?: Record<string, string>;
+  env: Record<string, string>;
+}
+
+/**
+ * Variables of the worker's environment an engine run without a sandbox gets besides those its
+ * definition names: where programs are (the engine is found on the worker's PATH, maybe in a
+ * virtualenv), whose home and language it is, where temporary files go. Nothing else: the
+ * worker's secrets (REDIS_URL, S3 keys, tokens) would otherwise be the workflow's to read.
+ */
+export const UNSANDBOXED_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR', 'LD_LIBRARY_PATH', 'PYTHONPATH', 'VIRTUAL_ENV'] as const;
+
+/** The variables `names` that `from` has, with their values. */
+export function namedEnv(from: NodeJS.ProcessEnv, names: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of names) if (from[name] !== undefined) env[name] = from[name]!;
+  return env;
+}
+
+/** An unsandboxed engine's environment: UNSANDBOXED_ENV and `names`, as `from` has them. */
+export function unsandboxedEnv(from: NodeJS.ProcessEnv, names: readonly string[]): Record<string, string> {
+  return namedEnv(from, [...UNSANDBOXED_ENV, ...names]);
 }
 
 /**

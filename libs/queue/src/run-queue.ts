@@ -72,6 +72,16 @@ const isRedis = (c: Redis | RedisConnectionSettings): c is Redis => typeof (c as
  */
 export type RunProcessor = (runId: string, abort: AbortSignal) => Promise<'done' | 'hand-back' | 'pass-on'>;
 
+/**
+ * BullMQ's error when a worker moves a job on (completed, failed, back to the queue) that it no
+ * longer holds: its lock lapsed and the job was delivered again (maybe to another slot of this
+ * same worker, which answered it: RunExecutor) or is gone. The run's state machine, not its
+ * job, decides what becomes of the run: a warning, not a failure.
+ */
+export function isJobLockLost(err: Error): boolean {
+  return /^(Missing key|Missing lock|Lock mismatch) for job |^Job \S+ is not in the active state/.test(err.message);
+}
+
 /** How long a passed-on job waits before any worker may take it again. */
 export const PASS_ON_DELAY_MS = 1000;
 
