@@ -21,7 +21,8 @@ function alive(pid: number): boolean {
   }
 }
 
-const waitUntil = (what: string, check: () => boolean | Promise<boolean>) => waitFor(what, check, 10_000, 50);
+const waitUntil = (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000) => waitFor(what, check, timeoutMs, 50);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
