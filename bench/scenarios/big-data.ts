@@ -7,7 +7,12 @@
  *       its Content-Length; the per-part and total limits raised for the bench), no worker (the
  *       run stays QUEUED). Baselines: a bare Fastify route streaming the same multipart body's
  *       parts to files (local); the same file put to the same s3rver with the SDK, one
- *       PutObject streamed from disk (S3).
+ *       PutObject streamed from disk (S3), and, a second S3 baseline, the SDK's multipart
+ *       `Upload` of the same file with the store's part size and concurrency: a stream of
+ *       unknown length (an attachment) can only go to S3 as a multipart upload, and s3rver
+ *       spends about twice the CPU on one (it writes each part, then CompleteMultipartUpload
+ *       reads the parts back and writes the object again: real S3 does not). s3rver's CPU
+ *       seconds per upload are recorded (details.s3rverCpu, and the rows' notes).
  *   10  GET of the file as a run output through the API's URL (runs/{id}/outputs/big.bin), whole
  *       and with `Range` (the middle half). The object is put where a worker would put it,
  *       through libs/storage, into the run of the upload. Baselines: a bare Fastify route
@@ -69,6 +74,10 @@ function multipartAround(fileBytes: number) {
 }
 
 interface Timed {
+  /** s3rver's CPU seconds during the measurement (S3 uploads). */
+  serverCpu?: number;
+  /** CPU seconds of the sender during the measurement (S3 uploads): the API's, or this process's for the SDK's. */
+  senderCpu?: number;
   seconds: number;
   bytes: number;
   mbPerS: number;
@@ -109,6 +118,16 @@ async function download(url: string, range?: [number, number]): Promise<Timed> {
   return { seconds, bytes, mbPerS: bytes / MB / seconds, status: res.status, body: '' };
 }
 
+/** CPU seconds (user + system) a process has used so far; undefined where /proc is not there. */
+function processCpuSeconds(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 type Side = 'ours' | 'baseline';
 type Kind = 'upload' | 'whole' | 'range';
 
@@ -128,6 +147,7 @@ export async function bigDataScenario(b: Bench): Promise<{ upload: ScenarioResul
   const rowsDown: Row[] = [];
   const notes: Record<string, string> = {};
   const s3MultipartUpload: Timed[] = [];
+  let s3Upload = { partBytes: 0, concurrency: 0 };
 
   // Local store: the API and the bare route.
   {
@@ -165,28 +185,38 @@ export async function bigDataScenario(b: Bench): Promise<{ upload: ScenarioResul
   }
   if (s3) {
     const s = s3;
-    const stack = await b.startWes('big-s3', { env: { ...limits, ...s.env(BUCKET, 'bench') } });
+    const env = { ...limits, ...s.env(BUCKET, 'bench') };
+    const stack = await b.startWes('big-s3', { env });
+    // The store's upload settings (the API's, as the stack's environment gives them).
+    const settings = loadSettings(env);
+    s3Upload = { partBytes: settings.s3UploadPartBytes, concurrency: settings.s3UploadConcurrency };
+    const timedPut = async (send: () => Promise<unknown>): Promise<Timed> => {
+      const t0 = performance.now();
+      await send();
+      const seconds = (performance.now() - t0) / 1000;
+      return { seconds, bytes: size, mbPerS: size / MB / seconds, status: 200, body: '' };
+    };
     try {
       const key = 'bare/big.bin';
       measured.s3 = await measure(b, stack, rounds, file, size, middle, {
-        upload: async () => {
-          const t0 = performance.now();
-          await s.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: createReadStream(file), ContentLength: size }));
-          const seconds = (performance.now() - t0) / 1000;
-          return { seconds, bytes: size, mbPerS: size / MB / seconds, status: 200, body: '' };
+        upload: () => timedPut(() => s.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: createReadStream(file), ContentLength: size }))),
+        // The same file sent as the store sends a stream (libs/storage's S3ObjectStore.put: a
+        // multipart upload with the store's part size and concurrency), straight to s3rver.
+        alsoUpload: async () => {
+          const t = await timedPut(() =>
+            new Upload({
+              client: s.client,
+              params: { Bucket: BUCKET, Key: 'bare/multipart.bin', Body: createReadStream(file) },
+              queueSize: s3Upload.concurrency,
+              partSize: s3Upload.partBytes,
+            }).done(),
+          );
+          s3MultipartUpload.push(t);
+          return t;
         },
+        serverCpu: () => processCpuSeconds(s.pid),
         download: async (range) => download(await getSignedUrl(s.client, new GetObjectCommand({ Bucket: BUCKET, Key: key }), { expiresIn: 600 }), range),
       });
-      // Where the S3 upload's time goes: the same file sent as the store sends a stream (a
-      // multipart upload, 8 MiB parts, 2 at once: libs/storage's S3ObjectStore.put), straight
-      // from here to s3rver, without the API. Measured, no goal.
-      for (let r = 0; r < rounds; r++) {
-        const t0 = performance.now();
-        await new Upload({ client: s.client, params: { Bucket: BUCKET, Key: 'bare/multipart.bin', Body: createReadStream(file) }, queueSize: 2, partSize: 8 * 1024 * 1024 }).done();
-        const seconds = (performance.now() - t0) / 1000;
-        s3MultipartUpload.push({ seconds, bytes: size, mbPerS: size / MB / seconds, status: 200, body: '' });
-        say(`  big-s3 SDK multipart Upload (as the store sends) round ${r + 1}: ${s3MultipartUpload[r].mbPerS.toFixed(0)} MB/s`);
-      }
     } finally {
       await stack.stop();
       await s.stop();
@@ -195,6 +225,19 @@ export async function bigDataScenario(b: Bench): Promise<{ upload: ScenarioResul
   await rm(work, { recursive: true, force: true });
 
   const mean = (xs: Timed[]) => xs.reduce((a, x) => a + x.mbPerS, 0) / xs.length;
+  const meanOf = (xs: Timed[], field: 'serverCpu' | 'senderCpu') =>
+    xs.every((x) => x[field] !== undefined) ? (xs.reduce((a, x) => a + x[field]!, 0) / xs.length).toFixed(2) : '?';
+  const meanCpu = (xs: Timed[]) => meanOf(xs, 'serverCpu');
+  const s3rverCpu = measured.s3
+    ? { api: meanCpu(measured.s3.ours.upload), putObject: meanCpu(measured.s3.baseline.upload), multipartUpload: meanCpu(s3MultipartUpload) }
+    : undefined;
+  const senderCpu = measured.s3
+    ? { api: meanOf(measured.s3.ours.upload, 'senderCpu'), putObject: meanOf(measured.s3.baseline.upload, 'senderCpu'), multipartUpload: meanOf(s3MultipartUpload, 'senderCpu') }
+    : undefined;
+  const cpuNote = s3rverCpu
+    ? `s3rver CPU per upload: ${s3rverCpu.api} s (API), ${s3rverCpu.putObject} s (PutObject), ${s3rverCpu.multipartUpload} s (SDK multipart Upload)`
+    : undefined;
+  const mib = (n: number) => `${n / 1024 / 1024} MiB`;
   const sizeLabel = size >= 1024 ** 3 ? `${size / 1024 ** 3} GiB` : `${size / 1024 ** 2} MiB`;
   for (const store of ['local', 's3'] as const) {
     const m = measured[store];
@@ -214,18 +257,21 @@ export async function bigDataScenario(b: Bench): Promise<{ upload: ScenarioResul
         baseline: up.base,
         goal: '≥ 0.8×',
         met: up.ours / up.base >= 0.8,
+        ...(store === 's3' ? { note: cpuNote } : {}),
       }),
     );
     if (store === 's3' && s3MultipartUpload.length) {
+      const multipart = mean(s3MultipartUpload);
       rowsUp.push(
         row({
           id: '9',
-          scenario: `upload, s3: the SDK's multipart Upload (8 MiB parts, 2 at once, as the store sends) vs one PutObject, no API`,
+          scenario: `upload ${sizeLabel} workflow_attachment, s3 store (vs the SDK's multipart Upload of the file, ${mib(s3Upload.partBytes)} parts, ${s3Upload.concurrency} at once, as the store sends a stream)`,
           unit: 'MB/s',
-          ours: mean(s3MultipartUpload),
-          baseline: up.base,
-          goal: '— (measured)',
-          met: null,
+          ours: up.ours,
+          baseline: multipart,
+          goal: '≥ 0.8×',
+          met: up.ours / multipart >= 0.8,
+          note: cpuNote,
         }),
       );
     }
@@ -244,12 +290,16 @@ export async function bigDataScenario(b: Bench): Promise<{ upload: ScenarioResul
       );
     }
   }
-  const details = { bytes: size, rounds, range: middle, measured, s3MultipartUpload, notes };
+  const details = { bytes: size, rounds, range: middle, measured, s3MultipartUpload, s3Upload, s3rverCpu, senderCpu, notes };
   return { upload: { rows: rowsUp, details }, download: { rows: rowsDown, details: { see: 'details of scenario 9' } } };
 }
 
 interface BaselineSide {
   upload(): Promise<Timed>;
+  /** A second upload baseline, measured right after the first in each round. */
+  alsoUpload?(): Promise<Timed>;
+  /** CPU seconds the object server has used so far (recorded per upload). */
+  serverCpu?(): number | undefined;
   afterUpload?(): Promise<void>;
   download(range?: [number, number]): Promise<Timed>;
 }
@@ -270,20 +320,45 @@ async function measure(
   for (let r = 0; r < rounds; r++) {
     const order: Side[] = r % 2 === 0 ? ['ours', 'baseline'] : ['baseline', 'ours'];
     let runId = '';
+    let also: Timed | undefined;
+    const ownCpu = () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1e6;
+    };
+    /** Records s3rver's CPU seconds, and the sender's (`sender`: the API's; else this process's), over a measurement. */
+    const withServerCpu = async (measure: () => Promise<Timed>, sender: () => number | undefined = ownCpu): Promise<Timed> => {
+      const before = bare.serverCpu?.();
+      const senderBefore = sender();
+      const t = await measure();
+      const after = bare.serverCpu?.();
+      const senderAfter = sender();
+      if (before !== undefined && after !== undefined) {
+        t.serverCpu = after - before;
+        if (senderBefore !== undefined && senderAfter !== undefined) t.senderCpu = senderAfter - senderBefore;
+      }
+      return t;
+    };
     for (const side of order) {
       if (side === 'ours') {
-        const t = await upload(`${stack.base}/runs`, file, size);
+        const t = await withServerCpu(() => upload(`${stack.base}/runs`, file, size), () => processCpuSeconds(stack.api.pid));
         if (t.status !== 200) throw new Error(`${stack.name}: POST /runs with ${size} bytes: ${t.status} ${t.body.slice(0, 300)}`);
         runId = (JSON.parse(t.body) as { run_id: string }).run_id;
         out.ours.upload.push(t);
       } else {
-        const t = await bare.upload();
+        const t = await withServerCpu(() => bare.upload());
         if (t.status !== 200) throw new Error(`${stack.name} baseline upload: ${t.status} ${t.body.slice(0, 300)}`);
         out.baseline.upload.push(t);
         await bare.afterUpload?.();
+        if (bare.alsoUpload) {
+          const alsoUpload = bare.alsoUpload;
+          also = await withServerCpu(() => alsoUpload());
+        }
       }
     }
-    say(`  ${stack.name} upload round ${r + 1}: ours ${out.ours.upload[r].mbPerS.toFixed(0)} MB/s, baseline ${out.baseline.upload[r].mbPerS.toFixed(0)} MB/s`);
+    say(
+      `  ${stack.name} upload round ${r + 1}: ours ${out.ours.upload[r].mbPerS.toFixed(0)} MB/s, baseline ${out.baseline.upload[r].mbPerS.toFixed(0)} MB/s` +
+        (also ? `, second baseline ${also.mbPerS.toFixed(0)} MB/s` : ''),
+    );
     // The output, where a worker would have put it.
     await store.putFile(runObjectKeys.output(runId, OUTPUT), file);
     const url = `${stack.base}/runs/${runId}/outputs/${OUTPUT}`;

@@ -123,6 +123,11 @@ describe('a two-step workflow with attachments in sub-folders, through S3 only',
     const copy = await download(log.outputs.copy.location);
     expect(copy.status).toBe(200);
     expect(copy.body.equals(blob)).toBe(true);
+    expect([copy.headers.get('content-length'), copy.headers.get('accept-ranges'), copy.headers.get('content-type')]).toEqual([
+      String(blob.length),
+      'bytes',
+      'application/octet-stream',
+    ]);
     expect(log.outputs.copy.size).toBe(blob.length);
     const listing = log.outputs.folder.listing as any[];
     const a = listing.find((e) => e.basename === 'a.txt');
@@ -133,6 +138,7 @@ describe('a two-step workflow with attachments in sub-folders, through S3 only',
     const part = await download(log.outputs.copy.location, { range: 'bytes=1000-1999' });
     expect(part.status).toBe(206);
     expect(part.headers.get('content-range')).toBe(`bytes 1000-1999/${blob.length}`);
+    expect([part.headers.get('content-length'), part.headers.get('accept-ranges')]).toEqual(['1000', 'bytes']);
     expect(part.body.equals(blob.subarray(1000, 2000))).toBe(true);
     const tail = await download(log.outputs.copy.location, { range: 'bytes=-10' });
     expect(tail.body.equals(blob.subarray(blob.length - 10))).toBe(true);

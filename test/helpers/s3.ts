@@ -10,6 +10,8 @@ export const S3RVER_KEY = 'S3RVER';
 export interface LocalS3 {
   /** http://127.0.0.1:<port> */
   endpoint: string;
+  /** s3rver's process (the bench reads its CPU time). */
+  pid: number;
   /** The folder s3rver keeps its buckets in (each object is `<bucket>/<key>._S3rver_object`). */
   directory: string;
   /** A client for this server (path style, checksums only when required). */
@@ -82,6 +84,7 @@ export async function startS3(key: { accessKeyId: string; secretAccessKey: strin
   });
   return {
     endpoint,
+    pid: child.pid!,
     directory,
     client,
     async createBucket(name) {

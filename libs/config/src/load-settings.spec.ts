@@ -57,6 +57,14 @@ describe('loadSettings', () => {
     for (const bad of ['-1', 'abc', '1e3', '7d', 'Infinity']) expect(errorFor({ WES_RETENTION_DAYS: bad }).message, bad).toContain('WES_RETENTION_DAYS');
   });
 
+  it('reads the S3 upload part size and concurrency; refuses a part under S3\'s 5 MiB or a concurrency of 0', () => {
+    expect([loadSettings({}).s3UploadPartBytes, loadSettings({}).s3UploadConcurrency]).toEqual([16 * 1024 * 1024, 4]);
+    const s = loadSettings({ WES_S3_UPLOAD_PART_BYTES: String(64 * 1024 * 1024), WES_S3_UPLOAD_CONCURRENCY: '2' });
+    expect([s.s3UploadPartBytes, s.s3UploadConcurrency]).toEqual([64 * 1024 * 1024, 2]);
+    expect(errorFor({ WES_S3_UPLOAD_PART_BYTES: String(5 * 1024 * 1024 - 1) }).message).toContain('WES_S3_UPLOAD_PART_BYTES');
+    expect(errorFor({ WES_S3_UPLOAD_CONCURRENCY: '0' }).message).toContain('WES_S3_UPLOAD_CONCURRENCY');
+  });
+
   it('does not read process.env when given an environment', () => {
     const before = process.env.WES_PORT;
     process.env.WES_PORT = '1234';

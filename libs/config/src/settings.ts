@@ -166,6 +166,26 @@ export class WesSettings {
   @IsString()
   s3SecretAccessKey?: string;
 
+  /**
+   * Part size, in bytes, of the S3 store's upload of a stream of unknown length (an attachment
+   * as it arrives): a stream that ends within the first part goes as one PutObject, a longer
+   * one as a multipart upload of parts this size (S3 takes 5 MiB to 5 GiB, and 10 000 parts at
+   * most: 16 MiB parts allow objects up to 156 GiB). Each part is held in memory while sent.
+   */
+  @IsInt()
+  @Min(5 * 1024 * 1024)
+  @Max(5 * 1024 * 1024 * 1024)
+  s3UploadPartBytes = 16 * 1024 * 1024;
+
+  /**
+   * Parts of one S3 upload sent at once. One upload holds at most (this + 1) × s3UploadPartBytes
+   * in memory (80 MiB with the defaults), however long the stream.
+   */
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  s3UploadConcurrency = 4;
+
   /** Folder of the local object store: attachments, logs and outputs of every run. */
   @IsString()
   @MinLength(1)
@@ -679,6 +699,8 @@ export const SETTING_SOURCES = {
   s3ForcePathStyle: { env: 'WES_S3_FORCE_PATH_STYLE', kind: 'bool' },
   s3AccessKeyId: { env: 'WES_S3_ACCESS_KEY_ID', kind: 'string' },
   s3SecretAccessKey: { env: 'WES_S3_SECRET_ACCESS_KEY', kind: 'string' },
+  s3UploadPartBytes: { env: 'WES_S3_UPLOAD_PART_BYTES', kind: 'int' },
+  s3UploadConcurrency: { env: 'WES_S3_UPLOAD_CONCURRENCY', kind: 'int' },
   dataDir: { env: 'WES_DATA_DIR', kind: 'string' },
   workDir: { env: 'WES_WORK_DIR', kind: 'string' },
   keepWorkDirs: { env: 'WES_KEEP_WORK_DIRS', kind: 'bool' },

@@ -14,6 +14,8 @@ export function createObjectStore(settings: WesSettings): ObjectStore {
       forcePathStyle: settings.s3ForcePathStyle,
       accessKeyId: settings.s3AccessKeyId,
       secretAccessKey: settings.s3SecretAccessKey,
+      uploadPartBytes: settings.s3UploadPartBytes,
+      uploadConcurrency: settings.s3UploadConcurrency,
     });
   }
   return new LocalObjectStore(settings.dataDir);

@@ -11,8 +11,9 @@ import { PathTooLongError, UnsafePathError } from './safe-path';
 import { S3ObjectStore } from './s3-object-store';
 
 /**
- * The S3 object store against a real S3 server (s3rver): streamed multipart uploads, ranged
- * reads, listing with pagination, deletes, and keys that may not leave the store's prefix.
+ * The S3 object store against a real S3 server (s3rver): streamed multipart uploads (part size and
+ * concurrency as set), ranged reads, listing with pagination, deletes, and keys that may not
+ * leave the store's prefix.
  */
 const BUCKET = 'wes-spec';
 const PREFIX = 'deploy/a';
@@ -20,7 +21,7 @@ let s3: LocalS3;
 let store: S3ObjectStore;
 let tmp: string;
 
-function storeFor(prefix: string): S3ObjectStore {
+function storeFor(prefix: string, upload: { uploadPartBytes?: number; uploadConcurrency?: number } = {}): S3ObjectStore {
   return new S3ObjectStore({
     bucket: BUCKET,
     prefix,
@@ -29,7 +30,29 @@ function storeFor(prefix: string): S3ObjectStore {
     forcePathStyle: true,
     accessKeyId: 'S3RVER',
     secretAccessKey: 'S3RVER',
+    ...upload,
   });
+}
+
+/** Records the commands a store's client sends, and the most UploadPart requests under way at once. */
+function watchCommands(store: S3ObjectStore): { names: string[]; maxPartsAtOnce: () => number } {
+  const names: string[] = [];
+  let inFlight = 0;
+  let most = 0;
+  store.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      names.push(context.commandName ?? '?');
+      const part = context.commandName === 'UploadPartCommand';
+      if (part) most = Math.max(most, ++inFlight);
+      try {
+        return await next(args);
+      } finally {
+        if (part) inFlight--;
+      }
+    },
+    { step: 'initialize' },
+  );
+  return { names, maxPartsAtOnce: () => most };
 }
 
 async function readAll(body: Readable): Promise<Buffer> {
@@ -79,7 +102,28 @@ afterAll(async () => {
 });
 
 describe('S3ObjectStore (against s3rver)', () => {
-  it('puts a 20 MiB stream (several 8 MiB parts) and gets back the same bytes', async () => {
+  it('puts a stream in parts of the set size, that many at once; one that ends within the first part is one PutObject', async () => {
+    const MiB = 1024 * 1024;
+    const partStore = storeFor(PREFIX, { uploadPartBytes: 5 * MiB, uploadConcurrency: 3 });
+    const sent = watchCommands(partStore);
+    // A source faster than any upload (1 MiB blocks in memory): the parts queue up, so the store's concurrency is what limits them.
+    const block = randomBytes(MiB);
+    const blocks = (n: number) => Readable.from(Array.from({ length: n }, () => block));
+    expect(await partStore.put('k/parts', blocks(23))).toBe(23 * MiB);
+    expect(sent.names.filter((n) => n === 'UploadPartCommand')).toHaveLength(5);
+    expect(sent.names).toContain('CompleteMultipartUploadCommand');
+    expect(sent.maxPartsAtOnce()).toBe(3);
+    const stored = await rawObject(`${PREFIX}/k/parts`);
+    expect(stored.length).toBe(23 * MiB);
+    for (let i = 0; i < 23; i++) expect(stored.subarray(i * MiB, (i + 1) * MiB).equals(block)).toBe(true);
+
+    sent.names.length = 0;
+    expect(await partStore.put('k/one-part', blocks(4))).toBe(4 * MiB);
+    expect(sent.names).toEqual(['PutObjectCommand']);
+    expect((await rawObject(`${PREFIX}/k/one-part`)).equals(Buffer.concat([block, block, block, block]))).toBe(true);
+  }, 60_000);
+
+  it('puts a 20 MiB stream (parts of the default size) and gets back the same bytes', async () => {
     const size = 20 * 1024 * 1024 + 12345;
     const { stream, sha256 } = generated(size, 'big');
     const written = await store.put('runs/r1/outputs/big.bin', stream);

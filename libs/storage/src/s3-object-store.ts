@@ -17,6 +17,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { WesSettings } from '../../config/src';
 import { ByteRange, ObjectInfo, ObjectNotFoundError, ObjectStore } from './object-store';
 import { PathTooLongError, safeRelativePath, STORE_KEY_LIMITS, unlessTooLong } from './safe-path';
 
@@ -31,7 +32,14 @@ export interface S3StoreOptions {
   /** Static credentials; unset: the SDK's default chain (environment, profile, instance role). */
   accessKeyId?: string;
   secretAccessKey?: string;
+  /** Part size of the upload of a stream; unset: the default of the settings' s3UploadPartBytes. */
+  uploadPartBytes?: number;
+  /** Parts of one upload sent at once; unset: the default of the settings' s3UploadConcurrency. */
+  uploadConcurrency?: number;
 }
+
+/** The settings' defaults, for a store made without upload options (tests). */
+const DEFAULT_SETTINGS = new WesSettings();
 
 /**
  * An S3 client for any S3-compatible server. Checksums are computed only when an operation
@@ -62,7 +70,7 @@ const isMissing = (err: unknown) =>
 
 /**
  * The object store on any S3-compatible server. Uploads stream in parts (lib-storage), downloads
- * stream; no object is held whole in memory.
+ * stream; no object is held whole in memory: an upload holds at most (concurrency + 1) parts.
  */
 export class S3ObjectStore implements ObjectStore {
   readonly client: S3Client;
@@ -101,11 +109,14 @@ export class S3ObjectStore implements ObjectStore {
     const source = body.on('data', (chunk: Buffer) => {
       size += chunk.length;
     });
+    // A stream that ends within the first part goes as one PutObject (lib-storage does that);
+    // a longer one as parts sent `concurrency` at once, so that reading the stream and sending
+    // parts overlap. Larger parts mean fewer requests (and fewer copies into part buffers).
     await new Upload({
       client: this.client,
       params: { Bucket: this.options.bucket, Key: this.key(key), Body: source },
-      queueSize: 2,
-      partSize: 8 * 1024 * 1024,
+      queueSize: this.options.uploadConcurrency ?? DEFAULT_SETTINGS.s3UploadConcurrency,
+      partSize: this.options.uploadPartBytes ?? DEFAULT_SETTINGS.s3UploadPartBytes,
     }).done();
     return size;
   }

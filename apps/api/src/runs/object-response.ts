@@ -30,12 +30,35 @@ function parseRange(header: string | undefined, size: number): ByteRange | null 
   return { start, end };
 }
 
-/** Streams an object of the store to the client (a Range honoured); false when there is no such object. */
+/**
+ * Streams an object of the store to the client (a Range honoured); false when there is no such
+ * object. The store's stream (for S3, GetObject's body, the Range passed on) goes to the reply
+ * as it is: no stage between them.
+ */
 export async function sendObject(store: ObjectStore, req: FastifyRequest, reply: FastifyReply, key: string, contentType: string): Promise<boolean> {
   const info = await store.stat(key);
   if (!info) return false;
-  sendObjectParts(store, req, reply, [info], contentType);
+  const range = info.size > 0 ? parseRange(req.headers.range, info.size) : null;
+  let body: Readable | string = '';
+  if (info.size > 0) {
+    try {
+      ({ body } = await store.get(key, range ?? undefined));
+    } catch (err) {
+      // Deleted since the stat.
+      if (err instanceof ObjectNotFoundError) return false;
+      throw err;
+    }
+  }
+  sendHeaders(reply, contentType, info.size, range);
+  reply.send(body);
   return true;
+}
+
+/** Status and headers of a whole object or a range of `size` bytes. */
+function sendHeaders(reply: FastifyReply, contentType: string, size: number, range: ByteRange | null): void {
+  reply.header('accept-ranges', 'bytes').header('content-type', contentType);
+  if (range) reply.status(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`);
+  reply.header('content-length', size === 0 ? 0 : range ? range.end - range.start + 1 : size);
 }
 
 /**
@@ -74,8 +97,6 @@ export function sendObjectParts(
       offset += part.size;
     }
   }
-  reply.header('accept-ranges', 'bytes').header('content-type', contentType);
-  if (range) reply.status(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`);
-  reply.header('content-length', size === 0 ? 0 : last - first + 1);
+  sendHeaders(reply, contentType, size, range);
   reply.send(size === 0 ? '' : Readable.from(bytes()));
 }
