@@ -145,7 +145,7 @@ export class RunExecutor {
     let engineRun: EngineRunRequest | undefined;
     let failed = false;
     try {
-      scratch = await this.stageStep.makeScratch(run.runId);
+      scratch = this.stageStep.makeScratch(run.runId);
       const view = new EngineView(runFolders(scratch), this.sandbox.kind !== 'none');
       const language = languageOf(run.request.workflow_type);
       if (!language) throw new Error(`no language for workflow type ${run.request.workflow_type}`);

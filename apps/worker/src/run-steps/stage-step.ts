@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { EngineView, LanguageDefinition, SandboxSettings } from '../../../../libs/engines/src';
 import { UrlFetcher } from '../../../../libs/fetch/src';
@@ -25,22 +25,26 @@ export class StageStep {
     private readonly sandbox: SandboxSettings,
   ) {}
 
-  /** A new scratch folder under the work folder (made, or made again, only when it is missing). */
-  async makeScratch(runId: string): Promise<string> {
+  /**
+   * A new scratch folder under the work folder (made, or made again, only when it is missing).
+   * Synchronous, as are the run's folders and its params file below: each is one quick kernel
+   * call, cheaper than the thread-pool round trip an asynchronous call costs (issue 15).
+   */
+  makeScratch(runId: string): string {
     const prefix = path.join(path.resolve(this.workDir), `${runId}-`);
     try {
-      return await mkdtemp(prefix);
+      return mkdtempSync(prefix);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      await mkdir(this.workDir, { recursive: true });
-      return mkdtemp(prefix);
+      mkdirSync(this.workDir, { recursive: true });
+      return mkdtempSync(prefix);
     }
   }
 
   async stage(run: RunRecord, language: LanguageDefinition, view: EngineView, signal: AbortSignal): Promise<void> {
     const { folders } = view;
     const inputs = folders.attachments;
-    await Promise.all([folders.attachments, folders.inputs, folders.outputs, folders.tmp, path.join(folders.root, 'logs')].map((d) => mkdir(d)));
+    for (const d of [folders.attachments, folders.inputs, folders.outputs, folders.tmp, path.join(folders.root, 'logs')]) mkdirSync(d);
     for (const name of run.attachments) {
       if (signal.aborted) throw new RunInterrupted(reasonOf(signal), STAGING);
       await downloadToFile(this.store, runObjectKeys.attachment(run.runId, name), resolveInside(inputs, name), signal).catch((err) => {
@@ -51,7 +55,7 @@ export class StageStep {
     const { params } = await stageInputs(language.files, run.request.workflow_params, staging, this.fetcher, signal).catch((err) => {
       throw signal.aborted ? new RunInterrupted(reasonOf(signal), STAGING) : err;
     });
-    await writeFile(path.join(inputs, paramsFileName(run.attachments)), stringifyJson(params, 2));
+    writeFileSync(path.join(inputs, paramsFileName(run.attachments)), stringifyJson(params, 2));
     await prepareSandbox(folders, this.sandbox);
   }
 }
