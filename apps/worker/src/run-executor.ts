@@ -136,7 +136,7 @@ export class RunExecutor {
     }
     const run = await this.claimStep.claim(runId, log);
     if (!run) return 'done';
-    this.metrics.claimed(runId, run.engine, log);
+    this.metrics.claimed(runId, run.engine);
     const at: HeldAttempt = { runId, attempt: run.attempt, engine: run.engine, log };
     const watch = this.watchDurableMarks(runId, run.attempt);
     let scratch: string | undefined;
@@ -181,6 +181,7 @@ export class RunExecutor {
       return 'done';
     } finally {
       watch.stop();
+      this.metrics.released(runId, log);
       if (engine?.cleanUp && engineFiles && engineRun) await engine.cleanUp(engineFiles, engineRun).catch((err) => log.warn({ err }, 'engine clean-up failed'));
       if (scratch && !(this.settings.keepWorkDirs && failed)) {
         await rm(scratch, { recursive: true, force: true }).catch((err) => log.warn({ err, scratch }, 'scratch not removed'));
