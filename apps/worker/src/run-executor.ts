@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { rm } from 'node:fs/promises';
 import { WesSettings } from '../../../libs/config/src';
 import { EngineDefinition, engineNamed, engineOptions, EngineRunFiles, EngineRunRequest, EngineView, languageOf, runFolders, SandboxSettings } from '../../../libs/engines/src';
 import type { Logger } from '../../../libs/logging/src';
@@ -184,7 +183,7 @@ export class RunExecutor {
       this.metrics.released(runId, log);
       if (engine?.cleanUp && engineFiles && engineRun) await engine.cleanUp(engineFiles, engineRun).catch((err) => log.warn({ err }, 'engine clean-up failed'));
       if (scratch && !(this.settings.keepWorkDirs && failed)) {
-        await rm(scratch, { recursive: true, force: true }).catch((err) => log.warn({ err, scratch }, 'scratch not removed'));
+        await this.stageStep.removeScratch(scratch).catch((err) => log.warn({ err, scratch }, 'scratch not removed'));
       }
     }
   }

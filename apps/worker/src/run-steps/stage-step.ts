@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { EngineView, LanguageDefinition, SandboxSettings } from '../../../../libs/engines/src';
 import { UrlFetcher } from '../../../../libs/fetch/src';
@@ -10,6 +11,13 @@ import { stageInputs } from '../input-stager';
 import { paramsFileName, RunInterrupted, reasonOf } from './run-attempt';
 
 const STAGING = 'while its inputs were being staged';
+
+/**
+ * A scratch folder of at most this many entries is removed with synchronous calls (a no-op run's
+ * holds about 15: the asynchronous rm costs three times the CPU, a thread-pool round trip per
+ * entry); a larger one with the asynchronous rm, which does not hold up the worker's other runs.
+ */
+const SMALL_TREE_ENTRIES = 256;
 
 /**
  * Step 2, stage: a private scratch folder for the run, filled with its attachments (sub-folders
@@ -39,6 +47,27 @@ export class StageStep {
       mkdirSync(this.workDir, { recursive: true });
       return mkdtempSync(prefix);
     }
+  }
+
+  /** Removes a run's scratch folder (see SMALL_TREE_ENTRIES). */
+  async removeScratch(scratch: string): Promise<void> {
+    let left = SMALL_TREE_ENTRIES;
+    // Links are not followed: a link the engine made to a folder counts as one entry.
+    const small = (dir: string): boolean => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        if (--left < 0) return false;
+        if (e.isDirectory() && !small(path.join(dir, e.name))) return false;
+      }
+      return true;
+    };
+    let isSmall = false;
+    try {
+      isSmall = small(scratch);
+    } catch {
+      // Unreadable or gone: the asynchronous rm says what it can.
+    }
+    if (isSmall) rmSync(scratch, { recursive: true, force: true });
+    else await rm(scratch, { recursive: true, force: true });
   }
 
   async stage(run: RunRecord, language: LanguageDefinition, view: EngineView, signal: AbortSignal): Promise<void> {
