@@ -107,7 +107,7 @@ async function main(): Promise<void> {
         await new Promise((r) => t.proc.once('exit', r));
         const lines = readFileSync(t.out, 'utf8').split('\n');
         const total = lines.find((l) => / total$/.test(l));
-        process.stdout.write(`syscalls per run, ${t.name}: ${total ? (Number(total.trim().split(/\s+/)[2]) / runs).toFixed(1) : '?'}\n`);
+        process.stdout.write(`syscalls per run, ${t.name}: ${total ? (Number(total.trim().split(/\s+/)[3]) / runs).toFixed(1) : '?'}\n`);
         for (const l of lines.slice(2, 12)) {
           const f = l.trim().split(/\s+/);
           process.stdout.write(`  ${(Number(f[3]) / runs).toFixed(1).padStart(7)} ${f[f.length - 1]}\n`);
