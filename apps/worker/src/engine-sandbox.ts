@@ -1,4 +1,4 @@
-import { chmod, chown, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { chmodSync, chownSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { WesSettings } from '../../../libs/config/src';
 import { bwrapCommand, EngineCommand, ENGINE_FOLDERS, findBwrap, isRoot, RunFolders, SandboxedCommand, sandboxIdentityFiles, SandboxSettings, namedEnv, unsandboxedEnv } from '../../../libs/engines/src';
@@ -20,13 +20,22 @@ export function sandboxSettingsOf(settings: WesSettings): SandboxSettings {
 }
 
 /** Gives a folder and all it holds to the engine's uid (the worker staged them as root). */
-async function giveTo(dir: string, uid: number, gid: number): Promise<void> {
-  await chown(dir, uid, gid);
-  for (const e of await readdir(dir, { withFileTypes: true })) {
+function giveTo(dir: string, uid: number, gid: number): void {
+  chownSync(dir, uid, gid);
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, e.name);
-    if (e.isDirectory()) await giveTo(full, uid, gid);
-    else await chown(full, uid, gid);
+    if (e.isDirectory()) giveTo(full, uid, gid);
+    else chownSync(full, uid, gid);
   }
+}
+
+/** The sandbox's passwd and group, made once per uid and gid (the same for every run of a worker). */
+const identityFiles = new Map<string, { passwd: string; group: string }>();
+function identityOf(uid: number, gid: number): { passwd: string; group: string } {
+  const key = `${uid}:${gid}`;
+  let files = identityFiles.get(key);
+  if (!files) identityFiles.set(key, (files = sandboxIdentityFiles(uid, gid)));
+  return files;
 }
 
 /**
@@ -34,16 +43,22 @@ async function giveTo(dir: string, uid: number, gid: number): Promise<void> {
  * passwd and group and, when the worker runs as root, the run's folders given to the engine's
  * uid, as a user's own files are when they run the engine by hand (nothing else of the
  * worker's is).
+ *
+ * Synchronous calls: a folder, two small files and a chown per staged entry cost the kernel a
+ * few microseconds each, while each thread-pool round trip of the asynchronous calls costs the
+ * worker more CPU than the call itself (issue 15: the no-op run's CPU). A run with very many
+ * attachments holds the event loop a few ms per thousand files, far less than staging them took.
  */
 export async function prepareSandbox(folders: RunFolders, settings: SandboxSettings): Promise<void> {
   if (settings.kind !== 'bwrap') return;
-  await mkdir(folders.sandbox, { recursive: true });
+  mkdirSync(folders.sandbox, { recursive: true });
   const ids = isRoot() ? settings : { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
-  const { passwd, group } = sandboxIdentityFiles(ids.uid, ids.gid);
-  await Promise.all([writeFile(path.join(folders.sandbox, 'passwd'), passwd), writeFile(path.join(folders.sandbox, 'group'), group)]);
+  const { passwd, group } = identityOf(ids.uid, ids.gid);
+  writeFileSync(path.join(folders.sandbox, 'passwd'), passwd);
+  writeFileSync(path.join(folders.sandbox, 'group'), group);
   if (!isRoot()) return;
-  await chmod(folders.sandbox, 0o755);
-  await Promise.all(ENGINE_FOLDERS.map((name) => giveTo(folders[name], settings.uid, settings.gid)));
+  chmodSync(folders.sandbox, 0o755);
+  for (const name of ENGINE_FOLDERS) giveTo(folders[name], settings.uid, settings.gid);
 }
 
 /**

@@ -45,9 +45,12 @@ export class LogShipper {
   async finish(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.tick;
-    for (const stream of ['stdout', 'stderr'] as const) {
-      await this.store.putFile(runObjectKeys.log(this.runId, stream), this.files[stream]);
-      if (this.seq[stream] > 0) await this.store.deletePrefix(runObjectKeys.logPartsPrefix(this.runId, stream));
-    }
+    // Both at once: the run's end waits for them.
+    await Promise.all(
+      (['stdout', 'stderr'] as const).map(async (stream) => {
+        await this.store.putFile(runObjectKeys.log(this.runId, stream), this.files[stream]);
+        if (this.seq[stream] > 0) await this.store.deletePrefix(runObjectKeys.logPartsPrefix(this.runId, stream));
+      }),
+    );
   }
 }

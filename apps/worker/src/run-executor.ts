@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { rm } from 'node:fs/promises';
 import { WesSettings } from '../../../libs/config/src';
 import { EngineDefinition, engineNamed, engineOptions, EngineRunFiles, EngineRunRequest, EngineView, languageOf, runFolders, SandboxSettings } from '../../../libs/engines/src';
 import type { Logger } from '../../../libs/logging/src';
@@ -170,7 +169,7 @@ export class RunExecutor {
     const run = await this.claimStep.claim(runId, log);
     claimed(run?.attempt);
     if (!run) return 'done';
-    this.metrics.claimed(runId, run.engine, log);
+    this.metrics.claimed(runId, run.engine);
     const at: HeldAttempt = { runId, attempt: run.attempt, engine: run.engine, log };
     const watch = this.watchDurableMarks(runId, run.attempt);
     let scratch: string | undefined;
@@ -179,7 +178,7 @@ export class RunExecutor {
     let engineRun: EngineRunRequest | undefined;
     let failed = false;
     try {
-      scratch = await this.stageStep.makeScratch(run.runId);
+      scratch = this.stageStep.makeScratch(run.runId);
       const view = new EngineView(runFolders(scratch), this.sandbox.kind !== 'none');
       const language = languageOf(run.request.workflow_type);
       if (!language) throw new Error(`no language for workflow type ${run.request.workflow_type}`);
@@ -215,9 +214,10 @@ export class RunExecutor {
       return 'done';
     } finally {
       watch.stop();
+      this.metrics.released(runId, log);
       if (engine?.cleanUp && engineFiles && engineRun) await engine.cleanUp(engineFiles, engineRun).catch((err) => log.warn({ err }, 'engine clean-up failed'));
       if (scratch && !(this.settings.keepWorkDirs && failed)) {
-        await rm(scratch, { recursive: true, force: true }).catch((err) => log.warn({ err, scratch }, 'scratch not removed'));
+        await this.stageStep.removeScratch(scratch).catch((err) => log.warn({ err, scratch }, 'scratch not removed'));
       }
     }
   }

@@ -104,14 +104,18 @@ export class TaskTracker {
     private readonly o: TaskTrackerOptions,
   ) {}
 
-  /** Empties the run's task list for this attempt, then follows the log. */
+  /** Empties the run's task list for a later attempt, then follows the log. */
   start(): void {
     const { runId, attempt } = this.o;
-    this.enqueue('reset', async () => {
-      if (!(await this.o.tasks.reset(runId, attempt))) return this.refuse();
-      // What an earlier attempt stored of its tasks' logs belongs to no task any more.
-      if (attempt > 1) await this.o.store.deletePrefix(runObjectKeys.taskLogsPrefix(runId));
-    });
+    // A first attempt has no list to empty (only the worker of a RUNNING attempt writes one): one
+    // Redis round trip less per run. A refusal is then learnt at the first task write instead.
+    if (attempt > 1) {
+      this.enqueue('reset', async () => {
+        if (!(await this.o.tasks.reset(runId, attempt))) return this.refuse();
+        // What an earlier attempt stored of its tasks' logs belongs to no task any more.
+        await this.o.store.deletePrefix(runObjectKeys.taskLogsPrefix(runId));
+      });
+    }
     // The folder, not the file: the engine's launch may not have created the file yet. Being
     // prompt matters: a job's captured files are opened once its record is read.
     const name = path.basename(this.o.stderrFile);

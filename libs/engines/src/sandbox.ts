@@ -131,10 +131,40 @@ export function sandboxIdentityFiles(uid: number, gid: number): { passwd: string
 }
 
 
-/** The bwrap executable, or undefined when bubblewrap is not installed. */
+/** The bwrap executable, or undefined when bubblewrap is not installed (looked up once per process). */
 export function findBwrap(): string | undefined {
-  return findExecutable('bwrap', '/usr/bin:/bin:/usr/local/bin');
+  if (!bwrapLookedUp) {
+    bwrapPath = findExecutable('bwrap', '/usr/bin:/bin:/usr/local/bin');
+    bwrapLookedUp = true;
+  }
+  return bwrapPath;
 }
+let bwrapPath: string | undefined;
+let bwrapLookedUp = false;
+
+/**
+ * bwrap's arguments for the system folders: each bound read-only, or re-created as the link it
+ * is. Read from the host once per process (the system's layout does not change under a running
+ * worker): a run's command then costs no file-system calls.
+ */
+function systemEntryArgs(): readonly string[] {
+  if (systemArgs) return systemArgs;
+  const args: string[] = [];
+  for (const entry of SYSTEM_ENTRIES) {
+    const host = `/${entry}`;
+    let stat;
+    try {
+      stat = lstatSync(host);
+    } catch {
+      continue;
+    }
+    if (stat.isSymbolicLink()) args.push('--symlink', readlinkSync(host), host);
+    else args.push('--ro-bind', host, host);
+  }
+  systemArgs = args;
+  return args;
+}
+let systemArgs: string[] | undefined;
 
 /** Whether this process can give the engine another uid (only root can). */
 export const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
@@ -182,17 +212,7 @@ export function bwrapCommand(bwrap: string, inner: EngineCommand, folders: RunFo
   const args = ['--die-with-parent', '--unshare-ipc', '--unshare-pid', '--unshare-uts', '--unshare-cgroup-try', '--hostname', 'wes-run'];
   if (!settings.network) args.push('--unshare-net');
   if (!root) args.push('--unshare-user');
-  for (const entry of SYSTEM_ENTRIES) {
-    const host = `/${entry}`;
-    let stat;
-    try {
-      stat = lstatSync(host);
-    } catch {
-      continue;
-    }
-    if (stat.isSymbolicLink()) args.push('--symlink', readlinkSync(host), host);
-    else args.push('--ro-bind', host, host);
-  }
+  args.push(...systemEntryArgs());
   // bwrap makes the folders it mounts into 0700 (root's): the engine's uid must be able to enter them.
   for (const dir of ['/etc', '/etc/ssl', SANDBOX_RUN_ROOT]) args.push('--perms', '0755', '--dir', dir);
   for (const entry of ETC_ENTRIES) args.push('--ro-bind-try', `/etc/${entry}`, `/etc/${entry}`);

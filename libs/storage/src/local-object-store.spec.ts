@@ -58,6 +58,13 @@ describe('LocalObjectStore', () => {
     await store.put('runs/r1/attachments/big.bin', big);
     await store.copyToFile('runs/r1/attachments/big.bin', path.join(tmp, 'out', 'big.bin'));
     expect(readFileSync(path.join(tmp, 'out', 'big.bin')).equals(big)).toBe(true);
+    // Both ways of putFile (synchronous calls up to 256 KiB, asynchronous above) give the same object, and no temporary file.
+    for (const bytes of [randomBytes(262_144), randomBytes(262_145)]) {
+      writeFileSync(src, bytes);
+      expect(await store.putFile('runs/r1/logs/stderr', src)).toBe(bytes.length);
+      expect(readFileSync(path.join(root, 'runs/r1/logs/stderr')).equals(bytes)).toBe(true);
+      expect(readdirSync(path.join(root, 'runs/r1/logs'))).toEqual(['stderr']);
+    }
     const aborted = new AbortController();
     aborted.abort();
     await expect(downloadToFile(store, 'runs/r1/attachments/big.bin', path.join(tmp, 'out', 'never.bin'), aborted.signal)).rejects.toThrow();

@@ -1,4 +1,4 @@
-import { closeSync, createReadStream, createWriteStream, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, createReadStream, createWriteStream, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -9,6 +9,24 @@ import { resolveInside, STORE_KEY_LIMITS, unlessTooLong } from './safe-path';
 
 /** Errors of a lookup that mean "no such object": a name too long for the file system is one. */
 const isMissing = (err: unknown) => ['ENOENT', 'ENOTDIR', 'ENAMETOOLONG'].includes((err as NodeJS.ErrnoException).code ?? '');
+
+/**
+ * Files up to this size are copied in and out (putFile, copyToFile) with synchronous calls: a
+ * run's logs, params and small attachments and outputs cost a few microseconds of the kernel
+ * each, not the thread-pool round trips (mkdir, copy, stat, rename) of the asynchronous calls,
+ * which cost the worker more CPU than the copy (issue 15). Larger files go the asynchronous way,
+ * so that a big copy does not hold up the process.
+ */
+const SMALL_FILE_BYTES = 256 * 1024;
+
+/** The size of a file, or undefined when it cannot be read (the asynchronous path then reports why). */
+function sizeOf(file: string): number | undefined {
+  try {
+    return statSync(file).size;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The single-machine object store: a folder. Writes land under a temporary name, then are renamed. */
 export class LocalObjectStore implements ObjectStore {
@@ -80,7 +98,23 @@ export class LocalObjectStore implements ObjectStore {
     return bytes.length;
   }
 
-  putFile(key: string, file: string): Promise<number> {
+  async putFile(key: string, file: string): Promise<number> {
+    const size = sizeOf(file);
+    if (size !== undefined && size <= SMALL_FILE_BYTES) {
+      // As writeAtomically, with synchronous calls (SMALL_FILE_BYTES).
+      const target = this.file(key);
+      mkdirSync(path.dirname(target), { recursive: true });
+      const tmp = `${target}.${randomUUID()}.part`;
+      try {
+        copyFileSync(file, tmp);
+        const copied = statSync(tmp).size;
+        renameSync(tmp, target);
+        return copied;
+      } catch (err) {
+        rmSync(tmp, { force: true });
+        throw err;
+      }
+    }
     return this.writeAtomically(key, async (tmp) => {
       await copyFile(file, tmp);
       return (await stat(tmp)).size;
@@ -98,9 +132,13 @@ export class LocalObjectStore implements ObjectStore {
   async copyToFile(key: string, file: string): Promise<void> {
     const source = this.lookupFile(key);
     if (!source) throw new ObjectNotFoundError(`no object ${key}`);
-    await mkdir(path.dirname(file), { recursive: true });
+    const size = sizeOf(source);
+    const small = size !== undefined && size <= SMALL_FILE_BYTES;
+    if (small) mkdirSync(path.dirname(file), { recursive: true });
+    else await mkdir(path.dirname(file), { recursive: true });
     try {
-      await copyFile(source, file);
+      if (small) copyFileSync(source, file);
+      else await copyFile(source, file);
     } catch (err) {
       if (isMissing(err) || (err as NodeJS.ErrnoException).code === 'EISDIR') throw new ObjectNotFoundError(`no object ${key}`);
       throw err;

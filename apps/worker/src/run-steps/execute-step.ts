@@ -89,9 +89,10 @@ export class ExecuteStep {
       const exitedOnce = () => this.metrics.engineExited(engine.name);
       void engineProcess.exited.then(exitedOnce, exitedOnce);
     }
-    if (engineProcess.pid > 0) await this.runs.setFields(runId, { pgid: String(engineProcess.pid) });
-    // Once per run, with whatever an argument may carry of a secret taken out.
+    // Once per run, with whatever an argument may carry of a secret taken out. Said before the
+    // group is recorded: the engine runs already, and the line times its start (issue 15, dispatch).
     log.info({ pid: engineProcess.pid, cmd: redactCommand(cmd) }, 'engine started');
+    if (engineProcess.pid > 0) await this.runs.setFields(runId, { pgid: String(engineProcess.pid) });
     const tasks = trackTasks(
       engine,
       {
