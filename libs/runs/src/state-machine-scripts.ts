@@ -312,17 +312,24 @@ local cursor, chunk = bound, limit + 1
 while true do
   local want = math.min(chunk, budget - looked)
   if want <= 0 then more = true; break end
-  local candidates, floor = {}, nil
-  for _, key in ipairs(walk) do
+  local chunks, pos, floor = {}, {}, nil
+  for k, key in ipairs(walk) do
     local ids = redis.call('ZREVRANGEBYLEX', key, cursor, '-', 'LIMIT', 0, want)
     if #ids == want and (not floor or ids[#ids] > floor) then floor = ids[#ids] end
-    for _, id in ipairs(ids) do candidates[#candidates + 1] = id end
+    chunks[k], pos[k] = ids, 1
   end
-  if #walk > 1 then table.sort(candidates, function(a, b) return a > b end) end
   local pageDone, last = false, nil
-  for _, id in ipairs(candidates) do
-    if floor and id < floor then break end
-    -- Sorted: a run listed by two walked indexes (an old run's state and the run index) twice in a row.
+  while true do
+    -- The newest id left in the chunks (each newest first): a merge that reads only as far as
+    -- the page goes, not a sort of every chunk.
+    local id, from = nil, nil
+    for k = 1, #chunks do
+      local v = chunks[k][pos[k]]
+      if v and (not id or v > id) then id, from = v, k end
+    end
+    if not id or (floor and id < floor) then break end
+    pos[from] = pos[from] + 1
+    -- A run listed by two walked indexes (an old run's state and the run index) comes twice in a row.
     if id ~= last then
       last = id
       if looked == budget then more = true; pageDone = true; break end
