@@ -320,8 +320,9 @@ describe('WorkflowStateMachine', () => {
     expect(await redis.hmget(keys.run(other), 'host', 'wpid')).toEqual([null, null]);
     expect(await store.holders([other])).toMatchObject([{ worker, host: 'node-7', workerPid: 4242 }]);
     // A value holding a character packing uses is recorded as it is, and read back the same.
-    await store.setFields(id, { outputs: '{"a":"\u0001"}', cmd: '\0a\u0003b' });
-    expect((await store.get(id))?.cmd).toEqual(['a\u0003b']);
+    await store.setFields(id, { cmd: '\0cwltool\0a\u0003b' });
+    expect(await redis.hget(keys.run(id), 'cmd')).toBe('\0cwltool\0a\u0003b');
+    expect((await store.get(id))?.cmd).toEqual(['cwltool', 'a\u0003b']);
   });
 
   it('reads the workflow as the workflow_url when none was recorded', async () => {
