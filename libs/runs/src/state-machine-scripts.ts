@@ -201,8 +201,9 @@ end
 `;
 
 /**
- * One page of the run list in one round trip: up to `limit` run ids from the index, newest
- * first, below the lexical bound, each with its state, start and end times and tags. Read only.
+ * One page of a user's run list in one round trip: up to `limit` run ids from the owner's
+ * index, newest first, below the lexical bound, each with its state, start and end times and
+ * tags. Read only. (Every run's list: LIST_FILTERED_SCRIPT without a condition.)
  *
  * KEYS: index sorted set. ARGV: key prefix, upper bound ('+' or '(<run id>'), limit.
  * Returns a flat array of 5 values per run: id, state, start, end, tags (false when absent).
