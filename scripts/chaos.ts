@@ -30,7 +30,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { freePort, killAllChildren, killMatching, Managed, processesMatching, startPrivateRedis } from './lib/proc';
-import { RunKeys } from '../libs/runs/src';
+import { RunKeys, RunStore, holderPlace } from '../libs/runs/src';
 import { cleanEnv, fmtMs, rng, ROOT, snapshotBuild, summary, tailOf, WesProcesses } from './lib/wes-stack';
 
 // ---------------------------------------------------------------------------------------------
@@ -512,12 +512,12 @@ const engineSurvival: number[] = [];
 async function enginesOf(workerPid: number): Promise<{ pgid: number; runId: string }[]> {
   const ids = [...runs.keys()];
   const pipe = redis.pipeline();
-  ids.forEach((id) => pipe.hmget(keys.run(id), 'state', 'wpid', 'pgid'));
+  ids.forEach((id) => pipe.hmget(keys.run(id), 'state', 'worker', 'host', 'wpid', 'pgid'));
   const res = (await pipe.exec()) ?? [];
   const out: { pgid: number; runId: string }[] = [];
   ids.forEach((id, i) => {
-    const [state, wpid, pgid] = (res[i]?.[1] ?? []) as (string | null)[];
-    if (Number(wpid) === workerPid && pgid && ['RUNNING', 'CANCELING'].includes(state ?? '')) out.push({ pgid: Number(pgid), runId: id });
+    const [state, worker, host, wpid, pgid] = (res[i]?.[1] ?? []) as (string | null)[];
+    if (holderPlace(worker, host, wpid).workerPid === workerPid && pgid && ['RUNNING', 'CANCELING'].includes(state ?? '')) out.push({ pgid: Number(pgid), runId: id });
   });
   return out;
 }
@@ -801,7 +801,7 @@ async function main(): Promise<number> {
   // --- checks -----------------------------------------------------------------------------------
   const all = await readAllRuns();
   const byId = new Map(all.map((x) => [x.id, x.h]));
-  const index = new Set(await redis.zrange(keys.index, 0, -1));
+  const index = new Set(await new RunStore(redis, keys).allRunIds());
   const counts = await redis.hgetall(keys.counts);
   const trueCounts: Record<string, number> = {};
   for (const x of all) trueCounts[x.h.state ?? '(none)'] = (trueCounts[x.h.state ?? '(none)'] ?? 0) + 1;

@@ -7,7 +7,7 @@
 import type { Redis } from 'ioredis';
 import { v7 as uuidv7 } from 'uuid';
 import { WorkerRegistry } from '../../libs/queue/src';
-import { RunKeys, WorkflowStateMachine, encodeCommand, encodeRunRequest } from '../../libs/runs/src';
+import { RunKeys, WorkflowStateMachine, encodeCommand, encodeRunRequest, formatWorkerId } from '../../libs/runs/src';
 
 /** The one tag every seeded run carries, as a `tag=` filter names it (key:value). */
 export const SEED_TAG = 'bench:seed';
@@ -56,7 +56,8 @@ export async function seedRuns(redis: Redis, prefix: string, n: number, o: SeedO
   const batch = o.batch ?? 2000;
   const { request, tags } = recordedRequest();
   const all: string[] = [];
-  const holder = { worker: 'bench-host-4242-1a2b3c', host: 'bench-host', wpid: '4242' };
+  // A worker id as workers make them (its host and pid are read from it).
+  const holder = { worker: formatWorkerId('bench-host', 4242, '1a2b3c'), host: 'bench-host', wpid: '4242' };
   // The runs pass through RUNNING held by this made-up worker: it is announced (as a live
   // worker would be), else a reaper sweeping meanwhile would rightly settle them as lost.
   const registry = new WorkerRegistry(redis, keys, 3_600_000);

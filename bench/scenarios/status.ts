@@ -6,7 +6,7 @@
  * (not terminal: every request reads Redis); a last pair polls finished runs (COMPLETE), which
  * the API answers from its terminal-state cache.
  */
-import { RunKeys, WorkflowStateMachine } from '../../libs/runs/src';
+import { RunKeys, RunStore, WorkflowStateMachine } from '../../libs/runs/src';
 import type { Bench, WesStack } from '../lib/harness';
 import { LoadResult, runLoad } from '../lib/load';
 import { countCommands } from '../lib/monitor';
@@ -18,10 +18,11 @@ export async function statusScenario(b: Bench, front: WesStack, baselineOrigin: 
   const connections = 16;
   const durationS = b.full ? 8 : 3;
   const rounds = 2;
-  const ids = (await b.redis.zrevrange(front.keys.index, 0, 4)).filter(Boolean);
+  const newest = (await new RunStore(b.redis, front.keys).listPage(10)).rows.map((r) => r.runId);
+  const ids = newest.slice(0, 5);
   if (ids.length < 5) throw new Error('status: the submit scenario left fewer than 5 runs');
   // Five more runs taken to COMPLETE through the state machine (no worker runs here).
-  const finished = (await b.redis.zrevrange(front.keys.index, 5, 9)).filter(Boolean);
+  const finished = newest.slice(5, 10);
   const sm = new WorkflowStateMachine(b.redis, new RunKeys(front.prefix));
   for (const id of finished) {
     await sm.sendOrThrow(id, 'initialize', { fields: { worker: 'bench', host: 'bench', wpid: '1' } });

@@ -12,7 +12,7 @@
  */
 import path from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
-import { RunKeys } from '../../libs/runs/src';
+import { RunKeys, RunStore } from '../../libs/runs/src';
 import { baselineQueue } from '../lib/baseline-queue';
 import type { Bench, WesStack } from '../lib/harness';
 import { deleteRun, helloSubmission, submit } from '../lib/fixtures';
@@ -101,7 +101,8 @@ export async function throughputScenario(b: Bench): Promise<ScenarioResult> {
     const mem0 = record ? await usedMemory(b.redis) : 0;
     const ev0 = record ? Number((await b.redis.memory('USAGE', eventsKey)) ?? 0) : 0;
     const keys = new RunKeys(stack.prefix);
-    const before = record ? new Set(await b.redis.zrange(keys.index, 0, -1)) : new Set<string>();
+    const store = new RunStore(b.redis, keys);
+    const before = record ? new Set(await store.allRunIds()) : new Set<string>();
     const store0 = record ? folderBytes(stack.dataDir) : 0;
     const timing = await runsThroughWes(b, stack, sub, runs, clients);
     if (record) {
@@ -109,7 +110,7 @@ export async function throughputScenario(b: Bench): Promise<ScenarioResult> {
       await sleep(1000);
       const mem1 = await usedMemory(b.redis);
       const ev1 = Number((await b.redis.memory('USAGE', eventsKey)) ?? 0);
-      const sampleId = (await b.redis.zrevrange(stack.keys.index, 0, 0))[0];
+      const sampleId = (await store.listPage(1)).rows[0].runId;
       footprint = {
         sampleRunHash: await describeHash(b.redis, stack.keys.run(sampleId)),
         sampleDocHash: await describeHash(b.redis, stack.keys.doc(sampleId)),
@@ -123,7 +124,7 @@ export async function throughputScenario(b: Bench): Promise<ScenarioResult> {
       // Then deleted through the API (DELETE /runs/{id}): Redis and the store go back to
       // where they were before the round, but for sorted sets that grew past Redis's compact
       // encoding and stay in the larger one.
-      const fresh = (await b.redis.zrange(keys.index, 0, -1)).filter((id) => !before.has(id));
+      const fresh = (await store.allRunIds()).filter((id) => !before.has(id));
       await pool(fresh.length, clients, async (i) => deleteRun(stack.base, fresh[i]));
       const mem2 = await usedMemory(b.redis);
       const ev2 = Number((await b.redis.memory('USAGE', eventsKey)) ?? 0);

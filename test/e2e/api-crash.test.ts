@@ -6,6 +6,7 @@ import { useStack } from '../helpers/e2e';
 import { findProcesses } from '../helpers/processes';
 import { FAST_RECOVERY_ENV, napForm, RunInspector, uniqueSeconds, waitFor } from '../helpers/recovery';
 import { logHas, queueOf } from '../helpers/stack';
+import { RunStore } from '../../libs/runs/src';
 
 /**
  * The API killed (SIGKILL) at any moment during submits: a client either got no run id, or its
@@ -121,17 +122,22 @@ describe('the API killed with SIGKILL at random moments while clients submit', (
     const watcher = async () => {
       while (watching) {
         try {
-          const ids = await checker.zrange(k.index, 0, -1);
-          const multi = checker.multi().zrange(k.index, 0, -1).hgetall(k.counts);
+          // Every run is listed by its state's index (or, recorded before those, the run index).
+          const lists = k.listIndexes;
+          const idsOf = (replies: unknown[]) => [...new Set((replies as string[][]).flat())].sort();
+          const ids = idsOf(await Promise.all(lists.map((l) => checker.zrange(l, 0, -1))));
+          const multi = checker.multi();
+          lists.forEach((l) => multi.zrange(l, 0, -1));
+          multi.hgetall(k.counts);
           // The request: in the run hash (run-fields.ts), or its doc hash when too long for pieces.
           ids.forEach((id) => multi.hmget(k.run(id), 'state', 'created', 'request').hget(k.doc(id), 'request'));
           const res = (await multi.exec()) ?? [];
-          const sameIds = JSON.stringify(res[0][1]) === JSON.stringify(ids);
-          const counts = res[1][1] as Record<string, string>;
+          const sameIds = JSON.stringify(idsOf(res.slice(0, lists.length).map(([, r]) => r))) === JSON.stringify(ids);
+          const counts = res[lists.length][1] as Record<string, string>;
           const truth: Record<string, number> = {};
           ids.forEach((id, i) => {
-            const [state, created, inline] = res[2 + 2 * i][1] as (string | null)[];
-            const request = inline ?? (res[3 + 2 * i][1] as string | null);
+            const [state, created, inline] = res[lists.length + 1 + 2 * i][1] as (string | null)[];
+            const request = inline ?? (res[lists.length + 2 + 2 * i][1] as string | null);
             if (!state || !request || !created) problems.push(`${id} listed but half-written: ${JSON.stringify({ state, request: !!request, created })}`);
             if (state) truth[state] = (truth[state] ?? 0) + 1;
           });
@@ -163,7 +169,7 @@ describe('the API killed with SIGKILL at random moments while clients submit', (
     await waitFor(
       'every recorded run to end',
       async () => {
-        const ids = await checker.zrange(k.index, 0, -1);
+        const ids = await new RunStore(checker, k).allRunIds();
         for (const id of ids) if (!TERMINAL.includes(finals.get(id) ?? '')) finals.set(id, (await checker.hget(k.run(id), 'state')) ?? 'MISSING');
         return ids.every((id) => TERMINAL.includes(finals.get(id)!));
       },

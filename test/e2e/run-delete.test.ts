@@ -77,7 +77,7 @@ describe('DELETE /runs/{run_id}', () => {
     expect(readdirSync(runFolder(runId)).sort()).toEqual(expect.arrayContaining(['attachments', 'logs', 'outputs']));
     expect((await keysNaming(runId)).length).toBeGreaterThan(0);
     expect((await setsHolding(runId)).sort()).toEqual(
-      [keys.index, keys.ownerIndex('alice'), keys.stateIndex('COMPLETE'), keys.tagIndex('project', 'del'), keys.tagIndex('odd key', '{v}')].sort(),
+      [keys.ownerIndex('alice'), keys.stateIndex('COMPLETE'), keys.tagIndex('project', 'del'), keys.tagIndex('odd key', '{v}')].sort(),
     );
     const before = Number(await redis.hget(keys.counts, 'COMPLETE'));
     const infoBefore = (await as('alice').getJson('/service-info')).system_state_counts.COMPLETE;

@@ -8,6 +8,7 @@ import {
   RunInspector,
   runProcesses,
   stillRunning,
+  holderPid,
   terminalTimes,
   uniqueSeconds,
   waitEngineRunning,
@@ -71,7 +72,7 @@ describe('worker killed mid-run, policy requeue (default)', () => {
     console.log(`worker-crash requeue: settled ${settledMs} ms after SIGKILL, engine gone after ${goneMs} ms; final ${final}; system_logs ${JSON.stringify(after.systemLogs)}`);
     expect(final, JSON.stringify(log.run_log)).toBe('COMPLETE');
     expect(after.hash.attempt).toBe('2');
-    expect(Number(after.hash.wpid)).toBe(other.child.pid);
+    expect(holderPid(after.hash)).toBe(other.child.pid);
     expect(log.run_log.system_logs.some((l: string) => /attempt 1 of 3 lost while RUNNING/.test(l))).toBe(true);
     expect(log.run_log.exit_code).toBe(0);
     expect(terminalTimes(after.hash)).toEqual(['t:COMPLETE']);
@@ -309,7 +310,7 @@ describe('start-up reconciliation: a new worker on the host settles what its dea
       console.log(`start-up reconciliation: attempt 2 started ${rerunMs} ms after the run was settled; final ${final}`);
       expect(final).toBe('COMPLETE');
       expect(after.hash.attempt).toBe('2');
-      expect(Number(after.hash.wpid)).toBe(run.freshPid);
+      expect(holderPid(after.hash)).toBe(run.freshPid);
       expect(
         rerunMs,
         `the run was put back to QUEUED at start-up but its BullMQ job stayed active under the dead worker's lock (WES_JOB_LOCK_MS=30000) until it lapsed`,

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runForm, workflowFiles } from '../helpers/client';
 import { useStack } from '../helpers/e2e';
-import { FAST_RECOVERY_ENV, RunInspector, uniqueSeconds, waitEngineRunning, waitFor, waitTerminal } from '../helpers/recovery';
+import { FAST_RECOVERY_ENV, holderPid, RunInspector, uniqueSeconds, waitEngineRunning, waitFor, waitTerminal } from '../helpers/recovery';
 import { ManagedProcess, queueOf } from '../helpers/stack';
 
 /**
@@ -82,7 +82,7 @@ describe('worker pools', () => {
     for (;;) {
       const records = await Promise.all([...small, ...wide].map(async (id) => ({ id, hash: (await inspector.record(id)).hash })));
       const held = records.filter((r) => ['INITIALIZING', 'RUNNING'].includes(r.hash.state));
-      for (const r of held) (holders.get(r.id) ?? holders.set(r.id, new Set()).get(r.id)!).add(r.hash.wpid);
+      for (const r of held) (holders.get(r.id) ?? holders.set(r.id, new Set()).get(r.id)!).add(String(holderPid(r.hash)));
       maxSmall = Math.max(maxSmall, held.filter((r) => small.includes(r.id)).length);
       maxWide = Math.max(maxWide, held.filter((r) => wide.includes(r.id)).length);
       if (records.every((r) => ['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED'].includes(r.hash.state))) break;
@@ -129,7 +129,7 @@ describe('worker pools', () => {
     const seconds = uniqueSeconds(5);
     const id = await client.submitOk(napIn(seconds, 'wide'));
     await waitEngineRunning(client, inspector, id, seconds, 1);
-    expect(Number((await inspector.record(id)).hash.wpid)).toBe(wideWorker.child.pid);
+    expect(holderPid((await inspector.record(id)).hash)).toBe(wideWorker.child.pid);
     // Another worker of the pool, to take the run again.
     const second = await stack.startWorker({ env: { WES_WORKER_POOLS: 'wide' } });
     await stack.kill(wideWorker);
@@ -146,7 +146,7 @@ describe('worker pools', () => {
     expect(await waitTerminal(client, id, 60_000)).toBe('COMPLETE');
     const after = await inspector.record(id);
     expect(after.hash.attempt).toBe('2');
-    expect(Number(after.hash.wpid)).toBe(second.child.pid);
+    expect(holderPid(after.hash)).toBe(second.child.pid);
   });
 
   it('a worker refuses to start for a pool that does not exist, saying which', async () => {
@@ -188,11 +188,11 @@ describe('graceful shutdown of a worker serving two pools', () => {
       // A worker of wide ends the wide run; the small one waits for a worker of small.
       const wide = await stack.startWorker({ env: { WES_WORKER_POOLS: 'wide' } });
       expect(await waitTerminal(client, inWide, 60_000)).toBe('COMPLETE');
-      expect(Number((await inspector.record(inWide)).hash.wpid)).toBe(wide.child.pid);
+      expect(holderPid((await inspector.record(inWide)).hash)).toBe(wide.child.pid);
       expect(await client.status(inSmall)).toBe('QUEUED');
       const small = await stack.startWorker({ env: { WES_WORKER_POOLS: 'small' } });
       expect(await waitTerminal(client, inSmall, 60_000)).toBe('COMPLETE');
-      expect(Number((await inspector.record(inSmall)).hash.wpid)).toBe(small.child.pid);
+      expect(holderPid((await inspector.record(inSmall)).hash)).toBe(small.child.pid);
     } finally {
       await smallQueue.close();
       await wideQueue.close();

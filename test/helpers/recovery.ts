@@ -5,6 +5,7 @@ import { Stack } from './stack';
 import { waitFor } from './wait-for';
 
 export { waitFor };
+import { holderPlace, RunStore } from '../../libs/runs/src';
 
 /**
  * Helpers of the crash, restart and cancel-race tests: runs of a sleep of a given length whose
@@ -82,7 +83,7 @@ export class RunInspector {
   /** Counters of the state machine and the true number of runs in each state (from the run hashes). */
   async countsAndTruth(): Promise<{ counts: Record<string, number>; truth: Record<string, number>; ids: string[] }> {
     const k = this.stack.keys;
-    const ids = await this.redis.zrange(k.index, 0, -1);
+    const ids = await new RunStore(this.redis, k).allRunIds();
     const raw = await this.redis.hgetall(k.counts);
     const counts: Record<string, number> = {};
     for (const [k, v] of Object.entries(raw)) if (Number(v) !== 0) counts[k] = Number(v);
@@ -109,9 +110,20 @@ export class RunInspector {
   }
 }
 
-/** Terminal `t:<STATE>` fields of a run hash (a run must have at most one). */
+/**
+ * The terminal states a run hash holds a time of, as `t:<STATE>` (a run must have at most one):
+ * its `t:<terminal>` fields (records of before), else its `end` time, which is its terminal
+ * state's (the transition script writes no `t:` field of its own for a terminal state).
+ */
 export function terminalTimes(hash: Record<string, string>): string[] {
-  return Object.keys(hash).filter((k) => k.startsWith('t:') && TERMINAL.includes(k.slice(2)));
+  const fields = Object.keys(hash).filter((k) => k.startsWith('t:') && TERMINAL.includes(k.slice(2)));
+  if (fields.length || !hash.end) return fields;
+  return [`t:${hash.state}`];
+}
+
+/** The pid of the worker a run hash names as its holder (`wpid`, or read from the worker id: holderPlace). */
+export function holderPid(hash: Record<string, string>): number | undefined {
+  return holderPlace(hash.worker, hash.host, hash.wpid).workerPid;
 }
 
 /** True when the process exists and is not a zombie, with the same command line as before. */

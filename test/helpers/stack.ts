@@ -12,7 +12,7 @@ import { killStackLeftovers, ProcessInfo } from './processes';
 import { PrivateRedis, startRedis } from './redis-server';
 import { loadSettings } from '../../libs/config/src';
 import { RunQueue, runQueueSettingsOf, WorkerPools } from '../../libs/queue/src';
-import { RunKeys } from '../../libs/runs/src';
+import { RunKeys, holderPlace } from '../../libs/runs/src';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const API_ENTRY = path.join(ROOT, 'dist/apps/api/src/main.js');
@@ -322,8 +322,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     async workerHolding(runId) {
       const r = new Redis(redis.url, { lazyConnect: false });
       try {
-        const wpid = Number(await r.hget(stack.keys.run(runId), 'wpid'));
-        return workers.find((w) => w.child.pid === wpid);
+        const [worker, host, wpid] = await r.hmget(stack.keys.run(runId), 'worker', 'host', 'wpid');
+        const pid = holderPlace(worker, host, wpid).workerPid;
+        return workers.find((w) => w.child.pid === pid);
       } finally {
         r.disconnect();
       }

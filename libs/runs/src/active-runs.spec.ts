@@ -84,7 +84,7 @@ describe('per-user active runs', () => {
     expect(err).toBeInstanceOf(ActiveRunLimitError);
     expect(err).toMatchObject({ owner: 'alice', active: 2, limit: 2 });
     expect(await r.redis.exists(keys.run(refused), keys.doc(refused), keys.systemLogs(refused))).toBe(0);
-    expect(await r.redis.zscore(keys.index, refused)).toBeNull();
+    expect(await r.redis.zscore(keys.stateIndex('QUEUED'), refused)).toBeNull();
     expect(await r.redis.zscore(keys.ownerIndex('alice'), refused)).toBeNull();
     expect(await r.redis.zscore(keys.inState('QUEUED'), refused)).toBeNull();
     expect(await store.counts()).toEqual(before);

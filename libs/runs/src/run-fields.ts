@@ -48,12 +48,15 @@ export function cutPieces(value: string): string[] {
  * an empty value meaning "delete the field" (the scripts and setFields do). A long field
  * replaces whatever an earlier write of it left: its other pieces, or its copy in the doc hash.
  * `fresh`: a new record, where there is nothing to delete (and empty values are left out).
+ * PACKED_FIELDS are packed (packValue); a holder's host and pid are left out when its worker
+ * id names them (compactHolder).
  */
 export function splitRunFields(fields: Record<string, string>, fresh = false): { short: [string, string][]; long: [string, string][] } {
   const short: [string, string][] = [];
   const long: [string, string][] = [];
-  for (const [name, value] of Object.entries(fields)) {
-    if (fresh && value === '') continue;
+  for (const [name, written] of Object.entries(compactHolder(fields))) {
+    if (fresh && written === '') continue;
+    const value = PACKED_FIELDS.has(name) ? packValue(written) : written;
     if (!RUN_DOC_FIELDS.has(name)) {
       short.push([name, value]);
       continue;
@@ -69,12 +72,25 @@ export function splitRunFields(fields: Record<string, string>, fresh = false): {
   return { short, long };
 }
 
-/** A long field of a run from its hashes: its pieces in the run hash, else its doc hash copy. */
+/** A long field of a run from its hashes: its pieces in the run hash, else its doc hash copy (unpacked: packValue). */
 export function readRunField(run: Record<string, string>, doc: Record<string, string>, name: string): string | undefined {
-  if (run[name] === undefined) return doc[name] || undefined;
-  let value = '';
-  for (let i = 0; i < INLINE_PIECES && run[pieceField(name, i)] !== undefined; i++) value += run[pieceField(name, i)];
-  return value;
+  let value: string | undefined;
+  if (run[name] === undefined) value = doc[name] || undefined;
+  else {
+    value = '';
+    for (let i = 0; i < INLINE_PIECES && run[pieceField(name, i)] !== undefined; i++) value += run[pieceField(name, i)];
+  }
+  return value !== undefined && PACKED_FIELDS.has(name) ? unpackValue(value) : value;
+}
+
+/**
+ * The fields with a holder's `host` and `wpid` emptied (deleted: an earlier holder's go too)
+ * when its `worker` id names them (workerIdPlace): readers take them from the id (holderPlace).
+ */
+function compactHolder(fields: Record<string, string>): Record<string, string> {
+  const place = workerIdPlace(fields.worker);
+  if (!place || fields.host !== place.host || fields.wpid !== String(place.pid)) return fields;
+  return { ...fields, host: '', wpid: '' };
 }
 
 /** The run hash fields that hold a long field's pieces (HMGET them, then joinPieces). */
@@ -111,3 +127,96 @@ local function readLong(key, name)
   return v
 end
 `;
+
+/**
+ * Long fields recorded packed (packValue): frequent substrings each stand for one control
+ * character, so a command line or an output object of a small run fits one or two pieces (run
+ * footprint, bench scenario 8). Only fields no Lua script reads (the scripts read `tags`).
+ */
+export const PACKED_FIELDS: ReadonlySet<string> = new Set(['cmd', 'outputs']);
+
+/** First character of a packed value: a recorded command line starts with NUL (or `{`), outputs with `{`. */
+const PACK_MARK = '\x1f';
+
+/**
+ * What the characters of a packed value stand for: PACK_TOKENS[i] for PACK_CODES[i]. The run
+ * folder's layout (libs/engines sandbox, as the client is shown it), the arguments of the
+ * engines' command lines and the keys of CWL File and Directory objects (output locations as
+ * the workers record them). Records name a token by its character: APPEND ONLY, never reorder.
+ */
+const PACK_TOKENS = [
+  '<run>/attachments/',
+  '<run>/outputs',
+  '<run>/tmp/',
+  '<run>/inputs/',
+  '<run>/',
+  'wes-params.json',
+  '--tmp-outdir-prefix',
+  '--tmpdir-prefix',
+  '--disable-color',
+  '--outdir',
+  'cwltool',
+  '"location":"wes-output:',
+  '","basename":"',
+  '"class":"File"',
+  '"class":"Directory"',
+  '"checksum":"sha1$',
+  '"size":',
+  '"listing":[',
+  'nextflow',
+  'snakemake',
+];
+
+/** Control characters that are none of TAB, LF, CR (a value holding one is left unpacked). */
+const PACK_CODES = ['\x01', '\x02', '\x03', '\x04', '\x05', '\x06', '\x07', '\x08', '\x0b', '\x0c', ...Array.from({ length: 16 }, (_, i) => String.fromCharCode(0x0e + i))];
+const RESERVED = /[\x01-\x08\x0b\x0c\x0e-\x1f]/;
+const TOKEN_OF = new Map(PACK_TOKENS.map((t, i) => [t, PACK_CODES[i]]));
+const CODE_OF = new Map(PACK_CODES.slice(0, PACK_TOKENS.length).map((c, i) => [c, PACK_TOKENS[i]]));
+const TOKENS = new RegExp(
+  [...PACK_TOKENS]
+    .sort((a, b) => b.length - a.length)
+    .map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('|'),
+  'g',
+);
+const CODES = new RegExp(`[${PACK_CODES.slice(0, PACK_TOKENS.length).join('')}]`, 'g');
+
+/**
+ * A PACKED_FIELDS value as recorded: PACK_MARK, then the value with each token replaced by its
+ * character. A value that holds such a character already is recorded as it is (unpackValue
+ * reads both, and the values of records of before the packing).
+ */
+export function packValue(value: string): string {
+  if (value === '' || RESERVED.test(value)) return value;
+  return PACK_MARK + value.replace(TOKENS, (t) => TOKEN_OF.get(t)!);
+}
+
+/** A PACKED_FIELDS value as written, from its record (packValue, or unpacked). */
+export function unpackValue(recorded: string): string {
+  if (!recorded.startsWith(PACK_MARK)) return recorded;
+  return recorded.slice(1).replace(CODES, (c) => CODE_OF.get(c)!);
+}
+
+/**
+ * A worker id as workers make them (formatWorkerId): its host and pid can be read from it, so
+ * a run's holder fields leave them out (run footprint) and readers take them from the id.
+ */
+export function formatWorkerId(host: string, pid: number, suffix: string): string {
+  return `${host}:${pid}:${suffix}`;
+}
+
+/** The host and pid a worker id of formatWorkerId names (undefined: an id of another form). */
+export function workerIdPlace(workerId: string | null | undefined): { host: string; pid: number } | undefined {
+  const m = workerId ? /^([^:]+):(\d+):[^:]+$/.exec(workerId) : null;
+  return m ? { host: m[1], pid: Number(m[2]) } : undefined;
+}
+
+/**
+ * A run's holder host and pid: its `host` and `wpid` fields, or (records since the holder
+ * fields leave them out) those its `worker` id names.
+ */
+export function holderPlace(worker: string | null | undefined, host: string | null | undefined, wpid: string | null | undefined): { host?: string; workerPid?: number } {
+  if (host || wpid) return { host: host || undefined, workerPid: wpid ? Number(wpid) : undefined };
+  const place = workerIdPlace(worker);
+  return { host: place?.host, workerPid: place?.pid };
+}

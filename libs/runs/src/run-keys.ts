@@ -1,4 +1,5 @@
 import { KEY_PREFIX_PATTERN } from '../../config/src/settings';
+import { RUN_STATES } from './states';
 
 /**
  * The prefix every Redis key of a deployment starts with: the configured one, wrapped in braces
@@ -82,14 +83,28 @@ export class RunKeys {
     return `${this.prefix}:run:${runId}:tasks`;
   }
 
-  /** Sorted set (all scores 0) of run ids; ids are time-ordered, so lexical order is age order. */
+  /**
+   * Sorted set (all scores 0) of the ids of runs recorded before the per-state indexes held
+   * every run (no longer written: a run is listed by its state's index, `stateIndex`, which
+   * the index backfill also fills for these runs). Still read by the run list, beside the
+   * per-state indexes, until those runs are deleted; the delete script removes them from it.
+   */
   get index(): string {
     return `${this.prefix}:runs`;
   }
 
   /**
+   * The sorted sets that together list every run, once or twice (all scores 0, run ids, which
+   * are time-ordered, so lexical order is age order): the index of each state and the run index
+   * of before (`index`). The run list walks and merges them (LIST_FILTERED_SCRIPT); RunStore.allRunIds reads them all.
+   */
+  get listIndexes(): string[] {
+    return [...RUN_STATES.map((s) => this.stateIndex(s)), this.index];
+  }
+
+  /**
    * Sorted set (all scores 0) of the run ids of one owner, written by the enqueue script beside
-   * `index`: a user's run list costs the page, not all runs. `owner` is a static user's name
+   * its state's index: a user's run list costs the page, not all runs. `owner` is a static user's name
    * (`A-Z a-z 0-9 _ . @ -`) or a JWT user's `oidc:<percent-encoded>` (libs/auth oidcOwner): no
    * space, brace or `*` reaches the key.
    */
@@ -116,7 +131,8 @@ export class RunKeys {
 
   /**
    * Sorted set (all scores 0) of the ids of the runs now in `state`, any state, terminal ones
-   * included: what a `state` filter of the run list reads by lexical range, like `index`. The
+   * included: what a `state` filter of the run list reads by lexical range, and, all of them
+   * merged (listIndexes), the run list without a filter. The
    * enqueue, transition and delete scripts build this name from the prefix themselves
    * (`<prefix>:state:<STATE>:runs`): keep them alike.
    */

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { parseJson } from '../../json/src';
-import { joinPieces, pieceFields, readRunField, splitRunFields } from './run-fields';
+import { holderPlace, joinPieces, pieceFields, readRunField, splitRunFields } from './run-fields';
 import { RunKeys } from './run-keys';
 import { RunHolder, RunRecord, RunSummaryRow, decodeCommand, decodeRunRequest } from './run-model';
 import { HELD_SYNC_SCRIPT, LIST_FILTERED_SCRIPT, LIST_PAGE_SCRIPT } from './state-machine-scripts';
@@ -106,8 +106,7 @@ export class RunStore {
       owner: h.owner || undefined,
       attempt: Number(h.attempt ?? 0),
       worker: h.worker || undefined,
-      host: h.host || undefined,
-      workerPid: num(h.wpid),
+      ...holderPlace(h.worker, h.host, h.wpid),
       pgid: num(h.pgid),
       pool: h.pool || undefined,
     };
@@ -115,14 +114,17 @@ export class RunStore {
 
   /**
    * One page of runs, newest first, after the run id `after` (exclusive). Run ids are
-   * time-ordered, so the index is read by lexical range: the cost is that of the page, not of
-   * the number of stored runs, and a token stays valid while new runs arrive. With `owner`, only
-   * that owner's runs, from its own index (the cost is still the page's).
+   * time-ordered, so the indexes are read by lexical range: the cost is that of the page, not of
+   * the number of stored runs, and a token stays valid while new runs arrive (and while runs
+   * change state: a run keeps its id, whichever state's index lists it). Every run: the merge of
+   * the per-state indexes (listFiltered without a condition). With `owner`, only that owner's
+   * runs, from its own index (the cost is still the page's).
    */
   async listPage(pageSize: number, after?: string, owner?: string): Promise<{ rows: RunSummaryRow[]; last?: string; more: boolean }> {
+    // Every run: the merge of the per-state indexes (RunKeys.listIndexes), no index of all runs.
+    if (owner === undefined) return this.listFiltered(pageSize, after, {});
     // One script reads the index and the page's records: one round trip whatever the page size.
-    const index = owner === undefined ? this.keys.index : this.keys.ownerIndex(owner);
-    const flat = await this.scripted.wesListPage(index, this.keys.prefix, after ? `(${after}` : '+', pageSize + 1);
+    const flat = await this.scripted.wesListPage(this.keys.ownerIndex(owner), this.keys.prefix, after ? `(${after}` : '+', pageSize + 1);
     const found = flat.length / 5;
     const more = found > pageSize;
     const rows = summaryRows(flat.slice(0, 5 * Math.min(found, pageSize)));
@@ -142,7 +144,7 @@ export class RunStore {
     const tags = filter.tags ?? [];
     const keys = [...states.map((s) => k.stateIndex(s)), ...tags.map(([key, value]) => k.tagIndex(key, value))];
     if (filter.owner !== undefined) keys.push(k.ownerIndex(filter.owner));
-    keys.push(k.index);
+    keys.push(...k.listIndexes);
     const [flat, next] = await this.scripted.wesListFiltered(
       keys.length,
       ...keys,
@@ -156,6 +158,17 @@ export class RunStore {
       ...states,
     );
     return { rows: summaryRows(flat), last: next || undefined, more: next !== '' };
+  }
+
+  /**
+   * The ids of every stored run, oldest first (each index of RunKeys.listIndexes read whole):
+   * for tests, checks and tools, not for a request path.
+   */
+  async allRunIds(): Promise<string[]> {
+    const pipe = this.redis.pipeline();
+    for (const index of this.keys.listIndexes) pipe.zrange(index, 0, -1);
+    const res = (await pipe.exec()) ?? [];
+    return [...new Set(res.flatMap(([, ids]) => ids as string[]))].sort();
   }
 
   /** Whether the run exists, and its owner (none for a run submitted with authMode none). */
@@ -195,8 +208,7 @@ export class RunStore {
         state: state as RunState,
         attempt: Number(attempt ?? 0),
         worker: worker || undefined,
-        host: host || undefined,
-        workerPid: num(wpid),
+        ...holderPlace(worker, host, wpid),
         pgid: num(pgid),
         cancelRequestedAt: num(cancel),
         pool: pool || undefined,
@@ -259,9 +271,10 @@ export class RunStore {
    * when it ended (ms; undefined: not yet): the worker's latency metrics.
    */
   async times(runId: string): Promise<{ queued?: number; initializing?: number; running?: number; cancel?: number; end?: number }> {
-    const [queued, created, initializing, running, cancel, end] = await this.redis.hmget(this.keys.run(runId), 't:QUEUED', 'created', 't:INITIALIZING', 't:RUNNING', 'cancel', 'end');
-    // The enqueue writes no 't:QUEUED' (it is 'created'); a return to QUEUED does.
-    return { queued: num(queued) ?? num(created), initializing: num(initializing), running: num(running), cancel: num(cancel), end: num(end) };
+    const [queued, created, initializing, running, start, cancel, end] = await this.redis.hmget(this.keys.run(runId), 't:QUEUED', 'created', 't:INITIALIZING', 't:RUNNING', 'start', 'cancel', 'end');
+    // The enqueue writes no 't:QUEUED' (it is 'created'); a return to QUEUED does. Entering
+    // RUNNING writes 'start' (and, in records of before, the same time as 't:RUNNING').
+    return { queued: num(queued) ?? num(created), initializing: num(initializing), running: num(running) ?? num(start), cancel: num(cancel), end: num(end) };
   }
 
   async appendSystemLog(runId: string, line: string): Promise<void> {

@@ -69,7 +69,7 @@ end
 
 /**
  * Applies one message to one run, atomically: compare the current state with the message's
- * legal from-states, write the new state and its time, keep the per-state counters and the
+ * legal from-states, write the new state and its time (`start`, `end`, else `t:<STATE>`), keep the per-state counters and the
  * index of active runs, the run's place in the per-state index (RunKeys.stateIndex), and write the message's extra fields and system_logs lines, all in the
  * same step. `initialize` also counts the attempt.
  *
@@ -100,11 +100,17 @@ local to = row and row[state]
 if not to then return {0, state} end
 local now, id, prefix = ARGV[2], ARGV[3], ARGV[4]
 local heldBefore = heldBy(state, redis.call('HGET', KEYS[1], 'worker'))
-redis.call('HSET', KEYS[1], 'state', to, 't:' .. to, now)
-if to == 'RUNNING' then redis.call('HSET', KEYS[1], 'start', now) end
+-- The time of entering the state: RUNNING's is 'start', a terminal state's 'end' (records of
+-- before also hold a 't:' field of the same time), any other state's 't:<STATE>'.
+if to == 'RUNNING' then
+  redis.call('HSET', KEYS[1], 'state', to, 'start', now)
+elseif TERMINAL[to] then
+  redis.call('HSET', KEYS[1], 'state', to, 'end', now)
+else
+  redis.call('HSET', KEYS[1], 'state', to, 't:' .. to, now)
+end
 if to == 'INITIALIZING' then redis.call('HINCRBY', KEYS[1], 'attempt', 1) end
 if TERMINAL[to] then
-  redis.call('HSET', KEYS[1], 'end', now)
   redis.call('SREM', activeSet(prefix, redis.call('HGET', KEYS[1], 'owner')), id)
 end
 if to == 'CANCELING' then
@@ -136,15 +142,16 @@ return {1, state, to}
 `;
 
 /**
- * Records a new run, atomically: its fields, state QUEUED and its time, its place in the run
- * index (and its owner's index, when it has an owner), the QUEUED index, the QUEUED counter,
- * its owner's set of active runs, the QUEUED per-state index, its tags' indexes, and its first system_logs lines (e.g. the client-side engine
+ * Records a new run, atomically: its fields, state QUEUED and its time, its place in the
+ * QUEUED per-state index (which lists it: no run index of all runs, RunKeys.listIndexes) and in
+ * its owner's index (when it has an owner), the QUEUED index of active runs, the QUEUED counter,
+ * its owner's set of active runs, its tags' indexes, and its first system_logs lines (e.g. the client-side engine
  * parameters it dropped). Nothing when the id is taken, nor when the owner already has
  * `max active` runs that are not finished: the count and the record are one step, so two
  * submits racing for a user's last slot cannot both get it.
  *
- * KEYS: run hash, run index, counts hash, doc hash, system_logs list, owner's run index ('' for
- * none), owner's active-run set, then the tag indexes of its tags (RunKeys.tagIndexes).
+ * KEYS: run hash, counts hash, doc hash, system_logs list, owner's run index ('' for none),
+ * owner's active-run set, then the tag indexes of its tags (RunKeys.tagIndexes).
  * ARGV: run id, now (ms), key prefix, max active runs (0: no limit), n, n field/value pairs for
  * the run hash, m, m field/value pairs for the doc hash, then log lines.
  * Returns {1, active runs with this one} when recorded, {0, 0} when the id is taken,
@@ -154,21 +161,20 @@ export const ENQUEUE_SCRIPT = `
 ${ACTIVE_RUNS_LUA}
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0, 0} end
 local limit = tonumber(ARGV[4])
-local active = activeCount(KEYS[7], ARGV[3], limit)
+local active = activeCount(KEYS[6], ARGV[3], limit)
 if limit > 0 and active >= limit then return {-1, active} end
 local n = tonumber(ARGV[5])
 -- No 't:QUEUED' here: it is 'created' (RunStore.times); a return to QUEUED writes it.
 redis.call('HSET', KEYS[1], 'state', 'QUEUED', 'created', ARGV[2], unpack(ARGV, 6, 5 + 2 * n))
 local m = tonumber(ARGV[6 + 2 * n])
-if m > 0 then redis.call('HSET', KEYS[4], unpack(ARGV, 7 + 2 * n, 6 + 2 * n + 2 * m)) end
-if #ARGV > 6 + 2 * n + 2 * m then redis.call('RPUSH', KEYS[5], unpack(ARGV, 7 + 2 * n + 2 * m)) end
-redis.call('ZADD', KEYS[2], 0, ARGV[1])
-if KEYS[6] ~= '' then redis.call('ZADD', KEYS[6], 0, ARGV[1]) end
+if m > 0 then redis.call('HSET', KEYS[3], unpack(ARGV, 7 + 2 * n, 6 + 2 * n + 2 * m)) end
+if #ARGV > 6 + 2 * n + 2 * m then redis.call('RPUSH', KEYS[4], unpack(ARGV, 7 + 2 * n + 2 * m)) end
+if KEYS[5] ~= '' then redis.call('ZADD', KEYS[5], 0, ARGV[1]) end
 redis.call('ZADD', ARGV[3] .. ':in:QUEUED', ARGV[2], ARGV[1])
 redis.call('ZADD', ARGV[3] .. ':state:QUEUED:runs', 0, ARGV[1])
-for i = 8, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[1]) end
-redis.call('HINCRBY', KEYS[3], 'QUEUED', 1)
-redis.call('SADD', KEYS[7], ARGV[1])
+for i = 7, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[1]) end
+redis.call('HINCRBY', KEYS[2], 'QUEUED', 1)
+redis.call('SADD', KEYS[6], ARGV[1])
 return {1, active + 1}
 `;
 
@@ -195,8 +201,9 @@ end
 `;
 
 /**
- * One page of the run list in one round trip: up to `limit` run ids from the index, newest
- * first, below the lexical bound, each with its state, start and end times and tags. Read only.
+ * One page of a user's run list in one round trip: up to `limit` run ids from the owner's
+ * index, newest first, below the lexical bound, each with its state, start and end times and
+ * tags. Read only. (Every run's list: LIST_FILTERED_SCRIPT without a condition.)
  *
  * KEYS: index sorted set. ARGV: key prefix, upper bound ('+' or '(<run id>'), limit.
  * Returns a flat array of 5 values per run: id, state, start, end, tags (false when absent).
@@ -213,8 +220,8 @@ return out
 `;
 
 /**
- * Removes a finished run from Redis, atomically: first from every index that lists it (the run
- * index, its owner's, its state's, its tags'), its owner's active set and the state counter, then
+ * Removes a finished run from Redis, atomically: first from every index that lists it (its
+ * state's, its owner's, its tags', and the run index of runs recorded before: RunKeys.index), its owner's active set and the state counter, then
  * its record (run hash, doc, system_logs, tasks). A listed run therefore always has its record.
  * Its id goes into the `deleting` set in the same step: its files are removed from the object
  * store next, and the reaper finishes that if the deleting process dies first. A run not in a
@@ -258,8 +265,11 @@ return {1, state}
  * that at most, however many runs are stored: a page may come back short, with a bound to go on
  * from (WES allows a short page with a next_page_token).
  *
+ * With no condition at all, the walk is every run: the merge of listIndexes (every state's index
+ * and the run index of before, which lists old runs a second time: a run met twice is taken once).
+ *
  * KEYS: the state indexes (nS), the tag indexes (nT), the owner index (when ARGV[7] is '1'),
- * then the run index (the walk when there is no condition at all). ARGV: key prefix, upper bound
+ * then RunKeys.listIndexes (the walk when there is no condition at all). ARGV: key prefix, upper bound
  * ('+' or '(<run id>'), page size, budget, nS, nT, owner ('1'/'0'), then the nS state names.
  * Returns {rows, next}: rows a flat array of 5 values per run (id, state, start, end, tags), next
  * the id to go on below ('' when the list is done).
@@ -271,6 +281,7 @@ local nS, nT, hasOwner = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7] == '1'
 local wanted = {}
 for i = 1, nS do wanted[ARGV[7 + i]] = true end
 local ownerKey = hasOwner and KEYS[nS + nT + 1] or nil
+local allFrom = nS + nT + (hasOwner and 2 or 1)
 -- The walk: the smallest condition's indexes.
 local walk, size = nil, nil
 if nS > 0 then
@@ -286,7 +297,10 @@ if ownerKey then
   local c = redis.call('ZCARD', ownerKey)
   if not size or c < size then walk, size, walkTag, walkOwner = {ownerKey}, c, nil, true end
 end
-if not walk then walk = {KEYS[#KEYS]} end
+if not walk then
+  walk = {}
+  for i = allFrom, #KEYS do walk[#walk + 1] = KEYS[i] end
+end
 local statesWalked = nS > 0 and not walkTag and not walkOwner
 -- Candidates, in rounds: a chunk of ids below the bound from each walked index, merged newest
 -- first. The first chunk is one page and one more (enough when most candidates match), later
@@ -299,35 +313,46 @@ local cursor, chunk = bound, limit + 1
 while true do
   local want = math.min(chunk, budget - looked)
   if want <= 0 then more = true; break end
-  local candidates, floor = {}, nil
-  for _, key in ipairs(walk) do
+  local chunks, pos, floor = {}, {}, nil
+  for k, key in ipairs(walk) do
     local ids = redis.call('ZREVRANGEBYLEX', key, cursor, '-', 'LIMIT', 0, want)
     if #ids == want and (not floor or ids[#ids] > floor) then floor = ids[#ids] end
-    for _, id in ipairs(ids) do candidates[#candidates + 1] = id end
+    chunks[k], pos[k] = ids, 1
   end
-  if #walk > 1 then table.sort(candidates, function(a, b) return a > b end) end
-  local pageDone = false
-  for _, id in ipairs(candidates) do
-    if floor and id < floor then break end
-    if looked == budget then more = true; pageDone = true; break end
-    local key = prefix .. ':run:' .. id
-    local h = redis.call('HMGET', key, 'state', 'start', 'end')
-    local ok = h[1] ~= false
-    if ok and nS > 0 and not statesWalked then ok = wanted[h[1]] == true end
-    if ok then
-      for j = 1, nT do
-        if j ~= walkTag and not redis.call('ZSCORE', KEYS[nS + j], id) then ok = false; break end
+  local pageDone, last = false, nil
+  while true do
+    -- The newest id left in the chunks (each newest first): a merge that reads only as far as
+    -- the page goes, not a sort of every chunk.
+    local id, from = nil, nil
+    for k = 1, #chunks do
+      local v = chunks[k][pos[k]]
+      if v and (not id or v > id) then id, from = v, k end
+    end
+    if not id or (floor and id < floor) then break end
+    pos[from] = pos[from] + 1
+    -- A run listed by two walked indexes (an old run's state and the run index) comes twice in a row.
+    if id ~= last then
+      last = id
+      if looked == budget then more = true; pageDone = true; break end
+      local key = prefix .. ':run:' .. id
+      local h = redis.call('HMGET', key, 'state', 'start', 'end')
+      local ok = h[1] ~= false
+      if ok and nS > 0 and not statesWalked then ok = wanted[h[1]] == true end
+      if ok then
+        for j = 1, nT do
+          if j ~= walkTag and not redis.call('ZSCORE', KEYS[nS + j], id) then ok = false; break end
+        end
       end
+      if ok and ownerKey and not walkOwner and not redis.call('ZSCORE', ownerKey, id) then ok = false end
+      if ok then
+        -- One match beyond the page: the page ends at the one before it, and there is more.
+        if found == limit then more = true; pageDone = true; break end
+        found = found + 1
+        pushRow(out, id, key, h)
+      end
+      looked = looked + 1
+      seen = id
     end
-    if ok and ownerKey and not walkOwner and not redis.call('ZSCORE', ownerKey, id) then ok = false end
-    if ok then
-      -- One match beyond the page: the page ends at the one before it, and there is more.
-      if found == limit then more = true; pageDone = true; break end
-      found = found + 1
-      pushRow(out, id, key, h)
-    end
-    looked = looked + 1
-    seen = id
   end
   -- No index gave a full chunk: every one is exhausted below the cursor.
   if pageDone or not floor then break end

@@ -351,16 +351,23 @@ async function checkScenario(sc: Scenario): Promise<{ events: Event[]; snapshots
       expect('start' in h, `${id}: start time`).toBe(count('RUNNING') > 0);
       // The enqueue writes 'created' and no 't:QUEUED' (the same time); a return to QUEUED writes it.
       if (finalState === 'QUEUED' && count('QUEUED', 'preempt') === 0) expect(h['t:QUEUED'], `${id}: t:QUEUED of a run never requeued`).toBeUndefined();
-      else expect(h[`t:${finalState}`], `${id}: time of its state`).toBeDefined();
+      // Its time: RUNNING's is 'start', a terminal state's 'end', another state's 't:<STATE>'.
+      else expect(h[finalState === 'RUNNING' ? 'start' : isTerminal(finalState) ? 'end' : `t:${finalState}`], `${id}: time of its state`).toBeDefined();
       expect(h.created, `${id}: created`).toBeDefined();
       const terminalTimes = Object.keys(h).filter((k) => k.startsWith('t:') && isTerminal(k.slice(2)));
-      expect(terminalTimes.length, `${id}: terminal t: fields ${terminalTimes.join(', ')}`).toBeLessThanOrEqual(1);
+      // A terminal state's time is 'end' alone (run footprint): no 't:' field of a terminal state.
+      expect(terminalTimes, `${id}: terminal t: fields`).toEqual([]);
       // Every applied message appended its one system_logs line, and no refused one did.
       const logs = await observer.lrange(keys.systemLogs(id), 0, -1);
       expect(logs.length, `${id}: system_logs lines`).toBe(applied.length);
     }
   }
-  expect((await observer.zrange(keys.index, 0, -1)).sort()).toEqual(ids.filter((_, i) => final.states[i] !== null).sort());
+  // Every run is listed by exactly the index of its state (the run list merges them); no run index of all runs is written.
+  const listedIn = new Map<string, string[]>();
+  for (const s of RUN_STATES) for (const id of await observer.zrange(keys.stateIndex(s), 0, -1)) listedIn.set(id, [...(listedIn.get(id) ?? []), s]);
+  expect(await observer.exists(keys.index), 'run index of before').toBe(0);
+  expect([...listedIn.keys()].sort()).toEqual(ids.filter((_, i) => final.states[i] !== null).sort());
+  ids.forEach((id, i) => final.states[i] !== null && expect(listedIn.get(id), `${id}: state indexes`).toEqual([final.states[i]]));
   // The (owner-less) runs' active set holds exactly the runs that are not finished.
   const unfinished = ids.filter((_, i) => final.states[i] !== null && !isTerminal(final.states[i]));
   expect((await observer.smembers(keys.activeRuns(undefined))).sort(), 'active-run set').toEqual(unfinished.sort());

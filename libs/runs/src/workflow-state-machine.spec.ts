@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { usePrivateRedis } from '../../../test/helpers/private-redis';
 import { RunKeys } from './run-keys';
 import { encodeCommand, encodeRunRequest } from './run-model';
-import { INLINE_PIECES, PIECE_BYTES } from './run-fields';
+import { formatWorkerId, INLINE_PIECES, packValue, PIECE_BYTES } from './run-fields';
 import { RunStore } from './run-store';
 import { RUN_STATES, RunMessage, RunState, TERMINAL_STATES, TRANSITIONS, isTerminal } from './states';
 import { TerminalStateCache } from './terminal-state-cache';
@@ -64,7 +64,7 @@ async function runIn(state: RunState, m: WorkflowStateMachine = machine): Promis
 
 /** The state of every run of this key prefix, counted by reading the run hashes. */
 async function tally(): Promise<Record<string, number>> {
-  const ids = await redis.zrange(keys.index, 0, -1);
+  const ids = await store.allRunIds();
   const out: Record<string, number> = {};
   for (const id of ids) {
     const s = (await redis.hget(keys.run(id), 'state')) as string;
@@ -93,11 +93,13 @@ describe('WorkflowStateMachine', () => {
           if (to) {
             expect(result).toEqual({ applied: true, from, to });
             expect(after.state).toBe(to);
-            expect(Number(after[`t:${to}`])).toBeGreaterThan(0);
+            // The time of entering it: RUNNING's is 'start', a terminal state's 'end', and no
+            // 't:' field repeats it (run footprint); any other state's is 't:<STATE>'.
+            const timeField = to === 'RUNNING' ? 'start' : isTerminal(to) ? 'end' : `t:${to}`;
+            expect(Number(after[timeField])).toBeGreaterThan(0);
+            if (timeField !== `t:${to}`) expect(after[`t:${to}`]).toBe(before[`t:${to}`]);
             expect(after.marker).toBe('x');
             expect(await redis.lrange(keys.systemLogs(id), 0, -1)).toEqual([...logsBefore, `${message} sent`]);
-            if (isTerminal(to)) expect(Number(after.end)).toBeGreaterThanOrEqual(Number(after[`t:${to}`]));
-            if (to === 'RUNNING') expect(after.start).toBe(after['t:RUNNING']);
           } else {
             expect(result).toEqual({ applied: false, state: from });
             // A refused message writes nothing: no state, no fields, no log line.
@@ -154,7 +156,9 @@ describe('WorkflowStateMachine', () => {
     expect(h).toEqual({ state: 'QUEUED', created: '1700000000000', request: '{"a":1}', tags: '{}' });
     expect(await redis.exists(keys.doc(id))).toBe(0);
     expect(await store.times(id)).toEqual({ queued: 1_700_000_000_000 });
-    expect(await redis.zrange(keys.index, 0, -1)).toEqual([id]);
+    // Listed by its state's index (RunKeys.listIndexes); the run index of before is not written.
+    expect(await redis.zrange(keys.stateIndex('QUEUED'), 0, -1)).toEqual([id]);
+    expect(await redis.exists(keys.index)).toBe(0);
     expect((await store.counts()).QUEUED).toBe(1);
   });
 
@@ -166,9 +170,9 @@ describe('WorkflowStateMachine', () => {
     await machine.sendOrThrow(id, 'initialize', { fields: { worker: 'w-1', host: 'h', wpid: '42' } });
     await machine.sendOrThrow(id, 'run', { fields: { cmd: encodeCommand(['cwltool', long], '/w') } });
     await store.setFields(id, { pgid: '4242', cmd: encodeCommand(['cwltool', long, '/w/again', '/w', '/wx', 'x/w/'], '/w') });
-    // 512 bytes: exactly INLINE_PIECES pieces, the longest value kept in the run hash.
-    const outputs = JSON.stringify({ out: 'é'.repeat(251) });
-    expect(Buffer.byteLength(outputs)).toBe(PIECE_BYTES * INLINE_PIECES);
+    // 512 bytes as recorded (packValue: its mark and the value): exactly INLINE_PIECES pieces, the longest value kept in the run hash.
+    const outputs = JSON.stringify({ ou: 'é'.repeat(251) });
+    expect(Buffer.byteLength(packValue(outputs))).toBe(PIECE_BYTES * INLINE_PIECES);
     await machine.sendOrThrow(id, 'complete', { fields: { exit_code: '0', outputs } });
     expect(await redis.object('ENCODING', keys.run(id))).toBe('listpack');
     const h = await redis.hgetall(keys.run(id));
@@ -231,7 +235,7 @@ describe('WorkflowStateMachine', () => {
     const oldCmd = JSON.stringify({ dir: '/w/x', args: ['cwltool', '\0/outputs', '\0/attachments/main.cwl'] });
     await redis
       .multi()
-      .hset(keys.run(id), { state: 'COMPLETE', created: '1', 't:QUEUED': '1', engine: 'cwltool', job: id, attempt: '1', start: '2', end: '3', 't:RUNNING': '2', 't:COMPLETE': '3', exit_code: '0' })
+      .hset(keys.run(id), { state: 'COMPLETE', created: '1', 't:QUEUED': '1', engine: 'cwltool', job: id, attempt: '1', start: '2', end: '3', 't:RUNNING': '2', 't:COMPLETE': '3', exit_code: '0', worker: 'w-old', host: 'h-old', wpid: '7' })
       .hset(keys.doc(id), { request: JSON.stringify(request), tags: '{"old":"yes"}', workflow: 'main.cwl', attachments: '["main.cwl"]', cmd: oldCmd, outputs: '{"o":1}' })
       .zadd(keys.index, 0, id)
       .zadd(keys.tagIndex('old', 'yes'), 0, id)
@@ -247,11 +251,78 @@ describe('WorkflowStateMachine', () => {
       outputs: { o: 1 },
       start: 2,
       end: 3,
+      worker: 'w-old',
+      host: 'h-old',
+      workerPid: 7,
     });
+    // Listed once, though in the run index of before and in its state's index.
+    expect((await store.listPage(10)).rows.filter((r) => r.runId === id)).toHaveLength(1);
     expect(await store.times(id)).toMatchObject({ queued: 1, running: 2, end: 3 });
     expect((await store.listPage(10)).rows.find((r) => r.runId === id)?.tags).toEqual({ old: 'yes' });
     expect(await machine.remove(id)).toEqual({ removed: true, state: 'COMPLETE' });
     expect(await redis.exists(keys.run(id), keys.doc(id), keys.tagIndex('old', 'yes'))).toBe(0);
+  });
+
+  it('lists a run recorded before the per-state indexes held every run: in the run index only, or in both (once)', async () => {
+    const onlyOld = newRunId();
+    const both = newRunId();
+    const fresh = newRunId();
+    for (const id of [onlyOld, both]) {
+      await redis.multi().hset(keys.run(id), { state: 'COMPLETE', created: '1', start: '2', end: '3', 't:RUNNING': '2', 't:COMPLETE': '3' }).zadd(keys.index, 0, id).hincrby(keys.counts, 'COMPLETE', 1).exec();
+    }
+    // The index backfill (RunIndexBackfill) has reached `both`, not `onlyOld`.
+    await redis.zadd(keys.stateIndex('COMPLETE'), 0, both);
+    await machine.enqueue(fresh, { request: '{}' });
+    const all = await store.listPage(10);
+    expect(all.rows.map((r) => r.runId)).toEqual([fresh, both, onlyOld]);
+    expect(all.more).toBe(false);
+    const p1 = await store.listPage(2);
+    expect(p1.rows.map((r) => r.runId)).toEqual([fresh, both]);
+    expect(p1.more).toBe(true);
+    const p2 = await store.listPage(2, p1.last);
+    expect(p2.rows.map((r) => r.runId)).toEqual([onlyOld]);
+    expect(p2.more).toBe(false);
+    expect(await store.allRunIds()).toEqual([onlyOld, both, fresh]);
+    for (const id of [onlyOld, both]) expect(await machine.remove(id)).toEqual({ removed: true, state: 'COMPLETE' });
+    expect(await redis.exists(keys.index)).toBe(0);
+    expect((await store.listPage(10)).rows.map((r) => r.runId)).toEqual([fresh]);
+  });
+
+  it('records a finished run without duplicate fields: times once, the holder by its worker id, long fields packed; reads it whole', async () => {
+    const id = newRunId();
+    const worker = formatWorkerId('node-7', 4242, 'a1b2c3');
+    const outputs = JSON.stringify({ out: { location: 'wes-output:hello.txt', basename: 'hello.txt', class: 'File', checksum: 'sha1$f572d396fae9206628714fb2ce00f72e94f2258f', size: 6 } });
+    const dir = '/var/lib/wes/work/x-1';
+    const args = ['cwltool', '--disable-color', '--outdir', `${dir}/outputs`, '--tmpdir-prefix', `${dir}/tmp/`, `${dir}/attachments/hello.cwl`, `${dir}/attachments/wes-params.json`];
+    expect(await machine.enqueue(id, { request: '[{},"CWL","v1.2",{},"hello.cwl"]', tags: '{}' })).toBe(true);
+    await machine.sendOrThrow(id, 'initialize', { fields: { worker, host: 'node-7', wpid: '4242' } });
+    await machine.sendOrThrow(id, 'run', { fields: { cmd: encodeCommand(args, dir) } });
+    await machine.sendOrThrow(id, 'complete', { fields: { exit_code: '0', outputs } });
+    const h = await redis.hgetall(keys.run(id));
+    expect(Object.keys(h).filter((f) => f.startsWith('t:'))).toEqual(['t:INITIALIZING']);
+    expect(h.host).toBeUndefined();
+    expect(h.wpid).toBeUndefined();
+    expect(Object.keys(h).filter((f) => f.startsWith('cmd'))).toEqual(['cmd']);
+    expect(Object.keys(h).filter((f) => f.startsWith('outputs'))).toHaveLength(2);
+    const run = await store.get(id);
+    expect(run).toMatchObject({ worker, host: 'node-7', workerPid: 4242, exitCode: 0, outputs: JSON.parse(outputs), start: Number(h.start), end: Number(h.end) });
+    expect(run?.cmd).toEqual(['cwltool', '--disable-color', '--outdir', '<run>/outputs', '--tmpdir-prefix', '<run>/tmp/', '<run>/attachments/hello.cwl', '<run>/attachments/wes-params.json']);
+    expect(await store.holders([id])).toMatchObject([{ worker, host: 'node-7', workerPid: 4242 }]);
+    expect(await store.times(id)).toMatchObject({ running: Number(h.start), end: Number(h.end) });
+    // A holder whose id does not name its host and pid keeps them in fields; a new holder
+    // leaves none of the old holder's behind.
+    const other = newRunId();
+    await machine.enqueue(other, { request: '{}' });
+    await machine.sendOrThrow(other, 'initialize', { fields: { worker: 'w-1', host: 'h', wpid: '42' } });
+    expect(await store.holders([other])).toMatchObject([{ worker: 'w-1', host: 'h', workerPid: 42 }]);
+    await machine.sendOrThrow(other, 'preempt');
+    await machine.sendOrThrow(other, 'initialize', { fields: { worker, host: 'node-7', wpid: '4242' } });
+    expect(await redis.hmget(keys.run(other), 'host', 'wpid')).toEqual([null, null]);
+    expect(await store.holders([other])).toMatchObject([{ worker, host: 'node-7', workerPid: 4242 }]);
+    // A value holding a character packing uses is recorded as it is, and read back the same.
+    await store.setFields(id, { cmd: '\0cwltool\0a\u0003b' });
+    expect(await redis.hget(keys.run(id), 'cmd')).toBe('\0cwltool\0a\u0003b');
+    expect((await store.get(id))?.cmd).toEqual(['cwltool', 'a\u0003b']);
   });
 
   it('reads the workflow as the workflow_url when none was recorded', async () => {
@@ -451,7 +522,7 @@ describe('RunStore.listPage', () => {
     // Same script: the run, the global index and the owner's index together.
     expect(await redis.zrange(keys.ownerIndex('alice'), 0, -1)).toEqual([ids[0], ids[2], ids[5]]);
     expect(await redis.zrange(keys.ownerIndex('bob'), 0, -1)).toEqual([ids[1], ids[4]]);
-    expect(await redis.zcard(keys.index)).toBe(6);
+    expect(await store.allRunIds()).toEqual([...ids].sort());
     // A taken id leaves the owner's index alone.
     expect(await machine.enqueue(ids[0]!, { request: '{}', owner: 'bob' })).toBe(false);
     expect(await redis.zcard(keys.ownerIndex('bob'))).toBe(2);

@@ -92,7 +92,8 @@ export class WorkflowStateMachine {
 
   /**
    * Records a new run in QUEUED with its fields and first system_logs lines; false when the id
-   * is taken. A field `owner` (the user who submitted it) also puts the run in that owner's index.
+   * is taken. It is listed by the QUEUED index, then by its state's (RunKeys.listIndexes). A
+   * field `owner` (the user who submitted it) also puts the run in that owner's index.
    * The run counts among its owner's active runs until it reaches a terminal state; with
    * `maxActiveRuns`, a run beyond them is refused (ActiveRunLimitError) in the same atomic step.
    */
@@ -108,9 +109,8 @@ export class WorkflowStateMachine {
     const limit = options.maxActiveRuns ?? 0;
     const tagIndexes = k.tagIndexes(tagsOf(fields.tags));
     const [code, active] = await this.scripted.wesEnqueue(
-      7 + tagIndexes.length,
+      6 + tagIndexes.length,
       k.run(runId),
-      k.index,
       k.counts,
       k.doc(runId),
       k.systemLogs(runId),
