@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { runForm, TERMINAL, WesClient, workflowFiles } from './client';
 import { findProcesses, ProcessInfo } from './processes';
 import { Stack } from './stack';
+import { holderPlace, RunStore } from '../../libs/runs/src';
 import { waitFor } from './wait-for';
 
 export { waitFor };
-import { holderPlace, RunStore } from '../../libs/runs/src';
 
 /**
  * Helpers of the crash, restart and cancel-race tests: runs of a sleep of a given length whose
