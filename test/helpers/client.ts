@@ -152,7 +152,9 @@ export class WesClient {
       if (states.includes(state)) return { state, seen };
       if (TERMINAL.includes(state)) {
         const log = await this.runLog(runId).catch(() => undefined);
-        throw new Error(`run ${runId} ended ${state} while waiting for ${states.join('|')}; seen ${seen.join(' → ')}; run log: ${JSON.stringify(log).slice(0, 3000)}`);
+        // The engine's own stderr says why it failed (the stack's files may be gone by the time the failure is read).
+        const stderr = log?.run_log?.stderr ? await this.request('GET', log.run_log.stderr).then((r) => r.text.slice(-3000), () => '') : '';
+        throw new Error(`run ${runId} ended ${state} while waiting for ${states.join('|')}; seen ${seen.join(' → ')}; run log: ${JSON.stringify(log).slice(0, 3000)}; engine stderr (end): ${stderr}`);
       }
       if (Date.now() > deadline) throw new Error(`run ${runId} not ${states.join('|')} after ${timeoutMs} ms; seen ${seen.join(' → ')}`);
       await sleep(pollMs);
