@@ -111,7 +111,8 @@ export class Bench {
       WES_PORT: String(await freePort()),
       WES_DATA_DIR: dataDir,
       WES_WORK_DIR: workDir,
-      LOG_LEVEL: 'info',
+      // BENCH_LOG_LEVEL: an A/B of what the logging costs (docs/BENCHMARKS.md, scenario 2); the default is the deployed one.
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
       ...o.env,
     };
     const profileDir = this.dir('profiles', name);
