@@ -147,6 +147,14 @@ export class TrackedRunCache {
 
   /** The run's state and owner, never older than a change whose reply reached anyone before this call. */
   async read(runId: string): Promise<RunHead> {
+    const head = await this.readThrough(runId);
+    // "No such run" is never taken from the cache alone: a full CI run once saw the owner check
+    // get it for a run that existed (a 404 for another user's request instead of the 403), cause
+    // not found yet. A missing run is rare on the hot path, so confirming it costs nothing there.
+    return head.state === null ? this.direct(runId) : head;
+  }
+
+  private async readThrough(runId: string): Promise<RunHead> {
     if (!this.serving) return this.direct(runId);
     const generation = this.generation;
     try {
