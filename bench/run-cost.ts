@@ -11,15 +11,12 @@
  *   --profile <dir>  CPU profiles of the API and worker (bench/lib/profile.ts), copied into <dir>
  * Needs dist/ (npx tsc -p tsconfig.build.json). The temporary folder is removed at the end.
  */
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { RunKeys } from '../libs/runs/src';
-import { startPrivateRedis, stopEverythingOnSignals } from '../scripts/lib/proc';
-import { snapshotBuild } from '../scripts/lib/wes-stack';
-import { Bench } from './lib/harness';
+import { standaloneBench } from './lib/harness';
 import { helloSubmission, submit } from './lib/fixtures';
 import { countCommands } from './lib/monitor';
 import { sleep } from './lib/util';
@@ -69,15 +66,8 @@ function childrenOf(pid: number): number[] {
 }
 
 async function main(): Promise<void> {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'wes-run-cost-'));
-  stopEverythingOnSignals({ marker: () => root, folder: () => root, keep: false });
+  const { root, redis, b } = await standaloneBench('run-cost', !!opt.profile);
   try {
-    const codeDir = snapshotBuild(path.join(root, 'app'));
-    const logDir = path.join(root, 'logs');
-    mkdirSync(path.join(root, 'redis'), { recursive: true });
-    mkdirSync(logDir, { recursive: true });
-    const redis = await startPrivateRedis(path.join(root, 'redis'), logDir);
-    const b = new Bench({ full: false, profile: !!opt.profile, root, codeDir, logDir, redisUrl: redis.url, redisPid: redis.proc.pid });
     const stack = await b.startWes('cost', { env: { WES_CWLTOOL_PATH: NO_OP_ENGINE, WES_WORKER_CONCURRENCY: '4', ...kv(opt.env as string[]) }, workers: 1 });
     const sub = helloSubmission('cost');
     const counts = new RunKeys(stack.prefix).counts;

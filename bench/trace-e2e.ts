@@ -24,15 +24,12 @@
  *          --vs-api LOG_LEVEL=warn (a worker must log at info: its start is read from its log)
  * Needs dist/ (npx tsc -p tsconfig.build.json). The temporary folder is removed at the end.
  */
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { SETTING_SOURCES } from '../libs/config/src';
 import { isTerminal } from '../libs/runs/src';
-import { startPrivateRedis, stopEverythingOnSignals } from '../scripts/lib/proc';
-import { snapshotBuild } from '../scripts/lib/wes-stack';
-import { Bench, runLogLines, WesStack } from './lib/harness';
+import { Bench, runLogLines, standaloneBench, WesStack } from './lib/harness';
 import { runState, runStateByFetch, submit } from './lib/fixtures';
 import { epochMs, median, sleep } from './lib/util';
 import { cwltoolAlone, twoStepSubmission } from './scenarios/e2e';
@@ -168,15 +165,8 @@ function summarize(label: string, stack: WesStack, traces: Trace[], direct: numb
 }
 
 async function main(): Promise<void> {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'wes-trace-'));
-  stopEverythingOnSignals({ marker: () => root, folder: () => root, keep: false });
+  const { root, redis, b } = await standaloneBench('trace', !!opt.profile);
   try {
-    const codeDir = snapshotBuild(path.join(root, 'app'));
-    const logDir = path.join(root, 'logs');
-    mkdirSync(logDir, { recursive: true });
-    mkdirSync(path.join(root, 'redis'), { recursive: true });
-    const redis = await startPrivateRedis(path.join(root, 'redis'), logDir);
-    const b = new Bench({ full: false, profile: !!opt.profile, root, codeDir, logDir, redisUrl: redis.url, redisPid: redis.proc.pid });
     const base: Record<string, string> = { WES_WORKER_CONCURRENCY: '1', ...kv(opt.env as string[]) };
     if (opt.wrap) {
       // Not under /tmp, which the sandbox replaces with the run's own; readable by its uid.

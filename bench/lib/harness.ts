@@ -3,17 +3,34 @@
  * Redis (one for the product and the baselines alike), and starting/stopping WES stacks
  * (API + workers, configured by environment only) and baseline processes.
  */
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort, Managed, startLogged } from '../../scripts/lib/proc';
-import { cleanEnv, tailOf, WES_BASE, WesProcesses } from '../../scripts/lib/wes-stack';
+import { freePort, Managed, startLogged, startPrivateRedis, stopEverythingOnSignals } from '../../scripts/lib/proc';
+import { cleanEnv, snapshotBuild, tailOf, WES_BASE, WesProcesses } from '../../scripts/lib/wes-stack';
 import { memoryPreload } from './memory';
 import { profileEnv, profilePreload, ProfileSummary, summarizeProfiles } from './profile';
 import { say, sleep } from './util';
 import { RunKeys } from '../../libs/runs/src';
 
 export const BENCH_DIR = path.resolve(__dirname, '..');
+
+/**
+ * The bench of a standalone tool (trace-e2e, run-cost): a temporary folder `wes-<name>-*` (left
+ * to the caller to remove) holding a snapshot of dist/, the logs and a private Redis, and
+ * everything it starts stopped on a signal.
+ */
+export async function standaloneBench(name: string, profile: boolean): Promise<{ root: string; b: Bench; redis: Awaited<ReturnType<typeof startPrivateRedis>> }> {
+  const root = mkdtempSync(path.join(os.tmpdir(), `wes-${name}-`));
+  stopEverythingOnSignals({ marker: () => root, folder: () => root, keep: false });
+  const codeDir = snapshotBuild(path.join(root, 'app'));
+  const logDir = path.join(root, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  mkdirSync(path.join(root, 'redis'), { recursive: true });
+  const redis = await startPrivateRedis(path.join(root, 'redis'), logDir);
+  return { root, redis, b: new Bench({ full: false, profile, root, codeDir, logDir, redisUrl: redis.url, redisPid: redis.proc.pid }) };
+}
 
 export interface BenchOptions {
   full: boolean;
